@@ -1,0 +1,94 @@
+//! Authentication (ENDPOINTS.md §0.2, §1.1): HTTP Basic on every platform endpoint, and the
+//! OAuth2 login whose token is accepted as `Authorization: Bearer`.
+
+use super::envelope;
+use super::params::Params;
+use crate::app::AppState;
+use crate::error::Error;
+use crate::model::world::ct_eq;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::future::{ready, Ready};
+
+/// The authenticated agent of a platform request.
+#[derive(Debug, Clone)]
+pub struct AuthAgent(pub String);
+
+fn unauthorized(why: &str) -> Error {
+    Error::Unauthorized(why.to_string())
+}
+
+/// Resolve the `Authorization` header to an agent account.
+pub fn authenticate(state: &AppState, header: Option<&str>) -> Result<String, Error> {
+    let h = header.ok_or_else(|| {
+        unauthorized(
+            "Full authentication is required: send Authorization: Basic base64(username:password) or Bearer <token>.",
+        )
+    })?;
+    let (scheme, rest) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
+    match scheme.to_ascii_lowercase().as_str() {
+        "basic" => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .map_err(|_| unauthorized("Malformed Basic credentials: not base64."))?;
+            let text = String::from_utf8(raw).map_err(|_| unauthorized("Malformed Basic credentials: not UTF-8."))?;
+            let (user, pass) = text
+                .split_once(':')
+                .ok_or_else(|| unauthorized("Malformed Basic credentials: expected username:password."))?;
+            state
+                .store
+                .read(|w| w.authenticate(user, pass).map(str::to_string))
+                .ok_or_else(|| unauthorized("Bad credentials."))
+        }
+        "bearer" => {
+            let token = rest.trim();
+            state
+                .store
+                .read(|w| w.tokens.get(token).cloned())
+                .ok_or_else(|| unauthorized("Invalid or unknown bearer token; log in again with POST /oauth2/login."))
+        }
+        _ => Err(unauthorized("Unsupported Authorization scheme: use Basic or Bearer.")),
+    }
+}
+
+impl FromRequest for AuthAgent {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return ready(Err(Error::Internal("application state missing".into())));
+        };
+        let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+        ready(authenticate(state, header).map(AuthAgent))
+    }
+}
+
+/// Hex SHA-256 of `s`, as the login expects the password.
+pub fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A1 `POST /oauth2/login?username=..&password=<sha256-hex>`: a bearer token.
+///
+/// The docs declare only `{"key": {}}`; a production client reads `key` as the token string,
+/// so `key` is the token, with the OAuth2-style `access_token` and `token_type` beside it.
+pub async fn login(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
+    let user = p.required("username")?;
+    let hash = p.required("password")?.to_ascii_lowercase();
+    let account = state.store.read(|w| {
+        w.agents
+            .values()
+            .find(|a| {
+                ct_eq(a.account.as_bytes(), user.as_bytes())
+                    & ct_eq(sha256_hex(&a.password).as_bytes(), hash.as_bytes())
+            })
+            .map(|a| a.account.clone())
+    });
+    let account = account
+        .ok_or_else(|| unauthorized("Bad credentials: password must be the SHA-256 hex of the account password."))?;
+    let (token, _) = state.store.write(|w, _| Ok(w.issue_token(&account)))?;
+    Ok(envelope::json(&serde_json::json!({ "key": token, "access_token": token, "token_type": "bearer" })))
+}

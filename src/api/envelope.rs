@@ -1,0 +1,122 @@
+//! The platform's response envelope, built in one place for every answer, errors included.
+//!
+//! Success: HTTP 200 `{"msg":"Successful operation","code":0,"data":...}`. Business errors:
+//! HTTP 200 with a non-zero `code` and no `data` key. Credentials: HTTP 401. Unknown routes:
+//! HTTP 404. All in the same shape, always `application/json`.
+
+use crate::error::Error;
+use crate::model::Money;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::{Serialize, Serializer};
+
+/// The success `msg` seen in production.
+pub const OK_MSG: &str = "Successful operation";
+
+/// `{"msg","code","data"}` in production's key order.
+#[derive(Serialize)]
+struct WithData<'a, T: Serialize> {
+    msg: &'a str,
+    code: i64,
+    data: T,
+}
+
+/// `{"msg","code"}`: a success without payload, or a business error.
+#[derive(Serialize)]
+struct Bare<'a> {
+    msg: &'a str,
+    code: i64,
+}
+
+/// A JSON response with status 200.
+pub fn json_bytes(bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json"))).body(bytes)
+}
+
+/// Serialise any body as a 200 JSON response.
+pub fn json<T: Serialize>(body: &T) -> HttpResponse {
+    match serde_json::to_vec(body) {
+        Ok(b) => json_bytes(b),
+        Err(e) => Error::Internal(format!("serialising a response: {e}")).error_response(),
+    }
+}
+
+/// Success with `data`.
+pub fn ok<T: Serialize>(data: T) -> HttpResponse {
+    json(&WithData { msg: OK_MSG, code: 0, data })
+}
+
+/// Success with `data`, serialised to bytes (for building inside a read lock).
+pub fn ok_bytes<T: Serialize>(data: T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(&WithData { msg: OK_MSG, code: 0, data }).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Success without payload.
+pub fn ok_empty() -> HttpResponse {
+    json(&Bare { msg: OK_MSG, code: 0 })
+}
+
+/// The error envelope of `e`, with its status.
+pub fn error_body(e: &Error) -> Vec<u8> {
+    serde_json::to_vec(&Bare { msg: e.message(), code: e.code() }).unwrap_or_default()
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Business { .. } => StatusCode::OK,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = match self {
+            Error::Internal(detail) => {
+                // Logged, not echoed: the client gets a generic message.
+                log::error!("internal error: {detail}");
+                error_body(&Error::Internal("Internal error of the simulator.".into()))
+            }
+            e => error_body(e),
+        };
+        let mut r = HttpResponse::build(self.status_code());
+        r.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        if matches!(self, Error::Unauthorized(_)) {
+            r.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"bajie-sim\"")));
+        }
+        r.body(body)
+    }
+}
+
+/// Money as a JSON number: whole amounts as integers (`30`, never `30.0`), others as decimals.
+#[derive(Debug, Clone, Copy)]
+pub struct Amount(pub Money);
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_whole() {
+            s.serialize_i64(self.0 .0 / 100)
+        } else {
+            s.serialize_f64(self.0.major())
+        }
+    }
+}
+
+/// A coordinate as the platform's string (`"48.860611"`).
+pub fn coord(v: f64) -> String {
+    format!("{v}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_integers_when_whole() {
+        assert_eq!(serde_json::to_string(&Amount(Money(3000))).unwrap(), "30");
+        assert_eq!(serde_json::to_string(&Amount(Money(150))).unwrap(), "1.5");
+        assert_eq!(error_body(&Error::device_offline()), br#"{"msg":"Device not online.","code":2004}"#);
+    }
+}

@@ -1,0 +1,62 @@
+//! The platform's wire layer (`/cdb-open-api/v1`): one file per documented group, the route
+//! table below reading like ENDPOINTS.md's inventory.
+
+pub mod auth;
+pub mod cabinet;
+pub mod envelope;
+pub mod event_push;
+pub mod open;
+pub mod order;
+pub mod params;
+pub mod price_strategy;
+pub mod shop;
+
+use crate::error::Error;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// The platform's path prefix.
+pub const PREFIX: &str = "/cdb-open-api/v1";
+
+/// Register every platform route under [`PREFIX`].
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(PREFIX)
+            .route("/oauth2/login", web::post().to(auth::login))
+            .configure(open::routes)
+            .configure(cabinet::routes)
+            .configure(shop::routes)
+            .configure(price_strategy::routes)
+            .configure(order::routes)
+            .configure(event_push::routes),
+    );
+}
+
+/// Unknown routes (and known paths with another method): HTTP 404 in the envelope, so
+/// clients that call endpoints production does not have fail the same way here.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
+    Err(Error::NotFound(format!("No endpoint {} {}.", req.method(), req.path())))
+}
+
+/// JSON body errors in the envelope, with the parser's reason.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(params::MAX_PARAM_BODY).content_type_required(false).error_handler(|err, _| {
+        let msg = match &err {
+            actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+            | actix_web::error::JsonPayloadError::Overflow { .. } => "it is larger than 256 KiB".to_string(),
+            actix_web::error::JsonPayloadError::Deserialize(e) => {
+                format!("malformed JSON ({e})")
+            }
+            other => other.to_string(),
+        };
+        Error::bad_body(msg).into()
+    })
+}
+
+/// Callback and push URLs must be absolute http(s) URLs.
+pub fn check_push_url(url: &str) -> Result<(), String> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => Ok(()),
+        Ok(_) => Err("only http and https URLs are called back".into()),
+        Err(e) => Err(format!("'{}' is not an absolute URL ({e})", params::clip(url))),
+    }
+}

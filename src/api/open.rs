@@ -1,0 +1,333 @@
+//! Open API O1-O7 (ENDPOINTS.md §2): device info, the rent order life cycle, the geo list.
+
+use super::auth::AuthAgent;
+use super::envelope::{self, coord, Amount};
+use super::params::Params;
+use crate::app::AppState;
+use crate::clock::fmt_datetime;
+use crate::error::Error;
+use crate::model::geo;
+use crate::model::shop::currency_symbol;
+use crate::model::{Cabinet, OrderOrigin, OrderStatus, Shop, World};
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use serde_json::json;
+
+/// Register the Open API routes (relative to `/cdb-open-api/v1`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/rent/cabinet/query", web::get().to(device_info))
+        .route("/rent/cabinet/query", web::post().to(device_info))
+        .route("/cdb-open-api/v1/rent/cabinet/query", web::post().to(device_info))
+        .route("/cdb-open-api/v1/rent/cabinet/query", web::get().to(device_info))
+        .route("/rent/order/create", web::post().to(create_order))
+        .route("/rent/order/query", web::post().to(query_order))
+        .route("/rent/order/query", web::get().to(query_order))
+        .route("/rent/order/close", web::post().to(close_order))
+        .route("/rent/order/detail", web::get().to(order_detail))
+        .route("/rent/order/detail", web::post().to(order_detail))
+        .route("/rent/cabinet/list", web::post().to(device_list))
+        .route("/rent/cabinet/list", web::get().to(device_list));
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PriceView<'a> {
+    deposit_amount: Amount,
+    price_minute: i64,
+    auto_refund: i64,
+    timeout_amount: Amount,
+    timeout_day: i64,
+    daily_max_price: Amount,
+    free_minutes: i64,
+    currency_symbol: &'a str,
+    price: Amount,
+    name: &'a str,
+    currency: &'a str,
+    shop_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ShopView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<&'a str>,
+    price_minute: String,
+    city: &'a str,
+    daily_max_price: Amount,
+    latitude: String,
+    opening_time: &'a str,
+    free_minutes: i64,
+    icon: &'a str,
+    content: &'a str,
+    province: &'a str,
+    price: Amount,
+    name: &'a str,
+    deposit: Amount,
+    logo: &'a str,
+    id: &'a str,
+    region: &'a str,
+    longitude: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatteryView<'a> {
+    slot_num: u16,
+    vol: u8,
+    battery_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CabinetView<'a> {
+    ip: &'a str,
+    remark: &'a str,
+    pos_online_status: &'static str,
+    #[serde(rename = "type")]
+    kind: String,
+    slots: usize,
+    qr_code: &'a str,
+    online: bool,
+    empty_slots: usize,
+    busy_slots: usize,
+    id: &'a str,
+    shop_id: &'a str,
+    signal: &'a str,
+    pos_device_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceInfo<'a> {
+    price_strategy: PriceView<'a>,
+    shop: ShopView<'a>,
+    batteries: Vec<BatteryView<'a>>,
+    cabinet: CabinetView<'a>,
+}
+
+/// Serialise O1 for `cab` inside the read lock (borrowed views, no copies of the world).
+fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<Vec<u8>, Error> {
+    let shop: Option<&Shop> = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+    let strategy = shop.and_then(|s| w.strategy_for_shop(s));
+    let terms = w.terms_for(cab);
+    let currency = shop.map(|s| s.currency.as_str()).unwrap_or("USD");
+    let price_name = strategy.map(|p| p.name.as_str()).unwrap_or("Default");
+    let shop_id = shop.map(|s| s.id.as_str()).unwrap_or("");
+    let batteries = cab
+        .slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            s.battery.as_deref().map(|b| BatteryView { slot_num: i as u16 + 1, vol: w.vol(b, now), battery_id: b })
+        })
+        .collect::<Vec<_>>();
+    let busy = batteries.len();
+    let info = DeviceInfo {
+        price_strategy: PriceView {
+            deposit_amount: Amount(terms.deposit),
+            price_minute: terms.period_minutes,
+            auto_refund: terms.auto_refund,
+            timeout_amount: Amount(terms.timeout_amount),
+            timeout_day: terms.timeout_day,
+            daily_max_price: Amount(terms.daily_max),
+            free_minutes: terms.free_minutes,
+            currency_symbol: currency_symbol(currency).unwrap_or(""),
+            price: Amount(terms.price),
+            name: price_name,
+            currency,
+            shop_id,
+        },
+        shop: ShopView {
+            address: shop.and_then(|s| s.address.as_deref()),
+            price_minute: terms.period_minutes.to_string(),
+            city: shop.map(|s| s.city.as_str()).unwrap_or(""),
+            daily_max_price: Amount(terms.daily_max),
+            latitude: shop.map(|s| coord(s.latitude)).unwrap_or_default(),
+            opening_time: shop.map(|s| s.opening_time.as_str()).unwrap_or(""),
+            free_minutes: terms.free_minutes,
+            icon: shop.map(|s| s.icon.as_str()).unwrap_or(""),
+            content: shop.map(|s| s.content.as_str()).unwrap_or(""),
+            province: shop.map(|s| s.province.as_str()).unwrap_or(""),
+            price: Amount(terms.price),
+            name: shop.map(|s| s.name.as_str()).unwrap_or(""),
+            deposit: Amount(terms.deposit),
+            logo: shop.map(|s| s.logo.as_str()).unwrap_or(""),
+            id: shop_id,
+            region: shop.map(|s| s.region.as_str()).unwrap_or(""),
+            longitude: shop.map(|s| coord(s.longitude)).unwrap_or_default(),
+        },
+        batteries,
+        cabinet: CabinetView {
+            ip: &cab.ip,
+            remark: &cab.remark,
+            pos_online_status: if cab.pos_online { "online" } else { "offline" },
+            kind: cab.slots.len().to_string(),
+            slots: cab.slots.len(),
+            qr_code: &cab.id,
+            online: cab.online,
+            empty_slots: cab.slots.len() - busy,
+            busy_slots: busy,
+            id: &cab.id,
+            shop_id,
+            signal: &cab.signal,
+            pos_device_id: &cab.pos_device_id,
+        },
+    };
+    envelope::ok_bytes(info)
+}
+
+/// O1 `GET /rent/cabinet/query?deviceId=` (and O7, its POST copy): the cabinet, its batteries,
+/// its shop and the price strategy new orders are billed with. Offline: `2004`.
+async fn device_info(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let device = p.required("deviceId")?;
+    let now = state.clock.now();
+    let bytes = state.store.read(|w| {
+        let cab = w.cabinet_of(&agent.0, device)?;
+        if !cab.online {
+            return Err(Error::device_offline());
+        }
+        device_info_bytes(w, cab, now)
+    })?;
+    Ok(envelope::json_bytes(bytes))
+}
+
+/// O2 `POST /rent/order/create?deviceId=&callbackURL=`: a new order; the cabinet ejects on its
+/// own shortly after unless `ejectByRent` names a slot first.
+async fn create_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let device = p.required("deviceId")?;
+    let callback = p.get("callbackURL").map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+    if let Some(url) = callback.as_deref() {
+        super::check_push_url(url).map_err(|why| Error::bad_param("callbackURL", why))?;
+    }
+    let now = state.clock.now();
+    let (trade_no, events) =
+        state.store.write(|w, out| w.create_order(&agent.0, device, callback, OrderOrigin::OpenApi, now, out))?;
+    state.push.publish(events);
+    Ok(envelope::ok(json!({ "tradeNo": trade_no })))
+}
+
+fn trade_no(p: &Params) -> Result<&str, Error> {
+    p.get_any(&["tradeNo", "orderId"])
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::missing_param("tradeNo"))
+}
+
+/// O3 `POST /rent/order/query?tradeNo=`: the result goes to the order's callbackURL (sent
+/// again for the current state); the answer also carries it, for clients without a receiver.
+async fn query_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let t = trade_no(&p)?;
+    let now = state.clock.now();
+    let (o, events) = state.store.write(|w, out| w.query_order(&agent.0, t, now, out))?;
+    state.push.publish(events);
+    Ok(envelope::ok(json!({ "tradeNo": o.trade_no, "borrowStatus": o.status.borrow_status() })))
+}
+
+/// O4 `POST /rent/order/close?tradeNo=`: mark the order completed.
+async fn close_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let t = trade_no(&p)?;
+    let now = state.clock.now();
+    state.store.write(|w, _| w.close_order(&agent.0, t, now))?;
+    Ok(envelope::ok_empty())
+}
+
+/// O5 `GET /rent/order/detail?tradeNo=` (`orderId` tolerated).
+async fn order_detail(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let t = trade_no(&p)?;
+    let now = state.clock.now();
+    let body = state.store.read(|w| {
+        let o = w.order_of(&agent.0, t)?;
+        let ended = matches!(o.status, OrderStatus::Returned | OrderStatus::Closed | OrderStatus::BoughtOut);
+        let return_shop = o.return_shop.as_deref().and_then(|s| w.shops.get(s)).map(|s| s.name.clone());
+        Ok::<_, Error>(json!({
+            "cabinetId": o.cabinet,
+            "orderId": o.trade_no,
+            "batteryId": o.battery.clone().unwrap_or_default(),
+            "dailyMaxPrice": Amount(o.terms.daily_max),
+            "freeMinutes": o.terms.free_minutes,
+            "orderAmount": Amount(o.amount_at(now)),
+            "borrowTime": fmt_datetime(o.borrow_time.unwrap_or(o.created_at)),
+            "price": Amount(o.terms.price),
+            "currency": o.terms.currency,
+            "deviceType": o.device_type,
+            "priceMinute": o.terms.period_minutes.to_string(),
+            "borrowSlot": o.slot.unwrap_or(0),
+            "returnTime": if ended { o.end_time.map(fmt_datetime) } else { None },
+            "returnShop": if o.status == OrderStatus::Returned { return_shop } else { None },
+            "borrowStatus": o.status.borrow_status(),
+            "deposit": Amount(o.terms.deposit),
+        }))
+    })?;
+    Ok(envelope::ok(body))
+}
+
+/// O6 `POST /rent/cabinet/list`: the agent's shops within the zoom level's radius of
+/// `lat`/`lng`, nearest first, one item per shop with its cabinets' stock. The array is in
+/// top-level `list`.
+async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let coord_type = p.required("coordType")?.to_ascii_uppercase();
+    let zoom = p.int_in("zoomLevel", 1, 8)?.ok_or_else(|| Error::missing_param("zoomLevel"))? as u8;
+    let lat = p.float("lat")?.ok_or_else(|| Error::missing_param("lat"))?;
+    let lng = p.float("lng")?.ok_or_else(|| Error::missing_param("lng"))?;
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(Error::bad_param("lat", format!("{lat} is outside -90..90")));
+    }
+    if !(-180.0..=180.0).contains(&lng) {
+        return Err(Error::bad_param("lng", format!("{lng} is outside -180..180")));
+    }
+    let show_price = p.bool("showPrice")?.unwrap_or(true);
+    let (lat, lng) = match coord_type.as_str() {
+        "WGS-84" | "WGS84" => (lat, lng),
+        "GCJ-02" | "GCJ02" => geo::gcj02_to_wgs84(lat, lng),
+        "BD-09" | "BD09" => geo::bd09_to_wgs84(lat, lng),
+        _ => return Err(Error::bad_param("coordType", "expected WGS-84, GCJ-02 or BD-09")),
+    };
+    let radius = geo::zoom_radius_m(zoom).unwrap_or(0.0);
+    let now = state.clock.now();
+    let list = state.store.read(|w| {
+        let mut hits: Vec<(f64, serde_json::Value)> = Vec::new();
+        for shop in w.shops.values().filter(|s| s.agent == agent.0) {
+            let d = geo::distance_m(lat, lng, shop.latitude, shop.longitude);
+            if d > radius {
+                continue;
+            }
+            let cabs: Vec<&Cabinet> = w.cabinets.values().filter(|c| c.shop.as_deref() == Some(shop.id.as_str())).collect();
+            if cabs.is_empty() {
+                continue;
+            }
+            let batteries: usize = cabs.iter().map(|c| c.battery_count()).sum();
+            let free: usize = cabs.iter().filter(|c| c.online).map(|c| w.rentable_count(c, now)).sum();
+            let online = cabs.iter().any(|c| c.online);
+            let price = if show_price {
+                let p = w.strategy_for_shop(shop);
+                let terms = w.terms_for(cabs[0]);
+                json!({
+                    "priceId": p.map(|p| p.id).unwrap_or(0),
+                    "freeDuration": terms.free_minutes.to_string(),
+                    "price": terms.price.to_string(),
+                    "chargeUnit": terms.period_minutes.to_string(),
+                    "dailyCapAmount": terms.daily_max.to_string(),
+                    "deposit": terms.deposit.to_string(),
+                })
+            } else {
+                json!({ "priceId": 0, "freeDuration": null, "price": null, "chargeUnit": null, "dailyCapAmount": null, "deposit": null })
+            };
+            hits.push((
+                d,
+                json!({
+                    "price": price,
+                    "cabinet": { "batteryNum": batteries.to_string(), "freeNum": free.to_string(), "infoStatus": if online { "1" } else { "0" } },
+                    "shop": {
+                        "id": shop.id, "shopName": shop.name, "shopAddress": shop.address.clone().unwrap_or_default(),
+                        "mobile": shop.mobile, "distance": geo::distance_text(d), "longitude": coord(shop.longitude),
+                        "latitude": coord(shop.latitude), "shopBanner": shop.banner, "shopIcon": shop.icon,
+                        "distanceNumber": (d * 10.0).round() / 10.0, "sceneType": shop.scene_type.to_string(),
+                    },
+                }),
+            ));
+        }
+        hits.sort_by(|a, b| a.0.total_cmp(&b.0));
+        hits.into_iter().map(|(_, v)| v).collect::<Vec<_>>()
+    });
+    Ok(envelope::json(&json!({ "msg": envelope::OK_MSG, "code": 0, "list": list })))
+}

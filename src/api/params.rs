@@ -1,0 +1,139 @@
+//! Request parameters, read like a Spring `@RequestParam`: from the query string, from an
+//! `application/x-www-form-urlencoded` body, or (control API) from a flat JSON object body.
+//! The first occurrence of a name wins; unknown names are ignored, as production does.
+
+use crate::error::Error;
+use actix_web::dev::Payload;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The parameters of one request.
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+/// Largest body a parameter-style request may carry.
+pub const MAX_PARAM_BODY: usize = 256 * 1024;
+
+impl Params {
+    /// Parse the query string and body of a request.
+    pub fn parse(req: &HttpRequest, body: &[u8]) -> Result<Self, Error> {
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+            .map_err(|_| Error::bad_param("query string", "it is not valid URL encoding"))?;
+        let ctype = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let text = std::str::from_utf8(body).map_err(|_| Error::bad_body("it is not UTF-8"))?;
+        let trimmed = text.trim();
+        if ctype.starts_with("application/json") || (ctype.is_empty() && trimmed.starts_with('{')) {
+            if !trimmed.is_empty() {
+                let v: serde_json::Value =
+                    serde_json::from_str(trimmed).map_err(|e| Error::bad_body(format!("malformed JSON ({e})")))?;
+                let serde_json::Value::Object(m) = v else {
+                    return Err(Error::bad_body("expected a JSON object"));
+                };
+                for (k, v) in m {
+                    let s = match v {
+                        serde_json::Value::String(s) => s,
+                        serde_json::Value::Null => continue,
+                        other => other.to_string(),
+                    };
+                    pairs.push((k, s));
+                }
+            }
+        } else if !trimmed.is_empty()
+            && (ctype.is_empty()
+                || ctype.starts_with("application/x-www-form-urlencoded")
+                || ctype.starts_with("text/plain"))
+        {
+            let form: Vec<(String, String)> = serde_urlencoded::from_str(trimmed)
+                .map_err(|_| Error::bad_body("form body is not valid URL encoding"))?;
+            pairs.extend(form);
+        }
+        Ok(Params { pairs })
+    }
+
+    /// The first value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of any of `names` (tolerated spelling variants).
+    pub fn get_any(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| self.get(n))
+    }
+
+    /// A required, non-blank value.
+    pub fn required(&self, name: &str) -> Result<&str, Error> {
+        self.get(name).map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| Error::missing_param(name))
+    }
+
+    /// An optional integer; blank counts as absent.
+    pub fn int(&self, name: &str) -> Result<Option<i64>, Error> {
+        match self.get(name).map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => {
+                v.parse().map(Some).map_err(|_| Error::bad_param(name, format!("'{}' is not an integer", clip(v))))
+            }
+        }
+    }
+
+    /// An optional integer within `lo..=hi`.
+    pub fn int_in(&self, name: &str, lo: i64, hi: i64) -> Result<Option<i64>, Error> {
+        match self.int(name)? {
+            Some(v) if v < lo || v > hi => Err(Error::bad_param(name, format!("{v} is outside {lo}..{hi}"))),
+            v => Ok(v),
+        }
+    }
+
+    /// An optional number.
+    pub fn float(&self, name: &str) -> Result<Option<f64>, Error> {
+        match self.get(name).map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => match v.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Some(f)),
+                _ => Err(Error::bad_param(name, format!("'{}' is not a number", clip(v)))),
+            },
+        }
+    }
+
+    /// An optional boolean (`true`/`false`/`1`/`0`).
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, Error> {
+        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(v) => match v.as_str() {
+                "true" | "1" | "yes" => Ok(Some(true)),
+                "false" | "0" | "no" => Ok(Some(false)),
+                _ => Err(Error::bad_param(name, format!("'{}' is not true or false", clip(&v)))),
+            },
+        }
+    }
+}
+
+/// Shorten an echoed value so a huge parameter does not make a huge error message.
+pub fn clip(v: &str) -> String {
+    if v.chars().count() > 40 {
+        format!("{}…", v.chars().take(40).collect::<String>())
+    } else {
+        v.to_string()
+    }
+}
+
+impl FromRequest for Params {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let body = body.await.map_err(|e| Error::bad_body(format!("it could not be read ({e})")))?;
+            if body.len() > MAX_PARAM_BODY {
+                return Err(Error::bad_body("it is larger than 256 KiB"));
+            }
+            Params::parse(&req, &body)
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! The virtual clock: the only source of time in the simulator.
+//!
+//! Virtual time is milliseconds since the Unix epoch, UTC. It runs at `speed` virtual seconds
+//! per real second from an anchor, can be frozen, and can jump forward. Every timestamp the
+//! platform shows (order times, push timestamps, billing) comes from here, so a test that
+//! freezes the clock and advances it by hand sees the same bytes every run.
+//!
+//! The clock has its own small mutex rather than living in the world: reading the time must
+//! not contend with the world lock, and the critical section is a handful of arithmetic.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use parking_lot::Mutex;
+use std::time::Instant;
+
+/// Virtual milliseconds since the Unix epoch (UTC).
+pub type Millis = i64;
+
+/// One minute in [`Millis`].
+pub const MINUTE: Millis = 60_000;
+/// One day in [`Millis`].
+pub const DAY: Millis = 86_400_000;
+
+#[derive(Debug)]
+struct State {
+    /// Virtual time at `anchor_real`.
+    anchor_virtual: Millis,
+    anchor_real: Instant,
+    speed: f64,
+    frozen: bool,
+}
+
+/// The simulator's virtual clock.
+#[derive(Debug)]
+pub struct Clock {
+    state: Mutex<State>,
+}
+
+/// A reading of the clock's settings, for the control API.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockReading {
+    /// Virtual now.
+    pub now: Millis,
+    /// Virtual seconds per real second.
+    pub speed: f64,
+    /// Whether time stands still.
+    pub frozen: bool,
+}
+
+impl Clock {
+    /// A clock starting at `start`, running at `speed` unless `frozen`.
+    pub fn new(start: Millis, speed: f64, frozen: bool) -> Self {
+        Clock { state: Mutex::new(State { anchor_virtual: start, anchor_real: Instant::now(), speed, frozen }) }
+    }
+
+    fn now_locked(s: &State) -> Millis {
+        if s.frozen {
+            return s.anchor_virtual;
+        }
+        let real = s.anchor_real.elapsed().as_secs_f64() * 1000.0;
+        s.anchor_virtual + (real * s.speed) as Millis
+    }
+
+    /// Re-anchor at the current virtual time so a change of speed or freeze applies from now.
+    fn reanchor(s: &mut State) {
+        s.anchor_virtual = Self::now_locked(s);
+        s.anchor_real = Instant::now();
+    }
+
+    /// Virtual now.
+    pub fn now(&self) -> Millis {
+        Self::now_locked(&self.state.lock())
+    }
+
+    /// The clock's settings and time.
+    pub fn reading(&self) -> ClockReading {
+        let s = self.state.lock();
+        ClockReading { now: Self::now_locked(&s), speed: s.speed, frozen: s.frozen }
+    }
+
+    /// Freeze (`true`) or resume (`false`) virtual time.
+    pub fn set_frozen(&self, frozen: bool) {
+        let mut s = self.state.lock();
+        Self::reanchor(&mut s);
+        s.frozen = frozen;
+    }
+
+    /// Change the speed factor from now on.
+    pub fn set_speed(&self, speed: f64) {
+        let mut s = self.state.lock();
+        Self::reanchor(&mut s);
+        s.speed = speed;
+    }
+
+    /// Jump forward by `ms` virtual milliseconds; returns the new now.
+    pub fn advance(&self, ms: Millis) -> Millis {
+        let mut s = self.state.lock();
+        Self::reanchor(&mut s);
+        s.anchor_virtual += ms.max(0);
+        s.anchor_virtual
+    }
+
+    /// Set virtual now outright (reset, snapshot restore).
+    pub fn set(&self, now: Millis) {
+        let mut s = self.state.lock();
+        s.anchor_virtual = now;
+        s.anchor_real = Instant::now();
+    }
+}
+
+/// Wall-clock now, used once at start when no start time is configured.
+pub fn wall_now() -> Millis {
+    Utc::now().timestamp_millis()
+}
+
+fn to_naive(ms: Millis) -> NaiveDateTime {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().naive_utc()
+}
+
+/// `YYYY-MM-DD HH:mm:ss`, the platform's format for times in queries and responses.
+pub fn fmt_datetime(ms: Millis) -> String {
+    to_naive(ms).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// `YYYY-MM-DDTHH:mm:ss` (no zone), the format of event-push `timestamp`.
+pub fn fmt_push_timestamp(ms: Millis) -> String {
+    to_naive(ms).format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// `yyMMddHHmmss`, the time prefix of trade numbers.
+pub fn fmt_trade_prefix(ms: Millis) -> String {
+    to_naive(ms).format("%y%m%d%H%M%S").to_string()
+}
+
+/// Parse `YYYY-MM-DD HH:mm:ss` (also accepts a `T` separator and a bare date).
+pub fn parse_datetime(s: &str) -> Option<Millis> {
+    let s = s.trim();
+    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc().timestamp_millis());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frozen_clock_only_moves_when_advanced() {
+        let c = Clock::new(1_000, 1.0, true);
+        assert_eq!(c.now(), 1_000);
+        assert_eq!(c.advance(5_000), 6_000);
+        assert_eq!(c.now(), 6_000);
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        let t = parse_datetime("2026-03-02 09:00:00").unwrap();
+        assert_eq!(fmt_datetime(t), "2026-03-02 09:00:00");
+        assert_eq!(fmt_push_timestamp(t), "2026-03-02T09:00:00");
+        assert_eq!(fmt_trade_prefix(t), "260302090000");
+        assert!(parse_datetime("yesterday").is_none());
+    }
+}

@@ -1,0 +1,257 @@
+//! Configuration from the command line and the environment.
+//!
+//! Every flag also reads `BAJIE_SIM_<NAME>` (upper case, `-` as `_`); a flag on the command
+//! line wins over the environment. The parser is hand-written: a dozen flags do not justify a
+//! command-line crate, and the help text below is the single place they are documented.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything `app::build` needs to start a simulator.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// World file; `None` means the embedded default world.
+    pub fixtures: Option<PathBuf>,
+    /// Seed of every id and random choice; `None` draws one (and logs it).
+    pub seed: Option<u64>,
+    /// Virtual seconds per real second.
+    pub speed: f64,
+    /// Real milliseconds between simulation steps.
+    pub tick_ms: u64,
+    /// No autonomous activity: the world changes only through requests.
+    pub no_sim: bool,
+    /// Start with the virtual clock frozen.
+    pub frozen: bool,
+    /// Virtual start time (`YYYY-MM-DD HH:mm:ss`), overriding the fixtures' `start`.
+    pub start: Option<String>,
+    /// Snapshot file restored at start and saved on shutdown.
+    pub state_file: Option<PathBuf>,
+    /// Generate a synthetic fleet of this many cabinets instead of loading fixtures.
+    pub fleet: Option<usize>,
+    /// Per-attempt timeout of outbound pushes and callbacks, milliseconds.
+    pub push_timeout_ms: u64,
+    /// Retry delays of outbound deliveries, milliseconds; its length is the retry count.
+    pub push_retries_ms: Vec<u64>,
+    /// Virtual seconds between an order's creation and the cabinet ejecting on its own.
+    pub eject_delay_s: u64,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+}
+
+/// The `--help` text: every flag, its environment variable and its default.
+pub const HELP: &str = "\
+bajie-sim: a simulator of the Bajie Charging / ChargeNow open API (/cdb-open-api/v1)
+
+USAGE: bajie-sim [FLAGS]
+
+Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJIE_SIM_SEED=7.
+
+  --bind ADDR            listen address (default 127.0.0.1:8080; port 0 picks a free port)
+  --fixtures PATH        world file (default: the embedded fixtures/default.json)
+  --seed N               seed for every id and random choice (default: random, logged)
+  --speed X              virtual seconds per real second (default 1)
+  --tick-ms N            real milliseconds between simulation steps (default 1000)
+  --no-sim               no autonomous activity; the world changes only through requests
+  --frozen               start with the virtual clock frozen
+  --start TIME           virtual start time, YYYY-MM-DD HH:mm:ss (default: the fixtures' start,
+                         else the wall clock)
+  --state-file PATH      restore the world from PATH at start, save it there on shutdown
+  --fleet N              generate a synthetic fleet of N cabinets instead of the fixtures
+  --push-timeout-ms N    per-attempt timeout of pushes and callbacks (default 5000)
+  --push-retries-ms LIST comma-separated retry delays (default 1000,2000,4000,8000,16000)
+  --eject-delay-s N      virtual seconds before a new order's battery is ejected when no
+                         ejectByRent names a slot first (default 1)
+  -h, --help             this text
+";
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            fixtures: None,
+            seed: None,
+            speed: 1.0,
+            tick_ms: 1000,
+            no_sim: false,
+            frozen: false,
+            start: None,
+            state_file: None,
+            fleet: None,
+            push_timeout_ms: 5000,
+            push_retries_ms: vec![1000, 2000, 4000, 8000, 16000],
+            eject_delay_s: 1,
+            workers: 0,
+        }
+    }
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Run with this configuration.
+    Run(Box<Config>),
+    /// Print [`HELP`] and exit.
+    Help,
+}
+
+const FLAGS_WITH_VALUE: &[&str] = &[
+    "bind",
+    "fixtures",
+    "seed",
+    "speed",
+    "tick-ms",
+    "start",
+    "state-file",
+    "fleet",
+    "push-timeout-ms",
+    "push-retries-ms",
+    "eject-delay-s",
+];
+const SWITCHES: &[&str] = &["no-sim", "frozen"];
+
+impl Config {
+    /// A configuration for tests: port 0, fixed seed and start, frozen clock, no simulation,
+    /// short push timeouts and retries.
+    pub fn for_tests() -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: Some(42),
+            no_sim: true,
+            frozen: true,
+            push_timeout_ms: 2000,
+            push_retries_ms: vec![50, 100, 200],
+            workers: 2,
+            ..Config::default()
+        }
+    }
+
+    /// Parse command-line arguments (without the program name) over the environment `env`.
+    pub fn parse<I, E>(args: I, env: E) -> Result<Parsed, String>
+    where
+        I: IntoIterator<Item = String>,
+        E: IntoIterator<Item = (String, String)>,
+    {
+        let mut cfg = Config::default();
+        for (key, value) in env {
+            let Some(name) = key.strip_prefix("BAJIE_SIM_") else {
+                continue;
+            };
+            let flag = name.to_ascii_lowercase().replace('_', "-");
+            if SWITCHES.contains(&flag.as_str()) {
+                if matches!(value.as_str(), "1" | "true" | "yes") {
+                    cfg.set(&flag, None)?;
+                }
+            } else if FLAGS_WITH_VALUE.contains(&flag.as_str()) {
+                cfg.set(&flag, Some(&value)).map_err(|e| format!("{key}: {e}"))?;
+            }
+        }
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            if arg == "-h" || arg == "--help" {
+                return Ok(Parsed::Help);
+            }
+            let Some(body) = arg.strip_prefix("--") else {
+                return Err(format!("unexpected argument '{arg}' (see --help)"));
+            };
+            let (flag, inline) = match body.split_once('=') {
+                Some((f, v)) => (f.to_string(), Some(v.to_string())),
+                None => (body.to_string(), None),
+            };
+            if SWITCHES.contains(&flag.as_str()) {
+                cfg.set(&flag, None)?;
+            } else if FLAGS_WITH_VALUE.contains(&flag.as_str()) {
+                let value = match inline {
+                    Some(v) => v,
+                    None => args.next().ok_or_else(|| format!("--{flag} needs a value"))?,
+                };
+                cfg.set(&flag, Some(&value)).map_err(|e| format!("--{flag}: {e}"))?;
+            } else {
+                return Err(format!("unknown flag '--{flag}' (see --help)"));
+            }
+        }
+        Ok(Parsed::Run(Box::new(cfg)))
+    }
+
+    fn set(&mut self, flag: &str, value: Option<&str>) -> Result<(), String> {
+        let v = value.unwrap_or_default().trim();
+        fn num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
+            v.parse().map_err(|_| format!("'{v}' is not a valid number"))
+        }
+        match flag {
+            "no-sim" => self.no_sim = true,
+            "frozen" => self.frozen = true,
+            "bind" => self.bind = v.parse().map_err(|_| format!("'{v}' is not an address like 127.0.0.1:8080"))?,
+            "fixtures" => self.fixtures = Some(PathBuf::from(v)),
+            "seed" => self.seed = Some(num(v)?),
+            "speed" => {
+                let s: f64 = num(v)?;
+                if !(s.is_finite() && s >= 0.0) {
+                    return Err(format!("'{v}' must be a non-negative number"));
+                }
+                self.speed = s;
+            }
+            "tick-ms" => {
+                self.tick_ms = num(v)?;
+                if self.tick_ms == 0 {
+                    return Err("must be at least 1".into());
+                }
+            }
+            "start" => {
+                if crate::clock::parse_datetime(v).is_none() {
+                    return Err(format!("'{v}' is not a time like 2026-03-02 09:00:00"));
+                }
+                self.start = Some(v.to_string());
+            }
+            "state-file" => self.state_file = Some(PathBuf::from(v)),
+            "fleet" => {
+                let n: usize = num(v)?;
+                if n == 0 {
+                    return Err("must be at least 1".into());
+                }
+                self.fleet = Some(n);
+            }
+            "push-timeout-ms" => self.push_timeout_ms = num(v)?,
+            "push-retries-ms" => {
+                self.push_retries_ms = if v.is_empty() {
+                    Vec::new()
+                } else {
+                    v.split(',').map(|p| num(p.trim())).collect::<Result<_, _>>()?
+                }
+            }
+            "eject-delay-s" => self.eject_delay_s = num(v)?,
+            _ => return Err(format!("unknown flag '--{flag}'")),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Parsed, String> {
+        Config::parse(args.iter().map(|s| s.to_string()), env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn flags_override_environment() {
+        let Parsed::Run(c) =
+            parse(&["--seed", "9", "--no-sim"], &[("BAJIE_SIM_SEED", "3"), ("BAJIE_SIM_SPEED", "60")]).unwrap()
+        else {
+            panic!("expected a run")
+        };
+        assert_eq!(c.seed, Some(9));
+        assert_eq!(c.speed, 60.0);
+        assert!(c.no_sim);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_flag_named() {
+        let err = parse(&["--speed=fast"], &[]).unwrap_err();
+        assert!(err.contains("--speed"), "{err}");
+        assert!(parse(&["--nope"], &[]).unwrap_err().contains("unknown flag"));
+        assert!(matches!(parse(&["--help"], &[]).unwrap(), Parsed::Help));
+    }
+}

@@ -1,0 +1,190 @@
+//! The control API under `/_sim` (DESIGN.md): health, reset, the clock, scenario helpers, the
+//! push journal and the invariant check. No platform auth; parameters in the query string or
+//! a JSON body; answers in the platform's envelope.
+
+use crate::api::envelope;
+use crate::api::params::Params;
+use crate::app::AppState;
+use crate::clock::fmt_datetime;
+use crate::error::{code, Error};
+use crate::push::journal::Filter;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+use std::time::Duration;
+
+/// Register the control routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/_sim")
+            .route("/health", web::get().to(health))
+            .route("/reset", web::post().to(reset))
+            .route("/clock", web::get().to(clock))
+            .route("/clock", web::post().to(set_clock))
+            .route("/tick", web::post().to(tick))
+            .route("/check", web::get().to(check))
+            .route("/cabinets/{id}/return", web::post().to(return_battery))
+            .route("/cabinets/{id}/online", web::post().to(online))
+            .route("/cabinets/{id}/offline", web::post().to(offline))
+            .route("/pushes", web::get().to(pushes))
+            .route("/pushes/wait", web::get().to(wait_pushes))
+            .route("/pushes/{id}/resend", web::post().to(resend)),
+    );
+}
+
+/// `GET /_sim/health`: liveness, version, seed, virtual time.
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let c = state.clock.reading();
+    envelope::ok(json!({
+        "status": "up",
+        "version": env!("CARGO_PKG_VERSION"),
+        "seed": state.seed,
+        "now": fmt_datetime(c.now),
+        "speed": c.speed,
+        "frozen": c.frozen,
+        "sim": !state.config.no_sim,
+        "pendingPushes": state.push.pending(),
+    }))
+}
+
+/// `POST /_sim/reset`: back to the loaded world, seed and start time; the journal is emptied.
+async fn reset(state: web::Data<AppState>) -> HttpResponse {
+    state.reset();
+    envelope::ok_empty()
+}
+
+fn clock_view(state: &AppState) -> serde_json::Value {
+    let c = state.clock.reading();
+    json!({ "now": fmt_datetime(c.now), "nowMs": c.now, "speed": c.speed, "frozen": c.frozen })
+}
+
+/// `GET /_sim/clock`.
+async fn clock(state: web::Data<AppState>) -> HttpResponse {
+    envelope::ok(clock_view(&state))
+}
+
+/// `POST /_sim/clock?freeze=true|false&speed=X&advance=SECONDS`. Advancing runs every due
+/// action of the skipped span at its own virtual time (and the simulation, when on).
+async fn set_clock(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
+    let freeze = p.bool("freeze")?;
+    let speed = p.float("speed")?;
+    let advance = p.float("advance")?;
+    if let Some(s) = speed {
+        if !(0.0..=1_000_000.0).contains(&s) {
+            return Err(Error::bad_param("speed", "must be between 0 and 1000000"));
+        }
+    }
+    if let Some(a) = advance {
+        if !(0.0..=10.0 * 365.0 * 86_400.0).contains(&a) {
+            return Err(Error::bad_param("advance", "must be between 0 and ten years of seconds"));
+        }
+    }
+    if let Some(f) = freeze {
+        state.clock.set_frozen(f);
+    }
+    if let Some(s) = speed {
+        state.clock.set_speed(s);
+    }
+    if let Some(a) = advance {
+        state.advance((a * 1000.0) as i64);
+    }
+    Ok(envelope::ok(clock_view(&state)))
+}
+
+/// `POST /_sim/tick?n=N`: run N simulation steps now.
+async fn tick(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
+    let n = p.int_in("n", 1, 100_000)?.unwrap_or(1) as u64;
+    let events = state.tick(n);
+    Ok(envelope::ok(json!({ "steps": n, "events": events, "now": fmt_datetime(state.clock.now()) })))
+}
+
+/// `GET /_sim/check`: the world's invariants; `code` 0 and no violations when all hold.
+async fn check(state: web::Data<AppState>) -> HttpResponse {
+    let v = state.store.check();
+    if v.is_empty() {
+        envelope::ok(json!({ "violations": v }))
+    } else {
+        envelope::json(
+            &json!({ "msg": format!("{} invariant(s) violated", v.len()), "code": code::CONTROL, "data": { "violations": v } }),
+        )
+    }
+}
+
+/// `POST /_sim/cabinets/{id}/return?batteryId=..&slot=..`: a customer docks a battery.
+async fn return_battery(state: web::Data<AppState>, path: web::Path<String>, p: Params) -> Result<HttpResponse, Error> {
+    let battery = p.required("batteryId")?;
+    let slot = p.int_in("slot", 1, 1000)?.map(|s| s as u16);
+    let now = state.clock.now();
+    let (order, events) = state.store.write(|w, out| w.return_battery(&path, battery, slot, now, out))?;
+    state.push.publish(events);
+    let detail = state.store.read(|w| {
+        let slot = w.batteries.get(battery).and_then(|b| match &b.place {
+            crate::model::BatteryPlace::Slot { slot, .. } => Some(*slot),
+            _ => None,
+        });
+        let amount = order.as_deref().and_then(|t| w.orders.get(t)).map(|o| envelope::Amount(o.amount));
+        json!({ "cabinetId": path.as_str(), "batteryId": battery, "slot": slot, "orderId": order, "orderAmount": amount })
+    });
+    Ok(envelope::ok(detail))
+}
+
+async fn set_online(state: &AppState, id: &str, online: bool) -> Result<HttpResponse, Error> {
+    let now = state.clock.now();
+    let (_, events) = state.store.write(|w, out| w.set_online(id, online, now, out))?;
+    state.push.publish(events);
+    Ok(envelope::ok(json!({ "cabinetId": id, "online": online })))
+}
+
+/// `POST /_sim/cabinets/{id}/online`.
+async fn online(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, Error> {
+    set_online(&state, &path, true).await
+}
+
+/// `POST /_sim/cabinets/{id}/offline`.
+async fn offline(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, Error> {
+    set_online(&state, &path, false).await
+}
+
+fn filter(p: &Params) -> Filter {
+    let s = |n: &str| p.get(n).filter(|v| !v.is_empty()).map(str::to_string);
+    Filter {
+        event: s("event"),
+        kind: s("kind"),
+        cabinet: s("cabinet"),
+        order: s("order"),
+        status: s("status"),
+        agent: s("agent"),
+    }
+}
+
+/// `GET /_sim/pushes?event=&kind=&cabinet=&order=&status=&agent=`: the delivery journal.
+async fn pushes(state: web::Data<AppState>, p: Params) -> HttpResponse {
+    let entries = state.push.list(&filter(&p));
+    envelope::ok(json!({ "total": entries.len(), "records": entries }))
+}
+
+/// `GET /_sim/pushes/wait?count=N&timeoutMs=T&<filters>`: block until N matching entries
+/// exist (default status `delivered`), or the deadline passes (`code` 9001 then).
+async fn wait_pushes(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
+    let count = p.int_in("count", 1, 1_000_000)?.unwrap_or(1) as usize;
+    let timeout = p.int_in("timeoutMs", 0, 120_000)?.unwrap_or(5_000) as u64;
+    let mut f = filter(&p);
+    if f.status.is_none() {
+        f.status = Some("delivered".into());
+    }
+    let (entries, ok) = state.push.wait(&f, count, Duration::from_millis(timeout)).await;
+    let data = json!({ "total": entries.len(), "records": entries });
+    if ok {
+        Ok(envelope::ok(data))
+    } else {
+        Ok(envelope::json(
+            &json!({ "msg": format!("Timed out after {timeout} ms with {} of {count} matching deliveries.", data["total"]), "code": code::CONTROL, "data": data }),
+        ))
+    }
+}
+
+/// `POST /_sim/pushes/{id}/resend`: deliver a journaled push or callback again.
+async fn resend(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, Error> {
+    let id: u64 = path.parse().map_err(|_| Error::bad_param("id", "not a journal id"))?;
+    let new_id = state.push.resend(id).ok_or_else(|| Error::control(format!("No journal entry {id}.")))?;
+    Ok(envelope::ok(json!({ "id": new_id, "resentFrom": id })))
+}

@@ -1,0 +1,177 @@
+//! Batteries and their charge model.
+//!
+//! Charge is never updated step by step. A battery stores the level it had at the moment its
+//! mode last changed (docked, rented, loose) and the level at any later time is derived from
+//! the elapsed time: a fleet of 100,000 cabinets costs nothing per step for charging.
+
+use crate::clock::{Millis, MINUTE};
+use serde::{Deserialize, Serialize};
+
+/// Where a battery is. Every battery is in exactly one place (`/_sim/check` verifies it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum BatteryPlace {
+    /// Docked in a cabinet slot (1-based), charging.
+    Slot { cabinet: String, slot: u16 },
+    /// Out with a customer on an open order, discharging.
+    Rented { order: String },
+    /// Out of any cabinet and any open order: popped for repair, or left with a customer after
+    /// a closed or bought-out order. A return puts it back into the fleet.
+    Loose,
+}
+
+/// The rates of the charge curve, in percent per minute.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ChargeModel {
+    /// Charging below `taper_at` (fast phase).
+    pub fast_per_min: f64,
+    /// Level where charging slows down.
+    pub taper_at: f64,
+    /// Charging above `taper_at` (slow phase).
+    pub slow_per_min: f64,
+    /// Discharge while rented (the customer charges a phone).
+    pub rented_drain_per_min: f64,
+    /// Self-discharge while loose.
+    pub idle_drain_per_min: f64,
+}
+
+impl Default for ChargeModel {
+    fn default() -> Self {
+        // 0 -> 80 % in 60 min, 80 -> 100 % in another 60 min; a phone top-up costs about
+        // 20 % an hour; an idle pack loses about 1 % a day.
+        ChargeModel {
+            fast_per_min: 80.0 / 60.0,
+            taper_at: 80.0,
+            slow_per_min: 20.0 / 60.0,
+            rented_drain_per_min: 20.0 / 60.0,
+            idle_drain_per_min: 1.0 / 1440.0,
+        }
+    }
+}
+
+/// Battery fault types (ENDPOINTS.md §7.6): 0 normal .. 11 over usage limit.
+pub const BATTERY_FAULT_MAX: u8 = 11;
+/// Battery fault 7: cannot charge.
+pub const FAULT_CANNOT_CHARGE: u8 = 7;
+
+/// Human text of a battery fault type.
+pub fn battery_fault_cause(t: u8) -> &'static str {
+    match t {
+        0 => "",
+        1 => "Phantom charge",
+        2 => "Lightning cable fault",
+        3 => "USB cable fault",
+        4 => "Type-C cable fault",
+        5 => "Battery swelling",
+        6 => "Authorisation failed",
+        7 => "Cannot charge",
+        8 => "Duplicate battery id",
+        9 => "Battery recalled",
+        10 => "Battery health below standard, to be recycled",
+        11 => "Battery over its usage limit, to be recycled",
+        _ => "Unknown battery fault",
+    }
+}
+
+/// A power bank.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Battery {
+    /// Opaque upper-case id (`FECF007552`).
+    pub id: String,
+    /// The agent whose fleet it belongs to.
+    pub agent: String,
+    /// Where it is now.
+    pub place: BatteryPlace,
+    /// Charge level in percent at `since`.
+    pub level: f64,
+    /// When `level` was last settled (a change of place, a fault, a set).
+    pub since: Millis,
+    /// Battery fault type, 0 when healthy.
+    pub fault: u8,
+}
+
+impl Battery {
+    /// The charge level in percent at `now`, derived from the level at the last change.
+    pub fn level_at(&self, model: &ChargeModel, now: Millis) -> f64 {
+        let mins = (now - self.since) as f64 / MINUTE as f64;
+        if mins <= 0.0 {
+            return self.level;
+        }
+        let l = self.level;
+        match self.place {
+            BatteryPlace::Slot { .. } if self.fault == FAULT_CANNOT_CHARGE => l,
+            BatteryPlace::Slot { .. } => {
+                let (mut l, mut m) = (l, mins);
+                if l < model.taper_at && model.fast_per_min > 0.0 {
+                    let to_taper = (model.taper_at - l) / model.fast_per_min;
+                    if m <= to_taper {
+                        return l + m * model.fast_per_min;
+                    }
+                    l = model.taper_at;
+                    m -= to_taper;
+                }
+                (l + m * model.slow_per_min).min(100.0)
+            }
+            BatteryPlace::Rented { .. } => (l - mins * model.rented_drain_per_min).max(0.0),
+            BatteryPlace::Loose => (l - mins * model.idle_drain_per_min).max(0.0),
+        }
+    }
+
+    /// The integer percentage clients see as `vol` (rounded down: 100 only when full).
+    pub fn vol_at(&self, model: &ChargeModel, now: Millis) -> u8 {
+        self.level_at(model, now).clamp(0.0, 100.0).floor() as u8
+    }
+
+    /// Move the battery, settling its level first so the curve continues from here.
+    pub fn move_to(&mut self, place: BatteryPlace, model: &ChargeModel, now: Millis) {
+        self.settle(model, now);
+        self.place = place;
+    }
+
+    /// Fix the derived level at `now` as the new starting point.
+    pub fn settle(&mut self, model: &ChargeModel, now: Millis) {
+        self.level = self.level_at(model, now);
+        self.since = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docked(level: f64) -> Battery {
+        Battery {
+            id: "B".into(),
+            agent: "a".into(),
+            place: BatteryPlace::Slot { cabinet: "C".into(), slot: 1 },
+            level,
+            since: 0,
+            fault: 0,
+        }
+    }
+
+    #[test]
+    fn charging_tapers_after_eighty_percent() {
+        let m = ChargeModel::default();
+        let b = docked(20.0);
+        // 45 min at 4/3 %/min: 20 -> 80.
+        assert!((b.level_at(&m, 45 * MINUTE) - 80.0).abs() < 1e-9);
+        // 30 more minutes in the slow phase: +10 %.
+        assert!((b.level_at(&m, 75 * MINUTE) - 90.0).abs() < 1e-9);
+        assert_eq!(b.vol_at(&m, 10 * 60 * MINUTE), 100);
+    }
+
+    #[test]
+    fn rented_batteries_drain_and_faulty_ones_do_not_charge() {
+        let m = ChargeModel::default();
+        let mut b = docked(90.0);
+        b.move_to(BatteryPlace::Rented { order: "T".into() }, &m, 0);
+        assert!((b.level_at(&m, 60 * MINUTE) - 70.0).abs() < 1e-9);
+        assert_eq!(b.vol_at(&m, 100 * 60 * MINUTE), 0);
+        let mut f = docked(50.0);
+        f.fault = FAULT_CANNOT_CHARGE;
+        assert_eq!(f.vol_at(&m, 600 * MINUTE), 50);
+    }
+}

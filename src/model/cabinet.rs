@@ -1,0 +1,105 @@
+//! Cabinets (charging stations) and their 1-based slots.
+
+use crate::clock::Millis;
+use serde::{Deserialize, Serialize};
+
+/// Slot fault types (ENDPOINTS.md §7.6): 1 authorisation failed .. 8 manually locked; 0 none.
+pub const SLOT_FAULT_MAX: u8 = 8;
+
+/// Human text of a slot fault type.
+pub fn slot_fault_cause(t: u8) -> &'static str {
+    match t {
+        0 => "",
+        1 => "Battery authorisation failed",
+        2 => "Slot cannot eject the power bank",
+        3 => "No this ID",
+        4 => "Anti-theft switch",
+        5 => "Cannot recognise id",
+        6 => "Insertion switch failed",
+        7 => "Slot cannot lock the power bank",
+        8 => "Manually locked",
+        _ => "Unknown slot fault",
+    }
+}
+
+/// One slot of a cabinet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Slot {
+    /// The battery docked here, if any.
+    pub battery: Option<String>,
+    /// Slot fault type, 0 when healthy.
+    pub fault: u8,
+    /// Locked by an operator (`lock` operation): nothing is ejected from or returned into it.
+    pub locked: bool,
+    /// Why it was locked.
+    pub lock_reason: String,
+}
+
+impl Slot {
+    /// Whether a battery may be ejected from (or docked into) this slot.
+    pub fn usable(&self) -> bool {
+        self.fault == 0 && !self.locked
+    }
+}
+
+/// A charging cabinet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cabinet {
+    /// Device id: 3 upper-case letters + 5 digits; also its QR code.
+    pub id: String,
+    /// Owning agent.
+    pub agent: String,
+    /// Shop it stands in, if bound.
+    pub shop: Option<String>,
+    /// Slots, index 0 is slot 1.
+    pub slots: Vec<Slot>,
+    /// Connected to the platform.
+    pub online: bool,
+    /// Public IP of its modem.
+    pub ip: String,
+    /// Source port of its connection.
+    pub port: u16,
+    /// GPRS signal quality 0-31, as text.
+    pub signal: String,
+    /// SIM card number.
+    pub iccid: String,
+    /// Free-text remark.
+    pub remark: String,
+    /// POS terminal id, empty when none.
+    pub pos_device_id: String,
+    /// Whether the POS terminal is online.
+    pub pos_online: bool,
+    /// When it was registered.
+    pub registered_at: Millis,
+    /// Last heartbeat (handshake) time.
+    pub last_seen: Millis,
+    /// Number of handshakes with the platform.
+    pub handshakes: u64,
+    /// Advertising configuration last bound or published (stored as given).
+    pub ads: Option<serde_json::Value>,
+}
+
+impl Cabinet {
+    /// Number of slots.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+    /// Number of batteries present (`busySlots`).
+    pub fn battery_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.battery.is_some()).count()
+    }
+    /// Slot `n` (1-based).
+    pub fn slot(&self, n: u16) -> Option<&Slot> {
+        (n as usize).checked_sub(1).and_then(|i| self.slots.get(i))
+    }
+    /// Slot `n` (1-based), mutable.
+    pub fn slot_mut(&mut self, n: u16) -> Option<&mut Slot> {
+        (n as usize).checked_sub(1).and_then(move |i| self.slots.get_mut(i))
+    }
+    /// First empty, usable slot, for a return.
+    pub fn free_slot(&self) -> Option<u16> {
+        self.slots.iter().position(|s| s.battery.is_none() && s.usable()).map(|i| i as u16 + 1)
+    }
+}

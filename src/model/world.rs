@@ -1,0 +1,764 @@
+//! The world and its rules: every domain operation, shared by platform requests, control
+//! requests and the simulation loop, so a rent through the API and a rent by a simulated
+//! customer are one code path.
+//!
+//! Operations take `now` from the caller (the virtual clock) and append what happened to an
+//! event list; they never lock, sleep or do I/O.
+
+use super::battery::{Battery, BatteryPlace, ChargeModel};
+use super::cabinet::{slot_fault_cause, Cabinet};
+use super::event::{CabinetReport, Event, EventKind, PushConfig, SlotReport};
+use super::order::{Order, OrderOrigin, OrderStatus};
+use super::price::{PriceStrategy, PriceTerms};
+use super::rng::SimRng;
+use super::shop::Shop;
+use super::Money;
+use crate::clock::{fmt_trade_prefix, Millis, DAY};
+use crate::error::{code, Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Tunable rules of the world.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// Batteries below this charge (percent) are not handed out by automatic ejects.
+    pub min_rent_vol: u8,
+    /// Virtual delay between an order's creation and the cabinet's own eject.
+    pub eject_delay_ms: Millis,
+    /// Virtual delay of a `restart` before the cabinet is back online.
+    pub restart_ms: Millis,
+    /// The charge curve.
+    pub charge: ChargeModel,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { min_rent_vol: 20, eject_delay_ms: 1000, restart_ms: 30_000, charge: ChargeModel::default() }
+    }
+}
+
+/// A merchant account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Agent {
+    /// Login name (`agentAccount` in pushes).
+    pub account: String,
+    /// Plain password (Basic auth; sha256-hex for OAuth2 login).
+    pub password: String,
+    /// Company name.
+    pub name: String,
+    /// Event-push configuration, `None` until configured.
+    pub push: Option<Arc<PushConfig>>,
+}
+
+/// A piece of work the world owes at a virtual time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "camelCase")]
+pub enum Due {
+    /// The cabinet ejects for a pending order.
+    Eject(String),
+    /// An order's buy-out deadline.
+    Timeout(String),
+    /// A restarted cabinet comes back online.
+    Reconnect(String),
+}
+
+/// The whole simulated platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct World {
+    /// Rules.
+    pub settings: Settings,
+    /// Agents by account.
+    pub agents: BTreeMap<String, Agent>,
+    /// Shops by id.
+    pub shops: BTreeMap<String, Shop>,
+    /// Cabinets by id.
+    pub cabinets: BTreeMap<String, Cabinet>,
+    /// Batteries by id.
+    pub batteries: BTreeMap<String, Battery>,
+    /// Price strategies by id.
+    pub strategies: BTreeMap<u64, PriceStrategy>,
+    /// Orders by trade number.
+    pub orders: BTreeMap<String, Order>,
+    /// Work due at a virtual time, in time order.
+    pub due: BTreeSet<(Millis, Due)>,
+    /// OAuth2 bearer tokens -> agent account.
+    pub tokens: BTreeMap<String, String>,
+    /// The one random source.
+    pub rng: SimRng,
+    /// Next price-strategy id.
+    pub next_price_id: u64,
+    /// Next shop row number.
+    pub next_shop_row: u64,
+}
+
+/// Compare secrets without returning early on the first difference.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
+}
+
+impl World {
+    /// An empty world with this seed.
+    pub fn empty(seed: u64) -> Self {
+        World {
+            settings: Settings::default(),
+            agents: BTreeMap::new(),
+            shops: BTreeMap::new(),
+            cabinets: BTreeMap::new(),
+            batteries: BTreeMap::new(),
+            strategies: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            due: BTreeSet::new(),
+            tokens: BTreeMap::new(),
+            rng: SimRng::new(seed),
+            next_price_id: 1,
+            next_shop_row: 1,
+        }
+    }
+
+    // ----- events -------------------------------------------------------------------------
+
+    fn emit(&self, out: &mut Vec<Event>, now: Millis, agent: &str, kind: EventKind) {
+        let push = if kind.push_name().is_some() { self.agents.get(agent).and_then(|a| a.push.clone()) } else { None };
+        out.push(Event { at: now, agent: agent.to_string(), kind, push });
+    }
+
+    fn callback(&self, out: &mut Vec<Event>, now: Millis, order: &Order, status: u8) {
+        if let Some(url) = order.callback_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            let kind = EventKind::RentCallback { url: url.to_string(), trade_no: order.trade_no.clone(), status };
+            self.emit(out, now, &order.agent, kind);
+        }
+    }
+
+    // ----- auth ---------------------------------------------------------------------------
+
+    /// The account whose Basic credentials these are.
+    pub fn authenticate(&self, user: &str, password: &str) -> Option<&str> {
+        // Compare against every agent so the time taken does not tell which accounts exist.
+        let mut found = None;
+        for a in self.agents.values() {
+            let ok = ct_eq(a.account.as_bytes(), user.as_bytes()) & ct_eq(a.password.as_bytes(), password.as_bytes());
+            if ok {
+                found = Some(a.account.as_str());
+            }
+        }
+        found
+    }
+
+    /// Issue a bearer token for `account`.
+    pub fn issue_token(&mut self, account: &str) -> String {
+        let token = self.rng.hex(32);
+        self.tokens.insert(token.clone(), account.to_string());
+        token
+    }
+
+    // ----- look-ups -----------------------------------------------------------------------
+
+    /// The agent's cabinet `id`, or `2002 QR code unbound device.` when it is not theirs.
+    pub fn cabinet_of(&self, agent: &str, id: &str) -> Result<&Cabinet> {
+        self.cabinets.get(id).filter(|c| c.agent == agent).ok_or_else(Error::unbound_device)
+    }
+
+    /// The agent's order `trade_no`.
+    pub fn order_of(&self, agent: &str, trade_no: &str) -> Result<&Order> {
+        self.orders.get(trade_no).filter(|o| o.agent == agent).ok_or_else(|| Error::order_not_found(trade_no))
+    }
+
+    /// The agent's shop `id`.
+    pub fn shop_of(&self, agent: &str, id: &str) -> Result<&Shop> {
+        self.shops.get(id).filter(|s| s.agent == agent).ok_or_else(|| Error::shop_not_found(id))
+    }
+
+    /// The strategy that prices rentals at `shop` (its bound strategy), if any.
+    pub fn strategy_for_shop(&self, shop: &Shop) -> Option<&PriceStrategy> {
+        shop.price_id.and_then(|id| self.strategies.get(&id)).filter(|p| p.agent == shop.agent)
+    }
+
+    /// The billing terms of a rental from `cabinet` right now.
+    pub fn terms_for(&self, cabinet: &Cabinet) -> PriceTerms {
+        let shop = cabinet.shop.as_deref().and_then(|s| self.shops.get(s));
+        let currency = shop.map(|s| s.currency.as_str()).unwrap_or("USD");
+        match shop.and_then(|s| self.strategy_for_shop(s)) {
+            Some(p) => p.terms(currency),
+            None => PriceTerms::platform_default(currency),
+        }
+    }
+
+    /// Charge of battery `id` now.
+    pub fn vol(&self, id: &str, now: Millis) -> u8 {
+        self.batteries.get(id).map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0)
+    }
+
+    /// Whether the battery in `slot` would be handed out by an automatic eject.
+    pub fn is_rentable(&self, cab: &Cabinet, slot: u16, now: Millis) -> bool {
+        let Some(s) = cab.slot(slot) else {
+            return false;
+        };
+        let Some(id) = s.battery.as_deref() else {
+            return false;
+        };
+        let Some(b) = self.batteries.get(id) else {
+            return false;
+        };
+        s.usable() && b.fault == 0 && b.vol_at(&self.settings.charge, now) >= self.settings.min_rent_vol
+    }
+
+    /// Number of rentable batteries in a cabinet.
+    pub fn rentable_count(&self, cab: &Cabinet, now: Millis) -> usize {
+        (1..=cab.slots.len() as u16).filter(|&n| self.is_rentable(cab, n, now)).count()
+    }
+
+    /// The slot an automatic eject picks: the highest charge, then the lowest slot.
+    pub fn best_slot(&self, cab: &Cabinet, now: Millis) -> Option<u16> {
+        let mut best: Option<(u8, u16)> = None;
+        for n in 1..=cab.slots.len() as u16 {
+            if self.is_rentable(cab, n, now) {
+                let vol = cab.slot(n).and_then(|s| s.battery.as_deref()).map(|b| self.vol(b, now)).unwrap_or(0);
+                if best.is_none_or(|(v, _)| vol > v) {
+                    best = Some((vol, n));
+                }
+            }
+        }
+        best.map(|(_, n)| n)
+    }
+
+    /// The cabinet's status as a push reports it.
+    pub fn report(&self, cab: &Cabinet, now: Millis) -> CabinetReport {
+        let slots = cab
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.battery.is_some() || s.fault != 0 || s.locked)
+            .map(|(i, s)| {
+                let b = s.battery.as_deref().and_then(|id| self.batteries.get(id));
+                SlotReport {
+                    slot: i as u16 + 1,
+                    battery: s.battery.clone(),
+                    vol: b.map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0),
+                    slot_fault: if s.locked && s.fault == 0 { 8 } else { s.fault },
+                    battery_fault: b.map(|b| b.fault).unwrap_or(0),
+                }
+            })
+            .collect();
+        CabinetReport {
+            cabinet: cab.id.clone(),
+            online: cab.online,
+            total: cab.slots.len(),
+            rentable: self.rentable_count(cab, now),
+            returnable: cab.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count(),
+            iccid: cab.iccid.clone(),
+            ip: cab.ip.clone(),
+            port: cab.port,
+            signal: cab.signal.clone(),
+            slots,
+        }
+    }
+
+    // ----- orders -------------------------------------------------------------------------
+
+    fn new_trade_no(&mut self, now: Millis) -> String {
+        loop {
+            let t = format!("{}{}", fmt_trade_prefix(now), self.rng.digits(8));
+            if !self.orders.contains_key(&t) {
+                return t;
+            }
+        }
+    }
+
+    fn new_order(
+        &mut self,
+        agent: &str,
+        cabinet: &str,
+        trade_no: String,
+        origin: OrderOrigin,
+        callback: Option<String>,
+        now: Millis,
+    ) -> Result<String> {
+        let cab = self.cabinet_of(agent, cabinet)?;
+        let shop = cab.shop.as_deref().and_then(|s| self.shops.get(s));
+        let order = Order {
+            trade_no: trade_no.clone(),
+            agent: agent.to_string(),
+            origin,
+            cabinet: cab.id.clone(),
+            device_type: cab.slots.len().to_string(),
+            shop: shop.map(|s| s.id.clone()),
+            shop_name: shop.map(|s| s.name.clone()).unwrap_or_default(),
+            callback_url: callback,
+            status: OrderStatus::Pending,
+            created_at: now,
+            borrow_time: None,
+            battery: None,
+            slot: None,
+            end_time: None,
+            return_cabinet: None,
+            return_shop: None,
+            amount: Money::ZERO,
+            terms: self.terms_for(cab),
+            fault_type: None,
+            fault_cause: None,
+        };
+        self.orders.insert(trade_no.clone(), order);
+        Ok(trade_no)
+    }
+
+    /// O2: create a rent order on the agent's online cabinet. The cabinet ejects on its own
+    /// after `eject_delay_ms` unless `ejectByRent` names a slot first.
+    pub fn create_order(
+        &mut self,
+        agent: &str,
+        device: &str,
+        callback: Option<String>,
+        origin: OrderOrigin,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<String> {
+        if !self.cabinet_of(agent, device)?.online {
+            return Err(Error::device_offline());
+        }
+        let trade_no = self.new_trade_no(now);
+        self.new_order(agent, device, trade_no.clone(), origin, callback, now)?;
+        if self.settings.eject_delay_ms <= 0 {
+            self.eject_for_order(&trade_no, None, now, out)?;
+        } else {
+            self.due.insert((now + self.settings.eject_delay_ms, Due::Eject(trade_no.clone())));
+        }
+        Ok(trade_no)
+    }
+
+    /// Eject a battery for a pending order: from `slot`, or the best rentable one. A named slot
+    /// that cannot eject is a business error and leaves the order pending; an automatic eject
+    /// that finds nothing fails the order (`status=0`).
+    pub fn eject_for_order(
+        &mut self,
+        trade_no: &str,
+        slot: Option<u16>,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<()> {
+        let order = self.orders.get(trade_no).ok_or_else(|| Error::order_not_found(trade_no))?;
+        match order.status {
+            OrderStatus::Pending => {}
+            OrderStatus::InLease => {
+                return Err(Error::order_state(format!("Order {trade_no} has already ejected a battery.")))
+            }
+            _ => return Err(Error::order_state(format!("Order {trade_no} is finished."))),
+        }
+        let cab_id = order.cabinet.clone();
+        let cab = self.cabinets.get(&cab_id).ok_or_else(Error::unbound_device)?;
+        let failure = if !cab.online {
+            Some((9u8, "Lease command timed out: device not online".to_string(), slot))
+        } else {
+            match slot {
+                Some(n) => {
+                    let s = cab
+                        .slot(n)
+                        .ok_or_else(|| Error::slot_unavailable(format!("Slot {n} does not exist on {cab_id}.")))?;
+                    let Some(bid) = s.battery.as_deref() else {
+                        return Err(Error::slot_unavailable(format!("Slot {n} of {cab_id} holds no battery.")));
+                    };
+                    if s.locked {
+                        return Err(Error::slot_unavailable(format!("Slot {n} of {cab_id} is locked.")));
+                    }
+                    if self.batteries.get(bid).is_some_and(|b| b.fault != 0) {
+                        Some((1, "Authorise battery failed".to_string(), Some(n)))
+                    } else if s.fault != 0 {
+                        Some((3, format!("Eject battery failed: {}", slot_fault_cause(s.fault)), Some(n)))
+                    } else {
+                        None
+                    }
+                }
+                None => None,
+            }
+        };
+        let chosen = match (failure.is_some(), slot) {
+            (true, _) => None,
+            (false, Some(n)) => Some(n),
+            (false, None) => self.best_slot(cab, now),
+        };
+        let agent = self.orders[trade_no].agent.clone();
+        let Some(n) = chosen else {
+            let (fault_type, cause, fslot) =
+                failure.unwrap_or((0, "No rentable battery in the cabinet".to_string(), None));
+            let o = self.orders.get_mut(trade_no).ok_or_else(|| Error::order_not_found(trade_no))?;
+            o.status = OrderStatus::Failed;
+            o.end_time = Some(now);
+            o.fault_type = Some(fault_type);
+            o.fault_cause = Some(cause.clone());
+            let o = o.clone();
+            let kind = EventKind::BorrowFailed {
+                cabinet: cab_id,
+                order: trade_no.to_string(),
+                slot: fslot,
+                fault_type,
+                fault_cause: cause,
+            };
+            self.emit(out, now, &agent, kind);
+            self.callback(out, now, &o, 0);
+            return Ok(());
+        };
+        let charge = self.settings.charge;
+        let cab = self.cabinets.get_mut(&cab_id).ok_or_else(Error::unbound_device)?;
+        let bid =
+            cab.slot_mut(n).and_then(|s| s.battery.take()).ok_or_else(|| Error::slot_unavailable("Slot is empty."))?;
+        if let Some(b) = self.batteries.get_mut(&bid) {
+            b.move_to(BatteryPlace::Rented { order: trade_no.to_string() }, &charge, now);
+        }
+        let o = self.orders.get_mut(trade_no).ok_or_else(|| Error::order_not_found(trade_no))?;
+        o.status = OrderStatus::InLease;
+        o.borrow_time = Some(now);
+        o.battery = Some(bid.clone());
+        o.slot = Some(n);
+        let timeout_day = o.terms.timeout_day;
+        let o = o.clone();
+        if timeout_day > 0 {
+            self.due.insert((now + timeout_day * DAY, Due::Timeout(trade_no.to_string())));
+        }
+        let kind = EventKind::BatteryBorrowed { cabinet: cab_id, order: trade_no.to_string(), battery: bid, slot: n };
+        self.emit(out, now, &agent, kind);
+        self.callback(out, now, &o, 1);
+        Ok(())
+    }
+
+    /// C3 `ejectByRent`: eject `slot` (0 = the best battery) for order `rent_order_id`. An id
+    /// that is not an order yet creates a back-office order under that id.
+    pub fn eject_by_rent(
+        &mut self,
+        agent: &str,
+        cabinet: &str,
+        rent_order_id: &str,
+        slot: u16,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<String> {
+        let cab = self.cabinet_of(agent, cabinet)?;
+        if !cab.online {
+            return Err(Error::device_offline());
+        }
+        if slot as usize > cab.slots.len() {
+            return Err(Error::slot_unavailable(format!(
+                "Slot {slot} does not exist on {cabinet} ({} slots).",
+                cab.slots.len()
+            )));
+        }
+        let slot = (slot > 0).then_some(slot);
+        let trade_no = match self.orders.get(rent_order_id) {
+            Some(o) if o.agent != agent => return Err(Error::order_not_found(rent_order_id)),
+            Some(o) if o.cabinet != cabinet => {
+                return Err(Error::order_state(format!("Order {rent_order_id} belongs to cabinet {}.", o.cabinet)))
+            }
+            Some(_) => rent_order_id.to_string(),
+            None => {
+                let id = if rent_order_id.is_empty() { self.new_trade_no(now) } else { rent_order_id.to_string() };
+                self.new_order(agent, cabinet, id.clone(), OrderOrigin::Admin, None, now)?;
+                let mut scratch = Vec::new();
+                let res = self.eject_for_order(&id, slot, now, &mut scratch);
+                if let Err(e) = res {
+                    self.orders.remove(&id);
+                    return Err(e);
+                }
+                let o = &self.orders[&id];
+                let kind = EventKind::AdminOrderCreated {
+                    cabinet: cabinet.to_string(),
+                    order: id.clone(),
+                    battery: o.battery.clone(),
+                    slot: o.slot,
+                };
+                self.emit(out, now, agent, kind);
+                out.extend(scratch);
+                return Ok(id);
+            }
+        };
+        self.eject_for_order(&trade_no, slot, now, out)?;
+        Ok(trade_no)
+    }
+
+    /// A customer docks battery `battery_id` into `cabinet` (at `slot`, or the first free
+    /// usable slot). An open order holding the battery is closed and billed (`status=2`).
+    pub fn return_battery(
+        &mut self,
+        cabinet: &str,
+        battery_id: &str,
+        slot: Option<u16>,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<Option<String>> {
+        let battery = self
+            .batteries
+            .get(battery_id)
+            .ok_or_else(|| Error::business(code::BATTERY_STATE, format!("Battery {battery_id} does not exist.")))?;
+        let cab = self.cabinets.get(cabinet).ok_or_else(Error::unbound_device)?;
+        if cab.agent != battery.agent {
+            return Err(Error::business(
+                code::BATTERY_STATE,
+                format!("Battery {battery_id} belongs to another merchant's fleet than cabinet {cabinet}."),
+            ));
+        }
+        if !cab.online {
+            return Err(Error::device_offline());
+        }
+        let order = match &battery.place {
+            BatteryPlace::Slot { cabinet: c, slot: s } => {
+                return Err(Error::business(
+                    code::BATTERY_STATE,
+                    format!("Battery {battery_id} is already docked in {c} slot {s}."),
+                ))
+            }
+            BatteryPlace::Rented { order } => Some(order.clone()),
+            BatteryPlace::Loose => None,
+        };
+        let n = match slot {
+            Some(n) => {
+                let s = cab
+                    .slot(n)
+                    .ok_or_else(|| Error::slot_unavailable(format!("Slot {n} does not exist on {cabinet}.")))?;
+                if s.battery.is_some() {
+                    return Err(Error::slot_unavailable(format!("Slot {n} of {cabinet} is occupied.")));
+                }
+                if !s.usable() {
+                    return Err(Error::slot_unavailable(format!("Slot {n} of {cabinet} is faulty or locked.")));
+                }
+                n
+            }
+            None => cab
+                .free_slot()
+                .ok_or_else(|| Error::business(code::CABINET_FULL, format!("Cabinet {cabinet} has no free slot.")))?,
+        };
+        let agent = cab.agent.clone();
+        let shop = cab.shop.clone();
+        let charge = self.settings.charge;
+        if let Some(s) = self.cabinets.get_mut(cabinet).and_then(|c| c.slot_mut(n)) {
+            s.battery = Some(battery_id.to_string());
+        }
+        if let Some(b) = self.batteries.get_mut(battery_id) {
+            b.move_to(BatteryPlace::Slot { cabinet: cabinet.to_string(), slot: n }, &charge, now);
+        }
+        self.emit(
+            out,
+            now,
+            &agent,
+            EventKind::BatteryReturned {
+                cabinet: cabinet.to_string(),
+                battery: battery_id.to_string(),
+                slot: n,
+                order: order.clone(),
+            },
+        );
+        if let Some(t) = &order {
+            if let Some(o) = self.orders.get_mut(t) {
+                o.status = OrderStatus::Returned;
+                o.end_time = Some(now);
+                o.return_cabinet = Some(cabinet.to_string());
+                o.return_shop = shop;
+                o.amount = o.terms.bill(now - o.borrow_time.unwrap_or(now));
+                let o = o.clone();
+                self.callback(out, now, &o, 2);
+            }
+        }
+        Ok(order)
+    }
+
+    /// O4: mark an order completed. A pending order is revoked; an order in lease is closed
+    /// and billed to now, its battery left with the customer (a later return docks it without
+    /// an order); a finished order is left as it is.
+    pub fn close_order(&mut self, agent: &str, trade_no: &str, now: Millis) -> Result<()> {
+        self.order_of(agent, trade_no)?;
+        let charge = self.settings.charge;
+        let Some(o) = self.orders.get_mut(trade_no) else {
+            return Err(Error::order_not_found(trade_no));
+        };
+        match o.status {
+            OrderStatus::Pending => {
+                o.status = OrderStatus::Revoked;
+                o.end_time = Some(now);
+            }
+            OrderStatus::InLease => {
+                o.status = OrderStatus::Closed;
+                o.end_time = Some(now);
+                o.amount = o.terms.bill(now - o.borrow_time.unwrap_or(now));
+                if let Some(b) = o.battery.as_deref().and_then(|b| self.batteries.get_mut(b)) {
+                    b.move_to(BatteryPlace::Loose, &charge, now);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// O3: the order's state; re-sends the callback that describes it.
+    pub fn query_order(&mut self, agent: &str, trade_no: &str, now: Millis, out: &mut Vec<Event>) -> Result<Order> {
+        let o = self.order_of(agent, trade_no)?.clone();
+        if let Some(status) = o.status.callback_status() {
+            self.callback(out, now, &o, status);
+        }
+        Ok(o)
+    }
+
+    /// Run every due action up to `now`, in time order.
+    pub fn run_due(&mut self, now: Millis, out: &mut Vec<Event>) {
+        while let Some((at, due)) = self.due.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.due.remove(&(at, due.clone()));
+            match due {
+                Due::Eject(t) => {
+                    if self.orders.get(&t).is_some_and(|o| o.status == OrderStatus::Pending) {
+                        // An automatic eject cannot meet a business error: it fails the order instead.
+                        let _ = self.eject_for_order(&t, None, at, out);
+                    }
+                }
+                Due::Timeout(t) => self.buy_out(&t, at),
+                Due::Reconnect(c) => {
+                    let _ = self.set_online(&c, true, at, out);
+                }
+            }
+        }
+    }
+
+    fn buy_out(&mut self, trade_no: &str, now: Millis) {
+        let charge = self.settings.charge;
+        let Some(o) = self.orders.get_mut(trade_no) else {
+            return;
+        };
+        if o.status != OrderStatus::InLease {
+            return;
+        }
+        o.status = OrderStatus::BoughtOut;
+        o.end_time = Some(now);
+        o.amount = if o.terms.timeout_amount.0 > 0 {
+            o.terms.timeout_amount
+        } else {
+            o.terms.bill(now - o.borrow_time.unwrap_or(now))
+        };
+        if let Some(b) = o.battery.as_deref().and_then(|b| self.batteries.get_mut(b)) {
+            b.move_to(BatteryPlace::Loose, &charge, now);
+        }
+    }
+
+    // ----- cabinets -----------------------------------------------------------------------
+
+    /// Connect or disconnect a cabinet (CABINET_ONLINE / CABINET_OFFLINE when it changes).
+    pub fn set_online(&mut self, cabinet: &str, online: bool, now: Millis, out: &mut Vec<Event>) -> Result<()> {
+        let cab = self.cabinets.get_mut(cabinet).ok_or_else(Error::unbound_device)?;
+        if cab.online == online {
+            return Ok(());
+        }
+        cab.online = online;
+        if online {
+            cab.last_seen = now;
+            cab.handshakes += 1;
+        }
+        let (agent, ip, port) = (cab.agent.clone(), cab.ip.clone(), cab.port);
+        let kind = if online {
+            EventKind::CabinetOnline { cabinet: cabinet.to_string(), ip, port }
+        } else {
+            EventKind::CabinetOffline { cabinet: cabinet.to_string() }
+        };
+        self.emit(out, now, &agent, kind);
+        Ok(())
+    }
+
+    // ----- invariants ---------------------------------------------------------------------
+
+    /// Every broken invariant, in words; empty when the world is consistent.
+    pub fn check(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+        for c in self.cabinets.values() {
+            if !self.agents.contains_key(&c.agent) {
+                v.push(format!("cabinet {} belongs to unknown agent {}", c.id, c.agent));
+            }
+            if let Some(s) = c.shop.as_deref() {
+                if self.shops.get(s).is_none_or(|s| s.agent != c.agent) {
+                    v.push(format!("cabinet {} is bound to shop {s}, which is not its agent's", c.id));
+                }
+            }
+            let busy = c.battery_count();
+            let empty = c.slots.iter().filter(|s| s.battery.is_none()).count();
+            if busy + empty != c.slots.len() {
+                v.push(format!("cabinet {}: busy {busy} + empty {empty} != slots {}", c.id, c.slots.len()));
+            }
+            for (i, s) in c.slots.iter().enumerate() {
+                let Some(b) = s.battery.as_deref() else {
+                    continue;
+                };
+                let here = format!("{} slot {}", c.id, i + 1);
+                if let Some(prev) = seen.insert(b, here.clone()) {
+                    v.push(format!("battery {b} is in two places: {prev} and {here}"));
+                }
+                match self.batteries.get(b) {
+                    None => v.push(format!("{here} holds unknown battery {b}")),
+                    Some(bat) if bat.place != (BatteryPlace::Slot { cabinet: c.id.clone(), slot: i as u16 + 1 }) => {
+                        v.push(format!("{here} holds battery {b}, which believes it is {:?}", bat.place))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for o in self.orders.values() {
+            if o.status == OrderStatus::InLease {
+                match o.battery.as_deref() {
+                    None => v.push(format!("order {} is in lease without a battery", o.trade_no)),
+                    Some(b) => {
+                        let here = format!("order {}", o.trade_no);
+                        if let Some(prev) = seen.insert(b, here.clone()) {
+                            v.push(format!("battery {b} is in two places: {prev} and {here}"));
+                        }
+                    }
+                }
+            }
+        }
+        for b in self.batteries.values() {
+            match &b.place {
+                BatteryPlace::Slot { cabinet, slot } => {
+                    let holds =
+                        self.cabinets.get(cabinet).and_then(|c| c.slot(*slot)).and_then(|s| s.battery.as_deref());
+                    if holds != Some(b.id.as_str()) {
+                        v.push(format!(
+                            "battery {} believes it is in {cabinet} slot {slot}, which holds {holds:?}",
+                            b.id
+                        ));
+                    }
+                }
+                BatteryPlace::Rented { order } => {
+                    let ok = self.orders.get(order).is_some_and(|o| {
+                        o.status == OrderStatus::InLease && o.battery.as_deref() == Some(b.id.as_str())
+                    });
+                    if !ok {
+                        v.push(format!(
+                            "battery {} believes it is rented on order {order}, which is not in lease with it",
+                            b.id
+                        ));
+                    }
+                }
+                BatteryPlace::Loose => {}
+            }
+            if !(0.0..=100.0).contains(&b.level) {
+                v.push(format!("battery {} has charge {} outside 0..100", b.id, b.level));
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ct_eq_compares_whole_strings() {
+        assert!(ct_eq(b"demo", b"demo"));
+        assert!(!ct_eq(b"demo", b"demx"));
+        assert!(!ct_eq(b"demo", b"demo1"));
+        assert!(!ct_eq(b"", b"a"));
+        assert!(ct_eq(b"", b""));
+    }
+}

@@ -1,0 +1,76 @@
+//! The store: the only owner of the world lock.
+//!
+//! A `parking_lot::RwLock` rather than an async lock: every critical section is a short,
+//! synchronous walk over in-memory maps, never held across an `.await` or around I/O, so a
+//! blocking lock is both correct and cheaper. Readers (O1, lists, the dashboard) share it;
+//! writers take it exclusively for the few microseconds of a state change. Methods return
+//! owned values and the domain events the change produced; callers hand the events to
+//! `push/` after the lock is gone.
+
+use crate::clock::Millis;
+use crate::error::Result;
+use crate::model::{Event, World};
+use parking_lot::RwLock;
+
+/// The world behind its lock, plus the world it was loaded as (for `/_sim/reset`).
+#[derive(Debug)]
+pub struct Store {
+    world: RwLock<World>,
+    initial: RwLock<World>,
+}
+
+impl Store {
+    /// A store holding `world`; `reset` returns to this state.
+    pub fn new(world: World) -> Self {
+        Store { initial: RwLock::new(world.clone()), world: RwLock::new(world) }
+    }
+
+    /// Run a read-only view over the world. `f` must be short and must not block.
+    pub fn read<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        f(&self.world.read())
+    }
+
+    /// Apply one domain operation. `f` mutates the world and appends events; on error the
+    /// events it appended are discarded (operations validate before they change anything).
+    pub fn write<R>(&self, f: impl FnOnce(&mut World, &mut Vec<Event>) -> Result<R>) -> Result<(R, Vec<Event>)> {
+        let mut events = Vec::new();
+        let r = f(&mut self.world.write(), &mut events)?;
+        Ok((r, events))
+    }
+
+    /// Run the world's due actions (automatic ejects, buy-outs, reconnects) up to `now`.
+    pub fn run_due(&self, now: Millis) -> Vec<Event> {
+        // Cheap check under the read lock first: the driver calls this many times a second.
+        let pending = self.world.read().due.first().is_some_and(|(at, _)| *at <= now);
+        if !pending {
+            return Vec::new();
+        }
+        let mut events = Vec::new();
+        self.world.write().run_due(now, &mut events);
+        events
+    }
+
+    /// Back to the world as it was loaded.
+    pub fn reset(&self) {
+        let initial = self.initial.read().clone();
+        *self.world.write() = initial;
+    }
+
+    /// Replace the world (snapshot restore); it also becomes the reset point when `as_initial`.
+    pub fn replace(&self, world: World, as_initial: bool) {
+        if as_initial {
+            *self.initial.write() = world.clone();
+        }
+        *self.world.write() = world;
+    }
+
+    /// A copy of the whole world (snapshots, determinism checks).
+    pub fn snapshot(&self) -> World {
+        self.world.read().clone()
+    }
+
+    /// Broken invariants, empty when all hold.
+    pub fn check(&self) -> Vec<String> {
+        self.world.read().check()
+    }
+}
