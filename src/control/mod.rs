@@ -12,6 +12,11 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 use std::time::Duration;
 
+pub mod faults;
+pub mod scenario;
+pub mod state;
+pub mod ui;
+
 /// Register the control routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -27,7 +32,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/cabinets/{id}/offline", web::post().to(offline))
             .route("/pushes", web::get().to(pushes))
             .route("/pushes/wait", web::get().to(wait_pushes))
-            .route("/pushes/{id}/resend", web::post().to(resend)),
+            .route("/pushes/{id}/resend", web::post().to(resend))
+            .configure(faults::routes)
+            .configure(scenario::routes)
+            .configure(state::routes)
+            .configure(ui::routes),
     );
 }
 

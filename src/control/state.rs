@@ -1,0 +1,6 @@
+//! World snapshots under `/_sim/state`.
+
+use actix_web::web;
+
+/// Register these routes (inside the `/_sim` scope).
+pub fn routes(_cfg: &mut web::ServiceConfig) {}

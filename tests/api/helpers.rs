@@ -1,0 +1,246 @@
+//! Shared test helpers: `spawn_app`, a client with the platform's auth, and a recording sink
+//! that stands in for callback and push receivers.
+
+#![allow(dead_code)]
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use bajie_sim::app::{self, Running};
+use bajie_sim::config::Config;
+use parking_lot::Mutex;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The demo account's Basic credentials.
+pub const DEMO: (&str, &str) = ("demo", "demo");
+/// The acme account's Basic credentials.
+pub const ACME: (&str, &str) = ("acme", "acme");
+/// A healthy online demo cabinet with 4 batteries (slots 1, 3, 5, 8).
+pub const DEMO_CAB: &str = "BJD60151";
+/// The demo cabinet that is offline in the default world.
+pub const OFFLINE_CAB: &str = "BJH20456";
+/// An online demo 8-slot cabinet with no battery.
+pub const EMPTY_CAB: &str = "BJD60203";
+/// An acme cabinet with batteries.
+pub const ACME_CAB: &str = "SAB30201";
+/// An acme 8-slot cabinet with every slot full.
+pub const FULL_CAB: &str = "BJD61507";
+
+/// A running simulator and a client for it.
+pub struct TestApp {
+    pub running: Running,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+/// Start the simulator with the test configuration (frozen clock, no simulation, seed 42).
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Config::for_tests()).await
+}
+
+/// Start the simulator with `config`.
+pub async fn spawn_with(config: Config) -> TestApp {
+    let running = app::build(config).await.expect("simulator starts");
+    let base = running.url();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    TestApp { running, base, client }
+}
+
+impl TestApp {
+    /// Full URL of a platform path (`/rent/...`).
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/cdb-open-api/v1{}", self.base, path)
+    }
+
+    /// Full URL of a control path (`/_sim/...`).
+    pub fn sim(&self, path: &str) -> String {
+        format!("{}/_sim{}", self.base, path)
+    }
+
+    /// GET a platform path as `who`; returns (status, body).
+    pub async fn get_as(&self, who: (&str, &str), path: &str) -> (u16, Value) {
+        let r = self.client.get(self.api(path)).basic_auth(who.0, Some(who.1)).send().await.unwrap();
+        read(r).await
+    }
+
+    /// POST a platform path (query parameters, no body) as `who`.
+    pub async fn post_as(&self, who: (&str, &str), path: &str) -> (u16, Value) {
+        let r = self.client.post(self.api(path)).basic_auth(who.0, Some(who.1)).send().await.unwrap();
+        read(r).await
+    }
+
+    /// POST a JSON body to a platform path as `who`.
+    pub async fn post_json_as(&self, who: (&str, &str), path: &str, body: &Value) -> (u16, Value) {
+        let r = self.client.post(self.api(path)).basic_auth(who.0, Some(who.1)).json(body).send().await.unwrap();
+        read(r).await
+    }
+
+    /// GET as demo.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.get_as(DEMO, path).await
+    }
+
+    /// POST as demo.
+    pub async fn post(&self, path: &str) -> (u16, Value) {
+        self.post_as(DEMO, path).await
+    }
+
+    /// POST to a control route.
+    pub async fn control(&self, path: &str) -> Value {
+        let r = self.client.post(self.sim(path)).send().await.unwrap();
+        read(r).await.1
+    }
+
+    /// GET a control route.
+    pub async fn control_get(&self, path: &str) -> Value {
+        let r = self.client.get(self.sim(path)).send().await.unwrap();
+        read(r).await.1
+    }
+
+    /// Advance the virtual clock by `secs`.
+    pub async fn advance(&self, secs: u64) {
+        let v = self.control(&format!("/clock?advance={secs}")).await;
+        assert_eq!(v["code"], 0, "{v}");
+    }
+
+    /// Assert that `/_sim/check` holds.
+    pub async fn assert_consistent(&self) {
+        let v = self.control_get("/check").await;
+        assert_eq!(v["code"], 0, "invariants: {v}");
+    }
+
+    /// O1 for `device` as `who`.
+    pub async fn device(&self, who: (&str, &str), device: &str) -> Value {
+        let (s, v) = self.get_as(who, &format!("/rent/cabinet/query?deviceId={device}")).await;
+        assert_eq!(s, 200);
+        v
+    }
+}
+
+/// Status and JSON body of a response (the body must be JSON).
+pub async fn read(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, v)
+}
+
+/// One request a sink received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub query: String,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Received {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+    /// The body as form pairs.
+    pub fn form(&self) -> Vec<(String, String)> {
+        serde_urlencoded::from_str(&self.body).unwrap_or_default()
+    }
+}
+
+/// How a sink answers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Behaviour {
+    /// 200 `{"code":0,"msg":"success"}`.
+    Ok,
+    /// The given status.
+    Status(u16),
+    /// Never answer (until the test ends).
+    Hang,
+}
+
+struct SinkState {
+    got: Mutex<Vec<Received>>,
+    behaviour: Mutex<Behaviour>,
+    notify: Notify,
+}
+
+/// A local HTTP receiver recording every request.
+#[derive(Clone)]
+pub struct Sink {
+    state: Arc<SinkState>,
+    pub url: String,
+}
+
+async fn record(req: HttpRequest, body: web::Bytes, st: web::Data<Arc<SinkState>>) -> HttpResponse {
+    let behaviour = *st.behaviour.lock();
+    st.got.lock().push(Received {
+        path: req.path().to_string(),
+        query: req.query_string().to_string(),
+        content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+        body: String::from_utf8_lossy(&body).to_string(),
+    });
+    st.notify.notify_waiters();
+    match behaviour {
+        Behaviour::Ok => HttpResponse::Ok().json(serde_json::json!({"code":0,"msg":"success"})),
+        Behaviour::Status(s) => HttpResponse::build(actix_web::http::StatusCode::from_u16(s).unwrap()).finish(),
+        Behaviour::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            HttpResponse::Ok().finish()
+        }
+    }
+}
+
+impl Sink {
+    /// Start a sink on a free local port.
+    pub async fn start() -> Sink {
+        let state = Arc::new(SinkState {
+            got: Mutex::new(Vec::new()),
+            behaviour: Mutex::new(Behaviour::Ok),
+            notify: Notify::new(),
+        });
+        let data = web::Data::new(state.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(record)))
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run();
+        tokio::spawn(server);
+        Sink { state, url: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// Change how it answers.
+    pub fn set(&self, b: Behaviour) {
+        *self.state.behaviour.lock() = b;
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.got.lock().clone()
+    }
+
+    /// Wait (with a deadline) until `pred` holds for at least `n` received requests.
+    pub async fn wait_for(&self, n: usize, pred: impl Fn(&Received) -> bool, deadline: Duration) -> Vec<Received> {
+        let end = tokio::time::Instant::now() + deadline;
+        loop {
+            let notified = self.state.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let got: Vec<Received> = self.received().into_iter().filter(|r| pred(r)).collect();
+            if got.len() >= n {
+                return got;
+            }
+            if tokio::time::timeout_at(end, notified).await.is_err() {
+                let got: Vec<Received> = self.received().into_iter().filter(|r| pred(r)).collect();
+                assert!(
+                    got.len() >= n,
+                    "expected {n} matching requests within {deadline:?}, got {}: {:?}",
+                    got.len(),
+                    self.received()
+                );
+                return got;
+            }
+        }
+    }
+}
