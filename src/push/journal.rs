@@ -43,8 +43,6 @@ pub struct Attempt {
     pub http_status: Option<u16>,
     /// What went wrong, if anything.
     pub error: Option<String>,
-    /// Real milliseconds the attempt took.
-    pub duration_ms: u64,
 }
 
 /// One delivery.

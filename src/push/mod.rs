@@ -20,7 +20,7 @@ use journal::{Attempt, Entry, Filter, Journal, Status};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 
 /// Concurrent attempts per receiving host.
@@ -203,7 +203,6 @@ impl Hub {
                 let (Ok(_h), Ok(_g)) = (host.acquire().await, inner.global.acquire().await) else {
                     return;
                 };
-                let started = Instant::now();
                 let res = inner
                     .client
                     .post(&job.url)
@@ -211,13 +210,12 @@ impl Hub {
                     .body(job.body.clone())
                     .send()
                     .await;
-                let ms = started.elapsed().as_millis() as u64;
                 match res {
-                    Ok(r) if r.status().is_success() => Ok((r.status().as_u16(), ms)),
+                    Ok(r) if r.status().is_success() => Ok(r.status().as_u16()),
                     Ok(r) => {
-                        Err((Some(r.status().as_u16()), format!("receiver answered HTTP {}", r.status().as_u16()), ms))
+                        Err((Some(r.status().as_u16()), format!("receiver answered HTTP {}", r.status().as_u16())))
                     }
-                    Err(e) => Err((None, describe(&e), ms)),
+                    Err(e) => Err((None, describe(&e))),
                 }
             };
             let at = fmt_datetime(inner.clock.now());
@@ -225,18 +223,12 @@ impl Hub {
             {
                 let mut j = inner.journal.lock();
                 match &outcome {
-                    Ok((status, ms)) => j.record(
-                        job.id,
-                        Attempt { at, http_status: Some(*status), error: None, duration_ms: *ms },
-                        Status::Delivered,
-                    ),
-                    Err((status, err, ms)) => {
+                    Ok(status) => {
+                        j.record(job.id, Attempt { at, http_status: Some(*status), error: None }, Status::Delivered)
+                    }
+                    Err((status, err)) => {
                         let next = if last { Status::Failed } else { Status::Retrying };
-                        j.record(
-                            job.id,
-                            Attempt { at, http_status: *status, error: Some(err.clone()), duration_ms: *ms },
-                            next,
-                        )
+                        j.record(job.id, Attempt { at, http_status: *status, error: Some(err.clone()) }, next)
                     }
                 }
             }
