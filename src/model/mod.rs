@@ -5,15 +5,19 @@
 //! The types derive serde only for the simulator's own snapshot format (`/_sim/state`), never
 //! for platform responses.
 
+pub mod admin;
 pub mod battery;
 pub mod cabinet;
 pub mod event;
 pub mod geo;
+pub mod geohash;
 pub mod money;
 pub mod order;
 pub mod price;
+pub mod price_admin;
 pub mod rng;
 pub mod shop;
+pub mod shop_admin;
 pub mod world;
 
 pub use battery::{Battery, BatteryPlace, ChargeModel};
