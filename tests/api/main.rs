@@ -3,5 +3,8 @@
 
 mod admin_kit;
 mod advance;
+mod conformance;
 mod helpers;
+mod isolation;
 mod rent_flow;
+mod validation;
