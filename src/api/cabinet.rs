@@ -13,7 +13,7 @@ use super::params::{clip, Params};
 use crate::app::AppState;
 use crate::clock::{fmt_datetime, parse_datetime};
 use crate::error::Error;
-use crate::model::admin::{CabinetOp, FaultReport, PopResult};
+use crate::model::admin::{CabinetOp, Command, FaultReport, PopResult};
 use crate::model::battery::{battery_fault_cause, BATTERY_FAULT_MAX, FAULT_CANNOT_CHARGE};
 use crate::model::cabinet::{slot_fault_cause, SLOT_FAULT_MAX};
 use crate::model::{geohash, Battery, Cabinet, World};
@@ -98,8 +98,8 @@ async fn operation(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> R
         None => (battery_fault > 0).then_some(FaultReport::Battery(battery_fault)),
     };
     let now = state.clock.now();
-    let (results, events) =
-        state.store.write(|w, out| w.operate_cabinet(&agent.0, cabinet, op, slot, reason, fault, now, out))?;
+    let cmd = Command { op, slot, reason, fault };
+    let (results, events) = state.store.write(|w, out| w.operate_cabinet(&agent.0, cabinet, &cmd, now, out))?;
     state.publish(events);
     if op == CabinetOp::Pop {
         return single_pop_outcome(cabinet, &results);

@@ -77,13 +77,14 @@ fn strategy_view(w: &World, p: &PriceStrategy) -> Value {
 
 /// P1 `POST /shop/priceStrategy/page` with `{size, current, shopId, priceId, name}` (all
 /// optional): the account's strategies in id order, filtered (`shopId`: created for or bound
-/// to that shop; `name`: case-insensitive substring), a page in `data`.
+/// to that shop; `name`: case-insensitive substring; `priceId` 0 means no filter), a page in
+/// `data`.
 async fn page(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
     let f = body.object()?;
     let size = f.int_in("size", 1, 1000)?.unwrap_or(10) as usize;
     let current = f.int_in("current", 1, 1_000_000)?.unwrap_or(1) as usize;
     let shop = f.string("shopId")?.map(str::trim).filter(|s| !s.is_empty());
-    let price_id = f.int_in("priceId", 0, i64::MAX)?.map(|v| v as u64);
+    let price_id = f.int_in("priceId", 0, i64::MAX)?.filter(|&v| v > 0).map(|v| v as u64);
     let name = f.string("name")?.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty());
     let records = state.store.read(|w| {
         w.strategies
@@ -141,7 +142,8 @@ fn timetable(f: &Fields<'_>) -> Result<Vec<TimetableRow>, Error> {
 /// strategy to save.
 fn strategy_draft(body: &JsonBody) -> Result<(Option<u64>, PriceStrategy), Error> {
     let f = body.object()?;
-    let id = f.int_in("priceId", 1, i64::MAX)?.map(|v| v as u64);
+    // `null`, absent or 0 (what Java clients send for an unset id) create a new strategy.
+    let id = f.int_in("priceId", 0, i64::MAX)?.filter(|&v| v > 0).map(|v| v as u64);
     let kind = f.required_int_in("type", 1, 3)?;
     let details = timetable(&f)?;
     if kind == 2 && details.is_empty() {
@@ -174,7 +176,7 @@ fn strategy_draft(body: &JsonBody) -> Result<(Option<u64>, PriceStrategy), Error
     Ok((id, p))
 }
 
-/// P3 `POST /shop/priceStrategy/saveOrUpdate`: create (`priceId` null or absent) or replace
+/// P3 `POST /shop/priceStrategy/saveOrUpdate`: create (`priceId` null, absent or 0) or replace
 /// (`priceId` set) a strategy; `data.priceId` names it. Saving does not bind it to `shopId`
 /// (P5 does); a strategy bound to a shop bills that shop's new orders from now on.
 async fn save_or_update(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {

@@ -73,6 +73,19 @@ pub enum FaultReport {
     Battery(u8),
 }
 
+/// A device command of `POST /cabinet/operation`, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Command<'a> {
+    /// What to do.
+    pub op: CabinetOp,
+    /// `slotNum`, if given.
+    pub slot: Option<u16>,
+    /// Lock reason (may be empty).
+    pub reason: &'a str,
+    /// A fault reported with the command.
+    pub fault: Option<FaultReport>,
+}
+
 /// What happened to one slot of a pop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PopResult {
@@ -114,23 +127,20 @@ impl World {
         Err(Error::unbound_device())
     }
 
-    /// C1 `POST /cabinet/operation`: run `op` on the agent's online cabinet. `slot` is needed
-    /// by slot operations and by a fault report, and ignored otherwise. A fault report is
-    /// applied first (FaultRaised), so a following `report` already shows it. Pops that find
+    /// C1 `POST /cabinet/operation`: run `cmd` on the agent's online cabinet. The slot is
+    /// needed by slot operations and by a fault report, and ignored otherwise. A fault report
+    /// is applied first (FaultRaised), so a following `report` already shows it. Pops that find
     /// the slot empty, faulty or locked are results with `ok == false` (BATTERY_POPUP with a
     /// failure description), not errors.
-    #[allow(clippy::too_many_arguments)]
     pub fn operate_cabinet(
         &mut self,
         agent: &str,
         cabinet: &str,
-        op: CabinetOp,
-        slot: Option<u16>,
-        reason: &str,
-        fault: Option<FaultReport>,
+        cmd: &Command<'_>,
         now: Millis,
         out: &mut Vec<Event>,
     ) -> Result<Vec<PopResult>> {
+        let Command { op, slot, reason, fault } = *cmd;
         let cab = self.cabinet_of(agent, cabinet)?;
         if !cab.online {
             return Err(Error::device_offline());

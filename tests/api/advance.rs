@@ -644,6 +644,23 @@ async fn a_strategy_update_replaces_it_and_a_timetable_needs_rows() {
     assert_eq!(p["priceStrategyDetailList"][1]["setcionFee"], 1.5);
     assert_eq!(p["bindShops"].as_array().unwrap().len(), 4, "bindings survive an update");
     assert_eq!(app.device(DEMO, DEMO_CAB).await["data"]["priceStrategy"]["name"], "Standard v2");
+
+    // priceId 0, as Java clients send for "unset", creates.
+    let v = post_ok(
+        &app,
+        DEMO,
+        "/shop/priceStrategy/saveOrUpdate",
+        &json!({"priceId": 0, "name": "Zero", "type": 3,
+        "customType": 1, "depositAmount": 0, "timeoutAmount": 0, "timeoutDay": 0, "freeMinutes": 0, "price": 0.5,
+        "priceTime": 1, "priceUnit": 2, "dailyMaxPrice": 0}),
+    )
+    .await;
+    let id = v["data"]["priceId"].as_u64().unwrap();
+    let p = data(&app, DEMO, &format!("/shop/priceStrategy/detail/{id}")).await;
+    assert_eq!(
+        (p["priceMinute"].clone(), p["customType"].clone(), p["shopId"].clone()),
+        (json!(1440), json!(1), Value::Null)
+    );
 }
 
 #[tokio::test]

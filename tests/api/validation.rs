@@ -286,6 +286,7 @@ fn strategy_cases() -> Vec<Case> {
         ),
         j("POST", save, with(&good, "priceId", json!(999)), 3101, "Price strategy 999 does not exist."),
         j("POST", save, with(&good, "priceId", json!("abc")), 1001, "'priceId'"),
+        j("POST", save, with(&good, "priceId", json!(-1)), 1001, "'priceId'"),
         j("POST", save, with(&good, "shopId", json!("nope")), 3001, "Shop nope"),
         j("POST", save, json!([1]), 1002, "expected a JSON object"),
         j("POST", "/shop/priceStrategy/page", json!({"size": 0}), 1001, "'size'"),
