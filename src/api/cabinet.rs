@@ -8,7 +8,7 @@
 use super::auth::AuthAgent;
 use super::body::{id_strings, Fields, JsonBody};
 use super::envelope::{self, coord};
-use super::paging::paginate;
+use super::paging::{paginate, Page};
 use super::params::{clip, Params};
 use crate::app::AppState;
 use crate::clock::{fmt_datetime, parse_datetime};
@@ -199,8 +199,15 @@ async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Param
     let page = p.int_in("page", 1, 1_000_000)?.ok_or_else(|| Error::missing_param("page"))? as usize;
     let limit = p.int_in("limit", 1, 1000)?.ok_or_else(|| Error::missing_param("limit"))? as usize;
     let now = state.clock.now();
-    let rows = state.store.read(|w| device_rows(w, &agent.0, now, |_| true));
-    Ok(envelope::ok(paginate(rows, page, limit)))
+    let data = state.store.read(|w| {
+        // Page the cabinets first and build rows only for the page: fleets are large.
+        let mine: Vec<(usize, &Cabinet)> =
+            w.cabinets.values().enumerate().filter(|(_, c)| c.agent == agent.0).collect();
+        let p = paginate(mine, page, limit);
+        let records = p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now)).collect();
+        Page { records, total: p.total, size: p.size, current: p.current, pages: p.pages }
+    });
+    Ok(envelope::ok(data))
 }
 
 // ----- slots and batteries (C5, C8, C9) -------------------------------------------------------

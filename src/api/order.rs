@@ -4,7 +4,7 @@
 
 use super::auth::AuthAgent;
 use super::envelope;
-use super::paging::paginate;
+use super::paging::{paginate, Page};
 use super::params::{clip, Params};
 use crate::app::AppState;
 use crate::clock::{fmt_datetime, parse_datetime, Millis};
@@ -69,10 +69,7 @@ async fn order_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> 
     }
     let cabinet = p.get("pCabinetid").map(str::trim).filter(|c| !c.is_empty());
     let now = state.clock.now();
-    let records = state.store.read(|w| {
-        if level == 2 {
-            return Vec::new();
-        }
+    let page = state.store.read(|w| {
         let mut orders: Vec<&Order> = w
             .orders
             .values()
@@ -80,9 +77,14 @@ async fn order_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> 
             .filter(|o| from.is_none_or(|t| o.created_at >= t) && to.is_none_or(|t| o.created_at <= t))
             .filter(|o| cabinet.is_none_or(|c| o.cabinet == c))
             .collect();
+        if level == 2 {
+            orders.clear();
+        }
         orders.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.trade_no.cmp(&a.trade_no)));
-        orders.into_iter().map(|o| record(o, now)).collect::<Vec<_>>()
+        // Page first, then build records only for the page: busy worlds hold many orders.
+        let p = paginate(orders, page, limit);
+        let records: Vec<Value> = p.records.iter().map(|o| record(o, now)).collect();
+        Page { records, total: p.total, size: p.size, current: p.current, pages: p.pages }
     });
-    let page = paginate(records, page, limit);
     Ok(envelope::json(&json!({ "msg": envelope::OK_MSG, "code": 0, "page": page })))
 }

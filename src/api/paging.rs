@@ -5,7 +5,7 @@ use serde::Serialize;
 
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Page<T: Serialize> {
+pub struct Page<T> {
     /// The items of this page.
     pub records: Vec<T>,
     /// Items in the whole list.
@@ -19,7 +19,7 @@ pub struct Page<T: Serialize> {
 }
 
 /// Cut page `current` (1-based) of `size` items out of `all`; a page past the end is empty.
-pub fn paginate<T: Serialize>(all: Vec<T>, current: usize, size: usize) -> Page<T> {
+pub fn paginate<T>(all: Vec<T>, current: usize, size: usize) -> Page<T> {
     let size = size.max(1);
     let current = current.max(1);
     let total = all.len();

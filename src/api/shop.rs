@@ -13,7 +13,7 @@ use crate::clock::{Millis, MINUTE};
 use crate::error::Error;
 use crate::model::price::PriceTerms;
 use crate::model::shop::{currency_name, currency_symbol};
-use crate::model::shop_admin::ShopDraft;
+use crate::model::shop_admin::{ShopDraft, ShopStock};
 use crate::model::{Shop, World};
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
@@ -115,9 +115,9 @@ fn is_open(text: &str, now: Millis) -> bool {
     }
 }
 
-/// The row of one shop in S1 and S2, computed from its cabinets and its bound strategies.
-fn shop_row(w: &World, shop: &Shop, now: Millis) -> Value {
-    let stock = w.shop_stock(shop, now);
+/// The row of one shop in S1 and S2, computed from its cabinets' `stock` and its bound
+/// strategies.
+fn shop_row(w: &World, shop: &Shop, stock: &ShopStock, now: Millis) -> Value {
     let strategy = w.strategy_for_shop(shop);
     let terms =
         strategy.map(|p| p.terms(&shop.currency)).unwrap_or_else(|| PriceTerms::platform_default(&shop.currency));
@@ -205,9 +205,16 @@ fn string_code(data: Value) -> HttpResponse {
 async fn shop_list(state: web::Data<AppState>, agent: AuthAgent) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
     let rows = state.store.read(|w| {
+        let by_shop = w.cabinets_by_shop(&agent.0);
         let mut shops: Vec<&Shop> = w.shops.values().filter(|s| s.agent == agent.0).collect();
         shops.sort_by_key(|s| s.row);
-        shops.into_iter().map(|s| shop_row(w, s, now)).collect::<Vec<_>>()
+        shops
+            .into_iter()
+            .map(|s| {
+                let stock = w.stock_of(by_shop.get(s.id.as_str()).into_iter().flatten().copied(), now);
+                shop_row(w, s, &stock, now)
+            })
+            .collect::<Vec<_>>()
     });
     Ok(string_code(Value::Array(rows)))
 }
@@ -219,7 +226,8 @@ async fn shop_detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
-    let row = state.store.read(|w| w.shop_of(&agent.0, path.trim()).map(|s| shop_row(w, s, now)))?;
+    let row =
+        state.store.read(|w| w.shop_of(&agent.0, path.trim()).map(|s| shop_row(w, s, &w.shop_stock(s, now), now)))?;
     Ok(string_code(row))
 }
 

@@ -9,6 +9,7 @@ use super::shop::Shop;
 use super::world::World;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 
 /// The fields of a shop create or update (`CdbShopEntity`), already parsed and range-checked.
 /// `None` means "not given": a create uses the default, an update keeps the current value.
@@ -65,8 +66,25 @@ impl World {
 
     /// Stock figures of `shop` at `now`.
     pub fn shop_stock(&self, shop: &Shop, now: Millis) -> ShopStock {
+        self.stock_of(self.cabinets_in_shop(&shop.id), now)
+    }
+
+    /// The agent's cabinets grouped by shop id, in one pass over the fleet (shop lists would
+    /// otherwise scan every cabinet once per shop).
+    pub fn cabinets_by_shop(&self, agent: &str) -> BTreeMap<&str, Vec<&Cabinet>> {
+        let mut m: BTreeMap<&str, Vec<&Cabinet>> = BTreeMap::new();
+        for c in self.cabinets.values().filter(|c| c.agent == agent) {
+            if let Some(s) = c.shop.as_deref() {
+                m.entry(s).or_default().push(c);
+            }
+        }
+        m
+    }
+
+    /// Stock figures of a set of cabinets at `now`.
+    pub fn stock_of<'a>(&self, cabinets: impl IntoIterator<Item = &'a Cabinet>, now: Millis) -> ShopStock {
         let mut s = ShopStock::default();
-        for c in self.cabinets_in_shop(&shop.id) {
+        for c in cabinets {
             s.cabinets.push(c.id.clone());
             s.batteries += c.battery_count();
             if c.online {
