@@ -185,11 +185,6 @@ impl Journal {
         self.next - 1
     }
 
-    /// The id given to the latest entry.
-    pub fn last_id(&self) -> u64 {
-        self.next - 1
-    }
-
     fn find(&mut self, id: u64) -> Option<&mut Entry> {
         // Ids are consecutive, so the position is arithmetic unless entries were evicted.
         let first = self.entries.front()?.id;

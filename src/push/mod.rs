@@ -212,6 +212,8 @@ struct Outcome {
     response: Option<String>,
     /// No point in retrying (the URL can never work).
     permanent: bool,
+    /// Real milliseconds on the wire (not counting the wait for a connection slot).
+    duration_ms: u64,
 }
 
 /// `host:port` of a URL, the unit of the per-host limits.
@@ -401,6 +403,7 @@ impl Hub {
                 error: Some("https receivers need a TLS-enabled build; this build delivers to http:// only".into()),
                 response: None,
                 permanent: true,
+                duration_ms: 0,
             };
         }
         let (Ok(_h), Ok(_g)) = (host.acquire().await, inner.global.acquire().await) else {
@@ -410,8 +413,10 @@ impl Hub {
                 error: Some("delivery engine closed".into()),
                 response: None,
                 permanent: true,
+                duration_ms: 0,
             };
         };
+        let started = Instant::now();
         let res = inner
             .client
             .post(&job.url)
@@ -441,7 +446,14 @@ impl Hub {
                 } else {
                     read_error.map(|e| format!("answer cut short: {e}"))
                 };
-                Outcome { ok: error.is_none(), http_status: Some(status.as_u16()), error, response, permanent: false }
+                Outcome {
+                    ok: error.is_none(),
+                    http_status: Some(status.as_u16()),
+                    error,
+                    response,
+                    permanent: false,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                }
             }
             Err(e) => Outcome {
                 ok: false,
@@ -449,6 +461,7 @@ impl Hub {
                 error: Some(describe(&e)),
                 response: None,
                 permanent: e.is_builder(),
+                duration_ms: started.elapsed().as_millis() as u64,
             },
         }
     }
@@ -463,12 +476,10 @@ impl Hub {
             if *epoch.borrow_and_update() != job.epoch {
                 return self.cancelled(job);
             }
-            let started = Instant::now();
             let outcome = tokio::select! {
                 o = self.attempt(job, &host) => o,
                 _ = epoch.changed() => return self.cancelled(job),
             };
-            let duration_ms = started.elapsed().as_millis() as u64;
             let last = n + 1 == tries || outcome.permanent;
             let delay = if outcome.ok || last {
                 None
@@ -486,7 +497,7 @@ impl Hub {
                 at: fmt_datetime(inner.clock.now()),
                 http_status: outcome.http_status,
                 error: outcome.error,
-                duration_ms,
+                duration_ms: outcome.duration_ms,
                 response: outcome.response,
                 retry_in_ms: delay.map(|d| d.as_millis() as u64),
             };
@@ -572,6 +583,14 @@ impl Hub {
 
     /// Forget the journal and cancel every queued or in-flight delivery (`/_sim/reset`).
     pub fn clear(&self) {
+        {
+            // Events held back by a sequence gap belong to the world being reset.
+            let mut seq = self.inner.sequencer.lock();
+            if let Some((&last, _)) = seq.staging.held.last_key_value() {
+                seq.staging.next = last + 1;
+                seq.staging.held.clear();
+            }
+        }
         self.cancel_all("cancelled by a reset of the simulator");
         self.inner.journal.lock().clear();
         self.inner.changed.notify_waiters();
