@@ -2,4 +2,5 @@
 //! pushes and callbacks on a local recording sink.
 
 mod helpers;
+mod pushes;
 mod rent_flow;
