@@ -413,50 +413,6 @@ pub fn load(text: &str, seed: u64, now: Millis) -> Result<Loaded, String> {
     Ok(Loaded { world: w, start, sim: file.sim })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_default_world_loads_and_is_rich_enough() {
-        let l = load(DEFAULT_FIXTURES, 1, 0).expect("default fixtures load");
-        let w = l.world;
-        assert!(w.agents.contains_key("demo") && w.agents.contains_key("acme"));
-        assert!(w.shops.len() >= 8);
-        assert!(w.cabinets.len() >= 24);
-        assert!(w.strategies.len() >= 3);
-        for n in [8, 12, 24, 48] {
-            assert!(w.cabinets.values().any(|c| c.slots.len() == n), "a {n}-slot cabinet");
-        }
-        assert_eq!(w.cabinets.values().filter(|c| !c.online).count(), 1);
-        assert!(w.shops.values().all(|s| s.price_id.is_some()));
-        assert!(l.start.is_some());
-    }
-
-    #[test]
-    fn a_fleet_is_reproducible_and_consistent() {
-        let a = generate_fleet(500, 7, 0).world;
-        let b = generate_fleet(500, 7, 0).world;
-        assert_eq!(a, b);
-        assert_eq!(a.cabinets.len(), 500);
-        assert!(a.cabinets.keys().all(|id| is_device_id(id)), "ids in the platform's format");
-        assert!(a.check().is_empty(), "{:?}", a.check());
-        for n in [8, 12, 24, 48] {
-            assert!(a.cabinets.values().any(|c| c.slots.len() == n));
-        }
-    }
-
-    #[test]
-    fn bad_records_are_named() {
-        let bad = DEFAULT_FIXTURES.replacen("\"slots\": 8", "\"slots\": 0", 1);
-        let err = load(&bad, 1, 0).unwrap_err();
-        assert!(err.contains("cabinets[") && err.contains("slots must be"), "{err}");
-        let err = load(r#"{"agents":[{"account":"a","password":"b","shops":[{"id":"s","name":"n","latitude":1,"longitude":2,"currency":"XXX"}]}]}"#, 1, 0).unwrap_err();
-        assert!(err.contains("shops[0] (s)") && err.contains("currency"), "{err}");
-        assert!(load("{", 1, 0).unwrap_err().contains("not valid"));
-    }
-}
-
 /// Paris, inside the Périphérique: the area a synthetic fleet is spread over.
 const FLEET_AREA: (f64, f64, f64, f64) = (48.816, 48.900, 2.255, 2.415);
 
@@ -620,4 +576,48 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
         }
     }
     Loaded { world: w, start: None, sim: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_world_loads_and_is_rich_enough() {
+        let l = load(DEFAULT_FIXTURES, 1, 0).expect("default fixtures load");
+        let w = l.world;
+        assert!(w.agents.contains_key("demo") && w.agents.contains_key("acme"));
+        assert!(w.shops.len() >= 8);
+        assert!(w.cabinets.len() >= 24);
+        assert!(w.strategies.len() >= 3);
+        for n in [8, 12, 24, 48] {
+            assert!(w.cabinets.values().any(|c| c.slots.len() == n), "a {n}-slot cabinet");
+        }
+        assert_eq!(w.cabinets.values().filter(|c| !c.online).count(), 1);
+        assert!(w.shops.values().all(|s| s.price_id.is_some()));
+        assert!(l.start.is_some());
+    }
+
+    #[test]
+    fn a_fleet_is_reproducible_and_consistent() {
+        let a = generate_fleet(500, 7, 0).world;
+        let b = generate_fleet(500, 7, 0).world;
+        assert_eq!(a, b);
+        assert_eq!(a.cabinets.len(), 500);
+        assert!(a.cabinets.keys().all(|id| is_device_id(id)), "ids in the platform's format");
+        assert!(a.check().is_empty(), "{:?}", a.check());
+        for n in [8, 12, 24, 48] {
+            assert!(a.cabinets.values().any(|c| c.slots.len() == n));
+        }
+    }
+
+    #[test]
+    fn bad_records_are_named() {
+        let bad = DEFAULT_FIXTURES.replacen("\"slots\": 8", "\"slots\": 0", 1);
+        let err = load(&bad, 1, 0).unwrap_err();
+        assert!(err.contains("cabinets[") && err.contains("slots must be"), "{err}");
+        let err = load(r#"{"agents":[{"account":"a","password":"b","shops":[{"id":"s","name":"n","latitude":1,"longitude":2,"currency":"XXX"}]}]}"#, 1, 0).unwrap_err();
+        assert!(err.contains("shops[0] (s)") && err.contains("currency"), "{err}");
+        assert!(load("{", 1, 0).unwrap_err().contains("not valid"));
+    }
 }
