@@ -157,8 +157,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
         PushSettings {
             timeout: Duration::from_millis(config.push_timeout_ms.max(1)),
             retries: config.push_retries_ms.iter().map(|ms| Duration::from_millis(*ms)).collect(),
-            max_pending: 100_000,
-            journal_cap: 20_000,
+            ..PushSettings::default()
         },
         clock.clone(),
         seed,

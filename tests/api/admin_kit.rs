@@ -1,12 +1,9 @@
 //! Shared tools of the Advance API tests: a request builder for any method, query and JSON
 //! body, a fingerprint of everything the Advance read endpoints show (to prove a refused
-//! request changed nothing), and a push subscription for the recording sink.
+//! request changed nothing), and an event-push subscription (E1) for the recording sink.
 
 use crate::helpers::*;
-use bajie_sim::model::event::Subscription;
-use bajie_sim::model::PushConfig;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 /// Every event name a subscription can name.
 pub const EVENTS: [&str; 9] = [
@@ -82,34 +79,12 @@ pub async fn fingerprint(app: &TestApp) -> Value {
     Value::Array(parts)
 }
 
-/// Subscribe `account` to every event at `url`: through E1 when it is there, else (until the
-/// event-push endpoints are merged) by setting the account's configuration in-process.
+/// Subscribe `who` to every event at `url` (E1).
 pub async fn subscribe(app: &TestApp, who: (&str, &str), url: &str) {
     let subs: Vec<Value> = EVENTS.iter().map(|e| json!({"event": e, "pushUrl": "", "enable": true})).collect();
     let body = json!({ "pushUrl": url, "eventSubscriptions": subs });
     let (s, v) = app.post_json_as(who, "/cabinet/eventPush/config", &body).await;
-    if s == 200 && v["code"] == 0 {
-        return;
-    }
-    assert_eq!(s, 404, "E1 exists but refused the configuration: {v}");
-    let config = Arc::new(PushConfig {
-        push_url: url.to_string(),
-        event_subscriptions: EVENTS
-            .iter()
-            .map(|e| Subscription { event: e.to_string(), push_url: String::new(), enable: true })
-            .collect(),
-    });
-    let account = who.0.to_string();
-    app.running
-        .state
-        .store
-        .write(|w, _| {
-            if let Some(a) = w.agents.get_mut(&account) {
-                a.push = Some(config.clone());
-            }
-            Ok(())
-        })
-        .unwrap();
+    assert_eq!((s, &v["code"]), (200, &json!(0)), "E1 refused the configuration: {v}");
 }
 
 /// The event pushes a sink received with this event name, as JSON bodies.

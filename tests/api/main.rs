@@ -6,5 +6,6 @@ mod advance;
 mod conformance;
 mod helpers;
 mod isolation;
+mod pushes;
 mod rent_flow;
 mod validation;
