@@ -171,4 +171,7 @@ pub struct Event {
     /// The agent's push subscription at that moment (not for callbacks).
     #[serde(skip)]
     pub push: Option<Arc<PushConfig>>,
+    /// What a fault rule does to its delivery, if anything (`/_sim/faults`).
+    #[serde(skip)]
+    pub fault: Option<super::fault::PushFault>,
 }

@@ -15,7 +15,7 @@ pub mod journal;
 pub mod payload;
 
 use crate::clock::{fmt_datetime, Clock};
-use crate::model::{Event, EventKind, SimRng};
+use crate::model::{Event, EventKind, PushFault, SimRng};
 use journal::{Attempt, Entry, Filter, Journal, Status};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
@@ -108,7 +108,7 @@ impl Hub {
     /// Turn domain events into deliveries and queue them. Never blocks on the network.
     pub fn publish(&self, events: Vec<Event>) {
         for e in events {
-            match &e.kind {
+            let (key, entry) = match &e.kind {
                 EventKind::RentCallback { url, trade_no, status } => {
                     let body = payload::callback_form(trade_no, *status);
                     let entry = Entry::new(
@@ -119,7 +119,7 @@ impl Hub {
                         "application/x-www-form-urlencoded",
                         body,
                     );
-                    self.enqueue(format!("order:{trade_no}"), entry);
+                    (format!("order:{trade_no}"), entry)
                 }
                 kind => {
                     let Some(name) = kind.push_name() else {
@@ -131,8 +131,34 @@ impl Hub {
                     let body = payload::event_body(&e, name);
                     let entry = Entry::new("event", name.to_string(), &e, url, "application/json", body);
                     let key = format!("cabinet:{}", kind.cabinet().unwrap_or(""));
-                    self.enqueue(key, entry);
+                    (key, entry)
                 }
+            };
+            self.deliver_with_fault(key, entry, e.fault);
+        }
+    }
+
+    /// Queue one delivery, as a fault rule (`/_sim/faults`) may have decided: dropped
+    /// (journaled, never sent), delayed (queued after real milliseconds) or sent twice.
+    fn deliver_with_fault(&self, key: String, mut entry: Entry, fault: Option<PushFault>) {
+        match fault {
+            None => self.enqueue(key, entry),
+            Some(PushFault::Drop) => {
+                entry.status = Status::Dropped;
+                entry.error = Some("dropped by a fault rule".into());
+                self.inner.journal.lock().push(entry);
+                self.inner.changed.notify_waiters();
+            }
+            Some(PushFault::Duplicate) => {
+                self.enqueue(key.clone(), entry.clone());
+                self.enqueue(key, entry);
+            }
+            Some(PushFault::Delay(ms)) => {
+                let hub = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    hub.enqueue(key, entry);
+                });
             }
         }
     }

@@ -34,7 +34,10 @@ impl Store {
     /// events it appended are discarded (operations validate before they change anything).
     pub fn write<R>(&self, f: impl FnOnce(&mut World, &mut Vec<Event>) -> Result<R>) -> Result<(R, Vec<Event>)> {
         let mut events = Vec::new();
-        let r = f(&mut self.world.write(), &mut events)?;
+        let mut w = self.world.write();
+        let r = f(&mut w, &mut events)?;
+        // Push fault rules decide each delivery's fate here, where the world's generator is.
+        w.stamp_push_faults(&mut events);
         Ok((r, events))
     }
 
@@ -46,7 +49,9 @@ impl Store {
             return Vec::new();
         }
         let mut events = Vec::new();
-        self.world.write().run_due(now, &mut events);
+        let mut w = self.world.write();
+        w.run_due(now, &mut events);
+        w.stamp_push_faults(&mut events);
         events
     }
 

@@ -1,5 +1,8 @@
 //! Black-box tests: each test starts the simulator on port 0, talks HTTP to it and receives
 //! pushes and callbacks on a local recording sink.
 
+mod faults;
 mod helpers;
 mod rent_flow;
+mod sim;
+mod state;
