@@ -9,6 +9,7 @@
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Rates and shapes of the simulated activity (`sim` in fixture files, `/_sim/sim`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -289,9 +290,10 @@ pub struct SimState {
     pub heartbeat_cursor: Option<String>,
     /// Running totals.
     pub stats: SimStats,
-    /// Derived look-up tables.
+    /// Derived look-up tables, shared between copies of the world (a copy for a snapshot
+    /// should not pay for them).
     #[serde(skip)]
-    pub index: SimIndex,
+    pub index: Arc<SimIndex>,
 }
 
 #[cfg(test)]

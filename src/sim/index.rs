@@ -13,6 +13,7 @@ use crate::model::geo;
 use crate::model::sim_state::SimIndex;
 use crate::model::World;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Metres per degree of latitude.
 const M_PER_DEG: f64 = 111_195.0;
@@ -33,7 +34,7 @@ pub fn ensure(world: &mut World, at: Millis) {
     let fresh =
         ix.fingerprint == fingerprint && ix.cell_deg == cell && ix.built_at.is_some_and(|b| b <= at && at < b + HOUR);
     if !fresh {
-        world.sim.index = build(world, at, cell);
+        world.sim.index = Arc::new(build(world, at, cell));
     }
 }
 
