@@ -6,6 +6,7 @@
 
 use super::{index, random, schedule, HOUR};
 use crate::clock::{Millis, DAY, MINUTE};
+use crate::model::world::Due;
 use crate::model::{Event, OrderOrigin, OrderStatus, SimTask, World};
 
 /// A customer may arrive now. Arrivals are drawn at the day's peak rate and kept with the
@@ -93,6 +94,7 @@ pub fn give_back(w: &mut World, at: Millis, trade_no: &str, out: &mut Vec<Event>
     for cabinet in choose_cabinets(w, &origin) {
         let accepts = w.cabinets.get(&cabinet).is_some_and(|c| c.online && c.free_slot().is_some());
         if accepts && w.return_battery(&cabinet, &battery, None, at, out).is_ok() {
+            drop_timeout(w, trade_no);
             w.sim.stats.returns += 1;
             if cabinet != origin {
                 w.sim.stats.returns_elsewhere += 1;
@@ -106,6 +108,18 @@ pub fn give_back(w: &mut World, at: Millis, trade_no: &str, out: &mut Vec<Event>
     let mean = w.sim.settings.return_retry_minutes * MINUTE as f64;
     let wait = (mean * (0.5 + w.rng.unit())).round() as Millis;
     schedule(w, at + wait.max(MINUTE), SimTask::Return(trade_no.to_string()));
+}
+
+/// The buy-out deadline of a returned order has nothing left to do: remove it now rather
+/// than keep it for days (at fleet scale that is millions of entries).
+fn drop_timeout(w: &mut World, trade_no: &str) {
+    let Some(o) = w.orders.get(trade_no) else {
+        return;
+    };
+    if let (Some(borrowed), true) = (o.borrow_time, o.terms.timeout_day > 0) {
+        let key = (borrowed + o.terms.timeout_day * DAY, Due::Timeout(trade_no.to_string()));
+        w.due.remove(&key);
+    }
 }
 
 /// Where the customer tries to return, in order: the cabinet they head for (the one they

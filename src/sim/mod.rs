@@ -219,6 +219,10 @@ mod tests {
         assert!(has(&|k| matches!(k, EventKind::CabinetOffline { .. })));
         assert!(has(&|k| matches!(k, EventKind::CabinetOnline { .. })));
         assert!(has(&|k| matches!(k, EventKind::PosStatus { .. })));
+        // Returned orders leave no buy-out deadline behind.
+        let timeouts = w.due.iter().filter(|(_, d)| matches!(d, crate::model::world::Due::Timeout(_))).count();
+        let in_lease = w.orders.values().filter(|o| o.status == crate::model::OrderStatus::InLease).count();
+        assert!(timeouts <= in_lease, "{timeouts} deadlines for {in_lease} open orders");
         let s = &w.sim.stats;
         assert!(s.returns > 50 && s.rentals > s.returns / 2, "{s:?}");
         assert!(w.check().is_empty(), "{:?}", w.check());
