@@ -1,6 +1,9 @@
 //! Black-box tests: each test starts the simulator on port 0, talks HTTP to it and receives
 //! pushes and callbacks on a local recording sink.
 
+mod faults;
 mod helpers;
 mod pushes;
 mod rent_flow;
+mod sim;
+mod state;
