@@ -129,7 +129,8 @@ impl World {
 
     /// C1 `POST /cabinet/operation`: run `cmd` on the agent's online cabinet. The slot is
     /// needed by slot operations and by a fault report, and ignored otherwise. A fault report
-    /// is applied first (FaultRaised), so a following `report` already shows it. Pops that find
+    /// is applied first (FaultRaised when the fault is new), so a following `report` already
+    /// shows it. Pops that find
     /// the slot empty, faulty or locked are results with `ok == false` (BATTERY_POPUP with a
     /// failure description), not errors.
     pub fn operate_cabinet(
@@ -167,7 +168,16 @@ impl World {
         }
         // Everything is valid: from here on the operation changes the world.
         if let Some(f) = fault {
-            self.raise_fault(cabinet, slot, f, now, out);
+            // The same operations as hand-made and simulated faults (model/hardware.rs).
+            match f {
+                FaultReport::Slot(t) => self.set_slot_fault(cabinet, slot, t, now, out)?,
+                FaultReport::Battery(t) => {
+                    let battery = self.cabinets.get(cabinet).and_then(|c| c.slot(slot)).and_then(|s| s.battery.clone());
+                    if let Some(b) = battery {
+                        self.set_battery_fault(&b, t, now, out)?;
+                    }
+                }
+            }
         }
         let cabinet = cabinet.to_string();
         let mut results = Vec::new();
@@ -181,7 +191,14 @@ impl World {
             }
             CabinetOp::Unlock => self.unlock_slot(&cabinet, slot, now),
             CabinetOp::Restart => self.restart_cabinet(&cabinet, now, out)?,
-            CabinetOp::Heartbeat | CabinetOp::Report => self.report_status(&cabinet, now, out),
+            CabinetOp::Heartbeat | CabinetOp::Report => {
+                // A commanded heartbeat or report is a handshake; the status push is the
+                // cabinet's own status report.
+                if let Some(c) = self.cabinets.get_mut(&cabinet) {
+                    c.handshakes += 1;
+                }
+                self.report_status(&cabinet, now, out)?
+            }
         }
         Ok(results)
     }
@@ -314,44 +331,6 @@ impl World {
             self.due.insert((now + delay, Due::Reconnect(cabinet.to_string())));
         }
         Ok(())
-    }
-
-    /// A heartbeat or status report: the connection is refreshed and CABINET_STATUS sent.
-    fn report_status(&mut self, cabinet: &str, now: Millis, out: &mut Vec<Event>) {
-        let Some(cab) = self.cabinets.get_mut(cabinet) else {
-            return;
-        };
-        cab.last_seen = now;
-        cab.handshakes += 1;
-        let agent = cab.agent.clone();
-        let report = self.report(&self.cabinets[cabinet], now);
-        self.emit(out, now, &agent, EventKind::CabinetStatus { report });
-    }
-
-    /// Record a slot or battery fault on slot `n` (BATTERY_ABNORMAL_WARNING). The caller has
-    /// checked that the slot exists and, for a battery fault, holds a battery.
-    fn raise_fault(&mut self, cabinet: &str, n: u16, fault: FaultReport, now: Millis, out: &mut Vec<Event>) {
-        let charge = self.settings.charge;
-        let Some(cab) = self.cabinets.get_mut(cabinet) else {
-            return;
-        };
-        let agent = cab.agent.clone();
-        let Some(s) = cab.slot_mut(n) else {
-            return;
-        };
-        let battery = s.battery.clone();
-        match fault {
-            FaultReport::Slot(t) => s.fault = t,
-            FaultReport::Battery(t) => {
-                if let Some(b) = battery.as_deref().and_then(|b| self.batteries.get_mut(b)) {
-                    // Settle first: fault 7 (cannot charge) changes the charge curve from now.
-                    b.settle(&charge, now);
-                    b.fault = t;
-                }
-            }
-        }
-        let report = self.report(&self.cabinets[cabinet], now);
-        self.emit(out, now, &agent, EventKind::FaultRaised { battery, slot: n, report });
     }
 
     /// C10 `bind2shop`: stand the agent's cabinet in the agent's shop (idempotent). Orders

@@ -248,6 +248,7 @@ mod tests {
             kind: EventKind::CabinetOffline { cabinet: "C".into() },
             push: None,
             seq: 0,
+            fault: None,
         };
         Entry::new("event", "CABINET_OFFLINE".into(), &e, "http://x/", "application/json", Arc::from(body))
     }

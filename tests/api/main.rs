@@ -4,8 +4,11 @@
 mod admin_kit;
 mod advance;
 mod conformance;
+mod faults;
 mod helpers;
 mod isolation;
 mod pushes;
 mod rent_flow;
+mod sim;
+mod state;
 mod validation;
