@@ -54,6 +54,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "frozen": c.frozen,
         "sim": !state.config.no_sim,
         "pendingPushes": state.push.pending(),
+        "pushTotals": state.push.totals(),
     }))
 }
 

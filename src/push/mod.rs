@@ -592,6 +592,11 @@ impl Hub {
         Some(self.enqueue(format!("resend:{id}"), entry))
     }
 
+    /// Running delivery totals since start.
+    pub fn totals(&self) -> journal::Totals {
+        self.inner.journal.lock().totals()
+    }
+
     /// Deliveries queued or in flight.
     pub fn pending(&self) -> usize {
         self.inner.queues.lock().pending
