@@ -3,3 +3,4 @@
 
 mod helpers;
 mod rent_flow;
+mod ui;
