@@ -23,6 +23,7 @@ use crate::push::journal::{Entry, Filter};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The dashboard page, embedded so the binary serves it with zero setup.
 const DASHBOARD_HTML: &str = include_str!("../../ui/dashboard.html");
@@ -36,6 +37,8 @@ const ORDERS_MAX: i64 = 1_000;
 /// Default and largest number of journal entries in one view (latest first).
 const PUSHES_DEFAULT: i64 = 40;
 const PUSHES_MAX: i64 = 1_000;
+/// Largest number of batteries outside the cabinets listed (the return form's choices).
+const OUTSIDE_MAX: usize = 1_000;
 
 /// Register these routes (inside the `/_sim` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -93,7 +96,7 @@ pub struct ShopView {
     pub currency: String,
     /// Opening hours text.
     pub opening_time: String,
-    /// Ids of the cabinets standing there.
+    /// Ids of the cabinets standing there (those in the view).
     pub cabinets: Vec<String>,
 }
 
@@ -245,7 +248,7 @@ pub struct WorldView {
     pub agents: Vec<AgentView>,
     /// Totals over the agent.
     pub totals: Totals,
-    /// The agent's shops.
+    /// The shops of the cabinets shown, plus shops without cabinets (capped like cabinets).
     pub shops: Vec<ShopView>,
     /// The agent's cabinets (capped, in id order).
     pub cabinets: Vec<CabinetView>,
@@ -260,33 +263,27 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
     let agents = w.agents.values().map(|a| AgentView { account: a.account.clone(), name: a.name.clone() }).collect();
     let mut totals = Totals::default();
 
-    let mut shops: Vec<ShopView> = w
-        .shops
-        .values()
-        .filter(|s| s.agent == agent)
-        .map(|s| ShopView {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            address: s.address.clone(),
-            city: s.city.clone(),
-            latitude: s.latitude,
-            longitude: s.longitude,
-            currency: s.currency.clone(),
-            opening_time: s.opening_time.clone(),
-            cabinets: Vec::new(),
-        })
-        .collect();
-    totals.shops = shops.len();
-
+    // Cabinets first: the shops on the map are those of the cabinets shown (plus cabinet-less
+    // shops while there is room), so the map and the cabinet list always agree.
     let mut cabinets = Vec::new();
+    let mut shown_by_shop: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut with_cabinets: BTreeSet<&str> = BTreeSet::new();
     for c in w.cabinets.values().filter(|c| c.agent == agent) {
+        if let Some(s) = c.shop.as_deref() {
+            with_cabinets.insert(s);
+        }
         totals.cabinets += 1;
         totals.online += usize::from(c.online);
         totals.slots += c.slots.len();
         totals.docked += c.battery_count();
+        totals.faults += c.slots.iter().filter(|s| s.fault != 0).count();
+        if cabinets.len() >= max_cabinets {
+            // Beyond the cap only the totals above: a poll must stay cheap on a huge fleet.
+            continue;
+        }
         let shop = c.shop.as_deref().and_then(|id| w.shops.get(id));
-        if let Some(sv) = c.shop.as_deref().and_then(|id| shops.iter_mut().find(|s| s.id == id)) {
-            sv.cabinets.push(c.id.clone());
+        if let Some(s) = shop {
+            shown_by_shop.entry(s.id.as_str()).or_default().push(c.id.clone());
         }
         let slots: Vec<SlotView> = c
             .slots
@@ -310,11 +307,6 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
                 }
             })
             .collect();
-        totals.faults += slots.iter().filter(|s| s.slot_fault != 0 || s.battery_fault != 0).count();
-        if cabinets.len() >= max_cabinets {
-            continue;
-        }
-        let rentable = slots.iter().filter(|s| s.rentable).count();
         cabinets.push(CabinetView {
             id: c.id.clone(),
             shop: c.shop.clone(),
@@ -322,7 +314,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             online: c.online,
             slot_count: c.slots.len(),
             batteries: c.battery_count(),
-            rentable,
+            rentable: slots.iter().filter(|s| s.rentable).count(),
             returnable: c.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count(),
             signal: c.signal.clone(),
             last_seen: fmt_datetime(c.last_seen),
@@ -330,10 +322,34 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         });
     }
 
+    let mut shops = Vec::new();
+    for s in w.shops.values().filter(|s| s.agent == agent) {
+        totals.shops += 1;
+        let shown = shown_by_shop.remove(s.id.as_str());
+        if shown.is_none() && (with_cabinets.contains(s.id.as_str()) || shops.len() >= max_cabinets) {
+            // A shop whose cabinets are all beyond the cap is left off the map with them.
+            continue;
+        }
+        shops.push(ShopView {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            address: s.address.clone(),
+            city: s.city.clone(),
+            latitude: s.latitude,
+            longitude: s.longitude,
+            currency: s.currency.clone(),
+            opening_time: s.opening_time.clone(),
+            cabinets: shown.unwrap_or_default(),
+        });
+    }
+
     let mut outside = Vec::new();
     for b in w.batteries.values().filter(|b| b.agent == agent) {
         let order = match &b.place {
-            BatteryPlace::Slot { .. } => continue,
+            BatteryPlace::Slot { .. } => {
+                totals.faults += usize::from(b.fault != 0);
+                continue;
+            }
             BatteryPlace::Rented { order } => Some(order.clone()),
             BatteryPlace::Loose => None,
         };
@@ -342,7 +358,9 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         } else {
             totals.loose += 1;
         }
-        outside.push(OutsideBatteryView { id: b.id.clone(), vol: w.vol(&b.id, now), fault: b.fault, order });
+        if outside.len() < OUTSIDE_MAX {
+            outside.push(OutsideBatteryView { id: b.id.clone(), vol: w.vol(&b.id, now), fault: b.fault, order });
+        }
     }
 
     let mut mine: Vec<&crate::model::Order> = w.orders.values().filter(|o| o.agent == agent).collect();

@@ -134,3 +134,25 @@ async fn callbacks_to_the_built_in_sink_are_delivered_and_shown_in_the_view() {
     assert_eq!(cb["attempts"][0]["httpStatus"], 200);
     assert!(cb["body"].as_str().unwrap().contains(&trade));
 }
+
+#[tokio::test]
+async fn the_view_is_capped_but_its_totals_count_everything() {
+    let app = spawn_app().await;
+    let v = world(&app, "?cabinets=2&orders=0&pushes=0").await;
+    let w = &v["data"]["world"];
+    let cabs = w["cabinets"].as_array().unwrap();
+    assert_eq!(cabs.len(), 2);
+    assert_eq!(w["totals"]["cabinets"], 17);
+    assert_eq!(w["totals"]["shops"], 7);
+    // The map shows the shops of the cabinets shown, and only those cabinets.
+    for s in w["shops"].as_array().unwrap() {
+        for c in s["cabinets"].as_array().unwrap() {
+            assert!(cabs.iter().any(|x| x["id"] == *c), "{c} is on the map but not in the list");
+        }
+    }
+    for c in cabs {
+        assert!(w["shops"].as_array().unwrap().iter().any(|s| s["id"] == c["shop"]));
+    }
+    let v = world(&app, "?cabinets=0").await;
+    assert_eq!(v["code"], 1001, "{v}");
+}
