@@ -127,13 +127,14 @@ impl Running {
 /// Load the world the configuration asks for.
 pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String> {
     let wall = clock::wall_now();
-    let loaded = match &config.fixtures {
-        Some(path) => {
+    let loaded = match (&config.fleet, &config.fixtures) {
+        (Some(n), _) => fixtures::generate_fleet(*n, seed, wall),
+        (None, Some(path)) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
             fixtures::load(&text, seed, wall).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        None => {
+        (None, None) => {
             fixtures::load(fixtures::DEFAULT_FIXTURES, seed, wall).map_err(|e| format!("embedded fixtures: {e}"))?
         }
     };
@@ -156,8 +157,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
         PushSettings {
             timeout: Duration::from_millis(config.push_timeout_ms.max(1)),
             retries: config.push_retries_ms.iter().map(|ms| Duration::from_millis(*ms)).collect(),
-            max_pending: 100_000,
-            journal_cap: 20_000,
+            ..PushSettings::default()
         },
         clock.clone(),
         seed,

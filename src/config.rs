@@ -60,7 +60,9 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
   --state-file PATH      restore the world from PATH at start, save it there on shutdown
   --fleet N              generate a synthetic fleet of N cabinets instead of the fixtures
   --push-timeout-ms N    per-attempt timeout of pushes and callbacks (default 5000)
-  --push-retries-ms LIST comma-separated retry delays (default 1000,2000,4000,8000,16000)
+  --push-retries-ms LIST comma-separated delays before each retry of a failed push or callback,
+                         real milliseconds, +-20 % jitter; empty for no retries (default
+                         1000,2000,4000,8000,16000: five retries, capped exponential)
   --eject-delay-s N      virtual seconds before a new order's battery is ejected when no
                          ejectByRent names a slot first (default 1)
   -h, --help             this text
@@ -212,13 +214,25 @@ impl Config {
                 }
                 self.fleet = Some(n);
             }
-            "push-timeout-ms" => self.push_timeout_ms = num(v)?,
+            "push-timeout-ms" => {
+                self.push_timeout_ms = num(v)?;
+                if !(1..=600_000).contains(&self.push_timeout_ms) {
+                    return Err("must be between 1 and 600000".into());
+                }
+            }
             "push-retries-ms" => {
-                self.push_retries_ms = if v.is_empty() {
+                let list: Vec<u64> = if v.is_empty() {
                     Vec::new()
                 } else {
                     v.split(',').map(|p| num(p.trim())).collect::<Result<_, _>>()?
+                };
+                if list.len() > 50 {
+                    return Err(format!("{} retries is more than 50", list.len()));
                 }
+                if let Some(d) = list.iter().find(|d| **d > 3_600_000) {
+                    return Err(format!("a delay of {d} ms is more than an hour"));
+                }
+                self.push_retries_ms = list;
             }
             "eject-delay-s" => self.eject_delay_s = num(v)?,
             _ => return Err(format!("unknown flag '--{flag}'")),
@@ -253,5 +267,17 @@ mod tests {
         assert!(err.contains("--speed"), "{err}");
         assert!(parse(&["--nope"], &[]).unwrap_err().contains("unknown flag"));
         assert!(matches!(parse(&["--help"], &[]).unwrap(), Parsed::Help));
+    }
+
+    #[test]
+    fn the_retry_schedule_is_a_bounded_list_of_delays() {
+        let Parsed::Run(c) = parse(&["--push-retries-ms", "10, 20,40"], &[]).unwrap() else { panic!("expected a run") };
+        assert_eq!(c.push_retries_ms, vec![10, 20, 40]);
+        let Parsed::Run(c) = parse(&["--push-retries-ms="], &[]).unwrap() else { panic!("expected a run") };
+        assert!(c.push_retries_ms.is_empty());
+        assert_eq!(Config::default().push_retries_ms, vec![1000, 2000, 4000, 8000, 16000]);
+        assert!(parse(&["--push-retries-ms", "1,x"], &[]).unwrap_err().contains("--push-retries-ms"));
+        assert!(parse(&["--push-retries-ms", "7200000"], &[]).unwrap_err().contains("more than an hour"));
+        assert!(parse(&["--push-timeout-ms", "0"], &[]).is_err());
     }
 }

@@ -413,6 +413,171 @@ pub fn load(text: &str, seed: u64, now: Millis) -> Result<Loaded, String> {
     Ok(Loaded { world: w, start, sim: file.sim })
 }
 
+/// Paris, inside the Périphérique: the area a synthetic fleet is spread over.
+const FLEET_AREA: (f64, f64, f64, f64) = (48.816, 48.900, 2.255, 2.415);
+
+/// Generate a synthetic fleet of `n` cabinets for load tests, reproducible from `seed`.
+///
+/// Two merchants as in the default world (`demo`/`demo`, `acme`/`acme`) share the fleet
+/// shop by shop; shops hold 1-4 cabinets of 8, 12, 24 or 48 slots, filled 40-90 % with
+/// batteries at varied charge; every shop is bound to one of three strategies per merchant.
+pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
+    let mut w = World::empty(seed);
+    let mut rng = crate::model::SimRng::new(seed ^ 0xF1EE7);
+    for (account, name) in [("demo", "ChargeNow Paris SAS"), ("acme", "Acme Power Ltd")] {
+        w.agents.insert(
+            account.into(),
+            Agent { account: account.into(), password: account.into(), name: name.into(), push: None },
+        );
+    }
+    let plans = [
+        ("Standard", 150, 30, 5, 600, 3000, 3),
+        ("Premium", 200, 60, 0, 800, 4000, 5),
+        ("Night", 100, 60, 10, 500, 2500, 3),
+    ];
+    for (i, agent) in ["demo", "acme"].iter().enumerate() {
+        for (j, (name, price, period, free, cap, deposit, days)) in plans.iter().enumerate() {
+            let id = (i as u64 + 1) * 100 + j as u64 + 1;
+            w.strategies.insert(
+                id,
+                PriceStrategy {
+                    id,
+                    agent: agent.to_string(),
+                    name: format!("Fleet {name}"),
+                    shop: None,
+                    kind: 1,
+                    custom_type: 0,
+                    priority: j as i64,
+                    is_deposit: true,
+                    deposit: Money(*deposit),
+                    timeout_amount: Money(*deposit),
+                    timeout_day: *days,
+                    free_minutes: *free,
+                    day_use_free_count: 1,
+                    price: Money(*price),
+                    price_time: *period,
+                    price_unit: 0,
+                    daily_max: Money(*cap),
+                    auto_refund: 0,
+                    details: Vec::new(),
+                },
+            );
+            w.next_price_id = w.next_price_id.max(id + 1);
+        }
+    }
+    const SIZES: [u16; 4] = [8, 12, 24, 48];
+    const STREETS: [&str; 8] = [
+        "Rue de Rivoli",
+        "Boulevard Saint-Germain",
+        "Avenue de l'Opéra",
+        "Rue de la Roquette",
+        "Boulevard Voltaire",
+        "Rue du Faubourg Saint-Antoine",
+        "Avenue des Ternes",
+        "Rue de Vaugirard",
+    ];
+    let (lat0, lat1, lng0, lng1) = FLEET_AREA;
+    let mut made = 0usize;
+    let mut shop_no = 0u64;
+    while made < n {
+        shop_no += 1;
+        let agent = if shop_no % 2 == 1 { "demo" } else { "acme" };
+        let shop_id = format!("{:010x}", shop_no.wrapping_mul(0x9E37_79B9) & 0xFF_FFFF_FFFF);
+        let price_id = if agent == "demo" { 101 } else { 201 } + rng.below(3);
+        w.shops.insert(
+            shop_id.clone(),
+            Shop {
+                id: shop_id.clone(),
+                row: shop_no,
+                agent: agent.into(),
+                name: format!("Fleet Shop {shop_no}"),
+                address: Some(format!(
+                    "{} {}, 750{:02} Paris",
+                    1 + rng.below(180),
+                    STREETS[rng.below(8) as usize],
+                    1 + rng.below(20)
+                )),
+                city: "Paris".into(),
+                province: "Île-de-France".into(),
+                region: String::new(),
+                latitude: lat0 + (lat1 - lat0) * rng.unit(),
+                longitude: lng0 + (lng1 - lng0) * rng.unit(),
+                opening_time: "08:00-22:00".into(),
+                currency: "EUR".into(),
+                mobile: String::new(),
+                content: String::new(),
+                icon: String::new(),
+                logo: String::new(),
+                banner: String::new(),
+                scene_type: rng.below(12) as i64,
+                store_type: rng.below(30) as i64,
+                auditor: 1,
+                location_id: String::new(),
+                price_id: Some(price_id),
+                pos_price_id: None,
+                created_at: now,
+            },
+        );
+        w.next_shop_row = shop_no + 1;
+        for _ in 0..(1 + rng.below(4)).min((n - made) as u64) {
+            let size = SIZES[rng.below(4) as usize];
+            let id = format!(
+                "{}{}{}{:05}",
+                ["BJD", "DTA", "BJH", "SAB"][made % 4].chars().next().unwrap_or('B'),
+                (b'A' + (made / 100_000 % 26) as u8) as char,
+                (b'A' + (made / 2_600_000 % 26) as u8) as char,
+                made % 100_000
+            );
+            let mut slots = vec![Slot::default(); size as usize];
+            let fill = 0.4 + 0.5 * rng.unit();
+            for (k, slot) in slots.iter_mut().enumerate() {
+                if rng.unit() < fill {
+                    let bid = format!("{:010X}", rng.next_u64() & 0xFF_FFFF_FFFF);
+                    if w.batteries.contains_key(&bid) {
+                        continue;
+                    }
+                    slot.battery = Some(bid.clone());
+                    let level = if rng.chance(0.8) { 60.0 + 40.0 * rng.unit() } else { 100.0 * rng.unit() };
+                    w.batteries.insert(
+                        bid.clone(),
+                        Battery {
+                            id: bid,
+                            agent: agent.into(),
+                            place: BatteryPlace::Slot { cabinet: id.clone(), slot: k as u16 + 1 },
+                            level: level.floor(),
+                            since: now,
+                            fault: 0,
+                        },
+                    );
+                }
+            }
+            w.cabinets.insert(
+                id.clone(),
+                Cabinet {
+                    id,
+                    agent: agent.into(),
+                    shop: Some(shop_id.clone()),
+                    slots,
+                    online: !rng.chance(0.02),
+                    ip: format!("82.{}.{}.{}", 64 + rng.below(64), rng.below(256), 1 + rng.below(254)),
+                    port: 10_000 + rng.below(50_000) as u16,
+                    signal: (18 + rng.below(14)).to_string(),
+                    iccid: format!("8933{}", rng.digits(16)),
+                    remark: String::new(),
+                    pos_device_id: String::new(),
+                    pos_online: false,
+                    registered_at: now,
+                    last_seen: now,
+                    handshakes: 1,
+                    ads: None,
+                },
+            );
+            made += 1;
+        }
+    }
+    Loaded { world: w, start: None, sim: None }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +596,19 @@ mod tests {
         assert_eq!(w.cabinets.values().filter(|c| !c.online).count(), 1);
         assert!(w.shops.values().all(|s| s.price_id.is_some()));
         assert!(l.start.is_some());
+    }
+
+    #[test]
+    fn a_fleet_is_reproducible_and_consistent() {
+        let a = generate_fleet(500, 7, 0).world;
+        let b = generate_fleet(500, 7, 0).world;
+        assert_eq!(a, b);
+        assert_eq!(a.cabinets.len(), 500);
+        assert!(a.cabinets.keys().all(|id| is_device_id(id)), "ids in the platform's format");
+        assert!(a.check().is_empty(), "{:?}", a.check());
+        for n in [8, 12, 24, 48] {
+            assert!(a.cabinets.values().any(|c| c.slots.len() == n));
+        }
     }
 
     #[test]

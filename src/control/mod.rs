@@ -13,6 +13,7 @@ use serde_json::json;
 use std::time::Duration;
 
 pub mod faults;
+pub mod pos;
 pub mod scenario;
 pub mod state;
 pub mod ui;
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/pushes/wait", web::get().to(wait_pushes))
             .route("/pushes/{id}/resend", web::post().to(resend))
             .configure(faults::routes)
+            .configure(pos::routes)
             .configure(scenario::routes)
             .configure(state::routes)
             .configure(ui::routes),
@@ -165,10 +167,12 @@ fn filter(p: &Params) -> Filter {
     }
 }
 
-/// `GET /_sim/pushes?event=&kind=&cabinet=&order=&status=&agent=`: the delivery journal.
-async fn pushes(state: web::Data<AppState>, p: Params) -> HttpResponse {
-    let entries = state.push.list(&filter(&p));
-    envelope::ok(json!({ "total": entries.len(), "records": entries }))
+/// `GET /_sim/pushes?event=&kind=&cabinet=&order=&status=&agent=&limit=`: the delivery
+/// journal, oldest first (`limit`: only the latest N matching entries).
+async fn pushes(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
+    let limit = p.int_in("limit", 1, 1_000_000)?.map(|n| n as usize);
+    let entries = state.push.list(&filter(&p), limit);
+    Ok(envelope::ok(json!({ "total": entries.len(), "records": entries })))
 }
 
 /// `GET /_sim/pushes/wait?count=N&timeoutMs=T&<filters>`: block until N matching entries

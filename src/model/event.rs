@@ -171,4 +171,8 @@ pub struct Event {
     /// The agent's push subscription at that moment (not for callbacks).
     #[serde(skip)]
     pub push: Option<Arc<PushConfig>>,
+    /// Position in the world's history, stamped by the store under the world lock (0 when
+    /// not stamped); the delivery engine uses it to queue pushes in the order they happened.
+    #[serde(skip)]
+    pub seq: u64,
 }

@@ -125,9 +125,10 @@ impl World {
 
     // ----- events -------------------------------------------------------------------------
 
-    fn emit(&self, out: &mut Vec<Event>, now: Millis, agent: &str, kind: EventKind) {
+    /// Record that `kind` happened to `agent` at `now`, with the agent's push configuration.
+    pub(crate) fn emit(&self, out: &mut Vec<Event>, now: Millis, agent: &str, kind: EventKind) {
         let push = if kind.push_name().is_some() { self.agents.get(agent).and_then(|a| a.push.clone()) } else { None };
-        out.push(Event { at: now, agent: agent.to_string(), kind, push });
+        out.push(Event { at: now, agent: agent.to_string(), kind, push, seq: 0 });
     }
 
     fn callback(&self, out: &mut Vec<Event>, now: Millis, order: &Order, status: u8) {

@@ -4,6 +4,7 @@ use crate::clock::fmt_datetime;
 use crate::model::Event;
 use serde::Serialize;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -17,7 +18,8 @@ pub enum Status {
     Delivered,
     /// Every attempt failed.
     Failed,
-    /// Never attempted (queue full or a fault rule).
+    /// Not delivered and never will be: refused at the queue (full, or a fault rule), or
+    /// cancelled by a reset or at shutdown.
     Dropped,
 }
 
@@ -43,8 +45,14 @@ pub struct Attempt {
     pub http_status: Option<u16>,
     /// What went wrong, if anything.
     pub error: Option<String>,
-    /// Real milliseconds the attempt took.
+    /// Real milliseconds the attempt took. Kept for logs but not exported: the journal is part
+    /// of what determinism promises byte for byte, and wall-clock durations never repeat.
+    #[serde(skip_serializing)]
     pub duration_ms: u64,
+    /// The start of what the receiver answered (at most 512 bytes), if it answered.
+    pub response: Option<String>,
+    /// Real milliseconds until the next attempt, when one is scheduled.
+    pub retry_in_ms: Option<u64>,
 }
 
 /// One delivery.
@@ -67,8 +75,8 @@ pub struct Entry {
     pub url: String,
     /// Content type sent.
     pub content_type: &'static str,
-    /// Body sent.
-    pub body: String,
+    /// Body sent (shared with the queued delivery, not copied).
+    pub body: Arc<str>,
     /// Where it stands.
     pub status: Status,
     /// Virtual time the event happened.
@@ -87,7 +95,7 @@ impl Entry {
         e: &Event,
         url: &str,
         content_type: &'static str,
-        body: String,
+        body: Arc<str>,
     ) -> Self {
         Entry {
             id: 0,
@@ -140,33 +148,42 @@ impl Filter {
     }
 }
 
-/// The journal: latest `cap` entries.
+/// Bytes an entry is accounted for besides its body (ids, names, URL, attempts).
+const ENTRY_OVERHEAD: usize = 512;
+
+fn weight(e: &Entry) -> usize {
+    ENTRY_OVERHEAD + e.body.len() + e.url.len()
+}
+
+/// The journal: the latest entries, at most `cap` of them and about `max_bytes` in total, so
+/// it stays bounded whatever the receivers do.
 #[derive(Debug)]
 pub struct Journal {
     cap: usize,
+    max_bytes: usize,
+    bytes: usize,
     next: u64,
     entries: VecDeque<Entry>,
 }
 
 impl Journal {
-    /// An empty journal keeping `cap` entries.
-    pub fn new(cap: usize) -> Self {
-        Journal { cap: cap.max(1), next: 1, entries: VecDeque::new() }
+    /// An empty journal keeping at most `cap` entries and about `max_bytes` bytes.
+    pub fn new(cap: usize, max_bytes: usize) -> Self {
+        Journal { cap: cap.max(1), max_bytes, bytes: 0, next: 1, entries: VecDeque::new() }
     }
 
-    /// Append; returns the entry's id.
+    /// Append, evicting the oldest entries past the limits; returns the entry's id.
     pub fn push(&mut self, mut e: Entry) -> u64 {
         e.id = self.next;
         self.next += 1;
-        if self.entries.len() >= self.cap {
-            self.entries.pop_front();
-        }
+        self.bytes += weight(&e);
         self.entries.push_back(e);
-        self.next - 1
-    }
-
-    /// The id given to the latest entry.
-    pub fn last_id(&self) -> u64 {
+        // The newest entry always stays, even when it alone is over the byte budget.
+        while self.entries.len() > 1 && (self.entries.len() > self.cap || self.bytes > self.max_bytes) {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes = self.bytes.saturating_sub(weight(&old));
+            }
+        }
         self.next - 1
     }
 
@@ -191,13 +208,65 @@ impl Journal {
         }
     }
 
-    /// Entries matching `f`, oldest first.
-    pub fn matching(&self, f: &Filter) -> Vec<Entry> {
-        self.entries.iter().filter(|e| f.matches(e)).cloned().collect()
+    /// Set an entry's status and error without an attempt (dropped, cancelled).
+    pub fn mark(&mut self, id: u64, status: Status, error: impl Into<String>) {
+        if let Some(e) = self.find(id) {
+            e.status = status;
+            e.error = Some(error.into());
+        }
+    }
+
+    /// The latest `limit` entries matching `f` (all when `None`), oldest first.
+    pub fn matching(&self, f: &Filter, limit: Option<usize>) -> Vec<Entry> {
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut v: Vec<Entry> = self.entries.iter().rev().filter(|e| f.matches(e)).take(limit).cloned().collect();
+        v.reverse();
+        v
+    }
+
+    /// How many entries match `f` (no copies: `/_sim/pushes/wait` polls this).
+    pub fn count(&self, f: &Filter) -> usize {
+        self.entries.iter().filter(|e| f.matches(e)).count()
     }
 
     /// Drop every entry (ids keep counting).
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Event, EventKind};
+
+    fn entry(body: &str) -> Entry {
+        let e = Event {
+            at: 0,
+            agent: "demo".into(),
+            kind: EventKind::CabinetOffline { cabinet: "C".into() },
+            push: None,
+            seq: 0,
+        };
+        Entry::new("event", "CABINET_OFFLINE".into(), &e, "http://x/", "application/json", Arc::from(body))
+    }
+
+    #[test]
+    fn the_journal_stays_within_its_entry_and_byte_limits() {
+        let mut j = Journal::new(3, usize::MAX);
+        for _ in 0..5 {
+            j.push(entry("{}"));
+        }
+        let all = j.matching(&Filter::default(), None);
+        assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(j.matching(&Filter::default(), Some(1))[0].id, 5);
+        let mut j = Journal::new(100, 3 * (ENTRY_OVERHEAD + 1000 + 9));
+        for _ in 0..10 {
+            j.push(entry(&"x".repeat(1000)));
+        }
+        assert_eq!(j.count(&Filter::default()), 3);
+        j.mark(10, Status::Dropped, "cancelled");
+        assert_eq!(j.get(10).unwrap().status, Status::Dropped);
     }
 }

@@ -11,18 +11,34 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::model::{Event, World};
 use parking_lot::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The world behind its lock, plus the world it was loaded as (for `/_sim/reset`).
 #[derive(Debug)]
 pub struct Store {
     world: RwLock<World>,
     initial: RwLock<World>,
+    /// Next event sequence number, taken under the world's write lock so numbers follow the
+    /// order in which changes really happened (the delivery engine re-sorts by it).
+    seq: AtomicU64,
 }
 
 impl Store {
     /// A store holding `world`; `reset` returns to this state.
     pub fn new(world: World) -> Self {
-        Store { initial: RwLock::new(world.clone()), world: RwLock::new(world) }
+        Store { initial: RwLock::new(world.clone()), world: RwLock::new(world), seq: AtomicU64::new(1) }
+    }
+
+    /// Number `events` in world order; called while the write lock is held.
+    fn stamp(&self, events: &mut [Event]) {
+        if events.is_empty() {
+            return;
+        }
+        // Relaxed is enough: the world lock already orders the writers.
+        let first = self.seq.fetch_add(events.len() as u64, Ordering::Relaxed);
+        for (i, e) in events.iter_mut().enumerate() {
+            e.seq = first + i as u64;
+        }
     }
 
     /// Run a read-only view over the world. `f` must be short and must not block.
@@ -34,7 +50,10 @@ impl Store {
     /// events it appended are discarded (operations validate before they change anything).
     pub fn write<R>(&self, f: impl FnOnce(&mut World, &mut Vec<Event>) -> Result<R>) -> Result<(R, Vec<Event>)> {
         let mut events = Vec::new();
-        let r = f(&mut self.world.write(), &mut events)?;
+        let mut world = self.world.write();
+        let r = f(&mut world, &mut events)?;
+        self.stamp(&mut events);
+        drop(world);
         Ok((r, events))
     }
 
@@ -46,7 +65,10 @@ impl Store {
             return Vec::new();
         }
         let mut events = Vec::new();
-        self.world.write().run_due(now, &mut events);
+        let mut world = self.world.write();
+        world.run_due(now, &mut events);
+        self.stamp(&mut events);
+        drop(world);
         events
     }
 

@@ -192,13 +192,17 @@ async fn record(req: HttpRequest, body: web::Bytes, st: web::Data<Arc<SinkState>
 impl Sink {
     /// Start a sink on a free local port.
     pub async fn start() -> Sink {
+        Sink::start_on(std::net::TcpListener::bind("127.0.0.1:0").unwrap()).await
+    }
+
+    /// Start a sink on an already bound listener (e.g. a port that refused connections so far).
+    pub async fn start_on(listener: std::net::TcpListener) -> Sink {
         let state = Arc::new(SinkState {
             got: Mutex::new(Vec::new()),
             behaviour: Mutex::new(Behaviour::Ok),
             notify: Notify::new(),
         });
         let data = web::Data::new(state.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(record)))
             .workers(1)

@@ -2,5 +2,6 @@
 //! pushes and callbacks on a local recording sink.
 
 mod helpers;
+mod pushes;
 mod rent_flow;
 mod ui;

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Throughput and latency of bajie-sim against a same-bytes actix-web baseline, side by side in
+# one run, on 127.0.0.1 only, bounded in time. Prints a table (and writes it to bench-out/).
+#
+#   scripts/bench.sh                 # fleets 24, 10000, 100000; 10 s per measurement
+#   DURATION=5 FLEETS="24 10000" scripts/bench.sh
+#
+# Needs wrk (installed from Debian packages when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+FLEETS=${FLEETS:-"24 10000 100000"}
+OUT=bench-out
+mkdir -p "$OUT"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk" >&2
+  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
+fi
+cargo build --release --bins -q
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# start_server CMD... -> sets URL and PID; waits for the listening line (20 s deadline).
+start_server() {
+  local log="$OUT/server-$RANDOM.log"
+  "$@" >"$log" 2>"$log.err" &
+  PID=$!
+  PIDS+=("$PID")
+  for _ in $(seq 1 200); do
+    URL=$(grep -o 'http://[0-9.:]*' "$log" 2>/dev/null | head -1 || true)
+    [ -n "$URL" ] && return 0
+    sleep 0.1
+  done
+  echo "server did not start: $*" >&2
+  cat "$log.err" >&2
+  exit 1
+}
+
+peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+# run_wrk NAME URL [LUA] -> prints "rps p50 p99"
+run_wrk() {
+  local url=$1 lua=${2:-}
+  local args=(-t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency --timeout 5s)
+  [ -n "$lua" ] && args+=(-s "$lua")
+  wrk "${args[@]}" "$url" >"$OUT/wrk.txt" 2>&1 || true
+  python3 - "$OUT/wrk.txt" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    if not m: return float("nan")
+    x = float(m.group(1)); u = m.group(2)
+    return x / 1000 if u == "us" else x * 1000 if u == "s" else x
+rps = re.search(r"Requests/sec:\s+([\d.]+)", t)
+p50 = re.search(r"\s50%\s+(\S+)", t)
+p99 = re.search(r"\s99%\s+(\S+)", t)
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(f"{float(rps.group(1)) if rps else 0:.0f} {ms(p50.group(1)) if p50 else float('nan'):.2f} {ms(p99.group(1)) if p99 else float('nan'):.2f} {errs.group(1) if errs else 0}")
+PY
+}
+
+TABLE="$OUT/table.md"
+{
+  echo "| workload | fleet | req/s | p50 ms | p99 ms | non-2xx | ratio to limit | peak RSS MB |"
+  echo "|---|---|---|---|---|---|---|---|"
+} >"$TABLE"
+
+for FLEET in $FLEETS; do
+  start_server target/release/bajie-sim --bind 127.0.0.1:0 --fleet "$FLEET" --seed 1 --no-sim --frozen --eject-delay-s 0
+  SIM=$URL SIMPID=$PID
+  API="$SIM/cdb-open-api/v1"
+  # Online demo cabinets of the fleet (ids follow the generator's pattern; probe the first ones).
+  CABS=$(python3 - "$API" <<'PY'
+import base64, json, sys, urllib.request
+api = sys.argv[1]
+found = []
+for i in range(400):
+    cid = "BDBS"[i % 4] + "AA" + f"{i % 100000:05d}"
+    req = urllib.request.Request(f"{api}/rent/cabinet/query?deviceId={cid}", headers={"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()})
+    try:
+        body = json.load(urllib.request.urlopen(req, timeout=5))
+    except Exception:
+        continue
+    if body.get("code") == 0 and body["data"]["batteries"]:
+        found.append(cid)
+    if len(found) >= 16:
+        break
+print(",".join(found))
+PY
+)
+  FIRST=${CABS%%,*}
+  [ -n "$FIRST" ] || { echo "no online demo cabinet found in fleet $FLEET" >&2; exit 1; }
+  curl -s -u demo:demo "$API/rent/cabinet/query?deviceId=$FIRST" >"$OUT/o1-body.json"
+  if [ -z "${LIMIT_RPS:-}" ]; then
+    start_server target/release/bench-baseline 127.0.0.1:18099 "$OUT/o1-body.json"
+    BASEPID=$PID
+    read -r LIMIT_RPS P50 P99 ERR < <(run_wrk "http://127.0.0.1:18099/")
+    echo "| same-bytes actix-web limit | - | $LIMIT_RPS | $P50 | $P99 | $ERR | 1.00 | $(peak_rss_mb "$BASEPID") |" >>"$TABLE"
+    kill "$BASEPID"
+  fi
+  LAT=$(python3 - "$API" "$FIRST" <<'PY'
+import base64, json, sys, urllib.request
+api, cid = sys.argv[1], sys.argv[2]
+req = urllib.request.Request(f"{api}/rent/cabinet/query?deviceId={cid}", headers={"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()})
+shop = json.load(urllib.request.urlopen(req))["data"]["shop"]
+print(f"lat={shop['latitude']}&lng={shop['longitude']}")
+PY
+)
+  for W in o1 o6 c7 r1 mixed; do
+    case $W in
+      o1) read -r RPS P50 P99 ERR < <(run_wrk "$API/rent/cabinet/query?deviceId=$FIRST" scripts/wrk/auth.lua); NAME="O1 GET /rent/cabinet/query" ;;
+      o6) read -r RPS P50 P99 ERR < <(run_wrk "$API/rent/cabinet/list?coordType=WGS-84&zoomLevel=7&$LAT" scripts/wrk/post.lua); NAME="O6 POST /rent/cabinet/list (zoom 7)" ;;
+      c7) read -r RPS P50 P99 ERR < <(run_wrk "$API/cabinet/getAllDevicePage?page=1&limit=20" scripts/wrk/auth.lua); NAME="C7 GET /cabinet/getAllDevicePage" ;;
+      r1) read -r RPS P50 P99 ERR < <(run_wrk "$API/order/list?page=1&limit=20" scripts/wrk/auth.lua); NAME="R1 GET /order/list" ;;
+      mixed) read -r RPS P50 P99 ERR < <(BENCH_CABINETS=$CABS run_wrk "$SIM/" scripts/wrk/mixed.lua); NAME="mixed rent/detail/return/O1" ;;
+    esac
+    RATIO=$(python3 -c "print(f'{$RPS / $LIMIT_RPS:.2f}')")
+    echo "| $NAME | $FLEET | $RPS | $P50 | $P99 | $ERR | $RATIO | $(peak_rss_mb "$SIMPID") |" >>"$TABLE"
+  done
+  CHECK=$(curl -s "$SIM/_sim/check")
+  echo "fleet $FLEET after the mixed workload: /_sim/check -> $CHECK" | cut -c1-300 >>"$OUT/checks.txt"
+  kill "$SIMPID"
+done
+
+echo
+echo "bajie-sim benchmark: $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s, $(date -u +%Y-%m-%dT%H:%MZ)"
+cat "$TABLE"
+echo
+cat "$OUT/checks.txt"

@@ -1,0 +1,32 @@
+//! The benchmark's yardstick: a minimal actix-web server answering every request with the same
+//! fixed bytes (an O1 response captured from the simulator). `scripts/bench.sh` runs it beside
+//! the simulator so throughput is reported as a ratio to what actix-web itself can do here.
+//!
+//! Usage: `bench-baseline ADDR BODY_FILE` (prints `listening on http://ADDR` when ready).
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use std::io::Write;
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:18099".into());
+    let body = match args.next() {
+        Some(path) => std::fs::read(&path)?,
+        None => br#"{"msg":"Successful operation","code":0}"#.to_vec(),
+    };
+    let body = web::Bytes::from(body);
+    let server = HttpServer::new(move || {
+        let body = body.clone();
+        App::new().default_service(web::to(move || {
+            let body = body.clone();
+            async move { HttpResponse::Ok().content_type("application/json").body(body) }
+        }))
+    })
+    .disable_signals()
+    .bind(&addr)?
+    .run();
+    println!("listening on http://{addr}");
+    std::io::stdout().flush()?;
+    server.await
+}
