@@ -5,9 +5,10 @@
 // Chromium is Debian's (/usr/bin/chromium, or CHROMIUM_PATH), driven by playwright-core: no
 // browser download. It starts one local HTTP receiver for the rent callback.
 //
-// Flow: the default world renders -> a rent through the platform API empties a slot and shows
-// the order in the page -> a click in the page takes BJD60151 offline, which the platform API
-// then reports (2004) -> an envelope error is shown in the page -> screenshot.
+// Flow: the default world renders -> the page subscribes event pushes to the built-in receiver
+// -> a rent through the platform API empties a slot and shows the order, its callback and its
+// push in the page -> a click in the page takes BJD60151 offline, which the platform API then
+// reports (2004) -> an envelope error is shown in the page -> screenshots.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -112,6 +113,15 @@ test("the dashboard renders the default world", async () => {
   assert.ok((await page.locator("#map [data-shop]").count()) >= 5, "shops on the map");
 });
 
+test("the page subscribes the agent's event pushes to the built-in receiver (E1)", async () => {
+  await page.locator('.tab[data-tab="pushes"]').click();
+  await page.locator("#btn-subscribe").click();
+  await page.locator("#toasts .toast:not(.err)", { hasText: "Push config set" }).waitFor({ state: "visible" });
+  const e2 = await sim("GET", "/cdb-open-api/v1/cabinet/eventPush/config/get", { auth: DEMO_AUTH });
+  assert.equal(e2.body.code, 0, JSON.stringify(e2.body));
+  assert.equal(e2.body.data.pushUrl, SIM + "/_sim/ui/sink");
+});
+
 test("a rent through the platform API shows up in the page", async () => {
   const create = await sim(
     "POST",
@@ -140,6 +150,8 @@ test("a rent through the platform API shows up in the page", async () => {
   // The status=1 callback reached the receiver and the journal in the page says so.
   await waitFor("the status=1 callback", () => received.find((r) => new URLSearchParams(r.body).get("status") === "1"));
   await page.locator(`#journal details[data-event="RENT_CALLBACK_1"][data-status="delivered"]`).waitFor({ state: "visible" });
+  // And the event push, delivered to the simulator's own receiver.
+  await page.locator(`#journal details[data-event="BATTERY_BORROW_OUT"][data-status="delivered"]`).waitFor({ state: "visible" });
 });
 
 test("a click in the page takes the cabinet offline for the platform API", async () => {
@@ -152,6 +164,7 @@ test("a click in the page takes the cabinet offline for the platform API", async
 
 test("an envelope error is shown in the page", async () => {
   // Returning the rented battery into the offline cabinet is refused with 2004.
+  await page.locator('.tab[data-tab="return"]').click();
   await page.locator("#ret-cabinet").selectOption(CAB);
   await page.locator("#btn-return").click();
   const toast = page.locator("#toasts .toast.err").first();

@@ -425,9 +425,10 @@ async fn world(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Er
         Ok(world_view(w, &agent, clock.now, max_cabinets, max_orders))
     })?;
     // The journal has its own lock; it is read after the world lock is released.
-    let entries = state.push.list(&Filter { agent: Some(view.agent.clone()), ..Filter::default() });
-    let total_pushes = entries.len();
-    let pushes: Vec<Entry> = entries.into_iter().rev().take(max_pushes).collect();
+    let mine = Filter { agent: Some(view.agent.clone()), ..Filter::default() };
+    let total_pushes = state.push.count(&mine);
+    let pushes: Vec<Entry> =
+        if max_pushes == 0 { Vec::new() } else { state.push.list(&mine, Some(max_pushes)).into_iter().rev().collect() };
     Ok(envelope::ok(serde_json::json!({
         "clock": {
             "now": fmt_datetime(clock.now),
