@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One command to a lively demo world: builds the release binary, starts the simulator with the
 # simulation on and virtual time at 60x (one virtual minute per real second), points every
-# agent's event pushes at the simulator's own receiver (/_sim/ui/sink) so the journal fills
-# up, and prints the dashboard URL. Ctrl-C stops it.
+# agent's event pushes and the simulated customers' callbacks at the simulator's own receiver
+# (/_sim/ui/sink) so the journal fills up, and prints the dashboard URL. Ctrl-C stops it.
 #
 #   scripts/demo.sh                       # http://127.0.0.1:8080/_sim/ui
 #   scripts/demo.sh --bind 127.0.0.1:9000 --seed 7 --speed 600
@@ -37,15 +37,14 @@ if [ -z "$URL" ]; then
   exit 1
 fi
 
-# Every agent's event pushes to the built-in receiver, so the dashboard's journal shows them.
-# Best effort: a world without these accounts, or a build without E1, still runs the demo.
-events='"CABINET_ONLINE","CABINET_OFFLINE","CABINET_STATUS","BATTERY_IN","BATTERY_BORROW_OUT","BATTERY_ABNORMAL_WARNING","BATTERY_POPUP","POS_INFO_STATUS"'
-subs=$(echo "$events" | sed 's/"\([A-Z_]*\)"/{"event":"\1","pushUrl":"","enable":true}/g')
-for who in demo acme; do
-  curl -fsS -u "$who:$who" -H 'Content-Type: application/json' \
-    -d "{\"pushUrl\":\"$URL/_sim/ui/sink\",\"eventSubscriptions\":[$subs]}" \
-    "$URL/cdb-open-api/v1/cabinet/eventPush/config" >/dev/null 2>&1 || true
+# Every agent's event pushes, and the simulated customers' rent callbacks, to the built-in
+# receiver, so the dashboard's journal shows them. Best effort: the demo runs without them.
+SINK="$URL/_sim/ui/sink"
+for who in $(curl -fsS "$URL/_sim/ui/world" 2>/dev/null | grep -o '"account":"[^"]*"' | cut -d'"' -f4); do
+  curl -fsS -X POST "$URL/_sim/agents/$who/push?pushUrl=$SINK" >/dev/null 2>&1 || true
 done
+curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"customerCallbackUrl\":\"$SINK\"}" \
+  "$URL/_sim/sim" >/dev/null 2>&1 || true
 
 SEED=$(curl -fsS "$URL/_sim/health" 2>/dev/null | sed -n 's/.*"seed":\([0-9]*\).*/\1/p' || true)
 cat <<EOF

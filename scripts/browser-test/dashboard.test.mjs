@@ -113,7 +113,7 @@ test("the dashboard renders the default world", async () => {
   assert.ok((await page.locator("#map [data-shop]").count()) >= 5, "shops on the map");
 });
 
-test("the page subscribes the agent's event pushes to the built-in receiver (E1)", async () => {
+test("the page subscribes the agent's event pushes to the built-in receiver (seen through E2)", async () => {
   await page.locator('.tab[data-tab="pushes"]').click();
   await page.locator("#btn-subscribe").click();
   await page.locator("#toasts .toast:not(.err)", { hasText: "Push config set" }).waitFor({ state: "visible" });
@@ -170,6 +170,30 @@ test("an envelope error is shown in the page", async () => {
   const toast = page.locator("#toasts .toast.err").first();
   await toast.waitFor({ state: "visible" });
   assert.match(await toast.textContent(), /Device not online\. \(code 2004\)/);
+});
+
+test("fault controls in the page reach the simulator", async () => {
+  // A fault-injection rule from the preset list, shown in the list, then removed.
+  await page.locator('.tab[data-tab="rules"]').click();
+  await page.locator("#btn-rule").click();
+  await page.locator("#rules li", { hasText: "ejectFailure" }).waitFor({ state: "visible" });
+  const rules = await sim("GET", "/_sim/faults");
+  assert.equal(rules.body.data.total, 1, JSON.stringify(rules.body));
+  await page.locator("#rules [data-rule]").click();
+  await page.locator("#rules li", { hasText: "No active rule" }).waitFor({ state: "visible" });
+
+  // A battery fault on the battery in BJD60152 slot 1 shows on its slot.
+  const cell = page.locator('article[data-cabinet="BJD60152"] [data-slot="1"]');
+  const battery = await cell.getAttribute("data-battery");
+  assert.ok(battery, "BJD60152 slot 1 holds a battery");
+  await page.locator('.tab[data-tab="bfault"]').click();
+  await page.locator("#bf-battery").selectOption(battery);
+  await page.locator("#bf-type").selectOption("5");
+  await page.locator("#btn-bfault").click();
+  await page.waitForFunction(
+    () => document.querySelector('article[data-cabinet="BJD60152"] [data-slot="1"]')?.classList.contains("fault"),
+  );
+  assert.equal((await cell.locator(".flag").textContent()).trim(), "B5");
 });
 
 test("the page raised no script error; screenshots saved", async () => {
