@@ -554,6 +554,11 @@ impl Hub {
         self.inner.journal.lock().matching(filter, limit)
     }
 
+    /// Number of journal entries matching `filter`, copying none (the dashboard's counter).
+    pub fn count(&self, filter: &Filter) -> usize {
+        self.inner.journal.lock().count(filter)
+    }
+
     /// Wait until at least `count` entries match `filter`, or `timeout` passes. Returns the
     /// matching entries and whether the count was reached.
     pub async fn wait(&self, filter: &Filter, count: usize, timeout: Duration) -> (Vec<Entry>, bool) {

@@ -11,4 +11,5 @@ mod pushes;
 mod rent_flow;
 mod sim;
 mod state;
+mod ui;
 mod validation;
