@@ -18,24 +18,12 @@ use crate::api::params::Params;
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::event::Subscription;
+use crate::model::push_config::EVENT_NAMES;
 use crate::model::{BatteryPlace, FaultEffect, FaultRule, PushConfig, SimSettings};
 use crate::sim;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-
-/// Every event name an agent can subscribe to (ENDPOINTS.md §7.5).
-pub const EVENTS: &[&str] = &[
-    "CABINET_ONLINE",
-    "CABINET_OFFLINE",
-    "CABINET_STATUS",
-    "BATTERY_IN",
-    "BATTERY_BORROW_OUT",
-    "BATTERY_ABNORMAL_WARNING",
-    "BATTERY_POPUP",
-    "ADMIN_RENTAL_ORDER",
-    "POS_INFO_STATUS",
-];
 
 /// Register these routes (inside the `/_sim` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -147,9 +135,9 @@ async fn push_config(state: web::Data<AppState>, account: web::Path<String>, p: 
     crate::api::check_push_url(&url).map_err(|why| Error::bad_param("pushUrl", why))?;
     let wanted: Vec<String> = match p.get("events").map(str::trim).filter(|e| !e.is_empty()) {
         Some(list) => list.split(',').map(|e| e.trim().to_ascii_uppercase()).collect(),
-        None => EVENTS.iter().map(|e| e.to_string()).collect(),
+        None => EVENT_NAMES.iter().map(|e| e.to_string()).collect(),
     };
-    if let Some(bad) = wanted.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+    if let Some(bad) = wanted.iter().find(|e| !EVENT_NAMES.contains(&e.as_str())) {
         return Err(Error::bad_param("events", format!("'{bad}' is not an event name")));
     }
     let config = PushConfig {
