@@ -171,9 +171,13 @@ pub async fn build(config: Config) -> Result<Running, String> {
         App::new()
             .app_data(data.clone())
             .app_data(api::json_config())
+            .app_data(api::guard::path_config())
+            .app_data(api::guard::query_config())
+            .app_data(api::guard::payload_config())
             .configure(api::routes)
             .configure(control::routes)
             .default_service(web::to(api::not_found))
+            .wrap(actix_web::middleware::from_fn(api::guard::guard))
     })
     .workers(if config.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())

@@ -38,6 +38,32 @@ pub struct Config {
     pub eject_delay_s: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
+    /// `None` leaves the control API open, as on a developer's loopback.
+    pub control_token: Option<Secret>,
+}
+
+/// A secret from the command line or the environment: compared in constant time, never
+/// printed (`Debug` shows `***`, so a `{:?}` of the configuration cannot leak it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// Whether `candidate` is the secret, compared without an early exit.
+    pub fn matches(&self, candidate: &str) -> bool {
+        crate::model::world::ct_eq(self.0.as_bytes(), candidate.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// The `--help` text: every flag, its environment variable and its default.
@@ -65,6 +91,10 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          1000,2000,4000,8000,16000: five retries, capped exponential)
   --eject-delay-s N      virtual seconds before a new order's battery is ejected when no
                          ejectByRent names a slot first (default 1)
+  --control-token TOKEN  require TOKEN on every /_sim request, as the header X-Sim-Token or
+                         Authorization: Bearer TOKEN (the dashboard also takes ?token=);
+                         default: none (the control API is open; bind to loopback). Prefer
+                         the environment variable: a command line is visible to other users
   -h, --help             this text
 ";
 
@@ -85,6 +115,7 @@ impl Default for Config {
             push_retries_ms: vec![1000, 2000, 4000, 8000, 16000],
             eject_delay_s: 1,
             workers: 0,
+            control_token: None,
         }
     }
 }
@@ -110,6 +141,7 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "push-timeout-ms",
     "push-retries-ms",
     "eject-delay-s",
+    "control-token",
 ];
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
 
@@ -235,6 +267,17 @@ impl Config {
                 self.push_retries_ms = list;
             }
             "eject-delay-s" => self.eject_delay_s = num(v)?,
+            "control-token" => {
+                // Not trimmed: a token is compared byte for byte. Blank would protect nothing.
+                let raw = value.unwrap_or_default();
+                if raw.trim().is_empty() {
+                    return Err("must not be empty".into());
+                }
+                if raw.len() > 1024 || raw.chars().any(|c| c.is_control()) {
+                    return Err("must be at most 1024 characters without control characters".into());
+                }
+                self.control_token = Some(Secret::new(raw));
+            }
             _ => return Err(format!("unknown flag '--{flag}'")),
         }
         Ok(())
@@ -267,6 +310,21 @@ mod tests {
         assert!(err.contains("--speed"), "{err}");
         assert!(parse(&["--nope"], &[]).unwrap_err().contains("unknown flag"));
         assert!(matches!(parse(&["--help"], &[]).unwrap(), Parsed::Help));
+    }
+
+    #[test]
+    fn the_control_token_comes_from_a_flag_or_the_environment_and_never_prints() {
+        let Parsed::Run(c) = parse(&[], &[("BAJIE_SIM_CONTROL_TOKEN", "s3cret")]).unwrap() else { panic!("run") };
+        let token = c.control_token.clone().unwrap();
+        assert!(token.matches("s3cret") && !token.matches("s3cre") && !token.matches("s3cret "));
+        assert!(!format!("{c:?}").contains("s3cret"), "{c:?}");
+        let Parsed::Run(c) = parse(&["--control-token=flag"], &[("BAJIE_SIM_CONTROL_TOKEN", "env")]).unwrap() else {
+            panic!("run")
+        };
+        assert!(c.control_token.unwrap().matches("flag"));
+        assert!(parse(&["--control-token", " "], &[]).unwrap_err().contains("must not be empty"));
+        assert!(Config::default().control_token.is_none());
+        assert!(HELP.contains("--control-token"));
     }
 
     #[test]

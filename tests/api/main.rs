@@ -2,5 +2,7 @@
 //! pushes and callbacks on a local recording sink.
 
 mod helpers;
+mod openapi;
 mod pushes;
 mod rent_flow;
+mod schema;
