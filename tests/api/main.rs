@@ -1,6 +1,7 @@
 //! Black-box tests: each test starts the simulator on port 0, talks HTTP to it and receives
 //! pushes and callbacks on a local recording sink.
 
+mod fuzz;
 mod helpers;
 mod openapi;
 mod pushes;
