@@ -5,5 +5,7 @@ mod fuzz;
 mod helpers;
 mod openapi;
 mod pushes;
+mod receivers;
 mod rent_flow;
 mod schema;
+mod stress;
