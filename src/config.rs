@@ -146,6 +146,27 @@ const FLAGS_WITH_VALUE: &[&str] = &[
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
 
 impl Config {
+    /// The warning to log at start when the listening address is reachable from other
+    /// machines, if it is: the platform API is then open to the network, and the control API
+    /// (reset, state import, fault injection) too unless a control token is set.
+    pub fn exposure_warning(&self) -> Option<String> {
+        if self.bind.ip().is_loopback() {
+            return None;
+        }
+        Some(match self.control_token {
+            Some(_) => format!(
+                "listening on {}, which is reachable from other machines; the control API requires its token",
+                self.bind
+            ),
+            None => format!(
+                "listening on {}, which is reachable from other machines, and the control API (/_sim) has no \
+                 authentication: anyone who can connect can reset or rewrite the world; set --control-token \
+                 (BAJIE_SIM_CONTROL_TOKEN) or bind to 127.0.0.1",
+                self.bind
+            ),
+        })
+    }
+
     /// A configuration for tests: port 0, fixed seed and start, frozen clock, no simulation,
     /// short push timeouts and retries.
     pub fn for_tests() -> Self {
@@ -310,6 +331,18 @@ mod tests {
         assert!(err.contains("--speed"), "{err}");
         assert!(parse(&["--nope"], &[]).unwrap_err().contains("unknown flag"));
         assert!(matches!(parse(&["--help"], &[]).unwrap(), Parsed::Help));
+    }
+
+    #[test]
+    fn binding_beyond_loopback_warns_and_names_the_token() {
+        assert_eq!(Config::default().bind.to_string(), "127.0.0.1:8080");
+        assert!(Config::default().exposure_warning().is_none());
+        let Parsed::Run(c) = parse(&["--bind", "[::1]:0"], &[]).unwrap() else { panic!("run") };
+        assert!(c.exposure_warning().is_none());
+        let Parsed::Run(mut c) = parse(&["--bind", "0.0.0.0:8080"], &[]).unwrap() else { panic!("run") };
+        assert!(c.exposure_warning().unwrap().contains("--control-token"));
+        c.control_token = Some(Secret::new("t"));
+        assert!(c.exposure_warning().unwrap().contains("requires its token"));
     }
 
     #[test]

@@ -7,5 +7,6 @@ mod openapi;
 mod pushes;
 mod receivers;
 mod rent_flow;
+mod restart;
 mod schema;
 mod stress;
