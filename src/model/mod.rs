@@ -7,6 +7,7 @@
 
 pub mod battery;
 pub mod cabinet;
+pub mod credentials;
 pub mod event;
 pub mod geo;
 pub mod money;

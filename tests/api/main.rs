@@ -3,10 +3,12 @@
 
 mod fuzz;
 mod helpers;
+mod isolation;
 mod openapi;
 mod pushes;
 mod receivers;
 mod rent_flow;
 mod restart;
 mod schema;
+mod security;
 mod stress;

@@ -103,8 +103,12 @@ async fn sigterm_under_load_finishes_in_flight_requests_delivers_the_pending_cal
     let sim = |path: &str| format!("{}/_sim{path}", p.url);
 
     // A rental whose status=1 callback is being delivered (the receiver takes 1.2 s).
-    let create = api(&format!("/rent/order/create?deviceId=BJD60151&callbackURL={}/cb", sink.url));
-    let v = json(client.post(create).basic_auth("demo", Some("demo")).send().await.unwrap()).await;
+    // Secrets in flight: a bearer token, and a token in the callback URL's own query string.
+    let sha = bajie_sim::api::auth::sha256_hex("demo");
+    let v = json(client.post(api(&format!("/oauth2/login?username=demo&password={sha}"))).send().await.unwrap()).await;
+    let bearer = v["key"].as_str().unwrap().to_string();
+    let create = api(&format!("/rent/order/create?deviceId=BJD60151&callbackURL={}/cb%3Fsecret%3Dcb-5e5", sink.url));
+    let v = json(client.post(create).bearer_auth(&bearer).send().await.unwrap()).await;
     let trade = v["data"]["tradeNo"].as_str().unwrap().to_string();
     let v = json(
         client
@@ -180,7 +184,7 @@ async fn sigterm_under_load_finishes_in_flight_requests_delivers_the_pending_cal
     let log = p.stderr.lock().clone();
     assert!(log.contains("shutting down"), "{log}");
     assert!(!log.contains("abandoned"), "the pending callback was abandoned:\n{log}");
-    for secret in ["tok-3f9a", "ZGVtbzpkZW1v", "demo:demo"] {
+    for secret in ["tok-3f9a", "ZGVtbzpkZW1v", "demo:demo", bearer.as_str(), sha.as_str(), "cb-5e5"] {
         assert!(!log.contains(secret), "'{secret}' appears in the log:\n{log}");
     }
     eprintln!("SIGTERM: exited 0 after {took:?}; {ok} requests served under load before it");
