@@ -53,7 +53,8 @@ echo "== schemathesis $VERSION against $URL/_sim/openapi.json (at most $MAX_EXAM
 # /_sim/pushes/wait is excluded: its documented timeout (up to 120 s) is a wait by design.
 # The virtual clock may be changed by the run; --frozen only sets how it starts.
 set +e
-timeout --signal=INT --kill-after=30 "$TIME_LIMIT" \
+# Run from the scratch directory: schemathesis keeps caches and reports in its working directory.
+(cd "$WORK" && timeout --signal=INT --kill-after=30 "$TIME_LIMIT" \
   "$VENV/bin/schemathesis" run "$URL/_sim/openapi.json" \
     --auth demo:demo \
     --checks not_a_server_error,content_type_conformance,response_schema_conformance \
@@ -64,7 +65,7 @@ timeout --signal=INT --kill-after=30 "$TIME_LIMIT" \
     --request-timeout 20 \
     --exclude-path /_sim/pushes/wait \
     --suppress-health-check all \
-    --no-color
+    --no-color)
 STATUS=$?
 set -e
 if ! kill -0 "$PID" 2>/dev/null; then

@@ -1,9 +1,9 @@
 //! Black-box tests: each test starts the simulator on port 0, talks HTTP to it and receives
 //! pushes and callbacks on a local recording sink.
 
+mod cross_account;
 mod fuzz;
 mod helpers;
-mod isolation;
 mod openapi;
 mod pushes;
 mod receivers;
