@@ -9,7 +9,7 @@ use crate::clock::{self, parse_datetime, Clock, Millis};
 use crate::config::Config;
 use crate::control;
 use crate::fixtures;
-use crate::model::{Event, World};
+use crate::model::{Event, SimSettings, Snapshot, World};
 use crate::push::{Hub, PushSettings};
 use crate::sim;
 use crate::store::Store;
@@ -19,6 +19,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+type StepGate = parking_lot::Mutex<()>;
 
 /// Everything a handler needs: the world, the clock, the delivery engine.
 #[derive(Debug)]
@@ -35,6 +37,10 @@ pub struct AppState {
     pub seed: u64,
     /// Virtual time the world starts at (for reset).
     pub start: Millis,
+    /// Held while the world is brought up to a time and its events are handed on, so steps
+    /// from the driver and from `advance` publish their events in the order they happened.
+    /// Never held across an `.await`.
+    pub stepping: StepGate,
 }
 
 impl AppState {
@@ -45,17 +51,47 @@ impl AppState {
         }
     }
 
-    /// Move virtual time forward by `ms`, running everything due in the span at its own time.
-    pub fn advance(&self, ms: Millis) {
-        let target = self.clock.advance(ms);
-        self.catch_up(target);
+    /// Virtual milliseconds of one simulation step: `--tick-ms`. `POST /_sim/tick?n=N` moves
+    /// the clock by N steps; `advance` runs its span in steps of at least this size.
+    pub fn step_ms(&self) -> Millis {
+        self.config.tick_ms.max(1) as Millis
+    }
+
+    /// Move virtual time forward by `ms`, running everything due in the span at its own time
+    /// (orders time out, customers come and go, pushes carry the time things happened). The
+    /// span is run in steps, releasing the world lock in between; the outcome does not depend
+    /// on the step size (see `sim`). Returns the number of events.
+    pub fn advance(&self, ms: Millis) -> usize {
+        // At most ~2000 steps however long the span: the lock is released between them, and
+        // more steps would only cost time.
+        let chunk = self.step_ms().max(ms / 2000).max(1);
+        let mut left = ms.max(0);
+        let mut count = 0;
+        while left > 0 {
+            let d = left.min(chunk);
+            let _gate = self.stepping.lock();
+            let now = self.clock.advance(d);
+            count += self.catch_up_locked(now);
+            left -= d;
+        }
+        count
     }
 
     /// Run what is due up to `now`: due actions and, when the simulation is on, its steps.
-    pub fn catch_up(&self, now: Millis) {
+    /// Returns the number of events.
+    pub fn catch_up(&self, now: Millis) -> usize {
+        let _gate = self.stepping.lock();
+        self.catch_up_locked(now)
+    }
+
+    fn catch_up_locked(&self, now: Millis) -> usize {
         let events = if self.config.no_sim {
             self.store.run_due(now)
         } else {
+            // Cheap check under the read lock first: the driver calls this many times a second.
+            if self.store.read(|w| sim::next_at(w).is_none_or(|t| t > now)) {
+                return 0;
+            }
             self.store
                 .write(|w, out| {
                     sim::step(w, now, out);
@@ -64,32 +100,50 @@ impl AppState {
                 .map(|(_, e)| e)
                 .unwrap_or_default()
         };
+        let n = events.len();
         self.publish(events);
+        n
     }
 
-    /// Run `n` simulation steps at the current virtual time; returns the number of events.
+    /// Run `n` simulation steps, each moving virtual time forward by [`Self::step_ms`];
+    /// returns the number of events.
     pub fn tick(&self, n: u64) -> usize {
-        let now = self.clock.now();
+        let step = self.step_ms();
         let mut count = 0;
         for _ in 0..n {
-            let (_, events) = self
-                .store
-                .write(|w, out| {
-                    sim::step(w, now, out);
-                    Ok(())
-                })
-                .unwrap_or_default();
-            count += events.len();
-            self.publish(events);
+            let _gate = self.stepping.lock();
+            let now = self.clock.advance(step);
+            count += self.catch_up_locked(now);
         }
         count
     }
 
+    /// The world brought up to the clock, and the time it was brought to (snapshots).
+    pub fn caught_up_world(&self) -> (Millis, World) {
+        let _gate = self.stepping.lock();
+        let now = self.clock.now();
+        self.catch_up_locked(now);
+        (now, self.store.snapshot())
+    }
+
+    /// Replace the world with a (validated) snapshot and set the clock to its time; the
+    /// journal is kept. `reset` still returns to the loaded fixtures.
+    pub fn restore(&self, snap: Snapshot) {
+        let _gate = self.stepping.lock();
+        let mut world = snap.world;
+        apply_sim_flags(&self.config, &mut world.sim.settings);
+        self.store.replace(world, false);
+        self.clock.set(snap.now);
+    }
+
     /// Back to the loaded world and start time; the journal is emptied.
     pub fn reset(&self) {
+        let _gate = self.stepping.lock();
         self.store.reset();
         self.clock.set(self.start);
         self.push.clear();
+        // The simulation starts again from the start time.
+        self.catch_up_locked(self.start);
     }
 }
 
@@ -115,6 +169,16 @@ impl Running {
         let _ = self.stop_driver.send(true);
         self.server.stop(true).await;
         let _ = self.server_task.await;
+        // Requests are finished: save the final world before waiting for deliveries.
+        if let Some(path) = self.state.config.state_file.clone() {
+            let state = self.state.clone();
+            let saved = tokio::task::spawn_blocking(move || control::state::save_file(&state, &path)).await;
+            match saved {
+                Ok(Ok(())) => log::info!("state saved"),
+                Ok(Err(e)) => log::error!("{e}"),
+                Err(e) => log::error!("saving state: {e}"),
+            }
+        }
         self.state.push.drain_for(grace).await;
     }
 
@@ -144,7 +208,22 @@ pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String>
     };
     let mut world = loaded.world;
     world.settings.eject_delay_ms = config.eject_delay_s as Millis * 1000;
+    if let Some(sim) = loaded.sim {
+        world.sim.settings = serde_json::from_value::<SimSettings>(sim).map_err(|e| format!("fixtures: sim: {e}"))?;
+    }
+    apply_sim_flags(config, &mut world.sim.settings);
+    let problems = world.sim.settings.problems();
+    if !problems.is_empty() {
+        return Err(format!("simulation settings: {}", problems.join("; ")));
+    }
     Ok((world, start))
+}
+
+/// Command-line overrides of the simulation's rates.
+fn apply_sim_flags(config: &Config, s: &mut SimSettings) {
+    if let Some(r) = config.rent_rate {
+        s.rents_per_cabinet_hour = r;
+    }
 }
 
 /// Build and start a simulator.
@@ -152,7 +231,13 @@ pub async fn build(config: Config) -> Result<Running, String> {
     // The only place a seed is drawn from the system: everything after follows from it.
     let seed = config.seed.unwrap_or_else(rand::random);
     let (world, start) = load_world(&config, seed)?;
-    let clock = Arc::new(Clock::new(start, config.speed, config.frozen));
+    // A saved world, when there is one, wins over the fixtures (which remain the reset point).
+    let saved = match &config.state_file {
+        Some(path) => control::state::read_file(path)?,
+        None => None,
+    };
+    let now = saved.as_ref().map_or(start, |s| s.now);
+    let clock = Arc::new(Clock::new(now, config.speed, config.frozen));
     let push = Hub::new(
         PushSettings {
             timeout: Duration::from_millis(config.push_timeout_ms.max(1)),
@@ -162,7 +247,21 @@ pub async fn build(config: Config) -> Result<Running, String> {
         clock.clone(),
         seed,
     );
-    let state = web::Data::new(AppState { store: Store::new(world), clock, push, config: config.clone(), seed, start });
+    let state = web::Data::new(AppState {
+        store: Store::new(world),
+        clock,
+        push,
+        config: config.clone(),
+        seed,
+        start,
+        stepping: StepGate::new(()),
+    });
+    if let Some(snap) = saved {
+        log::info!("restored the world saved at {}", snap.time);
+        state.restore(snap);
+    }
+    // The simulation's processes start now, not at the first tick of the driver.
+    state.catch_up(state.clock.now());
 
     let listener = TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -174,6 +273,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .app_data(api::guard::path_config())
             .app_data(api::guard::query_config())
             .app_data(api::guard::payload_config())
+            .wrap(actix_web::middleware::from_fn(control::faults::inject))
             .configure(api::routes)
             .configure(control::routes)
             .default_service(web::to(api::not_found))
@@ -198,16 +298,31 @@ pub async fn build(config: Config) -> Result<Running, String> {
     Ok(Running { addr, state, server: handle, server_task, stop_driver })
 }
 
-/// The timer that moves the world with virtual time: due actions every 50 ms of real time,
-/// simulation steps every `tick_ms`. It only sleeps and calls the synchronous step.
+/// The timer that moves the world with virtual time: every 50 ms of real time it brings the
+/// world (due actions and simulated activity, in time order) up to the clock, and every
+/// `--save-every-s` it saves the state file. It only sleeps and calls synchronous code.
 async fn drive(state: web::Data<AppState>, mut stop: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(Duration::from_millis(50));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let save_every = Duration::from_secs(state.config.save_every_s.max(1));
+    let mut saves = tokio::time::interval_at(tokio::time::Instant::now() + save_every, save_every);
+    saves.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = interval.tick() => {
                 if !state.clock.reading().frozen {
                     state.catch_up(state.clock.now());
+                }
+            }
+            _ = saves.tick(), if state.config.state_file.is_some() && state.config.save_every_s > 0 => {
+                let (st, path) = (state.clone(), state.config.state_file.clone());
+                let saved = tokio::task::spawn_blocking(move || match path {
+                    Some(p) => control::state::save_file(&st, &p),
+                    None => Ok(()),
+                })
+                .await;
+                if let Ok(Err(e)) = saved {
+                    log::error!("{e}");
                 }
             }
             _ = stop.changed() => return,

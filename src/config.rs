@@ -18,7 +18,7 @@ pub struct Config {
     pub seed: Option<u64>,
     /// Virtual seconds per real second.
     pub speed: f64,
-    /// Real milliseconds between simulation steps.
+    /// Virtual milliseconds of one simulation step (`POST /_sim/tick`).
     pub tick_ms: u64,
     /// No autonomous activity: the world changes only through requests.
     pub no_sim: bool,
@@ -38,6 +38,10 @@ pub struct Config {
     pub eject_delay_s: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// Real seconds between two saves of the state file (0: only at shutdown).
+    pub save_every_s: u64,
+    /// Customer rentals per cabinet per hour at demand factor 1, overriding the fixtures.
+    pub rent_rate: Option<f64>,
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
@@ -78,12 +82,18 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
   --fixtures PATH        world file (default: the embedded fixtures/default.json)
   --seed N               seed for every id and random choice (default: random, logged)
   --speed X              virtual seconds per real second (default 1)
-  --tick-ms N            real milliseconds between simulation steps (default 1000)
+  --tick-ms N            virtual milliseconds of one simulation step: POST /_sim/tick?n=N
+                         moves the clock by N steps (default 1000)
   --no-sim               no autonomous activity; the world changes only through requests
   --frozen               start with the virtual clock frozen
   --start TIME           virtual start time, YYYY-MM-DD HH:mm:ss (default: the fixtures' start,
                          else the wall clock)
-  --state-file PATH      restore the world from PATH at start, save it there on shutdown
+  --state-file PATH      restore the world from PATH at start (when the file exists), save it
+                         there periodically and on shutdown
+  --save-every-s N       real seconds between two saves of the state file (default 60; 0: only
+                         on shutdown)
+  --rent-rate X          simulated rentals per cabinet per hour at demand factor 1, overriding
+                         the fixtures' sim.rentsPerCabinetHour (default 0.5)
   --fleet N              generate a synthetic fleet of N cabinets instead of the fixtures
   --push-timeout-ms N    per-attempt timeout of pushes and callbacks (default 5000)
   --push-retries-ms LIST comma-separated delays before each retry of a failed push or callback,
@@ -115,6 +125,8 @@ impl Default for Config {
             push_retries_ms: vec![1000, 2000, 4000, 8000, 16000],
             eject_delay_s: 1,
             workers: 0,
+            save_every_s: 60,
+            rent_rate: None,
             control_token: None,
         }
     }
@@ -141,6 +153,8 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "push-timeout-ms",
     "push-retries-ms",
     "eject-delay-s",
+    "save-every-s",
+    "rent-rate",
     "control-token",
 ];
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
@@ -288,6 +302,14 @@ impl Config {
                 self.push_retries_ms = list;
             }
             "eject-delay-s" => self.eject_delay_s = num(v)?,
+            "save-every-s" => self.save_every_s = num(v)?,
+            "rent-rate" => {
+                let r: f64 = num(v)?;
+                if !(r.is_finite() && (0.0..=1.0e6).contains(&r)) {
+                    return Err(format!("'{v}' must be a non-negative number"));
+                }
+                self.rent_rate = Some(r);
+            }
             "control-token" => {
                 // Not trimmed: a token is compared byte for byte. Blank would protect nothing.
                 let raw = value.unwrap_or_default();

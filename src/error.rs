@@ -52,6 +52,8 @@ pub mod code {
     pub const SHOP_IN_USE: i64 = 3003;
     /// No such price strategy for this account.
     pub const PRICE_NOT_FOUND: i64 = 3101;
+    /// The price strategy is still bound to a shop.
+    pub const PRICE_IN_USE: i64 = 3102;
     /// A fault-injection rule asked for this error.
     pub const INJECTED: i64 = 5000;
     /// A control-API request that cannot be honoured.
@@ -102,6 +104,18 @@ impl Error {
     /// The price strategy is unknown to this account.
     pub fn price_not_found(id: impl fmt::Display) -> Self {
         Self::business(code::PRICE_NOT_FOUND, format!("Price strategy {id} does not exist."))
+    }
+    /// A shop id that is already taken.
+    pub fn shop_exists(id: &str) -> Self {
+        Self::business(code::SHOP_EXISTS, format!("Shop {id} already exists."))
+    }
+    /// The shop still has cabinets bound to it.
+    pub fn shop_in_use(msg: impl Into<String>) -> Self {
+        Self::business(code::SHOP_IN_USE, msg)
+    }
+    /// The price strategy is still bound to a shop.
+    pub fn price_in_use(msg: impl Into<String>) -> Self {
+        Self::business(code::PRICE_IN_USE, msg)
     }
     /// A control request that cannot be honoured.
     pub fn control(msg: impl Into<String>) -> Self {

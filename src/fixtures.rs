@@ -379,6 +379,7 @@ pub fn load(text: &str, seed: u64, now: Millis) -> Result<Loaded, String> {
                         level: b.vol,
                         since: now,
                         fault: b.fault,
+                        charge_paused: false,
                     },
                 );
             }
@@ -547,6 +548,7 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
                             level: level.floor(),
                             since: now,
                             fault: 0,
+                            charge_paused: false,
                         },
                     );
                 }

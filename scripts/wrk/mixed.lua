@@ -30,7 +30,7 @@ function request()
   local cab = cabinets[math.random(#cabinets)]
   if n % 5 == 0 then
     last_cabinet = cab
-    return post("/cdb-open-api/v1/rent/order/create?deviceId=" .. cab .. "&callbackURL=http://127.0.0.1:9/cb")
+    return post("/cdb-open-api/v1/rent/order/create?deviceId=" .. cab .. "&callbackURL=" .. (os.getenv("BENCH_CALLBACK") or "http://127.0.0.1:9/cb"))
   end
   return wrk.format("GET", "/cdb-open-api/v1/rent/cabinet/query?deviceId=" .. cab, { ["Authorization"] = auth })
 end

@@ -1,15 +1,42 @@
-//! Advance API / Cabinet (ENDPOINTS.md §3, C1-C13).
+//! Advance API / Cabinet (ENDPOINTS.md §3, C1-C13): device commands, repair ejects, device
+//! lists and details, shop binding, advertising.
+//!
+//! Lists use the platform's `p`-prefixed legacy names (`pCabinetid`, `pKakou`, `pBatteryid`
+//! and its lower-case twin `pbatteryid`, which clients read both of). C4 answers with a string
+//! `code` ("0"), as documented; every other endpoint with an integer.
 
 use super::auth::AuthAgent;
-use super::envelope;
-use super::params::Params;
+use super::body::{id_strings, Fields, JsonBody};
+use super::envelope::{self, coord};
+use super::paging::{paginate, Page};
+use super::params::{clip, Params};
 use crate::app::AppState;
+use crate::clock::{fmt_datetime, parse_datetime};
 use crate::error::Error;
+use crate::model::admin::{CabinetOp, Command, FaultReport, PopResult};
+use crate::model::battery::{battery_fault_cause, BATTERY_FAULT_MAX, FAULT_CANNOT_CHARGE};
+use crate::model::cabinet::{slot_fault_cause, SLOT_FAULT_MAX};
+use crate::model::{geohash, Battery, Cabinet, World};
 use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cabinet/ejectByRent", web::post().to(eject_by_rent));
+    cfg.route("/cabinet/ejectByRent", web::post().to(eject_by_rent))
+        .route("/cabinet/operation", web::post().to(operation))
+        .route("/cabinet/ejectByRepair", web::post().to(eject_by_repair))
+        .route("/cabinet/getAllDevice", web::get().to(all_devices))
+        .route("/cabinet/detail/{cabinetId:.*}", web::get().to(detail))
+        .route("/cabinet/getDeviceByShopId", web::get().to(devices_by_shop))
+        .route("/cabinet/getAllDevicePage", web::get().to(all_devices_page))
+        .route("/cabinet/batteryListByCabinetId/{cabinetId:.*}", web::get().to(battery_list))
+        .route("/cabinet/slotByCabinetId/{cabinetId:.*}", web::get().to(slot_list))
+        .route("/cabinet/bind2shop/{qrcode}/{newshopid}", web::post().to(bind_to_shop))
+        .route("/cabinet/bindAd", web::post().to(bind_ad))
+        // Documented as GET with a JSON body; clients send POST.
+        .route("/cabinet/unbindShop", web::get().to(unbind_shop))
+        .route("/cabinet/unbindShop", web::post().to(unbind_shop))
+        .route("/cabinet/publishAd", web::post().to(publish_ad));
 }
 
 /// C3 `POST /cabinet/ejectByRent?cabinetid=&rentOrderId=&slotNum=`: eject `slotNum` for the
@@ -24,4 +51,504 @@ async fn eject_by_rent(state: web::Data<AppState>, agent: AuthAgent, p: Params) 
     let (_, events) = state.store.write(|w, out| w.eject_by_rent(&agent.0, cabinet, order, slot, now, out))?;
     state.publish(events);
     Ok(envelope::ok_empty())
+}
+
+// ----- commands --------------------------------------------------------------------------------
+
+/// A single-slot pop that did not come out is reported as `2008` with the cabinet's reason,
+/// after its BATTERY_POPUP (outStatus "1") was published.
+fn single_pop_outcome(cabinet: &str, results: &[PopResult]) -> Result<HttpResponse, Error> {
+    match results {
+        [r] if !r.ok => {
+            Err(Error::slot_unavailable(format!("Pop failed on {cabinet} slot {}: {}.", r.slot, r.description)))
+        }
+        _ => Ok(envelope::ok_empty()),
+    }
+}
+
+fn op_names() -> String {
+    CabinetOp::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// C1 `POST /cabinet/operation?cabinetid=&slotNum=&operationType=&reason=` (+ `batcabFault`,
+/// `batteryFault`, `type`, `gpsTime`). Slot operations (`pop`, `lock`, `unlock`,
+/// `lockStopCharge`) need `slotNum` 1..slots; cabinet-wide ones ignore it. A non-zero
+/// `batcabFault` (with `type` 0 or absent) sets that slot fault on `slotNum`, a non-zero
+/// `batteryFault` (with `type` 1 or absent) sets that fault on the slot's battery; either
+/// raises BATTERY_ABNORMAL_WARNING before the operation runs.
+async fn operation(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let cabinet = p.required("cabinetid")?;
+    let name = p.required("operationType")?;
+    let op = CabinetOp::parse(name)
+        .ok_or_else(|| Error::bad_param("operationType", format!("'{}' is not one of {}", clip(name), op_names())))?;
+    let slot = p.int_in("slotNum", 0, 1000)?.map(|n| n as u16);
+    let reason = p.get("reason").unwrap_or("").trim();
+    if reason.chars().count() > 500 {
+        return Err(Error::bad_param("reason", "longer than 500 characters"));
+    }
+    let kind = p.int_in("type", 0, 1)?;
+    let slot_fault = p.int_in("batcabFault", 0, SLOT_FAULT_MAX as i64)?.unwrap_or(0) as u8;
+    let battery_fault = p.int_in("batteryFault", 0, BATTERY_FAULT_MAX as i64)?.unwrap_or(0) as u8;
+    // gpsTime is undocumented; it is checked to be an integer and otherwise ignored.
+    p.int("gpsTime")?;
+    let fault = match kind {
+        Some(0) => (slot_fault > 0).then_some(FaultReport::Slot(slot_fault)),
+        Some(_) => (battery_fault > 0).then_some(FaultReport::Battery(battery_fault)),
+        None if slot_fault > 0 => Some(FaultReport::Slot(slot_fault)),
+        None => (battery_fault > 0).then_some(FaultReport::Battery(battery_fault)),
+    };
+    let now = state.clock.now();
+    let cmd = Command { op, slot, reason, fault };
+    let (results, events) = state.store.write(|w, out| w.operate_cabinet(&agent.0, cabinet, &cmd, now, out))?;
+    state.publish(events);
+    if op == CabinetOp::Pop {
+        return single_pop_outcome(cabinet, &results);
+    }
+    Ok(envelope::ok_empty())
+}
+
+/// C2 `POST /cabinet/ejectByRepair?cabinetid=&slotNum=`: pop one slot, or every battery when
+/// `slotNum` is 0 or absent (BATTERY_POPUP per slot). Popped batteries leave the fleet's slots
+/// but stay in the world as loose batteries; a return docks them again.
+async fn eject_by_repair(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let cabinet = p.required("cabinetid")?;
+    let slot = p.int_in("slotNum", 0, 1000)?.map(|n| n as u16);
+    let now = state.clock.now();
+    let (results, events) = state.store.write(|w, out| w.eject_by_repair(&agent.0, cabinet, slot, now, out))?;
+    state.publish(events);
+    if slot.unwrap_or(0) > 0 {
+        return single_pop_outcome(cabinet, &results);
+    }
+    Ok(envelope::ok_empty())
+}
+
+// ----- device rows (C4, C6, C7) ---------------------------------------------------------------
+
+/// The row of one cabinet in the device lists. `pId` is the cabinet's 1-based position among
+/// all cabinets in id order (stable for a given world).
+fn device_row(w: &World, p_id: usize, cab: &Cabinet, now: i64) -> Value {
+    let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+    let returnable = cab.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count();
+    let rentable = w.rentable_count(cab, now);
+    let last = json!({
+        "cabinetId": cab.id, "online": cab.online, "signal": cab.signal, "ip": cab.ip, "port": cab.port,
+        "total": cab.slots.len(), "batteries": cab.battery_count(), "rentable": rentable,
+        "returnable": returnable, "time": fmt_datetime(cab.last_seen),
+    });
+    json!({
+        "pId": p_id,
+        "pType": cab.slots.len().to_string(),
+        "pCabinetid": cab.id,
+        "pTotal": cab.slots.len(),
+        "pBorrow": rentable,
+        "pAlso": returnable,
+        "pRegtime": fmt_datetime(cab.registered_at),
+        "pStatus": "1",
+        "pLognum": cab.handshakes,
+        "pLogtime": fmt_datetime(cab.last_seen),
+        "pJson": last.to_string(),
+        "pCard": cab.iccid,
+        "pJingdu": shop.map(|s| coord(s.longitude)).unwrap_or_default(),
+        "pWeidu": shop.map(|s| coord(s.latitude)).unwrap_or_default(),
+        "pHash": shop.map(|s| geohash::encode(s.latitude, s.longitude, 12)).unwrap_or_default(),
+        "pShopid": cab.shop.clone().unwrap_or_default(),
+        "pShopName": shop.map(|s| s.name.as_str()).unwrap_or(""),
+        "pOnline": cab.online,
+        "pBatteryNum": cab.battery_count(),
+        "pSignal": cab.signal,
+        "pIp": cab.ip,
+    })
+}
+
+/// Rows of the agent's cabinets that pass `keep`, in id order.
+fn device_rows(w: &World, agent: &str, now: i64, keep: impl Fn(&Cabinet) -> bool) -> Vec<Value> {
+    w.cabinets
+        .values()
+        .enumerate()
+        .filter(|(_, c)| c.agent == agent && keep(c))
+        .map(|(i, c)| device_row(w, i + 1, c, now))
+        .collect()
+}
+
+/// C4 `GET /cabinet/getAllDevice`: every cabinet of the account; `code` is the string "0".
+async fn all_devices(state: web::Data<AppState>, agent: AuthAgent) -> Result<HttpResponse, Error> {
+    let now = state.clock.now();
+    let rows = state.store.read(|w| device_rows(w, &agent.0, now, |_| true));
+    Ok(envelope::json(&json!({ "msg": envelope::OK_MSG, "code": "0", "data": rows })))
+}
+
+/// C6 `GET /cabinet/getDeviceByShopId?shopid=` (`shopId` tolerated): the cabinets standing in
+/// one of the account's shops. An unknown shop is `3001`.
+async fn devices_by_shop(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let shop = p
+        .get_any(&["shopid", "shopId"])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::missing_param("shopid"))?;
+    let now = state.clock.now();
+    let rows = state.store.read(|w| {
+        w.shop_of(&agent.0, shop)?;
+        Ok::<_, Error>(device_rows(w, &agent.0, now, |c| c.shop.as_deref() == Some(shop)))
+    })?;
+    Ok(envelope::ok(rows))
+}
+
+/// C7 `GET /cabinet/getAllDevicePage?page=&limit=`: C4's rows a page at a time, the page in
+/// `data` as `{records, total, size, current, pages}`.
+async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let page = p.int_in("page", 1, 1_000_000)?.ok_or_else(|| Error::missing_param("page"))? as usize;
+    let limit = p.int_in("limit", 1, 1000)?.ok_or_else(|| Error::missing_param("limit"))? as usize;
+    let now = state.clock.now();
+    let data = state.store.read(|w| {
+        // Page the cabinets first and build rows only for the page: fleets are large.
+        let mine: Vec<(usize, &Cabinet)> =
+            w.cabinets.values().enumerate().filter(|(_, c)| c.agent == agent.0).collect();
+        let p = paginate(mine, page, limit);
+        let records = p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now)).collect();
+        Page { records, total: p.total, size: p.size, current: p.current, pages: p.pages }
+    });
+    Ok(envelope::ok(data))
+}
+
+// ----- slots and batteries (C5, C8, C9) -------------------------------------------------------
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// A plausible pack temperature in °C: warm while charging, hot when swollen.
+fn temperature(w: &World, b: &Battery, now: i64) -> i64 {
+    if b.fault == 5 {
+        45
+    } else if b.fault != FAULT_CANNOT_CHARGE && !b.charge_paused && b.vol_at(&w.settings.charge, now) < 100 {
+        31
+    } else {
+        25
+    }
+}
+
+/// The record of slot `n` (C5 `batcabs[]` and C9): empty slots have `pBatteryid` "".
+fn slot_row(w: &World, cab: &Cabinet, n: u16, now: i64) -> Value {
+    let s = cab.slot(n);
+    let bid = s.and_then(|s| s.battery.as_deref());
+    let b = bid.and_then(|id| w.batteries.get(id));
+    let fault = s.map(|s| s.fault).unwrap_or(0);
+    let locked = s.is_some_and(|s| s.locked);
+    // A locked healthy slot reports fault 8 (manually locked), as in CABINET_STATUS.
+    let fault_type = if locked && fault == 0 { 8 } else { fault };
+    let battery_fault = b.map(|b| b.fault).unwrap_or(0);
+    json!({
+        "pKakou": n,
+        "pBatteryid": bid.unwrap_or(""),
+        "pbatteryid": bid.unwrap_or(""),
+        "pDianliang": b.map(|b| b.vol_at(&w.settings.charge, now)).unwrap_or(0),
+        "pErrid": battery_fault,
+        "pFaultType": fault_type,
+        "pFaultCause": slot_fault_cause(fault_type),
+        "pBatteryFaultType": battery_fault,
+        "pBatteryFaultCause": battery_fault_cause(battery_fault),
+        "pIsGuard": flag(locked),
+        "pLock": flag(locked),
+        "pLockReason": s.map(|s| s.lock_reason.as_str()).unwrap_or(""),
+        "pChargeStop": flag(b.is_some_and(|b| b.charge_paused)),
+        "pRentable": flag(w.is_rentable(cab, n, now)),
+        "pcabinetid": cab.id,
+        "pCabinetid": cab.id,
+    })
+}
+
+/// The record of the battery in slot `n` (C8), `None` for an empty slot.
+fn battery_row(w: &World, cab: &Cabinet, n: u16, now: i64) -> Option<Value> {
+    let s = cab.slot(n)?;
+    let b = w.batteries.get(s.battery.as_deref()?)?;
+    let fault_type = if s.locked && s.fault == 0 { 8 } else { s.fault };
+    Some(json!({
+        "pKakou": n,
+        "pBatteryid": b.id,
+        "pbatteryid": b.id,
+        "pDianliang": b.vol_at(&w.settings.charge, now),
+        "pTemperature": temperature(w, b, now),
+        "pInfostatus": if cab.online { "在线" } else { "离线" },
+        "pErrid": b.fault,
+        "pFaultType": fault_type,
+        "pFaultCause": slot_fault_cause(fault_type),
+        "pBatteryFaultType": b.fault,
+        "pBatteryFaultCause": battery_fault_cause(b.fault),
+        "pIsGuard": flag(s.locked),
+        "pChargeStop": flag(b.charge_paused),
+        "pRentable": flag(w.is_rentable(cab, n, now)),
+        "pcabinetid": cab.id,
+        "pCabinetid": cab.id,
+    }))
+}
+
+/// The cabinet's last status report, in the field names of a CABINET_STATUS push.
+fn status_report(w: &World, cab: &Cabinet, now: i64) -> Value {
+    let r = w.report(cab, now);
+    let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+    let list: Vec<Value> = r
+        .slots
+        .iter()
+        .map(|s| {
+            json!({
+                "batteryId": s.battery.clone().unwrap_or_default(),
+                "slot": s.slot,
+                "vol": s.vol,
+                "infoStatus": if s.battery.is_some() { "Online" } else { "Offline" },
+                "faultType": s.slot_fault,
+                "faultCause": slot_fault_cause(s.slot_fault),
+                "batteryFaultType": s.battery_fault,
+                "batteryFaultCause": battery_fault_cause(s.battery_fault),
+            })
+        })
+        .collect();
+    json!({
+        "cabinetId": r.cabinet,
+        "infoStatus": if r.online { "Online" } else { "Offline" },
+        "totalCount": r.total,
+        "rentableCount": r.rentable,
+        "returnableCount": r.returnable,
+        "icCard": r.iccid,
+        "clientIp": r.ip,
+        "clientPort": r.port.to_string(),
+        "geoHash": shop.map(|s| geohash::encode(s.latitude, s.longitude, 12)).unwrap_or_default(),
+        "signal": r.signal,
+        "reportTime": fmt_datetime(cab.last_seen),
+        "batteryList": list,
+    })
+}
+
+/// C5 `GET /cabinet/detail/{cabinetId}`: the cabinet (device id, QR code or QR-code URL)
+/// with O1's cabinet fields, every slot in `batcabs`, its last `subDeviceStatusReport` and its
+/// advertising. Offline cabinets answer too (`online` false): this is the back-office view.
+async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<String>) -> Result<HttpResponse, Error> {
+    let now = state.clock.now();
+    let data = state.store.read(|w| {
+        let cab = w.resolve_cabinet(&agent.0, &path)?;
+        let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+        let busy = cab.battery_count();
+        let batcabs: Vec<Value> = (1..=cab.slots.len() as u16).map(|n| slot_row(w, cab, n, now)).collect();
+        let ads = cab.ads.as_ref();
+        Ok::<_, Error>(json!({
+            "cabinet": {
+                "ip": cab.ip,
+                "remark": cab.remark,
+                "posOnlineStatus": if cab.pos_online { "online" } else { "offline" },
+                "type": cab.slots.len().to_string(),
+                "slots": cab.slots.len(),
+                "qrCode": cab.id,
+                "online": cab.online,
+                "emptySlots": cab.slots.len() - busy,
+                "busySlots": busy,
+                "id": cab.id,
+                "shopId": cab.shop.clone().unwrap_or_default(),
+                "shopName": shop.map(|s| s.name.as_str()).unwrap_or(""),
+                "signal": cab.signal,
+                "posDeviceId": cab.pos_device_id,
+                "batcabs": batcabs,
+                "subDeviceStatusReport": status_report(w, cab, now),
+                "adConfigList": ads.and_then(|a| a.get("adConfigList")).cloned().unwrap_or_else(|| json!([])),
+                "adUpdateTime": ads.and_then(|a| a.get("updateTime")).cloned(),
+            }
+        }))
+    })?;
+    Ok(envelope::ok(data))
+}
+
+/// C8 `GET /cabinet/batteryListByCabinetId/{cabinetId}`: the batteries present, by slot.
+async fn battery_list(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let now = state.clock.now();
+    let rows = state.store.read(|w| {
+        let cab = w.resolve_cabinet(&agent.0, &path)?;
+        Ok::<_, Error>((1..=cab.slots.len() as u16).filter_map(|n| battery_row(w, cab, n, now)).collect::<Vec<_>>())
+    })?;
+    Ok(envelope::ok(rows))
+}
+
+/// C9 `GET /cabinet/slotByCabinetId/{cabinetId}`: every slot, empty ones included.
+async fn slot_list(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let now = state.clock.now();
+    let rows = state.store.read(|w| {
+        let cab = w.resolve_cabinet(&agent.0, &path)?;
+        Ok::<_, Error>((1..=cab.slots.len() as u16).map(|n| slot_row(w, cab, n, now)).collect::<Vec<_>>())
+    })?;
+    Ok(envelope::ok(rows))
+}
+
+// ----- shop binding (C10, C12) ----------------------------------------------------------------
+
+/// C10 `POST /cabinet/bind2shop/{qrcode}/{newshopid}`: stand the cabinet in the shop. New
+/// orders there are billed with that shop's strategy; open orders keep theirs.
+async fn bind_to_shop(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Error> {
+    let (qr, shop) = path.into_inner();
+    state.store.write(|w, _| w.bind_cabinet_to_shop(&agent.0, &qr, shop.trim()))?;
+    Ok(envelope::ok_empty())
+}
+
+/// C12 `GET|POST /cabinet/unbindShop` with a bare JSON array of device ids: take them out of
+/// their shops. All ids must be the account's; nothing changes otherwise.
+async fn unbind_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let ids = id_strings(body.array("device ids")?, "body")?;
+    state.store.write(|w, _| w.unbind_cabinets(&agent.0, &ids))?;
+    Ok(envelope::ok_empty())
+}
+
+// ----- advertising (C11, C13) -----------------------------------------------------------------
+
+/// Whether `code` is an ad position `P_GG_<slots>_TYPE,<0..3>`.
+fn is_ad_code(code: &str) -> bool {
+    let Some(rest) = code.strip_prefix("P_GG_") else {
+        return false;
+    };
+    let Some((slots, pos)) = rest.split_once("_TYPE,") else {
+        return false;
+    };
+    !slots.is_empty() && slots.bytes().all(|b| b.is_ascii_digit()) && matches!(pos, "0" | "1" | "2" | "3")
+}
+
+fn is_time_of_day(s: &str) -> bool {
+    chrono::NaiveTime::parse_from_str(s, "%H:%M:%S").is_ok() || chrono::NaiveTime::parse_from_str(s, "%H:%M").is_ok()
+}
+
+/// Validate one `adConfigList[i]` item and return it as stored.
+fn ad_config(item: &Value, at: &str, program_sheet: bool) -> Result<Value, Error> {
+    let f = Fields::of(item, at)?;
+    let code = f.required_string("code", 64)?;
+    if !is_ad_code(code) {
+        return Err(Error::bad_param(
+            &f.path("code"),
+            format!("'{}' is not a position code like P_GG_8_TYPE,0 (positions 0..3)", clip(code)),
+        ));
+    }
+    let media = f.required_string("mediaType", 32)?;
+    let allowed: &[&str] = if program_sheet { &["image", "video", "programSheet"] } else { &["image", "video"] };
+    if !allowed.contains(&media) {
+        return Err(Error::bad_param(&f.path("mediaType"), format!("expected one of {}", allowed.join(", "))));
+    }
+    if media != "programSheet" {
+        let path = f.required_string("mediaPath", 2000)?;
+        super::check_push_url(path).map_err(|why| Error::bad_param(&f.path("mediaPath"), why))?;
+    }
+    let mut dates = [None, None];
+    for (i, n) in ["startDate", "endDate"].into_iter().enumerate() {
+        if let Some(v) = f.string(n)?.map(str::trim).filter(|v| !v.is_empty()) {
+            let t = parse_datetime(v).ok_or_else(|| Error::bad_param(&f.path(n), "expected YYYY-MM-DD HH:mm:ss"))?;
+            dates[i] = Some(t);
+        }
+    }
+    if let [Some(a), Some(b)] = dates {
+        if a > b {
+            return Err(Error::bad_param(&f.path("endDate"), "it is before startDate"));
+        }
+    }
+    for n in ["startTime", "endTime"] {
+        if let Some(v) = f.string(n)?.map(str::trim).filter(|v| !v.is_empty()) {
+            if !is_time_of_day(v) {
+                return Err(Error::bad_param(&f.path(n), "expected HH:mm or HH:mm:ss"));
+            }
+        }
+    }
+    if media == "programSheet" {
+        let list = f.array("videoList")?.filter(|l| !l.is_empty()).ok_or_else(|| {
+            Error::bad_param(&f.path("videoList"), "a programSheet needs at least one carousel entry")
+        })?;
+        for (i, v) in list.iter().enumerate() {
+            let e = Fields::of(v, &format!("{}[{i}]", f.path("videoList")))?;
+            let url = e.required_string("url", 2000)?;
+            super::check_push_url(url).map_err(|why| Error::bad_param(&e.path("url"), why))?;
+            e.string_max("key", 200)?;
+            e.int_in("version", 0, i64::from(i32::MAX))?;
+            e.int_in("seq", 0, 10_000)?;
+            e.int_in("playoutTime", 0, 86_400)?;
+        }
+    }
+    Ok(item.clone())
+}
+
+/// An ad publication as parsed: the cabinet ids, the configurations to store, the restart flag.
+struct AdPublication {
+    ids: Vec<String>,
+    ads: Vec<Value>,
+    restart: Option<bool>,
+}
+
+/// Parse an ad publication body (`publish`: C13's stricter rules, else C11's).
+fn ad_publication(body: &JsonBody, publish: bool) -> Result<AdPublication, Error> {
+    let f = body.object()?;
+    let ids = f.id_list("cabinetIdList")?;
+    // publishAd's example says `restart`, its schema `isRestart`: both are read.
+    let restart = match f.bool("isRestart")? {
+        Some(b) => Some(b),
+        None => f.bool("restart")?,
+    };
+    let configs = match f.array("adConfigList")? {
+        Some(list) => list,
+        None if publish => return Err(Error::missing_param("adConfigList")),
+        None => &[],
+    };
+    if publish && configs.is_empty() {
+        return Err(Error::bad_param("adConfigList", "the list is empty"));
+    }
+    let ads = configs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| ad_config(v, &format!("adConfigList[{i}]"), !publish))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AdPublication { ids, ads, restart })
+}
+
+async fn store_ads(
+    state: &AppState,
+    agent: &str,
+    ids: Vec<String>,
+    ads: Vec<Value>,
+    restart: bool,
+) -> Result<HttpResponse, Error> {
+    let now = state.clock.now();
+    let stored = json!({ "adConfigList": ads, "isRestart": restart, "updateTime": fmt_datetime(now) });
+    let (_, events) = state.store.write(|w, out| w.set_ads(agent, &ids, &stored, restart, now, out))?;
+    state.publish(events);
+    Ok(envelope::ok_empty())
+}
+
+/// C11 `POST /cabinet/bindAd` with `{cabinetIdList, isRestart, adConfigList}`: replace the
+/// cabinets' advertising (an empty list clears it). `isRestart` true reboots the online ones
+/// (CABINET_OFFLINE now, CABINET_ONLINE after the restart delay).
+async fn bind_ad(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let a = ad_publication(&body, false)?;
+    store_ads(&state, &agent.0, a.ids, a.ads, a.restart.unwrap_or(false)).await
+}
+
+/// C13 `POST /cabinet/publishAd` with `{cabinetIdList, isRestart|restart, adConfigList}` (all
+/// required; image and video only): publish advertising to the cabinets.
+async fn publish_ad(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let a = ad_publication(&body, true)?;
+    let restart = a.restart.ok_or_else(|| Error::missing_param("isRestart"))?;
+    store_ads(&state, &agent.0, a.ids, a.ads, restart).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ad_position_codes() {
+        assert!(is_ad_code("P_GG_8_TYPE,0"));
+        assert!(is_ad_code("P_GG_48_TYPE,3"));
+        assert!(!is_ad_code("P_GG_48_TYPE,4"));
+        assert!(!is_ad_code("P_GG__TYPE,0"));
+        assert!(!is_ad_code("banner"));
+    }
 }

@@ -5,9 +5,10 @@
 //! - a URL longer than [`MAX_URL`] gets HTTP 414 and a body declared larger than
 //!   [`MAX_BODY`] HTTP 413, both in the envelope and before any handler reads anything;
 //! - with `--control-token`, every `/_sim` request without the token gets HTTP 401;
-//! - any 4xx/5xx answer that is not JSON (actix's own answers: a path that does not decode,
-//!   a method a resource does not take, a payload error raised outside our extractors) is
-//!   rewritten into the envelope with the same status, so no client ever parses a text page.
+//! - any 4xx/5xx answer that is not JSON (actix's own answers: a method a resource does not
+//!   take, a payload error raised by a plain `web::Bytes` extractor) is rewritten into the
+//!   envelope with the same status, so no client ever parses a text page; a plain 400 (the
+//!   request's content could not be read) becomes the business error 1002, HTTP 200.
 //!
 //! What the application cannot reach: a request head over actix-http's 128 KiB buffer is
 //! answered 431 by the connection dispatcher, and a request that is not HTTP at all 400, both
@@ -115,7 +116,17 @@ async fn into_envelope(res: ServiceResponse) -> ServiceResponse {
     // Error pages are short; anything longer is not quoted anyway.
     let text = body::to_bytes_limited(body, 4096).await.ok().and_then(Result::ok).unwrap_or_default();
     let text = String::from_utf8_lossy(&text).trim().chars().take(QUOTE).collect::<String>();
-    let msg = describe(status, &text);
+    // A plain 400 from inside the application is an extractor refusing the request's content
+    // (a body that does not decode, a broken compressed stream): the platform answers bad
+    // input with a business error, so it becomes HTTP 200 with code 1002 like every other
+    // malformed body.
+    let (status, error) = if status == StatusCode::BAD_REQUEST {
+        let detail =
+            if text.is_empty() { "it could not be read".to_string() } else { format!("it could not be read ({text})") };
+        (StatusCode::OK, Error::bad_body(detail))
+    } else {
+        (status, Error::Http { status: status.as_u16(), msg: describe(status, &text) })
+    };
     let mut out = HttpResponse::build(status);
     for (name, value) in head.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
@@ -123,7 +134,7 @@ async fn into_envelope(res: ServiceResponse) -> ServiceResponse {
         }
     }
     out.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
-    let bytes = envelope::error_body(&Error::Http { status: status.as_u16(), msg });
+    let bytes = envelope::error_body(&error);
     ServiceResponse::new(req, out.body(BoxBody::new(bytes)))
 }
 

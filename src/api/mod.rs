@@ -2,12 +2,14 @@
 //! table below reading like ENDPOINTS.md's inventory.
 
 pub mod auth;
+pub mod body;
 pub mod cabinet;
 pub mod envelope;
 pub mod event_push;
 pub mod guard;
 pub mod open;
 pub mod order;
+pub mod paging;
 pub mod params;
 pub mod price_strategy;
 pub mod shop;

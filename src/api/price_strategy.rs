@@ -1,6 +1,233 @@
-//! Advance API / PriceStrategy (ENDPOINTS.md §5, P1-P6).
+//! Advance API / PriceStrategy (ENDPOINTS.md §5, P1-P6): the account's price strategies as
+//! `OpenPriceStrategySaveDto`-shaped records (with the docs' `setcionFee` spelling), their
+//! create/update, delete and binding to shops.
 
-use actix_web::web;
+use super::auth::AuthAgent;
+use super::body::{kind, Fields, JsonBody};
+use super::envelope::{self, Amount};
+use super::paging::paginate;
+use crate::app::AppState;
+use crate::error::Error;
+use crate::model::price_admin::BindingKind;
+use crate::model::{PriceStrategy, TimetableRow, World};
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/shop/priceStrategy/page", web::post().to(page))
+        .route("/shop/priceStrategy/detail/{priceId}", web::get().to(detail))
+        .route("/shop/priceStrategy/saveOrUpdate", web::post().to(save_or_update))
+        .route("/shop/priceStrategy/delete", web::post().to(delete))
+        .route("/shop/priceStrategy/bindShop", web::post().to(bind_shop))
+        .route("/shop/priceStrategy/unbindShop", web::post().to(unbind_shop));
+}
+
+fn custom_type(k: BindingKind) -> i64 {
+    match k {
+        BindingKind::General => 0,
+        BindingKind::Pos => 1,
+    }
+}
+
+/// One strategy as P1 records and P2 show it: P3's fields, plus `autoRefund`, the billing
+/// period `priceMinute` and the shops it is bound to.
+fn strategy_view(w: &World, p: &PriceStrategy) -> Value {
+    let details: Vec<Value> = p
+        .details
+        .iter()
+        .map(|r| {
+            json!({
+                "startMinute": r.start_minute,
+                "endMinute": r.end_minute,
+                "setcionFee": Amount(r.section_fee),
+                "totalFee": Amount(r.total_fee),
+                "seqno": r.seqno,
+            })
+        })
+        .collect();
+    let bound: Vec<Value> = w
+        .shops_bound_to(p.id)
+        .into_iter()
+        .map(|(s, k)| json!({ "shopId": s.id, "shopName": s.name, "customType": custom_type(k) }))
+        .collect();
+    json!({
+        "priceId": p.id,
+        "name": p.name,
+        "shopId": p.shop,
+        "type": p.kind,
+        "customType": p.custom_type,
+        "priority": p.priority,
+        "isDeposit": p.is_deposit,
+        "depositAmount": Amount(p.deposit),
+        "timeoutAmount": Amount(p.timeout_amount),
+        "timeoutDay": p.timeout_day,
+        "freeMinutes": p.free_minutes,
+        "dayUseFreeCount": p.day_use_free_count,
+        "price": Amount(p.price),
+        "priceTime": p.price_time,
+        "priceUnit": p.price_unit,
+        "dailyMaxPrice": Amount(p.daily_max),
+        "autoRefund": p.auto_refund,
+        "priceMinute": p.period_minutes(),
+        "priceStrategyDetailList": details,
+        "bindShops": bound,
+    })
+}
+
+/// P1 `POST /shop/priceStrategy/page` with `{size, current, shopId, priceId, name}` (all
+/// optional): the account's strategies in id order, filtered (`shopId`: created for or bound
+/// to that shop; `name`: case-insensitive substring; `priceId` 0 means no filter), a page in
+/// `data`.
+async fn page(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let f = body.object()?;
+    let size = f.int_in("size", 1, 1000)?.unwrap_or(10) as usize;
+    let current = f.int_in("current", 1, 1_000_000)?.unwrap_or(1) as usize;
+    let shop = f.string("shopId")?.map(str::trim).filter(|s| !s.is_empty());
+    let price_id = f.int_in("priceId", 0, i64::MAX)?.filter(|&v| v > 0).map(|v| v as u64);
+    let name = f.string("name")?.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty());
+    let records = state.store.read(|w| {
+        w.strategies
+            .values()
+            .filter(|p| p.agent == agent.0)
+            .filter(|p| price_id.is_none_or(|id| p.id == id))
+            .filter(|p| name.as_deref().is_none_or(|n| p.name.to_lowercase().contains(n)))
+            .filter(|p| {
+                shop.is_none_or(|s| {
+                    p.shop.as_deref() == Some(s) || w.shops_bound_to(p.id).iter().any(|(b, _)| b.id == s)
+                })
+            })
+            .map(|p| strategy_view(w, p))
+            .collect::<Vec<_>>()
+    });
+    Ok(envelope::ok(paginate(records, current, size)))
+}
+
+fn price_id_of(raw: &str) -> Result<u64, Error> {
+    raw.trim()
+        .parse()
+        .map_err(|_| Error::bad_param("priceId", format!("'{}' is not a price id", super::params::clip(raw))))
+}
+
+/// P2 `GET /shop/priceStrategy/detail/{priceId}`: one strategy.
+async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<String>) -> Result<HttpResponse, Error> {
+    let id = price_id_of(&path)?;
+    let v = state.store.read(|w| w.strategy_of(&agent.0, id).map(|p| strategy_view(w, p)))?;
+    Ok(envelope::ok(v))
+}
+
+/// Parse the timetable rows (`priceStrategyDetailList`), sorted by start minute.
+fn timetable(f: &Fields<'_>) -> Result<Vec<TimetableRow>, Error> {
+    let Some(items) = f.array("priceStrategyDetailList")? else {
+        return Ok(Vec::new());
+    };
+    let mut rows = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let r = Fields::of(item, &format!("priceStrategyDetailList[{i}]"))?;
+        let start = r.required_int_in("startMinute", 0, 100_000)?;
+        let end = r.required_int_in("endMinute", 0, 100_000)?;
+        if end <= start {
+            return Err(Error::bad_param(&r.path("endMinute"), format!("{end} is not after startMinute {start}")));
+        }
+        let section_fee = r.money("setcionFee")?.unwrap_or_default();
+        let total_fee = r.required_money("totalFee")?;
+        let seqno = r.int("seqno")?.unwrap_or(i as i64 + 1);
+        rows.push(TimetableRow { start_minute: start, end_minute: end, section_fee, total_fee, seqno });
+    }
+    rows.sort_by_key(|r| r.start_minute);
+    Ok(rows)
+}
+
+/// Parse and check an `OpenPriceStrategySaveDto` body into the id to update (if any) and the
+/// strategy to save.
+fn strategy_draft(body: &JsonBody) -> Result<(Option<u64>, PriceStrategy), Error> {
+    let f = body.object()?;
+    // `null`, absent or 0 (what Java clients send for an unset id) create a new strategy.
+    let id = f.int_in("priceId", 0, i64::MAX)?.filter(|&v| v > 0).map(|v| v as u64);
+    let kind = f.required_int_in("type", 1, 3)?;
+    let details = timetable(&f)?;
+    if kind == 2 && details.is_empty() {
+        return Err(Error::bad_param(
+            "priceStrategyDetailList",
+            "a timetable strategy (type 2) needs at least one row",
+        ));
+    }
+    let p = PriceStrategy {
+        id: 0,
+        agent: String::new(),
+        name: f.required_string("name", 100)?.to_string(),
+        shop: f.string("shopId")?.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+        kind,
+        custom_type: f.required_int_in("customType", 0, 1)?,
+        priority: f.int_in("priority", -1_000_000, 1_000_000)?.unwrap_or(0),
+        is_deposit: f.bool("isDeposit")?.unwrap_or(true),
+        deposit: f.required_money("depositAmount")?,
+        timeout_amount: f.required_money("timeoutAmount")?,
+        timeout_day: f.required_int_in("timeoutDay", 0, 365)?,
+        free_minutes: f.required_int_in("freeMinutes", 0, 100_000)?,
+        day_use_free_count: f.int_in("dayUseFreeCount", 0, 1000)?.unwrap_or(0),
+        price: f.required_money("price")?,
+        price_time: f.required_int_in("priceTime", 1, 100_000)?,
+        price_unit: f.required_int_in("priceUnit", 0, 2)?,
+        daily_max: f.required_money("dailyMaxPrice")?,
+        auto_refund: f.int_in("autoRefund", 0, 1)?.unwrap_or(0),
+        details,
+    };
+    Ok((id, p))
+}
+
+/// P3 `POST /shop/priceStrategy/saveOrUpdate`: create (`priceId` null, absent or 0) or replace
+/// (`priceId` set) a strategy; `data.priceId` names it. Saving does not bind it to `shopId`
+/// (P5 does); a strategy bound to a shop bills that shop's new orders from now on.
+async fn save_or_update(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let (id, p) = strategy_draft(&body)?;
+    let (id, _) = state.store.write(|w, _| w.save_strategy(&agent.0, id, p))?;
+    Ok(envelope::ok(json!({ "priceId": id })))
+}
+
+/// P4 `POST /shop/priceStrategy/delete` with a bare JSON array of price ids. A strategy still
+/// bound to a shop is refused (`3102`); nothing is deleted unless all can be.
+async fn delete(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let items = body.array("price ids")?;
+    let ids = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Number(n) => {
+                n.as_u64().ok_or_else(|| Error::bad_param(&format!("body[{i}]"), format!("{n} is not a price id")))
+            }
+            Value::String(s) => price_id_of(s),
+            other => Err(Error::bad_param(&format!("body[{i}]"), format!("expected a price id, got {}", kind(other)))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    state.store.write(|w, _| w.delete_strategies(&agent.0, &ids))?;
+    Ok(envelope::ok_empty())
+}
+
+fn binding(f: &Fields<'_>) -> Result<BindingKind, Error> {
+    Ok(match f.int_in("customType", 0, 1)?.unwrap_or(0) {
+        0 => BindingKind::General,
+        _ => BindingKind::Pos,
+    })
+}
+
+/// P5 `POST /shop/priceStrategy/bindShop` with `{shopId, priceId, customType}`: bind for
+/// general (0, default) or POS (1) rentals, replacing the previous binding of that kind.
+async fn bind_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let f = body.object()?;
+    let shop = f.required_string("shopId", 64)?.to_string();
+    let id = f.int_in("priceId", 1, i64::MAX)?.ok_or_else(|| Error::missing_param("priceId"))? as u64;
+    let kind = binding(&f)?;
+    state.store.write(|w, _| w.bind_strategy(&agent.0, &shop, id, kind))?;
+    Ok(envelope::ok_empty())
+}
+
+/// P6 `POST /shop/priceStrategy/unbindShop` with `{shopId, customType}`: remove the binding;
+/// the shop's new orders then use the platform default terms.
+async fn unbind_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let f = body.object()?;
+    let shop = f.required_string("shopId", 64)?.to_string();
+    let kind = binding(&f)?;
+    state.store.write(|w, _| w.unbind_strategy(&agent.0, &shop, kind))?;
+    Ok(envelope::ok_empty())
+}

@@ -1,6 +1,350 @@
-//! Advance API / Shop (ENDPOINTS.md §4, S1-S5).
+//! Advance API / Shop (ENDPOINTS.md §4, S1-S5): shop lists computed from the live world, and
+//! shop create, update and delete.
+//!
+//! S1 answers with a string `code` ("0"), as documented; S2 too (its inferred example has the
+//! same envelope as S1, from the same controller). The writes answer with an integer `code`.
 
-use actix_web::web;
+use super::auth::AuthAgent;
+use super::body::{Fields, JsonBody};
+use super::envelope::{self, coord};
+use super::params::{clip, Params};
+use crate::app::AppState;
+use crate::clock::{Millis, MINUTE};
+use crate::error::Error;
+use crate::model::price::PriceTerms;
+use crate::model::shop::{currency_name, currency_symbol};
+use crate::model::shop_admin::{ShopDraft, ShopStock};
+use crate::model::{Shop, World};
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/shop/getShopList", web::get().to(shop_list))
+        .route("/shop/detail/{shopid}", web::get().to(shop_detail))
+        .route("/shop/create", web::post().to(create_shop))
+        .route("/shop/update", web::put().to(update_shop))
+        // A production client updates with POST.
+        .route("/shop/update", web::post().to(update_shop))
+        .route("/shop/delete/{shopid}", web::delete().to(delete_shop))
+        .route("/shop/delete/{shopid}", web::post().to(delete_shop))
+        // A production client deletes with `POST /shop/delete?newID=`.
+        .route("/shop/delete", web::post().to(delete_shop_by_query))
+        .route("/shop/delete", web::delete().to(delete_shop_by_query));
+}
+
+/// O6's `sceneType` labels (the list S1's `sceneType` shares).
+const SCENES: [&str; 12] = [
+    "Others",
+    "Catering",
+    "Medical",
+    "Bars",
+    "Shopping malls",
+    "Foot baths",
+    "Hotels",
+    "Internet cafés",
+    "KTV",
+    "Airports",
+    "High-speed-rail stations",
+    "Bus stations",
+];
+
+/// `pStoreType` labels (S3).
+const STORE_TYPES: [&str; 30] = [
+    "Other",
+    "Center",
+    "Chinese food",
+    "Park",
+    "Leisure",
+    "Accommodation",
+    "Health care",
+    "Fitness",
+    "Venues",
+    "Entertainment",
+    "Pets",
+    "Education",
+    "Service",
+    "Stalls",
+    "Hookah",
+    "Games",
+    "Baking",
+    "Barbecue",
+    "Haircut",
+    "Beauty",
+    "Clinic",
+    "Car workshop",
+    "Car shop",
+    "Mail",
+    "Bar",
+    "Hotel",
+    "Retail",
+    "Restaurant bar",
+    "Catering",
+    "Drinks",
+];
+
+fn label(list: &[&'static str], v: i64) -> &'static str {
+    usize::try_from(v).ok().and_then(|i| list.get(i)).copied().unwrap_or("")
+}
+
+/// Minutes of the day of `HH:mm`, `24:00` included.
+fn minutes_of(s: &str) -> Option<i64> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    ((0..=24).contains(&h) && (0..60).contains(&m) && h * 60 + m <= 1440).then_some(h * 60 + m)
+}
+
+/// The opening and closing time of an `HH:mm-HH:mm` opening-hours text.
+fn opening_hours(text: &str) -> Option<(&str, &str)> {
+    let (a, b) = text.split_once('-')?;
+    (minutes_of(a).is_some() && minutes_of(b).is_some()).then_some((a.trim(), b.trim()))
+}
+
+/// Whether the shop is open at virtual `now` (UTC time of day); a shop without readable hours
+/// counts as open. Hours past midnight (`18:00-02:00`) wrap.
+fn is_open(text: &str, now: Millis) -> bool {
+    let Some((a, b)) = opening_hours(text) else {
+        return true;
+    };
+    let (open, close) = (minutes_of(a).unwrap_or(0), minutes_of(b).unwrap_or(1440));
+    let t = (now / MINUTE).rem_euclid(1440);
+    if open <= close {
+        (open..close).contains(&t) || open == close
+    } else {
+        t >= open || t < close
+    }
+}
+
+/// The row of one shop in S1 and S2, computed from its cabinets' `stock` and its bound
+/// strategies.
+fn shop_row(w: &World, shop: &Shop, stock: &ShopStock, now: Millis) -> Value {
+    let strategy = w.strategy_for_shop(shop);
+    let terms =
+        strategy.map(|p| p.terms(&shop.currency)).unwrap_or_else(|| PriceTerms::platform_default(&shop.currency));
+    let (price_time, price_unit) = strategy.map(|p| (p.price_time, p.price_unit)).unwrap_or((terms.period_minutes, 0));
+    let work_time: Vec<Value> = opening_hours(&shop.opening_time)
+        .map(|(open, close)| (1..=7).map(|d| json!({ "openTime": open, "closeTime": close, "dayOfWeek": d })).collect())
+        .unwrap_or_default();
+    let mut row = json!({
+        "id": shop.row,
+        "ids": 0,
+        "newID": shop.id,
+        "pPtid": "",
+        "pSfid": "",
+        "pCsid": "",
+        "pQyid": "",
+        "pYwid": "",
+        "pDpid": "",
+        "shopName": shop.name,
+        "shopAddress": shop.address.clone().unwrap_or_default(),
+        "shopAddress1": "",
+        "mobile": shop.mobile,
+        "distance": "",
+        "batteryNum": stock.batteries.to_string(),
+        "freeNum": stock.rentable.to_string(),
+        "cabinetNum": stock.cabinets.len(),
+        "longitude": coord(shop.longitude),
+        "latitude": coord(shop.latitude),
+        "shopBanner": shop.banner,
+        "shopIcon": shop.icon,
+        "shopTime": shop.opening_time,
+        "shopWorkTime": work_time,
+        "shopUrl": shop.logo,
+        "distanceNumber": 0,
+        "sceneType": shop.scene_type.to_string(),
+        "sceneTypeDesc": label(&SCENES, shop.scene_type),
+        "pStoreType": shop.store_type.to_string(),
+        "pStoreCategory": label(&STORE_TYPES, shop.store_type),
+        "infoStatus": if stock.online { "1" } else { "0" },
+    });
+    // Two halves: one json! of 60 members exceeds the macro's recursion limit.
+    let prices = json!({
+        "pPriceid": shop.price_id.unwrap_or(0),
+        "posPriceId": shop.pos_price_id.unwrap_or(0),
+        "pMian": terms.free_minutes.to_string(),
+        "pJifei": terms.price.to_string(),
+        "pJifeiDanwei": price_time.to_string(),
+        "priceUnit": price_unit,
+        "pFengding": terms.daily_max.to_string(),
+        "pYajin": terms.deposit.to_string(),
+        "overtimeAmount": terms.timeout_amount.to_string(),
+        "overtimeDay": terms.timeout_day,
+        "pCurrency": shop.currency,
+        "currencyName": currency_name(&shop.currency).unwrap_or(""),
+        "canReturnNum": stock.returnable.to_string(),
+        "chargingBatteryNum": stock.charging.to_string(),
+        "shopType": [1],
+        "cabinetIds": stock.cabinets.join(","),
+        "businessType": "",
+        "businessTypeDesc": "",
+        "businessScene": "",
+        "businessSceneDesc": "",
+        "businessCategory": "",
+        "businessCategoryDesc": "",
+        "businessStatus": i64::from(is_open(&shop.opening_time, now)),
+        "extendedJson": "",
+        // Beyond the documented fields: the rest of the shop as S3/S4 write it.
+        "pAuditor": shop.auditor,
+        "pContent": shop.content,
+        "pLocationId": shop.location_id,
+        "pLogo": shop.logo,
+        "currencySymbol": currency_symbol(&shop.currency).unwrap_or(""),
+    });
+    if let (Value::Object(a), Value::Object(b)) = (&mut row, prices) {
+        a.extend(b);
+    }
+    row
+}
+
+/// `{"msg","code":"0","data"}`: the string-`code` envelope of the shop lists.
+fn string_code(data: Value) -> HttpResponse {
+    envelope::json(&json!({ "msg": envelope::OK_MSG, "code": "0", "data": data }))
+}
+
+/// S1 `GET /shop/getShopList`: every shop of the account, in row order.
+async fn shop_list(state: web::Data<AppState>, agent: AuthAgent) -> Result<HttpResponse, Error> {
+    let now = state.clock.now();
+    let rows = state.store.read(|w| {
+        let by_shop = w.cabinets_by_shop(&agent.0);
+        let mut shops: Vec<&Shop> = w.shops.values().filter(|s| s.agent == agent.0).collect();
+        shops.sort_by_key(|s| s.row);
+        shops
+            .into_iter()
+            .map(|s| {
+                let stock = w.stock_of(by_shop.get(s.id.as_str()).into_iter().flatten().copied(), now);
+                shop_row(w, s, &stock, now)
+            })
+            .collect::<Vec<_>>()
+    });
+    Ok(string_code(Value::Array(rows)))
+}
+
+/// S2 `GET /shop/detail/{shopid}`: one shop, as its S1 row.
+async fn shop_detail(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let now = state.clock.now();
+    let row =
+        state.store.read(|w| w.shop_of(&agent.0, path.trim()).map(|s| shop_row(w, s, &w.shop_stock(s, now), now)))?;
+    Ok(string_code(row))
+}
+
+/// A shop id usable in paths: 1..64 of `A-Z a-z 0-9 _ -`.
+fn check_shop_id(id: &str) -> Result<(), Error> {
+    if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(Error::bad_param("pNewid", format!("'{}' must be 1..64 letters, digits, '_' or '-'", clip(id))));
+    }
+    Ok(())
+}
+
+/// A coordinate given as a string (documented) or a number, within `-limit..=limit`.
+fn coordinate(f: &Fields<'_>, name: &str, limit: f64) -> Result<f64, Error> {
+    let v = f.number(name)?.ok_or_else(|| Error::missing_param(name))?;
+    if !(-limit..=limit).contains(&v) {
+        return Err(Error::bad_param(name, format!("{v} is outside -{limit}..{limit}")));
+    }
+    Ok(v)
+}
+
+/// Parse and check a `CdbShopEntity` body (S3, S4).
+fn shop_draft(body: &JsonBody) -> Result<ShopDraft, Error> {
+    let f = body.object()?;
+    let id = f.required_string("pNewid", 64)?;
+    check_shop_id(id)?;
+    let name = f.required_string("pName", 100)?;
+    // pJingdu is the longitude (经度), pWeidu the latitude (纬度).
+    let longitude = coordinate(&f, "pJingdu", 180.0)?;
+    let latitude = coordinate(&f, "pWeidu", 90.0)?;
+    let currency = match f.string("pCurrency")?.map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let c = c.to_ascii_uppercase();
+            if currency_symbol(&c).is_none() {
+                let known: Vec<&str> = crate::model::shop::CURRENCIES.iter().map(|c| c.0).collect();
+                return Err(Error::bad_param(
+                    "pCurrency",
+                    format!("'{}' is not a known currency ({})", clip(&c), known.join(", ")),
+                ));
+            }
+            Some(c)
+        }
+    };
+    let text = |n: &str, max: usize| f.string_max(n, max).map(|v| v.map(|s| s.trim().to_string()));
+    Ok(ShopDraft {
+        id: id.to_string(),
+        name: name.to_string(),
+        latitude,
+        longitude,
+        address: text("pAddress", 500)?,
+        currency,
+        scene_type: f.int_in("pSceneType", 0, 36)?,
+        store_type: f.int_in("pStoreType", 0, (STORE_TYPES.len() - 1) as i64)?,
+        auditor: f.int_in("pAuditor", 0, 1)?,
+        content: text("pContent", 2000)?,
+        location_id: text("pLocationId", 100)?,
+        logo: text("pLogo", 1000)?,
+    })
+}
+
+/// S3 `POST /shop/create` with a `CdbShopEntity` body: a new shop (required `pNewid`, `pName`,
+/// `pJingdu`, `pWeidu`). A taken id is `3002`.
+async fn create_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let draft = shop_draft(&body)?;
+    let now = state.clock.now();
+    state.store.write(|w, _| w.create_shop(&agent.0, draft, now))?;
+    Ok(envelope::ok_empty())
+}
+
+/// S4 `PUT /shop/update` (POST tolerated): update the shop named by `pNewid`; optional fields
+/// that are absent keep their value.
+async fn update_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
+    let draft = shop_draft(&body)?;
+    state.store.write(|w, _| w.update_shop(&agent.0, draft))?;
+    Ok(envelope::ok_empty())
+}
+
+async fn delete(state: &AppState, agent: &str, id: &str) -> Result<HttpResponse, Error> {
+    state.store.write(|w, _| w.delete_shop(agent, id))?;
+    Ok(envelope::ok_empty())
+}
+
+/// S5 `DELETE /shop/delete/{shopid}`: delete a shop. One that still has cabinets is refused
+/// with `3003` (unbind them with `unbindShop` or move them with `bind2shop` first).
+async fn delete_shop(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    delete(&state, &agent.0, path.trim()).await
+}
+
+/// S5 as a production client calls it: `POST /shop/delete?newID=` (`shopid`, `shopId` too).
+async fn delete_shop_by_query(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
+    let id = p
+        .get_any(&["newID", "shopid", "shopId", "pNewid"])
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::missing_param("newID"))?;
+    delete(&state, &agent.0, id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_hours_decide_business_status() {
+        let at = |h: i64, m: i64| h * 60 * MINUTE + m * MINUTE;
+        assert!(is_open("09:00-22:00", at(9, 0)));
+        assert!(!is_open("09:00-22:00", at(22, 0)));
+        assert!(!is_open("09:00-22:00", at(8, 59)));
+        assert!(is_open("00:00-24:00", at(23, 59)));
+        assert!(is_open("18:00-02:00", at(1, 0)));
+        assert!(!is_open("18:00-02:00", at(12, 0)));
+        assert!(is_open("", at(3, 0)));
+        assert_eq!(opening_hours("09:00-22:00"), Some(("09:00", "22:00")));
+        assert_eq!(opening_hours("all day"), None);
+    }
+}

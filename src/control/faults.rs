@@ -1,6 +1,240 @@
-//! Fault-injection rules under `/_sim/faults`.
+//! Fault injection under `/_sim/faults` (the rules live in the world, `model/fault.rs`) and
+//! the middleware that applies request rules before a platform handler runs.
+//!
+//! - `GET /_sim/faults`: the rules in force;
+//! - `POST /_sim/faults?effect=..&...` (or the same names in a JSON body): add a rule;
+//! - `DELETE /_sim/faults/{id}`: remove one; `DELETE /_sim/faults`: remove all.
 
-use actix_web::web;
+use crate::api::params::Params;
+use crate::api::{auth, envelope, PREFIX};
+use crate::app::AppState;
+use crate::error::{code, Error};
+use crate::fixtures::is_device_id;
+use crate::model::fault::{FaultFamily, FaultRule};
+use crate::model::FaultEffect;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse, ResponseError};
+use serde_json::json;
+use std::time::Duration;
 
 /// Register these routes (inside the `/_sim` scope).
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/faults", web::get().to(list))
+        .route("/faults", web::post().to(add))
+        .route("/faults", web::delete().to(clear))
+        .route("/faults/{id}", web::delete().to(remove));
+}
+
+/// Operation ids of ENDPOINTS.md and their paths (relative to the platform prefix), so a
+/// rule can name `O2` instead of a path.
+const OPERATIONS: &[(&str, &str)] = &[
+    ("A1", "/oauth2/login"),
+    ("O1", "/rent/cabinet/query"),
+    ("O2", "/rent/order/create"),
+    ("O3", "/rent/order/query"),
+    ("O4", "/rent/order/close"),
+    ("O5", "/rent/order/detail"),
+    ("O6", "/rent/cabinet/list"),
+    ("O7", "/cdb-open-api/v1/rent/cabinet/query"),
+    ("C1", "/cabinet/operation"),
+    ("C2", "/cabinet/ejectByRepair"),
+    ("C3", "/cabinet/ejectByRent"),
+    ("C4", "/cabinet/getAllDevice"),
+    ("C5", "/cabinet/detail/{cabinetId}"),
+    ("C6", "/cabinet/getDeviceByShopId"),
+    ("C7", "/cabinet/getAllDevicePage"),
+    ("C8", "/cabinet/batteryListByCabinetId/{cabinetId}"),
+    ("C9", "/cabinet/slotByCabinetId/{cabinetId}"),
+    ("C10", "/cabinet/bind2shop/{qrcode}/{newshopid}"),
+    ("C11", "/cabinet/bindAd"),
+    ("C12", "/cabinet/unbindShop"),
+    ("C13", "/cabinet/publishAd"),
+    ("S1", "/shop/getShopList"),
+    ("S2", "/shop/detail/{shopid}"),
+    ("S3", "/shop/create"),
+    ("S4", "/shop/update"),
+    ("S5", "/shop/delete/{shopid}"),
+    ("P1", "/shop/priceStrategy/page"),
+    ("P2", "/shop/priceStrategy/detail/{priceId}"),
+    ("P3", "/shop/priceStrategy/saveOrUpdate"),
+    ("P4", "/shop/priceStrategy/delete"),
+    ("P5", "/shop/priceStrategy/bindShop"),
+    ("P6", "/shop/priceStrategy/unbindShop"),
+    ("R1", "/order/list"),
+    ("E1", "/cabinet/eventPush/config"),
+    ("E2", "/cabinet/eventPush/config/get"),
+];
+
+fn operation_path(pattern: &str) -> Option<&'static str> {
+    OPERATIONS.iter().find(|(id, _)| id.eq_ignore_ascii_case(pattern.trim())).map(|(_, p)| *p)
+}
+
+fn template_matches(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t == p || t.starts_with('{') || *t == "*")
+}
+
+/// Whether a rule's `endpoint` names the request `path` (relative to the platform prefix): an
+/// operation id (`O2`), a path template (`/cabinet/detail/{cabinetId}`, `*` works too) or a
+/// path suffix (`/rent/order/create`, `/create`).
+pub fn endpoint_matches(pattern: &str, path: &str) -> bool {
+    if let Some(p) = operation_path(pattern) {
+        return template_matches(p, path);
+    }
+    let pattern = pattern.trim();
+    let pattern = pattern.strip_prefix(PREFIX).unwrap_or(pattern);
+    if pattern.contains('{') || pattern.contains('*') {
+        template_matches(pattern, path)
+    } else {
+        path.ends_with(pattern)
+    }
+}
+
+/// The device a platform request is about: a `deviceId`/`cabinetid`/`cabinetId`/`qrcode`
+/// query parameter, else a path segment shaped like a device id.
+fn device_of(req: &ServiceRequest) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    pairs
+        .into_iter()
+        .find(|(k, _)| matches!(k.as_str(), "deviceId" | "cabinetid" | "cabinetId" | "qrcode" | "pCabinetid"))
+        .map(|(_, v)| v)
+        .or_else(|| req.path().split('/').find(|s| is_device_id(s)).map(str::to_string))
+}
+
+/// Middleware: apply the request rules (error, HTTP status, latency) to platform requests
+/// before their handler runs. When no request rule exists it costs one read of the world.
+pub async fn inject(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(path) = req.path().strip_prefix(PREFIX).map(str::to_string) else {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    };
+    if !state.store.read(|w| w.faults.any(FaultFamily::Request)) {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
+    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+    let agent = auth::authenticate(&state, header).ok();
+    let device = device_of(&req);
+    let verdict = state
+        .store
+        .write(|w, _| {
+            Ok(w.draw_request_faults(agent.as_deref(), device.as_deref(), &|p: &str| endpoint_matches(p, &path)))
+        })
+        .map(|(v, _)| v)
+        .unwrap_or_default();
+    if verdict.latency_ms > 0 {
+        // Only this request waits; the world lock is not held.
+        tokio::time::sleep(Duration::from_millis(verdict.latency_ms)).await;
+    }
+    let answer = match verdict.fail {
+        Some(FaultEffect::Error { code, msg }) => Error::business(code, msg).error_response(),
+        Some(FaultEffect::HttpStatus { http_status }) => {
+            let status = StatusCode::from_u16(http_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            HttpResponse::build(status)
+                .content_type("application/json")
+                .body(json!({ "msg": format!("Injected HTTP {http_status}."), "code": http_status }).to_string())
+        }
+        _ => return next.call(req).await.map(ServiceResponse::map_into_left_body),
+    };
+    Ok(req.into_response(answer).map_into_right_body())
+}
+
+const EFFECTS: &str =
+    "error, httpStatus, latency, ejectFailure, batteryFault, slotFault, dropPush, delayPush or duplicatePush";
+
+fn need(p: &Params, name: &str, lo: i64, hi: i64) -> Result<i64, Error> {
+    p.int_in(name, lo, hi)?.ok_or_else(|| Error::missing_param(name))
+}
+
+/// Build a rule from the request's parameters.
+fn rule_from(p: &Params) -> Result<FaultRule, Error> {
+    let effect = match p.required("effect")? {
+        "error" => FaultEffect::Error {
+            code: p.int("code")?.unwrap_or(code::INJECTED),
+            msg: p.get("msg").map(str::to_string).unwrap_or_else(|| "Injected failure.".into()),
+        },
+        "httpStatus" => FaultEffect::HttpStatus { http_status: need(p, "httpStatus", 100, 599)? as u16 },
+        "latency" => FaultEffect::Latency { latency_ms: need(p, "latencyMs", 0, 120_000)? as u64 },
+        "ejectFailure" => FaultEffect::EjectFailure { fault_type: p.int_in("faultType", 1, 9)?.unwrap_or(3) as u8 },
+        "batteryFault" => FaultEffect::BatteryFault { battery_fault: need(p, "batteryFault", 1, 11)? as u8 },
+        "slotFault" => FaultEffect::SlotFault { slot_fault: need(p, "slotFault", 1, 8)? as u8 },
+        "dropPush" => FaultEffect::DropPush,
+        "delayPush" => FaultEffect::DelayPush { delay_ms: need(p, "delayMs", 0, 600_000)? as u64 },
+        "duplicatePush" => FaultEffect::DuplicatePush,
+        other => return Err(Error::bad_param("effect", format!("'{other}' is not one of {EFFECTS}"))),
+    };
+    let text = |n: &str| p.get(n).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let endpoint = text("endpoint");
+    if let Some(e) = endpoint.as_deref() {
+        if operation_path(e).is_none() && !e.starts_with('/') {
+            return Err(Error::bad_param("endpoint", "expected an operation id (O1..O7, C1..C13, ...) or a path"));
+        }
+    }
+    Ok(FaultRule {
+        id: 0,
+        endpoint,
+        agent: text("agent"),
+        device: text("device"),
+        event: text("event").map(|e| e.to_ascii_uppercase()),
+        probability: p.float("probability")?.unwrap_or(1.0),
+        times: p.int_in("times", 1, i64::MAX)?.map(|t| t as u64),
+        fired: 0,
+        effect,
+    })
+}
+
+/// `GET /_sim/faults`: the rules in force, oldest first.
+async fn list(state: web::Data<AppState>) -> HttpResponse {
+    let rules = state.store.read(|w| w.faults.rules.clone());
+    envelope::ok(json!({ "total": rules.len(), "rules": rules }))
+}
+
+/// `POST /_sim/faults`: add a rule; answers it with its id.
+async fn add(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
+    let rule = rule_from(&p)?;
+    let (rule, _) = state.store.write(|w, _| w.add_fault_rule(rule))?;
+    Ok(envelope::ok(rule))
+}
+
+/// Add a rule from code (scenario helpers).
+pub fn add_rule(state: &AppState, rule: FaultRule) -> Result<FaultRule, Error> {
+    state.store.write(|w, _| w.add_fault_rule(rule)).map(|(r, _)| r)
+}
+
+/// `DELETE /_sim/faults/{id}`.
+async fn remove(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, Error> {
+    let id: u64 = path.parse().map_err(|_| Error::bad_param("id", "not a fault rule id"))?;
+    let (rule, _) = state.store.write(|w, _| w.remove_fault_rule(id))?;
+    Ok(envelope::ok(rule))
+}
+
+/// `DELETE /_sim/faults`: remove every rule.
+async fn clear(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let (n, _) = state.store.write(|w, _| Ok(std::mem::take(&mut w.faults.rules).len()))?;
+    Ok(envelope::ok(json!({ "removed": n })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_match_by_operation_template_or_suffix() {
+        assert!(endpoint_matches("O2", "/rent/order/create"));
+        assert!(endpoint_matches("o2", "/rent/order/create"));
+        assert!(!endpoint_matches("O2", "/rent/order/query"));
+        assert!(endpoint_matches("C5", "/cabinet/detail/BJD60151"));
+        assert!(endpoint_matches("/cabinet/detail/*", "/cabinet/detail/BJD60151"));
+        assert!(endpoint_matches("/create", "/shop/create"));
+        assert!(endpoint_matches("/cdb-open-api/v1/rent/order/create", "/rent/order/create"));
+        assert!(!endpoint_matches("O1", "/cdb-open-api/v1/rent/cabinet/query"));
+        assert!(endpoint_matches("O7", "/cdb-open-api/v1/rent/cabinet/query"));
+    }
+}

@@ -56,6 +56,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "frozen": c.frozen,
         "sim": !state.config.no_sim,
         "pendingPushes": state.push.pending(),
+        "pushTotals": state.push.totals(),
     }))
 }
 
@@ -98,15 +99,19 @@ async fn set_clock(state: web::Data<AppState>, p: Params) -> Result<HttpResponse
         state.clock.set_speed(s);
     }
     if let Some(a) = advance {
-        state.advance((a * 1000.0) as i64);
+        // A long span can take a while to simulate: off the async workers.
+        let st = state.clone();
+        web::block(move || st.advance((a * 1000.0) as i64)).await.map_err(|e| Error::Internal(e.to_string()))?;
     }
     Ok(envelope::ok(clock_view(&state)))
 }
 
-/// `POST /_sim/tick?n=N`: run N simulation steps now.
+/// `POST /_sim/tick?n=N`: run N simulation steps, each moving virtual time forward by one
+/// step (`--tick-ms` virtual milliseconds).
 async fn tick(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
     let n = p.int_in("n", 1, 100_000)?.unwrap_or(1) as u64;
-    let events = state.tick(n);
+    let st = state.clone();
+    let events = web::block(move || st.tick(n)).await.map_err(|e| Error::Internal(e.to_string()))?;
     Ok(envelope::ok(json!({ "steps": n, "events": events, "now": fmt_datetime(state.clock.now()) })))
 }
 

@@ -28,7 +28,7 @@ async fn set_pos(state: web::Data<AppState>, path: web::Path<String>, p: Params)
 /// `POST /_sim/cabinets/{id}/report`: the cabinet sends a status report now (CABINET_STATUS).
 async fn report(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
-    let (_, events) = state.store.write(|w, out| w.send_status_report(&path, now, out))?;
+    let (_, events) = state.store.write(|w, out| w.report_status(&path, now, out))?;
     state.publish(events);
     Ok(envelope::ok(json!({ "cabinetId": path.as_str() })))
 }

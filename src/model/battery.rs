@@ -90,6 +90,10 @@ pub struct Battery {
     pub since: Millis,
     /// Battery fault type, 0 when healthy.
     pub fault: u8,
+    /// Charging stopped by an operator (`lockStopCharge`): the level holds while docked. Cleared
+    /// when the battery leaves its slot or the slot is unlocked.
+    #[serde(default)]
+    pub charge_paused: bool,
 }
 
 impl Battery {
@@ -101,7 +105,7 @@ impl Battery {
         }
         let l = self.level;
         match self.place {
-            BatteryPlace::Slot { .. } if self.fault == FAULT_CANNOT_CHARGE => l,
+            BatteryPlace::Slot { .. } if self.fault == FAULT_CANNOT_CHARGE || self.charge_paused => l,
             BatteryPlace::Slot { .. } => {
                 let (mut l, mut m) = (l, mins);
                 if l < model.taper_at && model.fast_per_min > 0.0 {
@@ -128,6 +132,8 @@ impl Battery {
     pub fn move_to(&mut self, place: BatteryPlace, model: &ChargeModel, now: Millis) {
         self.settle(model, now);
         self.place = place;
+        // A pause belongs to the slot it was docked in, not to the battery.
+        self.charge_paused = false;
     }
 
     /// Fix the derived level at `now` as the new starting point.
@@ -149,6 +155,7 @@ mod tests {
             level,
             since: 0,
             fault: 0,
+            charge_paused: false,
         }
     }
 

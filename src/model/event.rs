@@ -175,4 +175,7 @@ pub struct Event {
     /// not stamped); the delivery engine uses it to queue pushes in the order they happened.
     #[serde(skip)]
     pub seq: u64,
+    /// What a fault rule does to its delivery, if anything (`/_sim/faults`).
+    #[serde(skip)]
+    pub fault: Option<super::fault::PushFault>,
 }

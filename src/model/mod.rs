@@ -5,26 +5,37 @@
 //! The types derive serde only for the simulator's own snapshot format (`/_sim/state`), never
 //! for platform responses.
 
+pub mod admin;
 pub mod battery;
 pub mod cabinet;
 pub mod credentials;
 pub mod event;
+pub mod fault;
 pub mod geo;
+pub mod geohash;
+pub mod hardware;
 pub mod money;
 pub mod order;
 pub mod pos;
 pub mod price;
+pub mod price_admin;
 pub mod push_config;
 pub mod rng;
 pub mod shop;
+pub mod shop_admin;
+pub mod sim_state;
+pub mod snapshot;
 pub mod world;
 
 pub use battery::{Battery, BatteryPlace, ChargeModel};
 pub use cabinet::{Cabinet, Slot};
 pub use event::{Event, EventKind, PushConfig, SlotReport};
+pub use fault::{FaultEffect, FaultRule, PushFault};
 pub use money::Money;
 pub use order::{Order, OrderOrigin, OrderStatus};
 pub use price::{PriceStrategy, PriceTerms, TimetableRow};
 pub use rng::SimRng;
 pub use shop::Shop;
+pub use sim_state::{SimSettings, SimState, SimTask};
+pub use snapshot::Snapshot;
 pub use world::{Agent, Settings, World};

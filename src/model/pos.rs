@@ -1,5 +1,4 @@
-//! Cabinet-side reports that only the control API triggers so far: the POS terminal's
-//! connectivity (POS_INFO_STATUS) and an on-demand status report (CABINET_STATUS).
+//! The POS terminal's connectivity (POS_INFO_STATUS), relayed by its cabinet.
 
 use super::event::{Event, EventKind};
 use super::world::World;
@@ -25,17 +24,6 @@ impl World {
         cab.pos_online = online;
         let (agent, pos_sn) = (cab.agent.clone(), cab.pos_device_id.clone());
         self.emit(out, now, &agent, EventKind::PosStatus { cabinet: cabinet.to_string(), pos_sn, online });
-        Ok(())
-    }
-
-    /// `cabinet` sends a status report now (CABINET_STATUS); an offline cabinet cannot.
-    pub fn send_status_report(&self, cabinet: &str, now: Millis, out: &mut Vec<Event>) -> Result<()> {
-        let cab = self.cabinets.get(cabinet).ok_or_else(Error::unbound_device)?;
-        if !cab.online {
-            return Err(Error::device_offline());
-        }
-        let report = self.report(cab, now);
-        self.emit(out, now, &cab.agent, EventKind::CabinetStatus { report });
         Ok(())
     }
 }

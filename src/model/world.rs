@@ -8,10 +8,12 @@
 use super::battery::{Battery, BatteryPlace, ChargeModel};
 use super::cabinet::{slot_fault_cause, Cabinet};
 use super::event::{CabinetReport, Event, EventKind, PushConfig, SlotReport};
+use super::fault::FaultRules;
 use super::order::{Order, OrderOrigin, OrderStatus};
 use super::price::{PriceStrategy, PriceTerms};
 use super::rng::SimRng;
 use super::shop::Shop;
+use super::sim_state::SimState;
 use super::Money;
 use crate::clock::{fmt_trade_prefix, Millis, DAY};
 use crate::error::{code, Error, Result};
@@ -93,6 +95,12 @@ pub struct World {
     pub next_price_id: u64,
     /// Next shop row number.
     pub next_shop_row: u64,
+    /// The simulation's rates, schedule and counters.
+    #[serde(default)]
+    pub sim: SimState,
+    /// Fault-injection rules.
+    #[serde(default)]
+    pub faults: FaultRules,
 }
 
 /// Compare secrets without returning early on the first difference.
@@ -120,6 +128,8 @@ impl World {
             rng: SimRng::new(seed),
             next_price_id: 1,
             next_shop_row: 1,
+            sim: SimState::default(),
+            faults: FaultRules::default(),
         }
     }
 
@@ -128,7 +138,7 @@ impl World {
     /// Record that `kind` happened to `agent` at `now`, with the agent's push configuration.
     pub(crate) fn emit(&self, out: &mut Vec<Event>, now: Millis, agent: &str, kind: EventKind) {
         let push = if kind.push_name().is_some() { self.agents.get(agent).and_then(|a| a.push.clone()) } else { None };
-        out.push(Event { at: now, agent: agent.to_string(), kind, push, seq: 0 });
+        out.push(Event { at: now, agent: agent.to_string(), kind, push, seq: 0, fault: None });
     }
 
     fn callback(&self, out: &mut Vec<Event>, now: Millis, order: &Order, status: u8) {
@@ -353,9 +363,14 @@ impl World {
             _ => return Err(Error::order_state(format!("Order {trade_no} is finished."))),
         }
         let cab_id = order.cabinet.clone();
+        // Fault rules (`/_sim/faults`) get their say before the cabinet tries.
+        let online = self.cabinets.get(&cab_id).is_some_and(|c| c.online);
+        let injected = if online { self.inject_eject_fault(&cab_id, slot, now, out) } else { None };
         let cab = self.cabinets.get(&cab_id).ok_or_else(Error::unbound_device)?;
         let failure = if !cab.online {
             Some((9u8, "Lease command timed out: device not online".to_string(), slot))
+        } else if injected.is_some() {
+            injected
         } else {
             match slot {
                 Some(n) => {

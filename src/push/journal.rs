@@ -164,18 +164,49 @@ pub struct Journal {
     bytes: usize,
     next: u64,
     entries: VecDeque<Entry>,
+    totals: Totals,
+}
+
+/// Running totals since start (not reset with the journal's entries), for `/_sim/health` and
+/// the benchmark's delivery rate.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    /// Deliveries journaled.
+    pub queued: u64,
+    /// Attempts made.
+    pub attempts: u64,
+    /// Deliveries a receiver accepted.
+    pub delivered: u64,
+    /// Deliveries that gave up.
+    pub failed: u64,
+    /// Deliveries never attempted.
+    pub dropped: u64,
+}
+
+impl Totals {
+    fn count(&mut self, status: Status) {
+        match status {
+            Status::Delivered => self.delivered += 1,
+            Status::Failed => self.failed += 1,
+            Status::Dropped => self.dropped += 1,
+            _ => {}
+        }
+    }
 }
 
 impl Journal {
     /// An empty journal keeping at most `cap` entries and about `max_bytes` bytes.
     pub fn new(cap: usize, max_bytes: usize) -> Self {
-        Journal { cap: cap.max(1), max_bytes, bytes: 0, next: 1, entries: VecDeque::new() }
+        Journal { cap: cap.max(1), max_bytes, bytes: 0, next: 1, entries: VecDeque::new(), totals: Totals::default() }
     }
 
     /// Append, evicting the oldest entries past the limits; returns the entry's id.
     pub fn push(&mut self, mut e: Entry) -> u64 {
         e.id = self.next;
         self.next += 1;
+        self.totals.queued += 1;
+        self.totals.count(e.status);
         self.bytes += weight(&e);
         self.entries.push_back(e);
         // The newest entry always stays, even when it alone is over the byte budget.
@@ -201,6 +232,8 @@ impl Journal {
 
     /// Record an attempt and the new status.
     pub fn record(&mut self, id: u64, a: Attempt, status: Status) {
+        self.totals.attempts += 1;
+        self.totals.count(status);
         if let Some(e) = self.find(id) {
             e.error = a.error.clone();
             e.attempts.push(a);
@@ -210,6 +243,7 @@ impl Journal {
 
     /// Set an entry's status and error without an attempt (dropped, cancelled).
     pub fn mark(&mut self, id: u64, status: Status, error: impl Into<String>) {
+        self.totals.count(status);
         if let Some(e) = self.find(id) {
             e.status = status;
             e.error = Some(error.into());
@@ -227,6 +261,11 @@ impl Journal {
     /// How many entries match `f` (no copies: `/_sim/pushes/wait` polls this).
     pub fn count(&self, f: &Filter) -> usize {
         self.entries.iter().filter(|e| f.matches(e)).count()
+    }
+
+    /// Running totals since start.
+    pub fn totals(&self) -> Totals {
+        self.totals
     }
 
     /// Drop every entry (ids keep counting).
@@ -248,6 +287,7 @@ mod tests {
             kind: EventKind::CabinetOffline { cabinet: "C".into() },
             push: None,
             seq: 0,
+            fault: None,
         };
         Entry::new("event", "CABINET_OFFLINE".into(), &e, "http://x/", "application/json", Arc::from(body))
     }

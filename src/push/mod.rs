@@ -25,7 +25,7 @@ pub mod journal;
 pub mod payload;
 
 use crate::clock::{fmt_datetime, Clock};
-use crate::model::{Event, EventKind, SimRng};
+use crate::model::{Event, EventKind, PushFault, SimRng};
 use journal::{Attempt, Entry, Filter, Journal, Status};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -98,6 +98,8 @@ struct Job {
 struct Delivery {
     key: String,
     entry: Entry,
+    /// What a fault rule does to it, if anything.
+    fault: Option<PushFault>,
 }
 
 /// Re-sorts items numbered by the store back into sequence order. Items numbered 0 (not
@@ -267,6 +269,33 @@ impl Hub {
         }
     }
 
+    /// Queue one delivery, as a fault rule (`/_sim/faults`) may have decided: dropped
+    /// (journaled, never sent), delayed (queued after real milliseconds) or sent twice.
+    fn deliver_with_fault(&self, key: String, mut entry: Entry, fault: Option<PushFault>) {
+        match fault {
+            None => {
+                self.enqueue(key, entry);
+            }
+            Some(PushFault::Drop) => {
+                entry.status = Status::Dropped;
+                entry.error = Some("dropped by a fault rule".into());
+                self.inner.journal.lock().push(entry);
+                self.inner.changed.notify_waiters();
+            }
+            Some(PushFault::Duplicate) => {
+                self.enqueue(key.clone(), entry.clone());
+                self.enqueue(key, entry);
+            }
+            Some(PushFault::Delay(ms)) => {
+                let hub = self.clone();
+                self.spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    hub.enqueue(key, entry);
+                });
+            }
+        }
+    }
+
     /// Turn domain events into deliveries and queue them in the order they happened. Never
     /// blocks on the network.
     pub fn publish(&self, events: Vec<Event>) {
@@ -279,7 +308,7 @@ impl Hub {
         }
         // Queued under the sequencer lock, so two publishers cannot interleave their batches.
         for d in ready.into_iter().flatten() {
-            let _ = self.enqueue(d.key, d.entry);
+            self.deliver_with_fault(d.key, d.entry, d.fault);
         }
         self.arm_gap_timer(&mut seq);
     }
@@ -302,7 +331,7 @@ impl Hub {
         let mut ready = Vec::new();
         seq.staging.skip_gap(&mut ready);
         for d in ready.into_iter().flatten() {
-            let _ = self.enqueue(d.key, d.entry);
+            self.deliver_with_fault(d.key, d.entry, d.fault);
         }
         // A second gap further on gets its own wait.
         self.arm_gap_timer(&mut seq);
@@ -563,6 +592,11 @@ impl Hub {
         Some(self.enqueue(format!("resend:{id}"), entry))
     }
 
+    /// Running delivery totals since start.
+    pub fn totals(&self) -> journal::Totals {
+        self.inner.journal.lock().totals()
+    }
+
     /// Deliveries queued or in flight.
     pub fn pending(&self) -> usize {
         self.inner.queues.lock().pending
@@ -653,14 +687,14 @@ fn delivery_for(e: &Event) -> Option<Delivery> {
                 "application/x-www-form-urlencoded",
                 Arc::from(body),
             );
-            Some(Delivery { key: format!("order:{trade_no}"), entry })
+            Some(Delivery { key: format!("order:{trade_no}"), entry, fault: e.fault })
         }
         kind => {
             let name = kind.push_name()?;
             let url = e.push.as_deref().and_then(|c| c.target(name))?;
             let body = payload::event_body(e, name);
             let entry = Entry::new("event", name.to_string(), e, url, "application/json", Arc::from(body));
-            Some(Delivery { key: format!("cabinet:{}", kind.cabinet().unwrap_or("")), entry })
+            Some(Delivery { key: format!("cabinet:{}", kind.cabinet().unwrap_or("")), entry, fault: e.fault })
         }
     }
 }
@@ -737,6 +771,7 @@ mod tests {
             kind: EventKind::CabinetOffline { cabinet: cabinet.into() },
             push: Some(Arc::new(config)),
             seq,
+            fault: None,
         }
     }
 

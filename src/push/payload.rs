@@ -136,7 +136,7 @@ mod tests {
 
     fn event(kind: EventKind) -> Event {
         let at = parse_datetime("2026-03-02 09:00:00").unwrap();
-        Event { at, agent: "demo".into(), kind, push: None, seq: 0 }
+        Event { at, agent: "demo".into(), kind, push: None, seq: 0, fault: None }
     }
 
     fn body(kind: EventKind) -> String {

@@ -52,6 +52,8 @@ impl Store {
         let mut events = Vec::new();
         let mut world = self.world.write();
         let r = f(&mut world, &mut events)?;
+        // Push fault rules decide each delivery's fate here, where the world's generator is.
+        world.stamp_push_faults(&mut events);
         self.stamp(&mut events);
         drop(world);
         Ok((r, events))
@@ -67,6 +69,8 @@ impl Store {
         let mut events = Vec::new();
         let mut world = self.world.write();
         world.run_due(now, &mut events);
+        // Push fault rules decide each delivery's fate here, where the world's generator is.
+        world.stamp_push_faults(&mut events);
         self.stamp(&mut events);
         drop(world);
         events

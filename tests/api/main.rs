@@ -1,9 +1,14 @@
 //! Black-box tests: each test starts the simulator on port 0, talks HTTP to it and receives
 //! pushes and callbacks on a local recording sink.
 
+mod admin_kit;
+mod advance;
+mod conformance;
 mod cross_account;
+mod faults;
 mod fuzz;
 mod helpers;
+mod isolation;
 mod openapi;
 mod pushes;
 mod receivers;
@@ -11,4 +16,7 @@ mod rent_flow;
 mod restart;
 mod schema;
 mod security;
+mod sim;
+mod state;
 mod stress;
+mod validation;

@@ -268,6 +268,10 @@ async fn conform(app: &TestApp, doc: &Value, c: &Call, pending_seen: &mut Vec<St
     let ctype = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
     let text = r.text().await.unwrap();
     let what = format!("{} {} -> {status} {}", c.method, c.url, &text[..text.len().min(400)]);
+    if c.template == "/_sim/ui" && status == 200 {
+        assert!(ctype.starts_with("text/html"), "{what}: the dashboard is a page");
+        return Value::Null;
+    }
     assert!(ctype.starts_with("application/json"), "{what}: content-type {ctype}");
     let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e})"));
     let o = &doc["paths"][c.template][c.method];
@@ -452,13 +456,13 @@ async fn what_the_simulator_answers_conforms_to_the_document() {
             .body(json!({"shopId": "f00dcafe01", "priceId": 102, "customType": 0})),
         call("post", "/cdb-open-api/v1/shop/priceStrategy/unbindShop", format!("{PREFIX}/shop/priceStrategy/unbindShop"))
             .body(json!({"shopId": "f00dcafe01", "customType": 0})),
-        call("post", "/cdb-open-api/v1/shop/priceStrategy/delete", format!("{PREFIX}/shop/priceStrategy/delete")).body(json!([999_999])),
+        call("post", "/cdb-open-api/v1/shop/priceStrategy/delete", format!("{PREFIX}/shop/priceStrategy/delete")).body(json!([999_999])).expect(3101),
         call("post", "/cdb-open-api/v1/cabinet/unbindShop", format!("{PREFIX}/cabinet/unbindShop")).body(json!([EMPTY_CAB])),
         call("delete", "/cdb-open-api/v1/shop/delete/{shopid}", format!("{PREFIX}/shop/delete/f00dcafe01")),
         call("get", "/cdb-open-api/v1/order/list", format!("{PREFIX}/order/list?page=1&limit=10&dataLevel=3")),
     ];
     for c in advance {
-        conform(&app, &doc, &c.pending(), &mut pending).await;
+        conform(&app, &doc, &c, &mut pending).await;
     }
 
     // The control API.
@@ -485,15 +489,40 @@ async fn what_the_simulator_answers_conforms_to_the_document() {
     for c in control {
         conform(&app, &doc, &c.anonymous(), &mut pending).await;
     }
+    let exported = app.control_get("/state").await;
     let others = [
         call("post", "/_sim/batteries/{id}/fault", format!("/_sim/batteries/{battery}/fault?batteryFault=5")),
+        call("post", "/_sim/batteries/{id}/charge", format!("/_sim/batteries/{battery}/charge?vol=55")),
+        call("post", "/_sim/batteries/{id}/charge", "/_sim/batteries/NOPE/charge?vol=55").expect(2010),
+        call("post", "/_sim/cabinets/{id}/fill", format!("/_sim/cabinets/{EMPTY_CAB}/fill?vol=90")),
+        call("post", "/_sim/cabinets/{id}/empty", format!("/_sim/cabinets/{EMPTY_CAB}/empty")),
+        call(
+            "post",
+            "/_sim/cabinets/{id}/fail-next-eject",
+            format!("/_sim/cabinets/{DEMO_CAB}/fail-next-eject?faultType=3&times=1"),
+        ),
+        call("post", "/_sim/cabinets/{id}/status", format!("/_sim/cabinets/{DEMO_CAB}/status")),
+        call(
+            "post",
+            "/_sim/agents/{account}/push",
+            "/_sim/agents/acme/push?pushUrl=http%3A%2F%2F127.0.0.1%3A9%2Fe&events=BATTERY_IN",
+        ),
+        call("get", "/_sim/sim", "/_sim/sim"),
+        call("post", "/_sim/sim", "/_sim/sim?rentsPerCabinetHour=0.5"),
+        call("post", "/_sim/faults", "/_sim/faults?effect=latency&latencyMs=1&endpoint=O1&times=1"),
+        call("post", "/_sim/faults", "/_sim/faults?effect=teleport").expect(1001),
         call("get", "/_sim/faults", "/_sim/faults"),
+        call("delete", "/_sim/faults/{id}", "/_sim/faults/999999").expect(9001),
         call("delete", "/_sim/faults", "/_sim/faults"),
         call("get", "/_sim/state", "/_sim/state"),
+        call("put", "/_sim/state", "/_sim/state").body(exported["data"].clone()),
+        call("put", "/_sim/state", "/_sim/state").body(json!({"format": "bajie-sim/0"})).expect(1002),
     ];
     for c in others {
-        conform(&app, &doc, &c.anonymous().pending(), &mut pending).await;
+        conform(&app, &doc, &c.anonymous(), &mut pending).await;
     }
+    // The dashboard's branch may not be merged yet.
+    conform(&app, &doc, &call("get", "/_sim/ui", "/_sim/ui").anonymous().pending(), &mut pending).await;
     conform(&app, &doc, &call("post", "/_sim/reset", "/_sim/reset").anonymous(), &mut pending).await;
     if !pending.is_empty() {
         eprintln!("documented, not served by this build (owned by other branches): {pending:#?}");

@@ -208,6 +208,7 @@ async fn a_flood_towards_a_dead_receiver_stays_within_the_queue_and_journal_caps
             }],
         })),
         seq: 0,
+        fault: None,
     };
     let dead_url = format!("http://{}/", dead.local_addr().unwrap());
     // 1,000 deliveries to the dead receiver, spread over 50 cabinets.

@@ -1,0 +1,42 @@
+//! Pages of the Advance API lists (C7, P1, R1), in MyBatis-Plus `IPage` shape:
+//! `{records, total, size, current, pages}`, pages numbered from 1.
+
+use serde::Serialize;
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub records: Vec<T>,
+    /// Items in the whole list.
+    pub total: usize,
+    /// Page size asked for.
+    pub size: usize,
+    /// Page number asked for (1-based).
+    pub current: usize,
+    /// Number of pages (0 when the list is empty).
+    pub pages: usize,
+}
+
+/// Cut page `current` (1-based) of `size` items out of `all`; a page past the end is empty.
+pub fn paginate<T>(all: Vec<T>, current: usize, size: usize) -> Page<T> {
+    let size = size.max(1);
+    let current = current.max(1);
+    let total = all.len();
+    let skip = (current - 1).saturating_mul(size);
+    let records = all.into_iter().skip(skip).take(size).collect();
+    Page { records, total, size, current, pages: total.div_ceil(size) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_cut_from_one() {
+        let p = paginate((1..=7).collect(), 2, 3);
+        assert_eq!((p.records, p.total, p.pages), (vec![4, 5, 6], 7, 3));
+        assert!(paginate((1..=7).collect::<Vec<i32>>(), 4, 3).records.is_empty());
+        assert_eq!(paginate(Vec::<i32>::new(), 1, 10).pages, 0);
+    }
+}
