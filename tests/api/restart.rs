@@ -249,3 +249,107 @@ async fn binding_beyond_loopback_warns_about_the_open_control_api() {
     assert!(logged(&p, "reachable from other machines").await, "{}", p.stderr.lock());
     assert!(p.stderr.lock().contains("--control-token"));
 }
+
+fn state_file(name: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("bajie-sim-restart-{}-{name}.json", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+async fn create(client: &reqwest::Client, url: &str) -> Option<String> {
+    let r = client
+        .post(format!("{url}/cdb-open-api/v1/rent/order/create?deviceId=BJD60151&callbackURL=http://127.0.0.1:9/cb"))
+        .basic_auth("demo", Some("demo"))
+        .send()
+        .await
+        .ok()?;
+    let v: Value = r.json().await.ok()?;
+    v["data"]["tradeNo"].as_str().map(str::to_string)
+}
+
+async fn detail_code(client: &reqwest::Client, url: &str, trade: &str) -> i64 {
+    let r =
+        client.get(format!("{url}/cdb-open-api/v1/rent/order/detail?tradeNo={trade}")).basic_auth("demo", Some("demo"));
+    json(r.send().await.unwrap()).await["code"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_state_file_loses_nothing_that_was_answered() {
+    let path = state_file("term");
+    let file = path.to_str().unwrap().to_string();
+    let args = ["--state-file", file.as_str(), "--save-every-s", "0"];
+    let mut p = start(&args, &[]);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    // Four clients create orders as fast as they can; SIGTERM lands in the middle.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let (c, u, stop) = (client.clone(), p.url.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut answered = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match create(&c, &u).await {
+                        Some(t) => answered.push(t),
+                        None => break, // refused: the server is going away
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    signal(&p, "TERM");
+    assert!(exit_within(&mut p, Duration::from_secs(12)).await.success());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answered = Vec::new();
+    for w in writers {
+        answered.extend(w.await.unwrap());
+    }
+    assert!(answered.len() >= 4, "{} orders created before the signal", answered.len());
+
+    let mut p = start(&args, &[]);
+    for t in &answered {
+        assert_eq!(detail_code(&client, &p.url, t).await, 0, "order {t} was answered before SIGTERM and must survive");
+    }
+    let orders = json(client.get(format!("{}/_sim/state", p.url)).send().await.unwrap()).await["data"]["world"]
+        ["orders"]
+        .as_object()
+        .map_or(0, |o| o.len());
+    assert_eq!(orders, answered.len(), "no order exists that no client was told about");
+    signal(&p, "TERM");
+    assert!(exit_within(&mut p, Duration::from_secs(10)).await.success());
+    let _ = std::fs::remove_file(&path);
+    eprintln!("SIGTERM with --state-file: {} answered orders, all restored", answered.len());
+}
+
+#[tokio::test]
+async fn sigkill_loses_exactly_what_happened_since_the_last_periodic_save() {
+    let path = state_file("kill");
+    let file = path.to_str().unwrap().to_string();
+    let args = ["--state-file", file.as_str(), "--save-every-s", "2"];
+    let mut p = start(&args, &[]);
+    let client = reqwest::Client::new();
+    let saved_order = create(&client, &p.url).await.unwrap();
+    // Wait (with a deadline) for a periodic save that includes it.
+    let end = Instant::now() + Duration::from_secs(15);
+    while !std::fs::read_to_string(&path).unwrap_or_default().contains(&saved_order) {
+        assert!(Instant::now() < end, "no periodic save within 15 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let late_order = create(&client, &p.url).await.unwrap();
+    signal(&p, "KILL");
+    let status = exit_within(&mut p, Duration::from_secs(5)).await;
+    assert!(!status.success());
+    let in_file = std::fs::read_to_string(&path).unwrap().contains(&late_order);
+
+    let mut p = start(&args, &[]);
+    assert_eq!(detail_code(&client, &p.url, &saved_order).await, 0, "what was saved survives SIGKILL");
+    // What happened after the last save is gone (unless a save happened to land in between).
+    assert_eq!(detail_code(&client, &p.url, &late_order).await == 0, in_file);
+    // The push journal is not part of the state file.
+    let v = json(client.get(format!("{}/_sim/pushes", p.url)).send().await.unwrap()).await;
+    assert_eq!(v["data"]["total"], 0);
+    signal(&p, "TERM");
+    assert!(exit_within(&mut p, Duration::from_secs(10)).await.success());
+    let _ = std::fs::remove_file(&path);
+}
