@@ -51,7 +51,7 @@ pub async fn guard(
     if declared_length(&req).is_some_and(|n| n > MAX_BODY as u64) {
         return Ok(req.into_response(Error::payload_too_large(MAX_BODY).error_response()));
     }
-    if req.path().starts_with("/_sim") {
+    if is_control(req.path()) || is_control(req.match_info().as_str()) {
         if let Some(refusal) = check_control_token(&req) {
             return Ok(req.into_response(refusal));
         }
@@ -61,6 +61,18 @@ pub async fn guard(
     // middleware, and actix renders it with its own `error_response` (ours: the envelope).
     let res = next.call(req).await?.map_into_boxed_body();
     Ok(into_envelope(res).await)
+}
+
+/// Whether `path` is under `/_sim`. Checked on the path as sent and as the router reads it
+/// (percent-decoded: `/%5Fsim/reset` is routed to `/_sim/reset`), so no spelling of a
+/// control route slips past the token.
+fn is_control(path: &str) -> bool {
+    path == "/_sim" || path.starts_with("/_sim/")
+}
+
+/// Whether `path` is the dashboard's, which may also take the token from the query string.
+fn is_dashboard(path: &str) -> bool {
+    path == "/_sim/ui" || path.starts_with("/_sim/ui/")
 }
 
 /// The `Content-Length` the client declared, if any and readable.
@@ -78,7 +90,7 @@ fn check_control_token(req: &ServiceRequest) -> Option<HttpResponse> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
     // The dashboard is opened from a browser's address bar, where no header can be set.
-    let query = if req.path() == "/_sim/ui" || req.path().starts_with("/_sim/ui/") {
+    let query = if is_dashboard(req.path()) && is_dashboard(req.match_info().as_str()) {
         serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
             .ok()
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "token").map(|(_, v)| v))

@@ -68,6 +68,15 @@ async fn with_a_control_token_every_control_route_needs_it_and_the_platform_api_
             assert_ne!(status, 401, "{method} {p} with the token: {v}");
         }
     }
+    // Spellings the router decodes to a control route need the token as well.
+    for path in
+        ["/%5Fsim/health", "/%5fsim/reset", "/_sim/%68ealth", "/%5Fsim/ui?token=c0ntrol-t0ken-not", "/_sim/health/"]
+    {
+        let method = if path.contains("reset") { "POST" } else { "GET" };
+        let (status, v, _) = send(&app, method, path, &[]).await;
+        assert!(status == 401 || status == 404, "{path}: {status} {v}");
+        assert_ne!(v["code"], 0, "{path}: {v}");
+    }
     // The dashboard also takes it from the address bar.
     let (status, v, _) = send(&app, "GET", &format!("/_sim/ui?token={TOKEN}"), &[]).await;
     assert_ne!(status, 401, "{v}");
