@@ -67,8 +67,8 @@ set +e
     --exclude-operation-id sim_pushes_wait \
     --exclude-operation-id sim_add_fault \
     --suppress-health-check all \
-    --no-color)
-STATUS=$?
+    --no-color) 2>&1 | tee "$WORK/report"
+STATUS=${PIPESTATUS[0]}
 set -e
 if ! kill -0 "$PID" 2>/dev/null; then
   echo "the simulator died during the run:" >&2
@@ -79,5 +79,14 @@ if grep -q 'panicked' "$WORK/stderr"; then
   echo "the simulator panicked during the run:" >&2
   grep -A5 'panicked' "$WORK/stderr" | head -40 >&2
   exit 1
+fi
+# One closing line in the plain form CI logs are read for ("N passed, N failed").
+CASES="$(grep -Eo '[0-9]+ generated, [0-9]+ passed' "$WORK/report" | tail -1 || true)"
+PASSED="$(echo "$CASES" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || true)"
+GENERATED="$(echo "$CASES" | grep -Eo '^[0-9]+' || true)"
+if [ "$STATUS" -eq 0 ] && [ -n "$PASSED" ]; then
+  echo "schemathesis: $PASSED passed, 0 failed"
+elif [ -n "$GENERATED" ]; then
+  echo "schemathesis: ${PASSED:-0} passed, $((GENERATED - ${PASSED:-0})) failed"
 fi
 exit "$STATUS"

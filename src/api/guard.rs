@@ -167,7 +167,8 @@ fn describe(status: StatusCode, detail: &str) -> String {
     }
 }
 
-/// Path parameters that do not decode (e.g. `%FF`): a business error naming the path.
+/// Path parameters that cannot be deserialized: a business error naming the path. (String
+/// parameters never fail: the router keeps invalid escapes such as `%FF` literally.)
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default()
         .error_handler(|err, _| Error::bad_param("path", format!("it does not decode ({err})")).into())
