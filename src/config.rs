@@ -42,6 +42,32 @@ pub struct Config {
     pub save_every_s: u64,
     /// Customer rentals per cabinet per hour at demand factor 1, overriding the fixtures.
     pub rent_rate: Option<f64>,
+    /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
+    /// `None` leaves the control API open, as on a developer's loopback.
+    pub control_token: Option<Secret>,
+}
+
+/// A secret from the command line or the environment: compared in constant time, never
+/// printed (`Debug` shows `***`, so a `{:?}` of the configuration cannot leak it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// Whether `candidate` is the secret, compared without an early exit.
+    pub fn matches(&self, candidate: &str) -> bool {
+        crate::model::world::ct_eq(self.0.as_bytes(), candidate.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// The `--help` text: every flag, its environment variable and its default.
@@ -75,6 +101,10 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          1000,2000,4000,8000,16000: five retries, capped exponential)
   --eject-delay-s N      virtual seconds before a new order's battery is ejected when no
                          ejectByRent names a slot first (default 1)
+  --control-token TOKEN  require TOKEN on every /_sim request, as the header X-Sim-Token or
+                         Authorization: Bearer TOKEN (the dashboard also takes ?token=);
+                         default: none (the control API is open; bind to loopback). Prefer
+                         the environment variable: a command line is visible to other users
   -h, --help             this text
 ";
 
@@ -97,6 +127,7 @@ impl Default for Config {
             workers: 0,
             save_every_s: 60,
             rent_rate: None,
+            control_token: None,
         }
     }
 }
@@ -124,10 +155,32 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "eject-delay-s",
     "save-every-s",
     "rent-rate",
+    "control-token",
 ];
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
 
 impl Config {
+    /// The warning to log at start when the listening address is reachable from other
+    /// machines, if it is: the platform API is then open to the network, and the control API
+    /// (reset, state import, fault injection) too unless a control token is set.
+    pub fn exposure_warning(&self) -> Option<String> {
+        if self.bind.ip().is_loopback() {
+            return None;
+        }
+        Some(match self.control_token {
+            Some(_) => format!(
+                "listening on {}, which is reachable from other machines; the control API requires its token",
+                self.bind
+            ),
+            None => format!(
+                "listening on {}, which is reachable from other machines, and the control API (/_sim) has no \
+                 authentication: anyone who can connect can reset or rewrite the world; set --control-token \
+                 (BAJIE_SIM_CONTROL_TOKEN) or bind to 127.0.0.1",
+                self.bind
+            ),
+        })
+    }
+
     /// A configuration for tests: port 0, fixed seed and start, frozen clock, no simulation,
     /// short push timeouts and retries.
     pub fn for_tests() -> Self {
@@ -257,6 +310,17 @@ impl Config {
                 }
                 self.rent_rate = Some(r);
             }
+            "control-token" => {
+                // Not trimmed: a token is compared byte for byte. Blank would protect nothing.
+                let raw = value.unwrap_or_default();
+                if raw.trim().is_empty() {
+                    return Err("must not be empty".into());
+                }
+                if raw.len() > 1024 || raw.chars().any(|c| c.is_control()) {
+                    return Err("must be at most 1024 characters without control characters".into());
+                }
+                self.control_token = Some(Secret::new(raw));
+            }
             _ => return Err(format!("unknown flag '--{flag}'")),
         }
         Ok(())
@@ -289,6 +353,33 @@ mod tests {
         assert!(err.contains("--speed"), "{err}");
         assert!(parse(&["--nope"], &[]).unwrap_err().contains("unknown flag"));
         assert!(matches!(parse(&["--help"], &[]).unwrap(), Parsed::Help));
+    }
+
+    #[test]
+    fn binding_beyond_loopback_warns_and_names_the_token() {
+        assert_eq!(Config::default().bind.to_string(), "127.0.0.1:8080");
+        assert!(Config::default().exposure_warning().is_none());
+        let Parsed::Run(c) = parse(&["--bind", "[::1]:0"], &[]).unwrap() else { panic!("run") };
+        assert!(c.exposure_warning().is_none());
+        let Parsed::Run(mut c) = parse(&["--bind", "0.0.0.0:8080"], &[]).unwrap() else { panic!("run") };
+        assert!(c.exposure_warning().unwrap().contains("--control-token"));
+        c.control_token = Some(Secret::new("t"));
+        assert!(c.exposure_warning().unwrap().contains("requires its token"));
+    }
+
+    #[test]
+    fn the_control_token_comes_from_a_flag_or_the_environment_and_never_prints() {
+        let Parsed::Run(c) = parse(&[], &[("BAJIE_SIM_CONTROL_TOKEN", "s3cret")]).unwrap() else { panic!("run") };
+        let token = c.control_token.clone().unwrap();
+        assert!(token.matches("s3cret") && !token.matches("s3cre") && !token.matches("s3cret "));
+        assert!(!format!("{c:?}").contains("s3cret"), "{c:?}");
+        let Parsed::Run(c) = parse(&["--control-token=flag"], &[("BAJIE_SIM_CONTROL_TOKEN", "env")]).unwrap() else {
+            panic!("run")
+        };
+        assert!(c.control_token.unwrap().matches("flag"));
+        assert!(parse(&["--control-token", " "], &[]).unwrap_err().contains("must not be empty"));
+        assert!(Config::default().control_token.is_none());
+        assert!(HELP.contains("--control-token"));
     }
 
     #[test]

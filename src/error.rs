@@ -18,6 +18,9 @@ pub enum Error {
     Business { code: i64, msg: String },
     /// The simulator itself failed; logged, never echoed in detail.
     Internal(String),
+    /// Refused at the HTTP level before any handler ran (body or URL over the size limits, a
+    /// malformed request): that HTTP status, and the same number as `code`, in the envelope.
+    Http { status: u16, msg: String },
 }
 
 /// Business error codes used by the simulator. The two production codes are 2002 and 2004;
@@ -118,6 +121,23 @@ impl Error {
     pub fn control(msg: impl Into<String>) -> Self {
         Self::business(code::CONTROL, msg)
     }
+    /// The body is larger than the simulator reads (HTTP 413).
+    pub fn payload_too_large(limit: usize) -> Self {
+        Error::Http { status: 413, msg: format!("Request body is larger than {} KiB.", limit / 1024) }
+    }
+    /// The URL (path and query string) is longer than the simulator reads (HTTP 414).
+    pub fn uri_too_long(len: usize, limit: usize) -> Self {
+        Error::Http {
+            status: 414,
+            msg: format!("Request URL is {len} bytes long; at most {} KiB are accepted.", limit / 1024),
+        }
+    }
+    /// The control API's token is missing or wrong (HTTP 401).
+    pub fn control_token() -> Self {
+        Error::Unauthorized(
+            "The control API needs its token: send the header X-Sim-Token or Authorization: Bearer <token>.".into(),
+        )
+    }
     /// The `code` this error carries in the envelope.
     pub fn code(&self) -> i64 {
         match self {
@@ -125,13 +145,14 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::Business { code, .. } => *code,
             Error::Internal(_) => 500,
+            Error::Http { status, .. } => i64::from(*status),
         }
     }
     /// The `msg` this error carries in the envelope.
     pub fn message(&self) -> &str {
         match self {
             Error::Unauthorized(m) | Error::NotFound(m) | Error::Internal(m) => m,
-            Error::Business { msg, .. } => msg,
+            Error::Business { msg, .. } | Error::Http { msg, .. } => msg,
         }
     }
 }

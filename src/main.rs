@@ -1,5 +1,7 @@
 //! The `bajie-sim` binary: parse the configuration, start the simulator, print the listening
-//! line, run until SIGINT or SIGTERM, then shut down gracefully.
+//! line, run until SIGINT or SIGTERM, then shut down gracefully: stop accepting, finish the
+//! requests in flight (up to 5 s), give pending pushes and callbacks 5 s, exit 0. A second
+//! signal exits at once (130).
 
 use bajie_sim::app;
 use bajie_sim::config::{Config, Parsed, HELP};
@@ -20,11 +22,8 @@ async fn main() {
         }
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    if !config.bind.ip().is_loopback() {
-        log::warn!(
-            "listening on {}, which is reachable from other machines; the control API has no authentication",
-            config.bind
-        );
+    if let Some(warning) = config.exposure_warning() {
+        log::warn!("{warning}");
     }
     let running = match app::build(config).await {
         Ok(r) => r,
@@ -36,8 +35,19 @@ async fn main() {
     println!("bajie-sim listening on {}", running.url());
     let _ = std::io::stdout().flush();
     wait_for_signal().await;
-    log::info!("shutting down");
+    log::info!("shutting down: no new connections; finishing requests in flight, then deliveries (5 s grace)");
+    // A second signal means "now": skip the grace periods (what is pending is lost, as with
+    // SIGKILL; see notes/reliability.md).
+    tokio::spawn(async {
+        wait_for_signal().await;
+        log::warn!("second signal: exiting at once");
+        std::process::exit(130);
+    });
+    // STATE FILE: `--state-file` is saved inside `Running::shutdown`, after the server has
+    // finished its requests and before deliveries get their grace period, so the saved world
+    // includes every answered request.
     running.shutdown(Duration::from_secs(5)).await;
+    log::info!("stopped");
 }
 
 async fn wait_for_signal() {

@@ -46,7 +46,7 @@ pub fn authenticate(state: &AppState, header: Option<&str>) -> Result<String, Er
             let token = rest.trim();
             state
                 .store
-                .read(|w| w.tokens.get(token).cloned())
+                .read(|w| w.token_account(token).map(str::to_string))
                 .ok_or_else(|| unauthorized("Invalid or unknown bearer token; log in again with POST /oauth2/login."))
         }
         _ => Err(unauthorized("Unsupported Authorization scheme: use Basic or Bearer.")),
@@ -78,17 +78,20 @@ pub fn sha256_hex(s: &str) -> String {
 pub async fn login(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
     let user = p.required("username")?;
     let hash = p.required("password")?.to_ascii_lowercase();
+    // Every account is compared (no `find`), so the time taken does not tell which exist.
     let account = state.store.read(|w| {
-        w.agents
-            .values()
-            .find(|a| {
-                ct_eq(a.account.as_bytes(), user.as_bytes())
-                    & ct_eq(sha256_hex(&a.password).as_bytes(), hash.as_bytes())
-            })
-            .map(|a| a.account.clone())
+        w.agents.values().fold(None, |found, a| {
+            let ok = ct_eq(a.account.as_bytes(), user.as_bytes())
+                & ct_eq(sha256_hex(&a.password).as_bytes(), hash.as_bytes());
+            if ok {
+                Some(a.account.clone())
+            } else {
+                found
+            }
+        })
     });
     let account = account
         .ok_or_else(|| unauthorized("Bad credentials: password must be the SHA-256 hex of the account password."))?;
-    let (token, _) = state.store.write(|w, _| Ok(w.issue_token(&account)))?;
+    let (token, _) = state.store.write(|w, _| Ok(w.issue_token_bounded(&account)))?;
     Ok(envelope::json(&serde_json::json!({ "key": token, "access_token": token, "token_type": "bearer" })))
 }

@@ -69,6 +69,7 @@ impl ResponseError for Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Business { .. } => StatusCode::OK,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Http { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
         }
     }
 

@@ -110,7 +110,7 @@ async fn save_config(
     agent: AuthAgent,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, Error> {
-    let body = body.map_err(|e| Error::bad_body(format!("it could not be read ({e})")))?;
+    let body = body.map_err(|e| super::params::read_error(&e))?;
     let config = parse_config(&body)?;
     let (saved, _) = state.store.write(|w, _| w.set_push_config(&agent.0, config))?;
     Ok(envelope::ok(view(Some(&saved))))

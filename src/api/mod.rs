@@ -6,6 +6,7 @@ pub mod body;
 pub mod cabinet;
 pub mod envelope;
 pub mod event_push;
+pub mod guard;
 pub mod open;
 pub mod order;
 pub mod paging;
@@ -44,7 +45,9 @@ pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default().limit(params::MAX_PARAM_BODY).content_type_required(false).error_handler(|err, _| {
         let msg = match &err {
             actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
-            | actix_web::error::JsonPayloadError::Overflow { .. } => "it is larger than 256 KiB".to_string(),
+            | actix_web::error::JsonPayloadError::Overflow { .. } => {
+                return Error::payload_too_large(params::MAX_PARAM_BODY).into()
+            }
             actix_web::error::JsonPayloadError::Deserialize(e) => {
                 format!("malformed JSON ({e})")
             }

@@ -121,6 +121,16 @@ pub fn clip(v: &str) -> String {
     }
 }
 
+/// A body that could not be read: over the limit is HTTP 413, anything else (a broken
+/// compressed stream, a client that hung up) a business error naming the cause.
+pub fn read_error(e: &actix_web::Error) -> Error {
+    if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Error::payload_too_large(MAX_PARAM_BODY)
+    } else {
+        Error::bad_body(format!("it could not be read ({e})"))
+    }
+}
+
 impl FromRequest for Params {
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
@@ -129,9 +139,9 @@ impl FromRequest for Params {
         let req = req.clone();
         let body = Bytes::from_request(&req, payload);
         Box::pin(async move {
-            let body = body.await.map_err(|e| Error::bad_body(format!("it could not be read ({e})")))?;
+            let body = body.await.map_err(|e| read_error(&e))?;
             if body.len() > MAX_PARAM_BODY {
-                return Err(Error::bad_body("it is larger than 256 KiB"));
+                return Err(Error::payload_too_large(MAX_PARAM_BODY));
             }
             Params::parse(&req, &body)
         })

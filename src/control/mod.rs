@@ -13,6 +13,7 @@ use serde_json::json;
 use std::time::Duration;
 
 pub mod faults;
+pub mod openapi;
 pub mod pos;
 pub mod scenario;
 pub mod state;
@@ -35,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/pushes/wait", web::get().to(wait_pushes))
             .route("/pushes/{id}/resend", web::post().to(resend))
             .configure(faults::routes)
+            .configure(openapi::routes)
             .configure(pos::routes)
             .configure(scenario::routes)
             .configure(state::routes)

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod battery;
 pub mod cabinet;
+pub mod credentials;
 pub mod event;
 pub mod fault;
 pub mod geo;

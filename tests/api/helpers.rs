@@ -155,6 +155,8 @@ pub enum Behaviour {
     Status(u16),
     /// Never answer (until the test ends).
     Hang,
+    /// Answer 200 like `Ok`, after this many milliseconds.
+    Delay(u64),
 }
 
 struct SinkState {
@@ -185,6 +187,10 @@ async fn record(req: HttpRequest, body: web::Bytes, st: web::Data<Arc<SinkState>
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             HttpResponse::Ok().finish()
+        }
+        Behaviour::Delay(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            HttpResponse::Ok().json(serde_json::json!({"code":0,"msg":"success"}))
         }
     }
 }
