@@ -17,7 +17,7 @@ ARTIFACTS=$ROOT/ci-artifacts
 CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 TEST_TIMEOUT_S=${TEST_TIMEOUT_S:-180}
 mkdir -p "$ARTIFACTS"
-WORK=$(mktemp -d)
+mkdir -p "$ROOT/target" && WORK=$(mktemp -d "$ROOT/target/browser-test.XXXXXX")
 SIM_PID=
 
 cleanup() {

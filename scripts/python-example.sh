@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --bin bajie-sim
-WORK=$(mktemp -d)
+mkdir -p target && WORK=$(mktemp -d "$PWD/target/python-example.XXXXXX")
 target/debug/bajie-sim --bind 127.0.0.1:0 --frozen --no-sim --seed 42 >"$WORK/sim.out" 2>"$WORK/sim.err" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT

@@ -22,7 +22,7 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "version $VERSION\
 fi
 
 cargo build --quiet --bin bajie-sim
-WORK="$(mktemp -d)"
+mkdir -p target && WORK="$(mktemp -d "$PWD/target/schemathesis.XXXXXX")"
 # No retries and a short timeout: schemathesis may configure receivers that do not exist.
 target/debug/bajie-sim --bind 127.0.0.1:0 --no-sim --frozen --seed 1 \
   --push-retries-ms= --push-timeout-ms 500 >"$WORK/stdout" 2>"$WORK/stderr" &
