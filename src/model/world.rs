@@ -101,6 +101,9 @@ pub struct World {
     /// Fault-injection rules.
     #[serde(default)]
     pub faults: FaultRules,
+    /// Shops by place and cabinets by shop (derived, never saved; `model/shop_index.rs`).
+    #[serde(skip)]
+    pub(crate) shop_index: super::shop_index::ShopIndexCell,
 }
 
 /// Compare secrets without returning early on the first difference.
@@ -130,6 +133,7 @@ impl World {
             next_shop_row: 1,
             sim: SimState::default(),
             faults: FaultRules::default(),
+            shop_index: Default::default(),
         }
     }
 

@@ -7,6 +7,7 @@ mod conformance;
 mod faults;
 mod helpers;
 mod isolation;
+mod perf;
 mod pushes;
 mod rent_flow;
 mod sim;
