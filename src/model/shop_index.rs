@@ -1,5 +1,6 @@
-//! Look-up tables of the world by place and by shop: the agent's shops by grid cell (the geo
-//! list, O6) and the cabinets standing in each shop (O6 stock, shop stock, shop deletion).
+//! Look-up tables of the world by place, by shop and by agent: the agent's shops by grid cell
+//! (the geo list, O6), the cabinets standing in each shop (O6 stock, shop stock, shop
+//! deletion) and each agent's cabinets with their position in the fleet (device pages, C7).
 //!
 //! At fleet scale a scan per request is too slow: O6 used to scan every shop of the agent and,
 //! per shop within reach, every cabinet (120 ms a request at 100,000 cabinets). The tables are
@@ -16,8 +17,9 @@ use super::world::World;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
-/// Grid cell edge in degrees (about 1.1 km north-south, 0.7 km east-west in Paris).
-const CELL_DEG: f64 = 0.01;
+/// Grid cell edge in degrees (about 220 m north-south, 150 m east-west in Paris): a close
+/// zoom level looks at a few cells of a few shops each.
+const CELL_DEG: f64 = 0.002;
 /// Metres per degree of latitude, rounded down so the search box is never too small.
 const M_PER_DEG: f64 = 111_000.0;
 /// A search box with more cells than this scans the agent's non-empty cells instead.
@@ -46,6 +48,12 @@ pub struct ShopIndex {
     cells: HashMap<String, HashMap<Cell, Vec<Point>>>,
     /// Where each shop is filed: agent and cell.
     filed: HashMap<String, (String, Cell)>,
+    /// Each agent's cabinets in id order, with their 0-based position among all cabinets.
+    /// Cabinets are created only by loading a world, and their agent never changes.
+    by_agent: HashMap<String, Vec<(usize, String)>>,
+    /// Number of cabinets the positions were counted over (a guard against a world whose
+    /// cabinets changed behind the index's back).
+    cabinet_count: usize,
 }
 
 impl ShopIndex {
@@ -55,11 +63,13 @@ impl ShopIndex {
         for s in world.shops.values() {
             ix.file_shop(s);
         }
-        for c in world.cabinets.values() {
+        for (i, c) in world.cabinets.values().enumerate() {
             if let Some(s) = c.shop.as_deref() {
                 ix.by_shop.entry(s.to_string()).or_default().insert(c.id.clone());
             }
+            ix.by_agent.entry(c.agent.clone()).or_default().push((i, c.id.clone()));
         }
+        ix.cabinet_count = world.cabinets.len();
         ix
     }
 
@@ -110,8 +120,15 @@ impl ShopIndex {
             return Vec::new();
         };
         let mut hits: Vec<(f64, &str)> = Vec::new();
+        let bounds = search_bounds(lat, lng, radius_m);
         let mut visit = |points: &'a Vec<Point>| {
             for p in points {
+                // A cheap box test first: most points of the cells looked at are outside it.
+                if let Some((dlat, dlng)) = bounds {
+                    if (p.lat - lat).abs() > dlat || (p.lng - lng).abs() > dlng {
+                        continue;
+                    }
+                }
                 let d = geo::distance_m(lat, lng, p.lat, p.lng);
                 if d <= radius_m && keep(&p.id) {
                     hits.push((d, p.id.as_str()));
@@ -144,9 +161,10 @@ impl ShopIndex {
     }
 }
 
-/// The cells a circle of `radius_m` around `lat`/`lng` can touch, `(y0, y1, x0, x1)`, or
-/// `None` when its east-west extent cannot be bounded in a simple box.
-fn search_box(lat: f64, lng: f64, radius_m: f64) -> Option<(i64, i64, i64, i64)> {
+/// Half the height and width in degrees of a box around `lat`/`lng` holding the circle of
+/// `radius_m`, or `None` when its east-west extent cannot be bounded in a simple box (near a
+/// pole, across the antimeridian, or wider than the globe).
+fn search_bounds(lat: f64, lng: f64, radius_m: f64) -> Option<(f64, f64)> {
     let dlat = radius_m / M_PER_DEG;
     let widest = (lat.abs() + dlat).min(90.0);
     let cos = widest.to_radians().cos();
@@ -157,6 +175,13 @@ fn search_box(lat: f64, lng: f64, radius_m: f64) -> Option<(i64, i64, i64, i64)>
     if dlng >= 180.0 || lng - dlng < -180.0 || lng + dlng > 180.0 {
         return None;
     }
+    Some((dlat, dlng))
+}
+
+/// The cells a circle of `radius_m` around `lat`/`lng` can touch, `(y0, y1, x0, x1)`, or
+/// `None` when it cannot be bounded in a simple box.
+fn search_box(lat: f64, lng: f64, radius_m: f64) -> Option<(i64, i64, i64, i64)> {
+    let (dlat, dlng) = search_bounds(lat, lng, radius_m)?;
     let (y0, x0) = cell_of(lat - dlat, lng - dlng);
     let (y1, x1) = cell_of(lat + dlat, lng + dlng);
     Some((y0, y1, x0, x1))
@@ -194,6 +219,13 @@ impl World {
     /// The cabinets standing in shop `id`, in id order.
     pub fn cabinets_in_shop<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a super::Cabinet> + 'a {
         self.shop_index().cabinets_of(id).filter_map(|c| self.cabinets.get(c))
+    }
+
+    /// The agent's cabinets in id order with their 0-based position among all cabinets, or
+    /// `None` when the table does not match the world (then scan instead).
+    pub fn agent_cabinets(&self, agent: &str) -> Option<&[(usize, String)]> {
+        let ix = self.shop_index();
+        (ix.cabinet_count == self.cabinets.len()).then(|| ix.by_agent.get(agent).map_or(&[][..], Vec::as_slice))
     }
 
     /// Shops of `agent` that have cabinets, within `radius_m` of `lat`/`lng`, nearest first
@@ -279,6 +311,18 @@ mod tests {
             let got: Vec<(f64, String)> =
                 w.shops_near(agent, lat, lng, r, 100).into_iter().map(|(d, s)| (d, s.id.clone())).collect();
             assert_eq!(got, brute(w, agent, lat, lng, r, 100), "{agent} {lat},{lng} r={r}");
+        }
+        for agent in ["demo", "acme", "nobody"] {
+            let indexed: Vec<(usize, &str)> =
+                w.agent_cabinets(agent).unwrap().iter().map(|(i, id)| (*i, id.as_str())).collect();
+            let scanned: Vec<(usize, &str)> = w
+                .cabinets
+                .values()
+                .enumerate()
+                .filter(|(_, c)| c.agent == agent)
+                .map(|(i, c)| (i, c.id.as_str()))
+                .collect();
+            assert_eq!(indexed, scanned);
         }
         for s in w.shops.values() {
             let indexed: Vec<&str> = w.cabinets_in_shop(&s.id).map(|c| c.id.as_str()).collect();
