@@ -37,6 +37,9 @@ pub struct AppState {
     pub seed: u64,
     /// Virtual time the world starts at (for reset).
     pub start: Millis,
+    /// Wall-clock time the world was first loaded at: a reset rebuilds it with the same
+    /// registration times, so the rebuilt world equals the loaded one.
+    pub loaded_at: Millis,
     /// Held while the world is brought up to a time and its events are handed on, so steps
     /// from the driver and from `advance` publish their events in the order they happened.
     /// Never held across an `.await`.
@@ -132,14 +135,22 @@ impl AppState {
         let _gate = self.stepping.lock();
         let mut world = snap.world;
         apply_sim_flags(&self.config, &mut world.sim.settings);
-        self.store.replace(world, false);
+        world.warm_indexes();
+        self.store.replace(world);
         self.clock.set(snap.now);
     }
 
-    /// Back to the loaded world and start time; the journal is emptied.
+    /// Back to the loaded world and start time; the journal is emptied. The world is rebuilt
+    /// from the configuration (same seed, same load time) rather than copied from a kept
+    /// original, which would double the memory of a large fleet.
     pub fn reset(&self) {
         let _gate = self.stepping.lock();
-        self.store.reset();
+        match load_world_at(&self.config, self.seed, self.loaded_at) {
+            Ok((world, _)) => self.store.replace(world),
+            // It loaded at start, so it loads again; if the file changed on disk meanwhile,
+            // keep the current world rather than serve half of one.
+            Err(e) => log::error!("reset: cannot reload the world: {e}"),
+        }
         self.clock.set(self.start);
         self.push.clear();
         // The simulation starts again from the start time.
@@ -190,7 +201,12 @@ impl Running {
 
 /// Load the world the configuration asks for.
 pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String> {
-    let wall = clock::wall_now();
+    load_world_at(config, seed, clock::wall_now())
+}
+
+/// Load the world the configuration asks for, as if the wall clock read `wall` (fixtures
+/// without a start time register their cabinets then).
+pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World, Millis), String> {
     let loaded = match (&config.fleet, &config.fixtures) {
         (Some(n), _) => fixtures::generate_fleet(*n, seed, wall),
         (None, Some(path)) => {
@@ -216,6 +232,7 @@ pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String>
     if !problems.is_empty() {
         return Err(format!("simulation settings: {}", problems.join("; ")));
     }
+    world.warm_indexes();
     Ok((world, start))
 }
 
@@ -230,7 +247,8 @@ fn apply_sim_flags(config: &Config, s: &mut SimSettings) {
 pub async fn build(config: Config) -> Result<Running, String> {
     // The only place a seed is drawn from the system: everything after follows from it.
     let seed = config.seed.unwrap_or_else(rand::random);
-    let (world, start) = load_world(&config, seed)?;
+    let loaded_at = clock::wall_now();
+    let (world, start) = load_world_at(&config, seed, loaded_at)?;
     // A saved world, when there is one, wins over the fixtures (which remain the reset point).
     let saved = match &config.state_file {
         Some(path) => control::state::read_file(path)?,
@@ -254,6 +272,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
         config: config.clone(),
         seed,
         start,
+        loaded_at,
         stepping: StepGate::new(()),
     });
     if let Some(snap) = saved {

@@ -261,9 +261,13 @@ async fn order_detail(state: web::Data<AppState>, agent: AuthAgent, p: Params) -
     Ok(envelope::ok(body))
 }
 
+/// At most this many shops in an O6 answer: the nearest ones. A map view shows a screenful of
+/// markers; an uncapped zoom level 1 over a large fleet would be tens of megabytes.
+pub const O6_LIMIT: usize = 100;
+
 /// O6 `POST /rent/cabinet/list`: the agent's shops within the zoom level's radius of
-/// `lat`/`lng`, nearest first, one item per shop with its cabinets' stock. The array is in
-/// top-level `list`.
+/// `lat`/`lng`, nearest first (at most [`O6_LIMIT`]), one item per shop with its cabinets'
+/// stock. The array is in top-level `list`.
 async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
     let coord_type = p.required("coordType")?.to_ascii_uppercase();
     let zoom = p.int_in("zoomLevel", 1, 8)?.ok_or_else(|| Error::missing_param("zoomLevel"))? as u8;
@@ -285,35 +289,32 @@ async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
     let radius = geo::zoom_radius_m(zoom).unwrap_or(0.0);
     let now = state.clock.now();
     let list = state.store.read(|w| {
-        let mut hits: Vec<(f64, serde_json::Value)> = Vec::new();
-        for shop in w.shops.values().filter(|s| s.agent == agent.0) {
-            let d = geo::distance_m(lat, lng, shop.latitude, shop.longitude);
-            if d > radius {
-                continue;
-            }
-            let cabs: Vec<&Cabinet> = w.cabinets.values().filter(|c| c.shop.as_deref() == Some(shop.id.as_str())).collect();
-            if cabs.is_empty() {
-                continue;
-            }
-            let batteries: usize = cabs.iter().map(|c| c.battery_count()).sum();
-            let free: usize = cabs.iter().filter(|c| c.online).map(|c| w.rentable_count(c, now)).sum();
-            let online = cabs.iter().any(|c| c.online);
-            let price = if show_price {
-                let p = w.strategy_for_shop(shop);
-                let terms = w.terms_for(cabs[0]);
-                json!({
-                    "priceId": p.map(|p| p.id).unwrap_or(0),
-                    "freeDuration": terms.free_minutes.to_string(),
-                    "price": terms.price.to_string(),
-                    "chargeUnit": terms.period_minutes.to_string(),
-                    "dailyCapAmount": terms.daily_max.to_string(),
-                    "deposit": terms.deposit.to_string(),
-                })
-            } else {
-                json!({ "priceId": 0, "freeDuration": null, "price": null, "chargeUnit": null, "dailyCapAmount": null, "deposit": null })
-            };
-            hits.push((
-                d,
+        // Nearest first, at most O6_LIMIT shops (fidelity note in notes/perf.md): the grid of
+        // shops by place answers without scanning the fleet.
+        w.shops_near(&agent.0, lat, lng, radius, O6_LIMIT)
+            .into_iter()
+            .map(|(d, shop)| {
+                let cabs: Vec<&Cabinet> = w.cabinets_in_shop(&shop.id).collect();
+                let batteries: usize = cabs.iter().map(|c| c.battery_count()).sum();
+                let free: usize = cabs.iter().filter(|c| c.online).map(|c| w.rentable_count(c, now)).sum();
+                let online = cabs.iter().any(|c| c.online);
+                let price = match (show_price, cabs.first()) {
+                    (true, Some(first)) => {
+                        let p = w.strategy_for_shop(shop);
+                        let terms = w.terms_for(first);
+                        json!({
+                            "priceId": p.map(|p| p.id).unwrap_or(0),
+                            "freeDuration": terms.free_minutes.to_string(),
+                            "price": terms.price.to_string(),
+                            "chargeUnit": terms.period_minutes.to_string(),
+                            "dailyCapAmount": terms.daily_max.to_string(),
+                            "deposit": terms.deposit.to_string(),
+                        })
+                    }
+                    _ => {
+                        json!({ "priceId": 0, "freeDuration": null, "price": null, "chargeUnit": null, "dailyCapAmount": null, "deposit": null })
+                    }
+                };
                 json!({
                     "price": price,
                     "cabinet": { "batteryNum": batteries.to_string(), "freeNum": free.to_string(), "infoStatus": if online { "1" } else { "0" } },
@@ -323,11 +324,9 @@ async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
                         "latitude": coord(shop.latitude), "shopBanner": shop.banner, "shopIcon": shop.icon,
                         "distanceNumber": (d * 10.0).round() / 10.0, "sceneType": shop.scene_type.to_string(),
                     },
-                }),
-            ));
-        }
-        hits.sort_by(|a, b| a.0.total_cmp(&b.0));
-        hits.into_iter().map(|(_, v)| v).collect::<Vec<_>>()
+                })
+            })
+            .collect::<Vec<_>>()
     });
     Ok(envelope::json(&json!({ "msg": envelope::OK_MSG, "code": 0, "list": list })))
 }

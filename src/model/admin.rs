@@ -338,9 +338,8 @@ impl World {
     pub fn bind_cabinet_to_shop(&mut self, agent: &str, cabinet: &str, shop: &str) -> Result<String> {
         let id = self.resolve_cabinet(agent, cabinet)?.id.clone();
         self.shop_of(agent, shop)?;
-        if let Some(c) = self.cabinets.get_mut(&id) {
-            c.shop = Some(shop.to_string());
-        }
+        let before = self.cabinets.get_mut(&id).and_then(|c| c.shop.replace(shop.to_string()));
+        self.index_cabinet(&id, before.as_deref());
         Ok(id)
     }
 
@@ -350,9 +349,8 @@ impl World {
         let resolved =
             ids.iter().map(|id| self.resolve_cabinet(agent, id).map(|c| c.id.clone())).collect::<Result<Vec<_>>>()?;
         for id in &resolved {
-            if let Some(c) = self.cabinets.get_mut(id) {
-                c.shop = None;
-            }
+            let before = self.cabinets.get_mut(id).and_then(|c| c.shop.take());
+            self.index_cabinet(id, before.as_deref());
         }
         Ok(resolved)
     }

@@ -27,6 +27,18 @@ impl World {
         Ok(())
     }
 
+    /// A heartbeat nobody listens to: the online cabinet's `lastSeen` moves to `now`, as
+    /// with [`World::report_status`], without building the report. Returns whether it was.
+    pub fn touch_cabinet(&mut self, cabinet: &str, now: Millis) -> bool {
+        match self.cabinets.get_mut(cabinet).filter(|c| c.online) {
+            Some(c) => {
+                c.last_seen = now;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Give battery `id` a fault type (0 clears it). A new fault of a docked battery raises
     /// BATTERY_ABNORMAL_WARNING with its cabinet's status.
     pub fn set_battery_fault(&mut self, id: &str, fault: u8, now: Millis, out: &mut Vec<Event>) -> Result<()> {

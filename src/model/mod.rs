@@ -23,6 +23,7 @@ pub mod push_config;
 pub mod rng;
 pub mod shop;
 pub mod shop_admin;
+pub mod shop_index;
 pub mod sim_state;
 pub mod snapshot;
 pub mod world;

@@ -59,11 +59,6 @@ pub struct ShopStock {
 }
 
 impl World {
-    /// The cabinets standing in shop `id`, in id order.
-    pub fn cabinets_in_shop<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Cabinet> + 'a {
-        self.cabinets.values().filter(move |c| c.shop.as_deref() == Some(id))
-    }
-
     /// Stock figures of `shop` at `now`.
     pub fn shop_stock(&self, shop: &Shop, now: Millis) -> ShopStock {
         self.stock_of(self.cabinets_in_shop(&shop.id), now)
@@ -139,7 +134,8 @@ impl World {
             pos_price_id: None,
             created_at: now,
         };
-        self.shops.insert(d.id, shop);
+        self.shops.insert(d.id.clone(), shop);
+        self.index_shop(&d.id);
         Ok(())
     }
 
@@ -176,6 +172,7 @@ impl World {
         if let Some(v) = d.logo {
             s.logo = v;
         }
+        self.index_shop(&d.id);
         Ok(())
     }
 
@@ -192,6 +189,7 @@ impl World {
             )));
         }
         self.shops.remove(id);
+        self.index_shop(id);
         for p in self.strategies.values_mut().filter(|p| p.shop.as_deref() == Some(id)) {
             p.shop = None;
         }

@@ -265,8 +265,11 @@ pub struct SimIndex {
     pub pos: Vec<usize>,
     /// Shop coordinates of each cabinet, if bound.
     pub coords: Vec<Option<(f64, f64)>>,
-    /// Cabinets by grid cell of their shop's coordinates.
+    /// Cabinets by grid cell of their shop's coordinates (cells of `sim::index::FINE_DEG`).
     pub grid: BTreeMap<(i64, i64), Vec<usize>>,
+    /// Each cabinet's agent as a small number (same number, same agent), so neighbour
+    /// searches compare agents without a look-up in the world.
+    pub agents: Vec<u32>,
 }
 
 impl PartialEq for SimIndex {

@@ -101,6 +101,9 @@ pub struct World {
     /// Fault-injection rules.
     #[serde(default)]
     pub faults: FaultRules,
+    /// Shops by place and cabinets by shop (derived, never saved; `model/shop_index.rs`).
+    #[serde(skip)]
+    pub(crate) shop_index: super::shop_index::ShopIndexCell,
 }
 
 /// Compare secrets without returning early on the first difference.
@@ -130,6 +133,7 @@ impl World {
             next_shop_row: 1,
             sim: SimState::default(),
             faults: FaultRules::default(),
+            shop_index: Default::default(),
         }
     }
 
@@ -229,41 +233,54 @@ impl World {
     /// The slot an automatic eject picks: the highest charge, then the lowest slot.
     pub fn best_slot(&self, cab: &Cabinet, now: Millis) -> Option<u16> {
         let mut best: Option<(u8, u16)> = None;
-        for n in 1..=cab.slots.len() as u16 {
-            if self.is_rentable(cab, n, now) {
-                let vol = cab.slot(n).and_then(|s| s.battery.as_deref()).map(|b| self.vol(b, now)).unwrap_or(0);
-                if best.is_none_or(|(v, _)| vol > v) {
-                    best = Some((vol, n));
-                }
+        for (i, s) in cab.slots.iter().enumerate() {
+            // The same test as `is_rentable`, with one look-up of the battery.
+            let Some(b) = s.battery.as_deref().and_then(|id| self.batteries.get(id)) else {
+                continue;
+            };
+            if !s.usable() || b.fault != 0 {
+                continue;
+            }
+            let vol = b.vol_at(&self.settings.charge, now);
+            if vol >= self.settings.min_rent_vol && best.is_none_or(|(v, _)| vol > v) {
+                best = Some((vol, i as u16 + 1));
             }
         }
         best.map(|(_, n)| n)
     }
 
-    /// The cabinet's status as a push reports it.
+    /// The cabinet's status as a push reports it. One look-up per battery (its charge, fault
+    /// and rentability together): heartbeats build one of these per cabinet and step.
     pub fn report(&self, cab: &Cabinet, now: Millis) -> CabinetReport {
-        let slots = cab
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.battery.is_some() || s.fault != 0 || s.locked)
-            .map(|(i, s)| {
-                let b = s.battery.as_deref().and_then(|id| self.batteries.get(id));
-                SlotReport {
-                    slot: i as u16 + 1,
-                    battery: s.battery.clone(),
-                    vol: b.map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0),
-                    slot_fault: if s.locked && s.fault == 0 { 8 } else { s.fault },
-                    battery_fault: b.map(|b| b.fault).unwrap_or(0),
-                }
-            })
-            .collect();
+        let mut slots = Vec::new();
+        let (mut rentable, mut returnable) = (0, 0);
+        for (i, s) in cab.slots.iter().enumerate() {
+            if s.battery.is_none() && s.usable() {
+                returnable += 1;
+            }
+            if s.battery.is_none() && s.fault == 0 && !s.locked {
+                continue;
+            }
+            let b = s.battery.as_deref().and_then(|id| self.batteries.get(id));
+            let vol = b.map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0);
+            let battery_fault = b.map(|b| b.fault).unwrap_or(0);
+            if b.is_some() && s.usable() && battery_fault == 0 && vol >= self.settings.min_rent_vol {
+                rentable += 1;
+            }
+            slots.push(SlotReport {
+                slot: i as u16 + 1,
+                battery: s.battery.clone(),
+                vol,
+                slot_fault: if s.locked && s.fault == 0 { 8 } else { s.fault },
+                battery_fault,
+            });
+        }
         CabinetReport {
             cabinet: cab.id.clone(),
             online: cab.online,
             total: cab.slots.len(),
-            rentable: self.rentable_count(cab, now),
-            returnable: cab.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count(),
+            rentable,
+            returnable,
             iccid: cab.iccid.clone(),
             ip: cab.ip.clone(),
             port: cab.port,
@@ -685,9 +702,30 @@ impl World {
     // ----- invariants ---------------------------------------------------------------------
 
     /// Every broken invariant, in words; empty when the world is consistent.
+    ///
+    /// Runs over millions of slots at fleet scale, so the common case allocates nothing per
+    /// battery: places are compared in place and words are built only for violations (the
+    /// first version formatted a string per slot and took 18 s at 100,000 cabinets).
     pub fn check(&self) -> Vec<String> {
+        /// Where a battery was first seen.
+        #[derive(Clone, Copy)]
+        enum Seen<'a> {
+            Slot(&'a str, usize),
+            Order(&'a str),
+        }
+        impl std::fmt::Display for Seen<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    Seen::Slot(c, n) => write!(f, "{c} slot {n}"),
+                    Seen::Order(t) => write!(f, "order {t}"),
+                }
+            }
+        }
         let mut v = Vec::new();
-        let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+        let mut seen: std::collections::HashMap<&str, Seen<'_>> =
+            std::collections::HashMap::with_capacity(self.batteries.len());
+        // Docked batteries whose own place names the slot that holds them.
+        let mut confirmed = 0usize;
         for c in self.cabinets.values() {
             if !self.agents.contains_key(&c.agent) {
                 v.push(format!("cabinet {} belongs to unknown agent {}", c.id, c.agent));
@@ -706,16 +744,18 @@ impl World {
                 let Some(b) = s.battery.as_deref() else {
                     continue;
                 };
-                let here = format!("{} slot {}", c.id, i + 1);
-                if let Some(prev) = seen.insert(b, here.clone()) {
+                let here = Seen::Slot(&c.id, i + 1);
+                if let Some(prev) = seen.insert(b, here) {
                     v.push(format!("battery {b} is in two places: {prev} and {here}"));
                 }
                 match self.batteries.get(b) {
                     None => v.push(format!("{here} holds unknown battery {b}")),
-                    Some(bat) if bat.place != (BatteryPlace::Slot { cabinet: c.id.clone(), slot: i as u16 + 1 }) => {
-                        v.push(format!("{here} holds battery {b}, which believes it is {:?}", bat.place))
-                    }
-                    _ => {}
+                    Some(bat) => match &bat.place {
+                        BatteryPlace::Slot { cabinet, slot } if *cabinet == c.id && *slot as usize == i + 1 => {
+                            confirmed += 1
+                        }
+                        place => v.push(format!("{here} holds battery {b}, which believes it is {place:?}")),
+                    },
                 }
             }
         }
@@ -724,17 +764,20 @@ impl World {
                 match o.battery.as_deref() {
                     None => v.push(format!("order {} is in lease without a battery", o.trade_no)),
                     Some(b) => {
-                        let here = format!("order {}", o.trade_no);
-                        if let Some(prev) = seen.insert(b, here.clone()) {
+                        let here = Seen::Order(&o.trade_no);
+                        if let Some(prev) = seen.insert(b, here) {
                             v.push(format!("battery {b} is in two places: {prev} and {here}"));
                         }
                     }
                 }
             }
         }
+        // Every docked battery was confirmed by the slot that holds it, unless some battery
+        // believes it is in a slot that does not hold it: only then look each one up.
+        let docked = self.batteries.values().filter(|b| matches!(b.place, BatteryPlace::Slot { .. })).count();
         for b in self.batteries.values() {
             match &b.place {
-                BatteryPlace::Slot { cabinet, slot } => {
+                BatteryPlace::Slot { cabinet, slot } if docked != confirmed => {
                     let holds =
                         self.cabinets.get(cabinet).and_then(|c| c.slot(*slot)).and_then(|s| s.battery.as_deref());
                     if holds != Some(b.id.as_str()) {
@@ -744,6 +787,7 @@ impl World {
                         ));
                     }
                 }
+                BatteryPlace::Slot { .. } => {}
                 BatteryPlace::Rented { order } => {
                     let ok = self.orders.get(order).is_some_and(|o| {
                         o.status == OrderStatus::InLease && o.battery.as_deref() == Some(b.id.as_str())

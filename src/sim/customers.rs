@@ -128,8 +128,7 @@ fn drop_timeout(w: &mut World, trade_no: &str) {
 fn choose_cabinets(w: &mut World, origin: &str) -> Vec<String> {
     let s = &w.sim.settings;
     let (same, radius) = (s.same_cabinet_share, s.nearby_radius_m);
-    let mut near = index::nearby(w, origin, radius);
-    near.truncate(8);
+    let mut near = index::nearby(w, origin, radius, 8);
     let stay = w.rng.chance(same);
     if stay || near.is_empty() {
         near.insert(0, origin.to_string());

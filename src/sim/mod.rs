@@ -191,9 +191,48 @@ mod tests {
         assert!(a.check().is_empty(), "{:?}", a.check());
     }
 
+    /// Subscribe every agent to CABINET_STATUS (heartbeat reports nobody receives are skipped).
+    fn subscribe_status(w: &mut World) {
+        use crate::model::event::{PushConfig, Subscription};
+        let config = PushConfig {
+            push_url: "http://127.0.0.1:9/push".into(),
+            event_subscriptions: vec![Subscription {
+                event: "CABINET_STATUS".into(),
+                push_url: String::new(),
+                enable: true,
+            }],
+        };
+        for a in w.agents.values_mut() {
+            a.push = Some(std::sync::Arc::new(config.clone()));
+        }
+    }
+
+    #[test]
+    fn heartbeats_nobody_receives_change_the_world_like_reported_ones() {
+        let (mut quiet, start) = world(5);
+        let mut heard = quiet.clone();
+        subscribe_status(&mut heard);
+        let (mut eq, mut eh) = (Vec::new(), Vec::new());
+        step(&mut quiet, start, &mut eq);
+        step(&mut quiet, start + 3 * HOUR, &mut eq);
+        step(&mut heard, start, &mut eh);
+        step(&mut heard, start + 3 * HOUR, &mut eh);
+        let status = |e: &Event| matches!(e.kind, EventKind::CabinetStatus { .. });
+        assert!(eh.iter().filter(|e| status(e)).count() >= 20);
+        assert!(!eq.iter().any(status));
+        // Apart from the status reports and the subscription itself, the same history.
+        let rest: Vec<&EventKind> = eh.iter().filter(|e| !status(e)).map(|e| &e.kind).collect();
+        assert_eq!(rest, eq.iter().map(|e| &e.kind).collect::<Vec<_>>());
+        for a in heard.agents.values_mut() {
+            a.push = None;
+        }
+        assert_eq!(serde_json::to_string(&heard).unwrap(), serde_json::to_string(&quiet).unwrap());
+    }
+
     #[test]
     fn the_default_world_is_alive_within_a_virtual_hour() {
         let (mut w, start) = world(42);
+        subscribe_status(&mut w);
         let mut out = Vec::new();
         step(&mut w, start, &mut out);
         step(&mut w, start + HOUR, &mut out);

@@ -10,6 +10,7 @@ mod fuzz;
 mod helpers;
 mod isolation;
 mod openapi;
+mod perf;
 mod pushes;
 mod receivers;
 mod rent_flow;
