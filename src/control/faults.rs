@@ -110,15 +110,17 @@ pub async fn inject(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let Some(path) = req.path().strip_prefix(PREFIX).map(str::to_string) else {
+    if !req.path().starts_with(PREFIX) {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
-    };
+    }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
     if !state.store.read(|w| w.faults.any(FaultFamily::Request)) {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
+    // Copied only when a rule may apply: the common path allocates nothing here.
+    let path = req.path()[PREFIX.len()..].to_string();
     let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
     let agent = auth::authenticate(&state, header).ok();
     let device = device_of(&req);
