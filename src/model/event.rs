@@ -90,7 +90,7 @@ pub struct CabinetReport {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum EventKind {
     /// A rent callback is due (`status` 0 failed, 1 taken out, 2 returned).
-    RentCallback { url: String, trade_no: String, status: u8 },
+    RentCallback { url: String, trade_no: String, status: u8, cabinet: String },
     /// A battery left a cabinet for an order (BATTERY_BORROW_OUT).
     BatteryBorrowed { cabinet: String, order: String, battery: String, slot: u16 },
     /// A rent eject failed (BATTERY_BORROW_OUT with a fault).
@@ -133,7 +133,7 @@ impl EventKind {
     /// The cabinet the event concerns, if any (the ordering key of event pushes).
     pub fn cabinet(&self) -> Option<&str> {
         match self {
-            EventKind::RentCallback { .. } => None,
+            EventKind::RentCallback { cabinet, .. } => Some(cabinet),
             EventKind::BatteryBorrowed { cabinet, .. }
             | EventKind::BorrowFailed { cabinet, .. }
             | EventKind::BatteryReturned { cabinet, .. }

@@ -147,7 +147,12 @@ impl World {
 
     fn callback(&self, out: &mut Vec<Event>, now: Millis, order: &Order, status: u8) {
         if let Some(url) = order.callback_url.as_deref().filter(|u| !u.trim().is_empty()) {
-            let kind = EventKind::RentCallback { url: url.to_string(), trade_no: order.trade_no.clone(), status };
+            let kind = EventKind::RentCallback {
+                url: url.to_string(),
+                trade_no: order.trade_no.clone(),
+                status,
+                cabinet: order.cabinet.clone(),
+            };
             self.emit(out, now, &order.agent, kind);
         }
     }

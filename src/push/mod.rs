@@ -672,7 +672,7 @@ impl Hub {
 /// configuration (as it was when the event happened) subscribes to the event.
 fn delivery_for(e: &Event) -> Option<Delivery> {
     match &e.kind {
-        EventKind::RentCallback { url, trade_no, status } => {
+        EventKind::RentCallback { url, trade_no, status, .. } => {
             let body = payload::callback_form(trade_no, *status);
             let entry = Entry::new(
                 "callback",

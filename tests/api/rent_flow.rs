@@ -98,6 +98,9 @@ async fn a_whole_rent_and_return_cycle_calls_back_and_bills_by_the_strategy() {
     // The journal recorded both callbacks as delivered.
     let j = app.control_get(&format!("/pushes/wait?order={t}&count=2&timeoutMs=5000")).await;
     assert_eq!(j["data"]["total"], 2, "{j}");
+    // Callbacks are journaled under the order's cabinet too, so a cabinet filter finds them.
+    let j = app.control_get(&format!("/pushes?kind=callback&cabinet={DEMO_CAB}")).await;
+    assert_eq!(j["data"]["total"], 2, "{j}");
     app.assert_consistent().await;
 }
 
