@@ -5,18 +5,7 @@
 use crate::helpers::*;
 use serde_json::{json, Value};
 
-/// Every event name a subscription can name.
-pub const EVENTS: [&str; 9] = [
-    "CABINET_ONLINE",
-    "CABINET_OFFLINE",
-    "CABINET_STATUS",
-    "BATTERY_IN",
-    "BATTERY_BORROW_OUT",
-    "BATTERY_ABNORMAL_WARNING",
-    "BATTERY_POPUP",
-    "ADMIN_RENTAL_ORDER",
-    "POS_INFO_STATUS",
-];
+pub use crate::helpers::EVENT_NAMES as EVENTS;
 
 /// Send `method path?query` as `who` with an optional JSON body; returns (status, body).
 pub async fn call(

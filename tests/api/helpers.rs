@@ -12,6 +12,20 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// The nine event names of ENDPOINTS.md §7.5, written out here rather than imported, so the
+/// tests check the simulator's own list against the documentation.
+pub const EVENT_NAMES: [&str; 9] = [
+    "CABINET_ONLINE",
+    "CABINET_OFFLINE",
+    "CABINET_STATUS",
+    "BATTERY_IN",
+    "BATTERY_BORROW_OUT",
+    "BATTERY_ABNORMAL_WARNING",
+    "BATTERY_POPUP",
+    "ADMIN_RENTAL_ORDER",
+    "POS_INFO_STATUS",
+];
+
 /// The demo account's Basic credentials.
 pub const DEMO: (&str, &str) = ("demo", "demo");
 /// The acme account's Basic credentials.

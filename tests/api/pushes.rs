@@ -8,18 +8,7 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// The nine documented event names.
-const ALL: [&str; 9] = [
-    "CABINET_ONLINE",
-    "CABINET_OFFLINE",
-    "CABINET_STATUS",
-    "BATTERY_IN",
-    "BATTERY_BORROW_OUT",
-    "BATTERY_ABNORMAL_WARNING",
-    "BATTERY_POPUP",
-    "ADMIN_RENTAL_ORDER",
-    "POS_INFO_STATUS",
-];
+use crate::helpers::EVENT_NAMES as ALL;
 
 /// Subscribe `who` to all nine events at `url`.
 async fn subscribe_all(app: &TestApp, who: (&str, &str), url: &str) {

@@ -69,18 +69,7 @@ async fn send(req: reqwest::RequestBuilder) -> Value {
     v
 }
 
-/// Every event name; the stress configuration always keeps the four it checks.
-const EVENTS: [&str; 9] = [
-    "CABINET_ONLINE",
-    "CABINET_OFFLINE",
-    "CABINET_STATUS",
-    "BATTERY_IN",
-    "BATTERY_BORROW_OUT",
-    "BATTERY_ABNORMAL_WARNING",
-    "BATTERY_POPUP",
-    "ADMIN_RENTAL_ORDER",
-    "POS_INFO_STATUS",
-];
+use crate::helpers::EVENT_NAMES as EVENTS;
 
 fn push_config(sink: &str, g: &mut Gen) -> Value {
     let mut subs = Vec::new();
