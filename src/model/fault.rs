@@ -295,19 +295,25 @@ impl World {
                 i += 1;
                 continue;
             }
-            let r = &mut self.faults.rules[i];
-            r.fired += 1;
-            let effect = r.effect.clone();
-            let spent = r.times.as_mut().is_some_and(|t| {
-                *t = t.saturating_sub(1);
-                *t == 0
-            });
-            if spent {
-                self.faults.rules.remove(i);
-            }
-            return Some(effect);
+            return Some(self.use_rule(i).0);
         }
         None
+    }
+
+    /// Count a firing of rule `i`: its effect, and whether that used up its `times` (the rule
+    /// is then removed, so the caller must not advance past it).
+    fn use_rule(&mut self, i: usize) -> (FaultEffect, bool) {
+        let r = &mut self.faults.rules[i];
+        r.fired += 1;
+        let effect = r.effect.clone();
+        let spent = r.times.as_mut().is_some_and(|t| {
+            *t = t.saturating_sub(1);
+            *t == 0
+        });
+        if spent {
+            self.faults.rules.remove(i);
+        }
+        (effect, spent)
     }
 
     /// The request rules' verdict on a platform request: latencies add up, the first error or
@@ -338,19 +344,12 @@ impl World {
                 i += 1;
                 continue;
             }
-            let r = &mut self.faults.rules[i];
-            r.fired += 1;
-            match &r.effect {
-                FaultEffect::Latency { latency_ms } => out.latency_ms = out.latency_ms.saturating_add(*latency_ms),
-                other => out.fail = Some(other.clone()),
+            let (effect, spent) = self.use_rule(i);
+            match effect {
+                FaultEffect::Latency { latency_ms } => out.latency_ms = out.latency_ms.saturating_add(latency_ms),
+                other => out.fail = Some(other),
             }
-            let spent = r.times.as_mut().is_some_and(|t| {
-                *t = t.saturating_sub(1);
-                *t == 0
-            });
-            if spent {
-                self.faults.rules.remove(i);
-            } else {
+            if !spent {
                 i += 1;
             }
         }

@@ -335,17 +335,7 @@ async fn send(app: &TestApp, op: &Value, ex: &Exercise) -> (u16, Value) {
     call(app, DEMO, method, &path, &q, body.as_ref()).await
 }
 
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
+use crate::schema::type_name as json_type;
 
 /// Every field of `expected` must be in `actual` with the same JSON type (an integer where
 /// the example has an integer; any number where it has a decimal). Arrays are compared by

@@ -74,7 +74,8 @@ fn digits_pattern(p: &str) -> Option<usize> {
     p.strip_prefix("^[0-9]{")?.strip_suffix("}$")?.parse().ok()
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// The JSON Schema type name of a value (`integer` for whole numbers).
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
