@@ -94,6 +94,8 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          on shutdown)
   --rent-rate X          simulated rentals per cabinet per hour at demand factor 1, overriding
                          the fixtures' sim.rentsPerCabinetHour (default 0.5)
+  --workers N            HTTP worker threads (default 0: one per CPU). On a machine shared
+                         with the load generator, fewer workers than CPUs can serve more
   --fleet N              generate a synthetic fleet of N cabinets instead of the fixtures
   --push-timeout-ms N    per-attempt timeout of pushes and callbacks (default 5000)
   --push-retries-ms LIST comma-separated delays before each retry of a failed push or callback,
@@ -156,6 +158,7 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "save-every-s",
     "rent-rate",
     "control-token",
+    "workers",
 ];
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
 
@@ -302,6 +305,12 @@ impl Config {
                 self.push_retries_ms = list;
             }
             "eject-delay-s" => self.eject_delay_s = num(v)?,
+            "workers" => {
+                self.workers = num(v)?;
+                if self.workers > 256 {
+                    return Err("must be at most 256 (0: one per CPU)".into());
+                }
+            }
             "save-every-s" => self.save_every_s = num(v)?,
             "rent-rate" => {
                 let r: f64 = num(v)?;

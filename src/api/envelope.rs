@@ -38,8 +38,10 @@ fn to_vec_sized<T: Serialize + ?Sized>(body: &T) -> serde_json::Result<Vec<u8>> 
 }
 
 /// A JSON response with status 200.
-pub fn json_bytes(bytes: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json"))).body(bytes)
+pub fn json_bytes(bytes: impl Into<actix_web::web::Bytes>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .body(bytes.into())
 }
 
 /// Serialise any body as a 200 JSON response.

@@ -1,6 +1,7 @@
 //! The platform's wire layer (`/cdb-open-api/v1`): one file per documented group, the route
 //! table below reading like ENDPOINTS.md's inventory.
 
+pub mod answer_cache;
 pub mod auth;
 pub mod body;
 pub mod cabinet;

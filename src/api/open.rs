@@ -1,5 +1,6 @@
 //! Open API O1-O7 (ENDPOINTS.md §2): device info, the rent order life cycle, the geo list.
 
+use super::answer_cache;
 use super::auth::AuthAgent;
 use super::envelope::{self, coord, Amount};
 use super::params::Params;
@@ -181,14 +182,21 @@ fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<Vec<u8>, Erro
 async fn device_info(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
     let device = p.required("deviceId")?;
     let now = state.clock.now();
-    let bytes = state.store.read(|w| {
+    let store = &state.store;
+    if let Some(body) = answer_cache::get(store.id(), store.version(), &agent.0, device, now) {
+        return Ok(envelope::json_bytes(body));
+    }
+    let (answer, version) = store.read_versioned(|w| {
         let cab = w.cabinet_of(&agent.0, device)?;
         if !cab.online {
             return Err(Error::device_offline());
         }
-        device_info_bytes(w, cab, now)
-    })?;
-    Ok(envelope::json_bytes(bytes))
+        Ok((device_info_bytes(w, cab, now)?, w.vols_steady_until(cab, now)))
+    });
+    let (bytes, until) = answer?;
+    let body = web::Bytes::from(bytes);
+    answer_cache::put(store.id(), version, &agent.0, device, now, until, body.clone());
+    Ok(envelope::json_bytes(body))
 }
 
 /// O2 `POST /rent/order/create?deviceId=&callbackURL=`: a new order; the cabinet ejects on its

@@ -128,6 +128,49 @@ impl Battery {
         self.level_at(model, now).clamp(0.0, 100.0).floor() as u8
     }
 
+    /// A time until which [`Self::vol_at`] keeps its value at `now`: for every `t` with
+    /// `now <= t < until`, `vol_at(t) == vol_at(now)`. Always after `now`; `Millis::MAX` when
+    /// the level no longer moves (full, empty, paused). Response caches use it to serve an
+    /// O1 answer again until a `vol` in it would change.
+    pub fn vol_steady_until(&self, model: &ChargeModel, now: Millis) -> Millis {
+        if now < self.since {
+            // Not reached in practice (levels are settled at the current time); the level
+            // holds until `since` at least.
+            return self.since;
+        }
+        let level = self.level_at(model, now);
+        let vol = level.clamp(0.0, 100.0).floor();
+        // The rate now and the level at which `vol` changes; charging above the taper is the
+        // slow rate, below it the faster of the two (a crossing may only come later).
+        let (rate, gap) = match self.place {
+            BatteryPlace::Slot { .. } if self.fault == FAULT_CANNOT_CHARGE || self.charge_paused => (0.0, 0.0),
+            BatteryPlace::Slot { .. } if level >= 100.0 => (0.0, 0.0),
+            BatteryPlace::Slot { .. } => {
+                let rate = if level < model.taper_at {
+                    model.fast_per_min.max(model.slow_per_min)
+                } else {
+                    model.slow_per_min
+                };
+                (rate, vol + 1.0 - level)
+            }
+            // Below 1 % a draining pack shows 0 until it is docked again.
+            BatteryPlace::Rented { .. } | BatteryPlace::Loose if level < 1.0 => (0.0, 0.0),
+            BatteryPlace::Rented { .. } => (model.rented_drain_per_min, level - vol),
+            BatteryPlace::Loose => (model.idle_drain_per_min, level - vol),
+        };
+        if rate.is_nan() || rate <= 0.0 {
+            return Millis::MAX;
+        }
+        let mut until = now.saturating_add((gap / rate * MINUTE as f64).floor() as Millis);
+        // The level is monotonic within a phase, so an equal `vol` at the last instant means
+        // an equal `vol` throughout; halve the span if rounding made the estimate too long.
+        let at_now = self.vol_at(model, now);
+        while until > now + 1 && self.vol_at(model, until - 1) != at_now {
+            until = now + (until - now) / 2;
+        }
+        until.max(now + 1)
+    }
+
     /// Move the battery, settling its level first so the curve continues from here.
     pub fn move_to(&mut self, place: BatteryPlace, model: &ChargeModel, now: Millis) {
         self.settle(model, now);
@@ -168,6 +211,41 @@ mod tests {
         // 30 more minutes in the slow phase: +10 %.
         assert!((b.level_at(&m, 75 * MINUTE) - 90.0).abs() < 1e-9);
         assert_eq!(b.vol_at(&m, 10 * 60 * MINUTE), 100);
+    }
+
+    #[test]
+    fn vol_holds_until_its_steady_time() {
+        let m = ChargeModel::default();
+        let mut batteries = Vec::new();
+        for level in [0.0, 0.5, 12.0, 12.25, 79.9, 80.0, 99.99, 100.0] {
+            batteries.push(docked(level));
+            let mut r = docked(level);
+            r.place = BatteryPlace::Rented { order: "T".into() };
+            batteries.push(r.clone());
+            r.place = BatteryPlace::Loose;
+            batteries.push(r.clone());
+            let mut p = docked(level);
+            p.charge_paused = true;
+            batteries.push(p);
+        }
+        for b in &batteries {
+            for now in [0, 1, 59_999, 7 * MINUTE + 123, 200 * MINUTE] {
+                let until = b.vol_steady_until(&m, now);
+                assert!(until > now, "{b:?} at {now}");
+                let v = b.vol_at(&m, now);
+                if until < Millis::MAX {
+                    // Tight enough to matter: the value changes at `until` or soon after.
+                    assert_eq!(b.vol_at(&m, until - 1), v, "{b:?} at {now}");
+                    assert!(b.vol_at(&m, until + MINUTE) != v || until - now > MINUTE, "{b:?} at {now}");
+                } else {
+                    assert_eq!(b.vol_at(&m, now + 1000 * MINUTE), v, "{b:?} at {now}");
+                }
+                for k in 0..50 {
+                    let t = now + (until.min(now + 1000 * MINUTE) - now) * k / 50;
+                    assert_eq!(b.vol_at(&m, t), v, "{b:?} at {t} (steady from {now} until {until})");
+                }
+            }
+        }
     }
 
     #[test]

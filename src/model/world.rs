@@ -216,6 +216,17 @@ impl World {
         self.batteries.get(id).map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0)
     }
 
+    /// Until when every docked battery of `cab` keeps the `vol` it shows at `now` (see
+    /// `Battery::vol_steady_until`); O1 answers are served again until then.
+    pub fn vols_steady_until(&self, cab: &Cabinet, now: Millis) -> Millis {
+        cab.slots
+            .iter()
+            .filter_map(|s| s.battery.as_deref().and_then(|b| self.batteries.get(b)))
+            .map(|b| b.vol_steady_until(&self.settings.charge, now))
+            .min()
+            .unwrap_or(Millis::MAX)
+    }
+
     /// Whether the battery in `slot` would be handed out by an automatic eject.
     pub fn is_rentable(&self, cab: &Cabinet, slot: u16, now: Millis) -> bool {
         let Some(s) = cab.slot(slot) else {

@@ -24,12 +24,27 @@ pub struct Store {
     /// Next event sequence number, taken under the world's write lock so numbers follow the
     /// order in which changes really happened (the delivery engine re-sorts by it).
     seq: AtomicU64,
+    /// Bumped by every write, under the write lock, before the lock is released: a value read
+    /// under a read lock names exactly one state of the world. Response caches compare it to
+    /// serve an answer again only while nothing has changed (`api/response_cache.rs`).
+    version: AtomicU64,
+    /// Distinct for every store of the process, so caches keyed by version never mix two
+    /// simulators (tests run several on the same threads).
+    id: u64,
 }
+
+/// Source of [`Store::id`].
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Store {
     /// A store holding `world`.
     pub fn new(world: World) -> Self {
-        Store { world: RwLock::new(world), seq: AtomicU64::new(1) }
+        Store {
+            world: RwLock::new(world),
+            seq: AtomicU64::new(1),
+            version: AtomicU64::new(1),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     /// Number `events` in world order; called while the write lock is held.
@@ -49,11 +64,38 @@ impl Store {
         f(&self.world.read())
     }
 
+    /// Like [`Self::read`], also returning the version of the world `f` saw.
+    pub fn read_versioned<R>(&self, f: impl FnOnce(&World) -> R) -> (R, u64) {
+        let world = self.world.read();
+        // No writer holds the lock now, so the version cannot move under `f`.
+        let version = self.version.load(Ordering::Acquire);
+        (f(&world), version)
+    }
+
+    /// The current version of the world, without taking the lock. A cached answer made at
+    /// this version is still the answer: every change bumps it before its lock is released.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// This store's identity in the process.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Mark the world changed; called with the write lock held.
+    fn bump(&self) {
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
     /// Apply one domain operation. `f` mutates the world and appends events; on error the
     /// events it appended are discarded (operations validate before they change anything).
     pub fn write<R>(&self, f: impl FnOnce(&mut World, &mut Vec<Event>) -> Result<R>) -> Result<(R, Vec<Event>)> {
         let mut events = Vec::new();
         let mut world = self.world.write();
+        // Bumped whether or not `f` succeeds: a refused operation changes nothing, but one
+        // spurious miss of a response cache costs less than proving that here.
+        self.bump();
         let r = f(&mut world, &mut events)?;
         // Push fault rules decide each delivery's fate here, where the world's generator is.
         world.stamp_push_faults(&mut events);
@@ -71,6 +113,7 @@ impl Store {
         }
         let mut events = Vec::new();
         let mut world = self.world.write();
+        self.bump();
         world.run_due(now, &mut events);
         // Push fault rules decide each delivery's fate here, where the world's generator is.
         world.stamp_push_faults(&mut events);
@@ -82,7 +125,10 @@ impl Store {
     /// Replace the world (snapshot restore, reset). The old world is dropped after the lock
     /// is released, so readers do not wait for a large world to be freed.
     pub fn replace(&self, world: World) {
-        let old = std::mem::replace(&mut *self.world.write(), world);
+        let mut guard = self.world.write();
+        let old = std::mem::replace(&mut *guard, world);
+        self.bump();
+        drop(guard);
         drop(old);
     }
 

@@ -68,3 +68,85 @@ async fn the_geo_list_of_a_fleet_answers_the_nearest_shops_capped_at_a_hundred()
     let (_, acme) = app.post_as(ACME, &near).await;
     assert!(acme["list"].as_array().unwrap().iter().all(|i| i["shop"]["id"] != shop["id"]), "{acme}");
 }
+
+/// O1 as (slot, vol, battery id) rows, read through two connections (two workers, each with
+/// its own answer cache), which must agree.
+async fn o1_rows(app: &TestApp, clients: &[reqwest::Client], cab: &str) -> Option<Vec<(i64, i64, String)>> {
+    let mut seen = Vec::new();
+    for c in clients {
+        let url = app.api(&format!("/rent/cabinet/query?deviceId={cab}"));
+        let v = read(c.get(url).basic_auth(DEMO.0, Some(DEMO.1)).send().await.unwrap()).await.1;
+        if v["code"] != 0 {
+            assert_eq!(v["code"], 2004, "{v}");
+            seen.push(None);
+            continue;
+        }
+        let mut rows: Vec<(i64, i64, String)> = v["data"]["batteries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (b["slotNum"].as_i64().unwrap(), b["vol"].as_i64().unwrap(), b["batteryId"].as_str().unwrap().into())
+            })
+            .collect();
+        rows.sort();
+        assert_eq!(v["data"]["cabinet"]["busySlots"].as_i64().unwrap(), rows.len() as i64);
+        seen.push(Some(rows));
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "workers disagree: {seen:?}");
+    seen.pop().unwrap()
+}
+
+/// The same rows from C8, which is never cached.
+async fn c8_rows(app: &TestApp, cab: &str) -> Vec<(i64, i64, String)> {
+    let (_, v) = app.get(&format!("/cabinet/batteryListByCabinetId/{cab}")).await;
+    let mut rows: Vec<(i64, i64, String)> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (b["pKakou"].as_i64().unwrap(), b["pDianliang"].as_i64().unwrap(), b["pBatteryid"].as_str().unwrap().into())
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// O1 answers are served again from a per-worker cache while nothing changed: they must stay
+/// exactly what a fresh read gives, through rents, ejects, offline spells, and a clock whose
+/// every small step may move a battery's `vol`.
+#[tokio::test]
+async fn device_info_answers_follow_every_change_and_the_charge_curve() {
+    let app = spawn_app().await;
+    let clients: Vec<reqwest::Client> =
+        (0..2).map(|_| reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap()).collect();
+    let cabinets = [DEMO_CAB, "BJD60152", "BJH20417", EMPTY_CAB];
+    let mut first = Vec::new();
+    for cab in cabinets {
+        first.push(o1_rows(&app, &clients, cab).await);
+    }
+    let mut changed = false;
+    for step in 0..48 {
+        match step % 6 {
+            // Small steps, below a minute: most do not move a whole percent, some do.
+            0 | 1 | 3 => app.control(&format!("/clock?advance={}", 3.7 + step as f64)).await,
+            2 => {
+                // A rent: the eject, a due action a second later, is a write.
+                let (_, v) = app.post(&format!("/rent/order/create?deviceId={DEMO_CAB}")).await;
+                app.control("/clock?advance=2").await;
+                v
+            }
+            4 => app.control(&format!("/cabinets/{}/offline", cabinets[step % 3])).await,
+            _ => app.control(&format!("/cabinets/{}/online", cabinets[(step - 1) % 3])).await,
+        };
+        for (i, cab) in cabinets.iter().enumerate() {
+            let o1 = o1_rows(&app, &clients, cab).await;
+            if let Some(rows) = &o1 {
+                assert_eq!(rows, &c8_rows(&app, cab).await, "{cab} at step {step}");
+            }
+            changed |= o1 != first[i];
+        }
+    }
+    assert!(changed, "the walk changed some answer");
+    app.assert_consistent().await;
+}
