@@ -2,7 +2,8 @@
 //! fixed bytes (an O1 response captured from the simulator). `scripts/bench.sh` runs it beside
 //! the simulator so throughput is reported as a ratio to what actix-web itself can do here.
 //!
-//! Usage: `bench-baseline ADDR BODY_FILE` (prints `listening on http://ADDR` when ready).
+//! Usage: `bench-baseline ADDR BODY_FILE` (prints `listening on http://ADDR` when ready). It
+//! is also the benchmark's push receiver: POSTs get the same answer once their body is read.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::io::Write;
@@ -17,11 +18,23 @@ async fn main() -> std::io::Result<()> {
     };
     let body = web::Bytes::from(body);
     let server = HttpServer::new(move || {
-        let body = body.clone();
-        App::new().default_service(web::to(move || {
-            let body = body.clone();
-            async move { HttpResponse::Ok().content_type("application/json").body(body) }
-        }))
+        let (get, post) = (body.clone(), body.clone());
+        App::new()
+            // As a push sink: read the request body before answering. actix-web closes a
+            // connection whose request body was left unread, so a sink that skips it would
+            // make every delivery open a new connection, which no real receiver does.
+            .route(
+                "/{tail:.*}",
+                web::post().to(move |_request: web::Bytes| {
+                    let body = post.clone();
+                    async move { HttpResponse::Ok().content_type("application/json").body(body) }
+                }),
+            )
+            // As the yardstick for O1 (a GET): nothing but the fixed bytes.
+            .default_service(web::to(move || {
+                let body = get.clone();
+                async move { HttpResponse::Ok().content_type("application/json").body(body) }
+            }))
     })
     .disable_signals()
     .bind(&addr)?
