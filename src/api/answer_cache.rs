@@ -11,6 +11,10 @@
 //! Thread-local rather than shared: actix runs each worker on its own thread, so a worker's
 //! cache needs no lock and no atomic beyond the version read. Entries name the store they
 //! came from, because tests run several simulators on the same threads.
+//!
+//! Two smaller memos work the same way for what every platform request asks the world before
+//! its handler runs: which account an `Authorization` header names ([`account`]), and whether
+//! any request fault rule exists ([`request_rules`]). On a hit neither takes the world lock.
 
 use crate::clock::Millis;
 use actix_web::web::Bytes;
@@ -31,8 +35,54 @@ struct Entry {
     body: Bytes,
 }
 
+/// Authorization headers remembered per worker: load tests use a handful of accounts.
+const ACCOUNTS: usize = 64;
+
+/// A header that authenticated: (store, version, account).
+type Known = (u64, u64, Box<str>);
+
 thread_local! {
     static O1: RefCell<HashMap<Box<str>, Entry>> = RefCell::new(HashMap::new());
+    /// Header -> (store, version, account) for headers that authenticated.
+    static AUTH: RefCell<HashMap<Box<str>, Known>> = RefCell::new(HashMap::new());
+    /// (store, version, whether any request fault rule exists).
+    static RULES: RefCell<Option<(u64, u64, bool)>> = const { RefCell::new(None) };
+}
+
+/// The account `header` authenticated as at `version` of `store`, computed by `resolve` (which
+/// reads the world) unless remembered. Only successes are remembered: a refused header is
+/// checked again each time, and answers the same 401.
+pub fn account<E>(
+    store: u64,
+    version: u64,
+    header: &str,
+    resolve: impl FnOnce() -> Result<String, E>,
+) -> Result<String, E> {
+    let hit = AUTH
+        .with_borrow(|m| m.get(header).filter(|(s, v, _)| *s == store && *v == version).map(|(_, _, a)| a.to_string()));
+    if let Some(account) = hit {
+        return Ok(account);
+    }
+    let account = resolve()?;
+    AUTH.with_borrow_mut(|m| {
+        if m.len() >= ACCOUNTS && !m.contains_key(header) {
+            m.clear();
+        }
+        m.insert(header.into(), (store, version, account.as_str().into()));
+    });
+    Ok(account)
+}
+
+/// Whether request fault rules exist at `version` of `store`, from `check` unless remembered.
+pub fn request_rules(store: u64, version: u64, check: impl FnOnce() -> bool) -> bool {
+    if let Some((s, v, any)) = RULES.with_borrow(|r| *r) {
+        if s == store && v == version {
+            return any;
+        }
+    }
+    let any = check();
+    RULES.set(Some((store, version, any)));
+    any
 }
 
 /// The cached O1 body for `agent` asking about `device`, if still valid at `version` and
@@ -75,6 +125,19 @@ mod tests {
         ] {
             assert_eq!(miss, None);
         }
+    }
+
+    #[test]
+    fn memos_recompute_when_the_version_moves_and_remember_only_successes() {
+        let ok = || Ok::<_, ()>("demo".to_string());
+        assert_eq!(account(5, 1, "Basic x", ok), Ok("demo".into()));
+        assert_eq!(account(5, 1, "Basic x", || Err(())), Ok("demo".into()), "remembered");
+        assert_eq!(account(5, 2, "Basic x", || Err(())), Err(()), "a new version asks again");
+        assert_eq!(account(5, 2, "Basic x", || Err(())), Err(()), "a refusal is not remembered");
+        assert_eq!(account(6, 1, "Basic x", || Err(())), Err(()), "another store asks again");
+        assert!(request_rules(5, 1, || true));
+        assert!(request_rules(5, 1, || false), "remembered");
+        assert!(!request_rules(5, 2, || false));
     }
 
     #[test]

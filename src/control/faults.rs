@@ -6,7 +6,7 @@
 //! - `DELETE /_sim/faults/{id}`: remove one; `DELETE /_sim/faults`: remove all.
 
 use crate::api::params::Params;
-use crate::api::{auth, envelope, PREFIX};
+use crate::api::{answer_cache, auth, envelope, PREFIX};
 use crate::app::AppState;
 use crate::error::{code, Error};
 use crate::fixtures::is_device_id;
@@ -105,7 +105,8 @@ fn device_of(req: &ServiceRequest) -> Option<String> {
 }
 
 /// Middleware: apply the request rules (error, HTTP status, latency) to platform requests
-/// before their handler runs. When no request rule exists it costs one read of the world.
+/// before their handler runs. When no request rule exists it costs a version check (the
+/// answer is remembered per worker until the world changes).
 pub async fn inject(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -116,7 +117,10 @@ pub async fn inject(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
-    if !state.store.read(|w| w.faults.any(FaultFamily::Request)) {
+    let store = &state.store;
+    let rules =
+        answer_cache::request_rules(store.id(), store.version(), || store.read(|w| w.faults.any(FaultFamily::Request)));
+    if !rules {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     // Copied only when a rule may apply: the common path allocates nothing here.
