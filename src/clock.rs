@@ -118,17 +118,52 @@ fn to_naive(ms: Millis) -> NaiveDateTime {
 
 /// `YYYY-MM-DD HH:mm:ss`, the platform's format for times in queries and responses.
 pub fn fmt_datetime(ms: Millis) -> String {
-    to_naive(ms).format("%Y-%m-%d %H:%M:%S").to_string()
+    fmt_with(ms, ' ', "%Y-%m-%d %H:%M:%S")
 }
 
 /// `YYYY-MM-DDTHH:mm:ss` (no zone), the format of event-push `timestamp`.
 pub fn fmt_push_timestamp(ms: Millis) -> String {
-    to_naive(ms).format("%Y-%m-%dT%H:%M:%S").to_string()
+    fmt_with(ms, 'T', "%Y-%m-%dT%H:%M:%S")
+}
+
+/// Date and time with `sep` between them. Written field by field rather than through a
+/// strftime pattern, which is parsed again on every call: list rows and pushes format
+/// several times each. Years outside 0..=9999 (never reached in practice) go through
+/// chrono's `pattern` so the text stays what chrono writes.
+fn fmt_with(ms: Millis, sep: char, pattern: &str) -> String {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let t = to_naive(ms);
+    if !(0..=9999).contains(&t.year()) {
+        return t.format(pattern).to_string();
+    }
+    let mut out = String::with_capacity(19);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    out
 }
 
 /// `yyMMddHHmmss`, the time prefix of trade numbers.
 pub fn fmt_trade_prefix(ms: Millis) -> String {
-    to_naive(ms).format("%y%m%d%H%M%S").to_string()
+    use chrono::{Datelike, Timelike};
+    let t = to_naive(ms);
+    format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}",
+        t.year().rem_euclid(100),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Parse `YYYY-MM-DD HH:mm:ss` (also accepts a `T` separator and a bare date).
@@ -155,6 +190,19 @@ mod tests {
         assert_eq!(c.now(), 1_000);
         assert_eq!(c.advance(5_000), 6_000);
         assert_eq!(c.now(), 6_000);
+    }
+
+    #[test]
+    fn formats_write_what_chrono_patterns_write() {
+        // Every field boundary over two centuries, plus times before 1970 and past 9999.
+        let mut ms: Millis = -2_000_000_000_000;
+        while ms < 400_000_000_000_000 {
+            let t = to_naive(ms);
+            assert_eq!(fmt_datetime(ms), t.format("%Y-%m-%d %H:%M:%S").to_string(), "{ms}");
+            assert_eq!(fmt_push_timestamp(ms), t.format("%Y-%m-%dT%H:%M:%S").to_string(), "{ms}");
+            assert_eq!(fmt_trade_prefix(ms), t.format("%y%m%d%H%M%S").to_string(), "{ms}");
+            ms += 86_399_999_937;
+        }
     }
 
     #[test]

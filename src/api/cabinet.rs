@@ -18,6 +18,7 @@ use crate::model::battery::{battery_fault_cause, BATTERY_FAULT_MAX, FAULT_CANNOT
 use crate::model::cabinet::{slot_fault_cause, SLOT_FAULT_MAX};
 use crate::model::{geohash, Battery, Cabinet, World};
 use actix_web::{web, HttpResponse};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
@@ -126,42 +127,94 @@ async fn eject_by_repair(state: web::Data<AppState>, agent: AuthAgent, p: Params
 
 /// The row of one cabinet in the device lists. `pId` is the cabinet's 1-based position among
 /// all cabinets in id order (stable for a given world).
-fn device_row(w: &World, p_id: usize, cab: &Cabinet, now: i64) -> Value {
+/// The cabinet's last report as C4/C7 carry it in `pJson` (a JSON text inside the row).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LastReport<'a> {
+    cabinet_id: &'a str,
+    online: bool,
+    signal: &'a str,
+    ip: &'a str,
+    port: u16,
+    total: usize,
+    batteries: usize,
+    rentable: usize,
+    returnable: usize,
+    time: String,
+}
+
+/// One C4/C6/C7 row. Typed rather than a `json!` tree (the same keys in the same order):
+/// pages of these are what management dashboards poll.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceRow<'a> {
+    p_id: usize,
+    p_type: String,
+    p_cabinetid: &'a str,
+    p_total: usize,
+    p_borrow: usize,
+    p_also: usize,
+    p_regtime: String,
+    p_status: &'static str,
+    p_lognum: u64,
+    p_logtime: String,
+    p_json: String,
+    p_card: &'a str,
+    p_jingdu: String,
+    p_weidu: String,
+    p_hash: String,
+    p_shopid: &'a str,
+    p_shop_name: &'a str,
+    p_online: bool,
+    p_battery_num: usize,
+    p_signal: &'a str,
+    p_ip: &'a str,
+}
+
+fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> DeviceRow<'a> {
     let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
     let returnable = cab.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count();
     let rentable = w.rentable_count(cab, now);
-    let last = json!({
-        "cabinetId": cab.id, "online": cab.online, "signal": cab.signal, "ip": cab.ip, "port": cab.port,
-        "total": cab.slots.len(), "batteries": cab.battery_count(), "rentable": rentable,
-        "returnable": returnable, "time": fmt_datetime(cab.last_seen),
-    });
-    json!({
-        "pId": p_id,
-        "pType": cab.slots.len().to_string(),
-        "pCabinetid": cab.id,
-        "pTotal": cab.slots.len(),
-        "pBorrow": rentable,
-        "pAlso": returnable,
-        "pRegtime": fmt_datetime(cab.registered_at),
-        "pStatus": "1",
-        "pLognum": cab.handshakes,
-        "pLogtime": fmt_datetime(cab.last_seen),
-        "pJson": last.to_string(),
-        "pCard": cab.iccid,
-        "pJingdu": shop.map(|s| coord(s.longitude)).unwrap_or_default(),
-        "pWeidu": shop.map(|s| coord(s.latitude)).unwrap_or_default(),
-        "pHash": shop.map(|s| geohash::encode(s.latitude, s.longitude, 12)).unwrap_or_default(),
-        "pShopid": cab.shop.clone().unwrap_or_default(),
-        "pShopName": shop.map(|s| s.name.as_str()).unwrap_or(""),
-        "pOnline": cab.online,
-        "pBatteryNum": cab.battery_count(),
-        "pSignal": cab.signal,
-        "pIp": cab.ip,
-    })
+    let last_seen = fmt_datetime(cab.last_seen);
+    let last = LastReport {
+        cabinet_id: &cab.id,
+        online: cab.online,
+        signal: &cab.signal,
+        ip: &cab.ip,
+        port: cab.port,
+        total: cab.slots.len(),
+        batteries: cab.battery_count(),
+        rentable,
+        returnable,
+        time: last_seen.clone(),
+    };
+    DeviceRow {
+        p_id,
+        p_type: cab.slots.len().to_string(),
+        p_cabinetid: &cab.id,
+        p_total: cab.slots.len(),
+        p_borrow: rentable,
+        p_also: returnable,
+        p_regtime: fmt_datetime(cab.registered_at),
+        p_status: "1",
+        p_lognum: cab.handshakes,
+        p_logtime: last_seen,
+        p_json: serde_json::to_string(&last).unwrap_or_default(),
+        p_card: &cab.iccid,
+        p_jingdu: shop.map(|s| coord(s.longitude)).unwrap_or_default(),
+        p_weidu: shop.map(|s| coord(s.latitude)).unwrap_or_default(),
+        p_hash: shop.map(|s| geohash::encode(s.latitude, s.longitude, 12)).unwrap_or_default(),
+        p_shopid: cab.shop.as_deref().unwrap_or(""),
+        p_shop_name: shop.map(|s| s.name.as_str()).unwrap_or(""),
+        p_online: cab.online,
+        p_battery_num: cab.battery_count(),
+        p_signal: &cab.signal,
+        p_ip: &cab.ip,
+    }
 }
 
 /// Rows of the agent's cabinets that pass `keep`, in id order.
-fn device_rows(w: &World, agent: &str, now: i64, keep: impl Fn(&Cabinet) -> bool) -> Vec<Value> {
+fn device_rows<'a>(w: &'a World, agent: &str, now: i64, keep: impl Fn(&Cabinet) -> bool) -> Vec<DeviceRow<'a>> {
     w.cabinets
         .values()
         .enumerate()
@@ -173,8 +226,22 @@ fn device_rows(w: &World, agent: &str, now: i64, keep: impl Fn(&Cabinet) -> bool
 /// C4 `GET /cabinet/getAllDevice`: every cabinet of the account; `code` is the string "0".
 async fn all_devices(state: web::Data<AppState>, agent: AuthAgent) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
-    let rows = state.store.read(|w| device_rows(w, &agent.0, now, |_| true));
-    Ok(envelope::json(&json!({ "msg": envelope::OK_MSG, "code": "0", "data": rows })))
+    /// C4's envelope, whose `code` is a string.
+    #[derive(Serialize)]
+    struct AllDevices<'a> {
+        msg: &'static str,
+        code: &'static str,
+        data: Vec<DeviceRow<'a>>,
+    }
+    // Rows borrow the world, so they are serialised inside the read lock.
+    let bytes = state.store.read(|w| {
+        envelope::to_bytes(&AllDevices {
+            msg: envelope::OK_MSG,
+            code: "0",
+            data: device_rows(w, &agent.0, now, |_| true),
+        })
+    })?;
+    Ok(envelope::json_bytes(bytes))
 }
 
 /// C6 `GET /cabinet/getDeviceByShopId?shopid=` (`shopId` tolerated): the cabinets standing in
@@ -186,11 +253,11 @@ async fn devices_by_shop(state: web::Data<AppState>, agent: AuthAgent, p: Params
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Error::missing_param("shopid"))?;
     let now = state.clock.now();
-    let rows = state.store.read(|w| {
+    let bytes = state.store.read(|w| {
         w.shop_of(&agent.0, shop)?;
-        Ok::<_, Error>(device_rows(w, &agent.0, now, |c| c.shop.as_deref() == Some(shop)))
+        envelope::ok_bytes(device_rows(w, &agent.0, now, |c| c.shop.as_deref() == Some(shop)))
     })?;
-    Ok(envelope::ok(rows))
+    Ok(envelope::json_bytes(bytes))
 }
 
 /// C7 `GET /cabinet/getAllDevicePage?page=&limit=`: C4's rows a page at a time, the page in
@@ -213,21 +280,22 @@ async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Param
                     .iter()
                     .filter_map(|(i, id)| w.cabinets.get(id).map(|c| device_row(w, i + 1, c, now)))
                     .collect();
-                return Page {
+                // Rows borrow the world: serialised inside the read lock.
+                return envelope::ok_bytes(Page {
                     records,
                     total: list.len(),
                     size: p.size,
                     current: page.max(1),
                     pages: list.len().div_ceil(p.size),
-                };
+                });
             }
             None => w.cabinets.values().enumerate().filter(|(_, c)| c.agent == agent.0).collect(),
         };
         let p = paginate(mine, page, limit);
-        let records = p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now)).collect();
-        Page { records, total: p.total, size: p.size, current: p.current, pages: p.pages }
-    });
-    Ok(envelope::ok(data))
+        let records: Vec<DeviceRow> = p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now)).collect();
+        envelope::ok_bytes(Page { records, total: p.total, size: p.size, current: p.current, pages: p.pages })
+    })?;
+    Ok(envelope::json_bytes(data))
 }
 
 // ----- slots and batteries (C5, C8, C9) -------------------------------------------------------

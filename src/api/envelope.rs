@@ -62,6 +62,11 @@ pub fn ok_bytes<T: Serialize>(data: T) -> Result<Vec<u8>, Error> {
     to_vec_sized(&WithData { msg: OK_MSG, code: 0, data }).map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// Any body serialised to bytes (for building inside a read lock).
+pub fn to_bytes<T: Serialize>(body: &T) -> Result<Vec<u8>, Error> {
+    to_vec_sized(body).map_err(|e| Error::Internal(format!("serialising a response: {e}")))
+}
+
 /// Success without payload.
 pub fn ok_empty() -> HttpResponse {
     json(&Bare { msg: OK_MSG, code: 0 })
