@@ -359,10 +359,15 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         } else {
             totals.loose += 1;
         }
-        if outside.len() < OUTSIDE_MAX {
-            outside.push(OutsideBatteryView { id: b.id.clone(), vol: w.vol(&b.id, now), fault: b.fault, order });
-        }
+        outside.push((b, order));
     }
+    // The battery table has no order of its own: the first OUTSIDE_MAX by id are shown.
+    outside.sort_unstable_by(|a, b| a.0.id.cmp(&b.0.id));
+    outside.truncate(OUTSIDE_MAX);
+    let outside: Vec<OutsideBatteryView> = outside
+        .into_iter()
+        .map(|(b, order)| OutsideBatteryView { id: b.id.clone(), vol: w.vol(&b.id, now), fault: b.fault, order })
+        .collect();
 
     let mut mine: Vec<&crate::model::Order> = w.orders.values().filter(|o| o.agent == agent).collect();
     totals.orders = mine.len();
