@@ -6,8 +6,8 @@
 #   DURATION=5 FLEETS="24 10000" scripts/bench.sh
 #
 # Needs wrk (installed from Debian packages when missing), curl and python3. At DURATION=10 the
-# whole run takes about 6-8 minutes on 2 cores (plus the release build). The last lines say
-# which targets (notes/perf.md) are met, from ratios measured in this run.
+# whole run takes about 10 minutes on 2 cores (plus the release build). The last lines say
+# which targets (BENCHMARKS.md) are met, from ratios measured in this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -309,7 +309,7 @@ kill "$SINKPID" "$HUNGPID" 2>/dev/null || true
 echo
 cat "$EXTRA"
 
-# ---- targets (notes/perf.md), from this run's figures ---------------------------------------
+# ---- targets (BENCHMARKS.md), from this run's figures ---------------------------------------
 python3 - "$RESULTS" "$BIG" <<'PY' | tee "$OUT/targets.txt"
 import sys
 r = {}
