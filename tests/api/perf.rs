@@ -1,5 +1,6 @@
-//! Scale: reset rebuilds the loaded world (no copy is kept), and the geo list (O6) answers
-//! from its index with the nearest shops, capped, on a synthetic fleet.
+//! Scale: reset rebuilds the loaded world (no copy is kept), the geo list (O6) answers from
+//! its index with the nearest shops, capped, on a synthetic fleet, and O1 answers served again
+//! from the per-worker cache are always what a fresh read gives.
 
 use crate::helpers::*;
 use crate::sim::{export, sim_config};
