@@ -443,18 +443,29 @@ async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<St
     Ok(envelope::ok(data))
 }
 
+/// One row per slot of the caller's cabinet named in the path, made by `row` (which leaves
+/// a slot out by answering `None`): C8 and C9.
+fn slot_rows(
+    state: &AppState,
+    agent: &AuthAgent,
+    cabinet: &str,
+    row: impl Fn(&World, &Cabinet, u16, i64) -> Option<Value>,
+) -> Result<HttpResponse, Error> {
+    let now = state.clock.now();
+    let rows = state.store.read(|w| {
+        let cab = w.resolve_cabinet(&agent.0, cabinet)?;
+        Ok::<_, Error>((1..=cab.slots.len() as u16).filter_map(|n| row(w, cab, n, now)).collect::<Vec<_>>())
+    })?;
+    Ok(envelope::ok(rows))
+}
+
 /// C8 `GET /cabinet/batteryListByCabinetId/{cabinetId}`: the batteries present, by slot.
 async fn battery_list(
     state: web::Data<AppState>,
     agent: AuthAgent,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let now = state.clock.now();
-    let rows = state.store.read(|w| {
-        let cab = w.resolve_cabinet(&agent.0, &path)?;
-        Ok::<_, Error>((1..=cab.slots.len() as u16).filter_map(|n| battery_row(w, cab, n, now)).collect::<Vec<_>>())
-    })?;
-    Ok(envelope::ok(rows))
+    slot_rows(&state, &agent, &path, battery_row)
 }
 
 /// C9 `GET /cabinet/slotByCabinetId/{cabinetId}`: every slot, empty ones included.
@@ -463,12 +474,7 @@ async fn slot_list(
     agent: AuthAgent,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let now = state.clock.now();
-    let rows = state.store.read(|w| {
-        let cab = w.resolve_cabinet(&agent.0, &path)?;
-        Ok::<_, Error>((1..=cab.slots.len() as u16).map(|n| slot_row(w, cab, n, now)).collect::<Vec<_>>())
-    })?;
-    Ok(envelope::ok(rows))
+    slot_rows(&state, &agent, &path, |w, cab, n, now| Some(slot_row(w, cab, n, now)))
 }
 
 // ----- shop binding (C10, C12) ----------------------------------------------------------------

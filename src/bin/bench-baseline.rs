@@ -8,6 +8,11 @@
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::io::Write;
 
+/// The fixed answer.
+async fn answer(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(body)
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -23,18 +28,9 @@ async fn main() -> std::io::Result<()> {
             // As a push sink: read the request body before answering. actix-web closes a
             // connection whose request body was left unread, so a sink that skips it would
             // make every delivery open a new connection, which no real receiver does.
-            .route(
-                "/{tail:.*}",
-                web::post().to(move |_request: web::Bytes| {
-                    let body = post.clone();
-                    async move { HttpResponse::Ok().content_type("application/json").body(body) }
-                }),
-            )
+            .route("/{tail:.*}", web::post().to(move |_request: web::Bytes| answer(post.clone())))
             // As the yardstick for O1 (a GET): nothing but the fixed bytes.
-            .default_service(web::to(move || {
-                let body = get.clone();
-                async move { HttpResponse::Ok().content_type("application/json").body(body) }
-            }))
+            .default_service(web::to(move || answer(get.clone())))
     })
     .disable_signals()
     .bind(&addr)?

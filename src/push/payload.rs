@@ -97,9 +97,17 @@ struct PushBody<'a, D: Serialize> {
     timestamp: String,
 }
 
-/// The `eventData` object of an event push.
-pub fn event_data(kind: &EventKind, at: i64) -> Value {
-    match kind {
+/// The `eventData` object of an event push: the status block of CABINET_STATUS and
+/// BATTERY_ABNORMAL_WARNING serialised from the report, the small ones as a sorted `json!`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum EventData<'a> {
+    Status(StatusBlock<'a>),
+    Small(Value),
+}
+
+fn event_data(kind: &EventKind, at: i64) -> EventData<'_> {
+    let small = match kind {
         EventKind::RentCallback { .. } => Value::Null,
         EventKind::CabinetOnline { cabinet, ip, port } => json!({
             "cabinetId": cabinet, "infoStatus": "Online", "onlineTime": fmt_datetime(at),
@@ -108,7 +116,7 @@ pub fn event_data(kind: &EventKind, at: i64) -> Value {
         EventKind::CabinetOffline { cabinet } => json!({
             "cabinetId": cabinet, "infoStatus": "Offline", "offlineTime": fmt_datetime(at),
         }),
-        EventKind::CabinetStatus { report } => serde_json::to_value(status_block(report, None)).unwrap_or_default(),
+        EventKind::CabinetStatus { report } => return EventData::Status(status_block(report, None)),
         EventKind::BatteryBorrowed { cabinet, order, battery, slot } => json!({
             "cabinetId": cabinet, "outBatteryId": battery, "outSlot": slot, "orderId": order,
             "faultType": 0, "faultCause": "",
@@ -126,7 +134,7 @@ pub fn event_data(kind: &EventKind, at: i64) -> Value {
             "outStatus": if *ok { "0" } else { "1" }, "popupFailureDescription": description,
         }),
         EventKind::FaultRaised { battery, report, .. } => {
-            serde_json::to_value(status_block(report, Some(battery.as_deref().unwrap_or("")))).unwrap_or_default()
+            return EventData::Status(status_block(report, Some(battery.as_deref().unwrap_or(""))))
         }
         EventKind::AdminOrderCreated { cabinet, order, battery, slot } => json!({
             "cabinetId": cabinet, "orderId": order, "outBatteryId": battery.clone().unwrap_or_default(),
@@ -135,7 +143,8 @@ pub fn event_data(kind: &EventKind, at: i64) -> Value {
         EventKind::PosStatus { cabinet, pos_sn, online } => json!({
             "cabinetId": cabinet, "posSn": pos_sn, "posInfoStatus": if *online { "1" } else { "0" },
         }),
-    }
+    };
+    EventData::Small(sorted(small))
 }
 
 /// `v` with the keys of every object in alphabetical order.
@@ -153,23 +162,13 @@ fn sorted(v: Value) -> Value {
 
 /// The whole event-push body `{agentAccount, event, eventData, timestamp}`.
 pub fn event_body(e: &Event, name: &str) -> String {
-    let timestamp = fmt_push_timestamp(e.at);
-    let body = |event_data| PushBody { agent_account: &e.agent, event: name, event_data, timestamp };
-    // The status-carrying events, most of a fleet's pushes, serialise straight from the
-    // report; the small ones go through a sorted `json!` tree.
-    let text = match &e.kind {
-        EventKind::CabinetStatus { report } => serde_json::to_string(&body(status_block(report, None))),
-        EventKind::FaultRaised { battery, report, .. } => {
-            serde_json::to_string(&body(status_block(report, Some(battery.as_deref().unwrap_or("")))))
-        }
-        other => serde_json::to_string(&PushBody {
-            agent_account: &e.agent,
-            event: name,
-            event_data: sorted(event_data(other, e.at)),
-            timestamp: fmt_push_timestamp(e.at),
-        }),
+    let body = PushBody {
+        agent_account: &e.agent,
+        event: name,
+        event_data: event_data(&e.kind, e.at),
+        timestamp: fmt_push_timestamp(e.at),
     };
-    text.unwrap_or_default()
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -233,33 +232,26 @@ mod tests {
         );
     }
 
+    /// The status block of `report()` after its first key, and the closing of the body.
+    const STATUS_AND_END: &str = concat!(
+        r#""batteryList":[{"batteryFaultCause":"","batteryFaultType":0,"batteryId":"FECF007552","faultCause":"","faultType":0,"infoStatus":"Online","slot":1,"vol":100},"#,
+        r#"{"batteryFaultCause":"Battery swelling","batteryFaultType":5,"batteryId":"AB12","faultCause":"Slot cannot eject the power bank","faultType":2,"infoStatus":"Online","slot":3,"vol":40}],"#,
+        r#""cabinetId":"BJD60151","clientIp":"10.0.0.1","clientPort":"10797","geoHash":"","icCard":"8933","infoStatus":"Online","#,
+        r#""rentableCount":1,"returnableCount":6,"signal":"31","totalCount":8},"timestamp":"2026-03-02T09:00:00"}"#
+    );
+
     #[test]
     fn battery_abnormal_warning_carries_the_status_block_and_the_battery() {
         let k = EventKind::FaultRaised { battery: Some("AB12".into()), slot: 3, report: report() };
-        assert_eq!(
-            body(k),
-            concat!(
-                r#"{"agentAccount":"demo","event":"BATTERY_ABNORMAL_WARNING","eventData":{"abnormalBatteryId":"AB12","#,
-                r#""batteryList":[{"batteryFaultCause":"","batteryFaultType":0,"batteryId":"FECF007552","faultCause":"","faultType":0,"infoStatus":"Online","slot":1,"vol":100},"#,
-                r#"{"batteryFaultCause":"Battery swelling","batteryFaultType":5,"batteryId":"AB12","faultCause":"Slot cannot eject the power bank","faultType":2,"infoStatus":"Online","slot":3,"vol":40}],"#,
-                r#""cabinetId":"BJD60151","clientIp":"10.0.0.1","clientPort":"10797","geoHash":"","icCard":"8933","infoStatus":"Online","#,
-                r#""rentableCount":1,"returnableCount":6,"signal":"31","totalCount":8},"timestamp":"2026-03-02T09:00:00"}"#
-            )
-        );
+        let head =
+            r#"{"agentAccount":"demo","event":"BATTERY_ABNORMAL_WARNING","eventData":{"abnormalBatteryId":"AB12","#;
+        assert_eq!(body(k), format!("{head}{STATUS_AND_END}"));
     }
 
     #[test]
     fn cabinet_status_is_the_status_block_with_sorted_keys() {
-        assert_eq!(
-            body(EventKind::CabinetStatus { report: report() }),
-            concat!(
-                r#"{"agentAccount":"demo","event":"CABINET_STATUS","eventData":{"#,
-                r#""batteryList":[{"batteryFaultCause":"","batteryFaultType":0,"batteryId":"FECF007552","faultCause":"","faultType":0,"infoStatus":"Online","slot":1,"vol":100},"#,
-                r#"{"batteryFaultCause":"Battery swelling","batteryFaultType":5,"batteryId":"AB12","faultCause":"Slot cannot eject the power bank","faultType":2,"infoStatus":"Online","slot":3,"vol":40}],"#,
-                r#""cabinetId":"BJD60151","clientIp":"10.0.0.1","clientPort":"10797","geoHash":"","icCard":"8933","infoStatus":"Online","#,
-                r#""rentableCount":1,"returnableCount":6,"signal":"31","totalCount":8},"timestamp":"2026-03-02T09:00:00"}"#
-            )
-        );
+        let head = r#"{"agentAccount":"demo","event":"CABINET_STATUS","eventData":{"#;
+        assert_eq!(body(EventKind::CabinetStatus { report: report() }), format!("{head}{STATUS_AND_END}"));
     }
 
     #[test]

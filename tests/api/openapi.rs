@@ -352,30 +352,17 @@ async fn what_the_simulator_answers_conforms_to_the_document() {
     }
 
     // The rent cycle: create, eject, query, detail in lease and returned, close.
-    let v = conform(
-        &app,
-        &doc,
-        &call(
-            "post",
-            "/cdb-open-api/v1/rent/order/create",
-            format!("{PREFIX}/rent/order/create?deviceId={DEMO_CAB}&callbackURL={cb}"),
-        ),
-        &mut pending,
-    )
-    .await;
-    let t = v["data"]["tradeNo"].as_str().unwrap().to_string();
-    let v = conform(
-        &app,
-        &doc,
-        &call(
-            "post",
-            "/cdb-open-api/v1/rent/order/create",
-            format!("{PREFIX}/rent/order/create?deviceId={DEMO_CAB}&callbackURL={cb}"),
-        ),
-        &mut pending,
-    )
-    .await;
-    let pending_order = v["data"]["tradeNo"].as_str().unwrap().to_string();
+    let create = call(
+        "post",
+        "/cdb-open-api/v1/rent/order/create",
+        format!("{PREFIX}/rent/order/create?deviceId={DEMO_CAB}&callbackURL={cb}"),
+    );
+    let mut trades = Vec::new();
+    for _ in 0..2 {
+        let v = conform(&app, &doc, &create, &mut pending).await;
+        trades.push(v["data"]["tradeNo"].as_str().unwrap().to_string());
+    }
+    let (t, pending_order) = (trades[0].clone(), trades[1].clone());
     calls = vec![
         call(
             "post",
