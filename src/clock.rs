@@ -118,24 +118,24 @@ fn to_naive(ms: Millis) -> NaiveDateTime {
 
 /// `YYYY-MM-DD HH:mm:ss`, the platform's format for times in queries and responses.
 pub fn fmt_datetime(ms: Millis) -> String {
-    fmt_with(ms, ' ', "%Y-%m-%d %H:%M:%S")
+    fmt_with(ms, ' ')
 }
 
 /// `YYYY-MM-DDTHH:mm:ss` (no zone), the format of event-push `timestamp`.
 pub fn fmt_push_timestamp(ms: Millis) -> String {
-    fmt_with(ms, 'T', "%Y-%m-%dT%H:%M:%S")
+    fmt_with(ms, 'T')
 }
 
 /// Date and time with `sep` between them. Written field by field rather than through a
 /// strftime pattern, which is parsed again on every call: list rows and pushes format
-/// several times each. Years outside 0..=9999 (never reached in practice) go through
-/// chrono's `pattern` so the text stays what chrono writes.
-fn fmt_with(ms: Millis, sep: char, pattern: &str) -> String {
+/// several times each. Years outside 0..=9999 (never reached in practice) go through chrono's
+/// pattern so the text stays what chrono writes.
+fn fmt_with(ms: Millis, sep: char) -> String {
     use chrono::{Datelike, Timelike};
     use std::fmt::Write;
     let t = to_naive(ms);
     if !(0..=9999).contains(&t.year()) {
-        return t.format(pattern).to_string();
+        return t.format(&format!("%Y-%m-%d{sep}%H:%M:%S")).to_string();
     }
     let mut out = String::with_capacity(19);
     let _ = write!(

@@ -17,6 +17,7 @@
 //! any request fault rule exists ([`request_rules`]). On a hit neither takes the world lock.
 
 use crate::clock::Millis;
+use crate::store::Stamp;
 use actix_web::web::Bytes;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -27,8 +28,7 @@ use std::collections::HashMap;
 const CAPACITY: usize = 4096;
 
 struct Entry {
-    store: u64,
-    version: u64,
+    stamp: Stamp,
     agent: Box<str>,
     from: Millis,
     until: Millis,
@@ -38,28 +38,22 @@ struct Entry {
 /// Authorization headers remembered per worker: load tests use a handful of accounts.
 const ACCOUNTS: usize = 64;
 
-/// A header that authenticated: (store, version, account).
-type Known = (u64, u64, Box<str>);
+/// The account a header authenticated as, and in which world.
+type Known = (Stamp, Box<str>);
 
 thread_local! {
     static O1: RefCell<HashMap<Box<str>, Entry>> = RefCell::new(HashMap::new());
-    /// Header -> (store, version, account) for headers that authenticated.
+    /// Header -> the account it authenticated as, and when.
     static AUTH: RefCell<HashMap<Box<str>, Known>> = RefCell::new(HashMap::new());
-    /// (store, version, whether any request fault rule exists).
-    static RULES: RefCell<Option<(u64, u64, bool)>> = const { RefCell::new(None) };
+    /// Whether any request fault rule exists, and when.
+    static RULES: RefCell<Option<(Stamp, bool)>> = const { RefCell::new(None) };
 }
 
-/// The account `header` authenticated as at `version` of `store`, computed by `resolve` (which
-/// reads the world) unless remembered. Only successes are remembered: a refused header is
-/// checked again each time, and answers the same 401.
-pub fn account<E>(
-    store: u64,
-    version: u64,
-    header: &str,
-    resolve: impl FnOnce() -> Result<String, E>,
-) -> Result<String, E> {
-    let hit = AUTH
-        .with_borrow(|m| m.get(header).filter(|(s, v, _)| *s == store && *v == version).map(|(_, _, a)| a.to_string()));
+/// The account `header` authenticates as in the world at `stamp`, computed by `resolve`
+/// (which reads the world) unless remembered. Only successes are remembered: a refused header
+/// is checked again each time, and answers the same 401.
+pub fn account<E>(stamp: Stamp, header: &str, resolve: impl FnOnce() -> Result<String, E>) -> Result<String, E> {
+    let hit = AUTH.with_borrow(|m| m.get(header).filter(|(s, _)| *s == stamp).map(|(_, a)| a.to_string()));
     if let Some(account) = hit {
         return Ok(account);
     }
@@ -68,40 +62,40 @@ pub fn account<E>(
         if m.len() >= ACCOUNTS && !m.contains_key(header) {
             m.clear();
         }
-        m.insert(header.into(), (store, version, account.as_str().into()));
+        m.insert(header.into(), (stamp, account.as_str().into()));
     });
     Ok(account)
 }
 
-/// Whether request fault rules exist at `version` of `store`, from `check` unless remembered.
-pub fn request_rules(store: u64, version: u64, check: impl FnOnce() -> bool) -> bool {
-    if let Some((s, v, any)) = RULES.with_borrow(|r| *r) {
-        if s == store && v == version {
+/// Whether request fault rules exist in the world at `stamp`, from `check` unless remembered.
+pub fn request_rules(stamp: Stamp, check: impl FnOnce() -> bool) -> bool {
+    if let Some((s, any)) = RULES.with_borrow(|r| *r) {
+        if s == stamp {
             return any;
         }
     }
     let any = check();
-    RULES.set(Some((store, version, any)));
+    RULES.set(Some((stamp, any)));
     any
 }
 
-/// The cached O1 body for `agent` asking about `device`, if still valid at `version` and
-/// `now` in `store`.
-pub fn get(store: u64, version: u64, agent: &str, device: &str, now: Millis) -> Option<Bytes> {
+/// The cached O1 body for `agent` asking about `device`, if still valid in the world at
+/// `stamp` and at virtual time `now`.
+pub fn get(stamp: Stamp, agent: &str, device: &str, now: Millis) -> Option<Bytes> {
     O1.with_borrow(|map| {
         let e = map.get(device)?;
-        let valid = e.store == store && e.version == version && &*e.agent == agent && e.from <= now && now < e.until;
+        let valid = e.stamp == stamp && &*e.agent == agent && e.from <= now && now < e.until;
         valid.then(|| e.body.clone())
     })
 }
 
-/// Remember `body` as the answer at `version`, from `now` until `until` (exclusive).
-pub fn put(store: u64, version: u64, agent: &str, device: &str, now: Millis, until: Millis, body: Bytes) {
+/// Remember `body` as the answer in the world at `stamp`, from `now` until `until` (exclusive).
+pub fn put(stamp: Stamp, agent: &str, device: &str, now: Millis, until: Millis, body: Bytes) {
     O1.with_borrow_mut(|map| {
         if map.len() >= CAPACITY && !map.contains_key(device) {
             map.clear();
         }
-        map.insert(device.into(), Entry { store, version, agent: agent.into(), from: now, until, body });
+        map.insert(device.into(), Entry { stamp, agent: agent.into(), from: now, until, body });
     });
 }
 
@@ -109,19 +103,23 @@ pub fn put(store: u64, version: u64, agent: &str, device: &str, now: Millis, unt
 mod tests {
     use super::*;
 
+    fn st(store: u64, version: u64) -> Stamp {
+        Stamp { store, version }
+    }
+
     #[test]
     fn an_entry_serves_only_its_store_version_agent_and_time_span() {
         let body = Bytes::from_static(b"{}");
-        put(1, 7, "demo", "BJD1", 100, 200, body.clone());
-        assert_eq!(get(1, 7, "demo", "BJD1", 100), Some(body.clone()));
-        assert_eq!(get(1, 7, "demo", "BJD1", 199), Some(body));
+        put(st(1, 7), "demo", "BJD1", 100, 200, body.clone());
+        assert_eq!(get(st(1, 7), "demo", "BJD1", 100), Some(body.clone()));
+        assert_eq!(get(st(1, 7), "demo", "BJD1", 199), Some(body));
         for miss in [
-            get(2, 7, "demo", "BJD1", 150),
-            get(1, 8, "demo", "BJD1", 150),
-            get(1, 7, "other", "BJD1", 150),
-            get(1, 7, "demo", "BJD2", 150),
-            get(1, 7, "demo", "BJD1", 99),
-            get(1, 7, "demo", "BJD1", 200),
+            get(st(2, 7), "demo", "BJD1", 150),
+            get(st(1, 8), "demo", "BJD1", 150),
+            get(st(1, 7), "other", "BJD1", 150),
+            get(st(1, 7), "demo", "BJD2", 150),
+            get(st(1, 7), "demo", "BJD1", 99),
+            get(st(1, 7), "demo", "BJD1", 200),
         ] {
             assert_eq!(miss, None);
         }
@@ -130,20 +128,20 @@ mod tests {
     #[test]
     fn memos_recompute_when_the_version_moves_and_remember_only_successes() {
         let ok = || Ok::<_, ()>("demo".to_string());
-        assert_eq!(account(5, 1, "Basic x", ok), Ok("demo".into()));
-        assert_eq!(account(5, 1, "Basic x", || Err(())), Ok("demo".into()), "remembered");
-        assert_eq!(account(5, 2, "Basic x", || Err(())), Err(()), "a new version asks again");
-        assert_eq!(account(5, 2, "Basic x", || Err(())), Err(()), "a refusal is not remembered");
-        assert_eq!(account(6, 1, "Basic x", || Err(())), Err(()), "another store asks again");
-        assert!(request_rules(5, 1, || true));
-        assert!(request_rules(5, 1, || false), "remembered");
-        assert!(!request_rules(5, 2, || false));
+        assert_eq!(account(st(5, 1), "Basic x", ok), Ok("demo".into()));
+        assert_eq!(account(st(5, 1), "Basic x", || Err(())), Ok("demo".into()), "remembered");
+        assert_eq!(account(st(5, 2), "Basic x", || Err(())), Err(()), "a new version asks again");
+        assert_eq!(account(st(5, 2), "Basic x", || Err(())), Err(()), "a refusal is not remembered");
+        assert_eq!(account(st(6, 1), "Basic x", || Err(())), Err(()), "another store asks again");
+        assert!(request_rules(st(5, 1), || true));
+        assert!(request_rules(st(5, 1), || false), "remembered");
+        assert!(!request_rules(st(5, 2), || false));
     }
 
     #[test]
     fn the_cache_stays_bounded() {
         for i in 0..CAPACITY * 2 + 3 {
-            put(9, 1, "a", &format!("D{i}"), 0, 10, Bytes::new());
+            put(st(9, 1), "a", &format!("D{i}"), 0, 10, Bytes::new());
         }
         assert!(O1.with_borrow(HashMap::len) <= CAPACITY);
     }

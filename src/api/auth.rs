@@ -65,9 +65,7 @@ impl FromRequest for AuthAgent {
         let answer = match header {
             // Remembered per worker while the world is unchanged (`answer_cache`): a load
             // test's every request carries the same header.
-            Some(h) => super::answer_cache::account(state.store.id(), state.store.version(), h, || {
-                authenticate(state, Some(h))
-            }),
+            Some(h) => super::answer_cache::account(state.store.stamp(), h, || authenticate(state, Some(h))),
             None => authenticate(state, None),
         };
         ready(answer.map(AuthAgent))

@@ -183,10 +183,10 @@ async fn device_info(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
     let device = p.required("deviceId")?;
     let now = state.clock.now();
     let store = &state.store;
-    if let Some(body) = answer_cache::get(store.id(), store.version(), &agent.0, device, now) {
+    if let Some(body) = answer_cache::get(store.stamp(), &agent.0, device, now) {
         return Ok(envelope::json_bytes(body));
     }
-    let (answer, version) = store.read_versioned(|w| {
+    let (answer, stamp) = store.read_stamped(|w| {
         let cab = w.cabinet_of(&agent.0, device)?;
         if !cab.online {
             return Err(Error::device_offline());
@@ -195,7 +195,7 @@ async fn device_info(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
     });
     let (bytes, until) = answer?;
     let body = web::Bytes::from(bytes);
-    answer_cache::put(store.id(), version, &agent.0, device, now, until, body.clone());
+    answer_cache::put(stamp, &agent.0, device, now, until, body.clone());
     Ok(envelope::json_bytes(body))
 }
 

@@ -118,8 +118,7 @@ pub async fn inject(
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
     let store = &state.store;
-    let rules =
-        answer_cache::request_rules(store.id(), store.version(), || store.read(|w| w.faults.any(FaultFamily::Request)));
+    let rules = answer_cache::request_rules(store.stamp(), || store.read(|w| w.faults.any(FaultFamily::Request)));
     if !rules {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }

@@ -26,15 +26,25 @@ pub struct Store {
     seq: AtomicU64,
     /// Bumped by every write, under the write lock, before the lock is released: a value read
     /// under a read lock names exactly one state of the world. Response caches compare it to
-    /// serve an answer again only while nothing has changed (`api/response_cache.rs`).
+    /// serve an answer again only while nothing has changed (`api/answer_cache.rs`).
     version: AtomicU64,
     /// Distinct for every store of the process, so caches keyed by version never mix two
     /// simulators (tests run several on the same threads).
     id: u64,
 }
 
-/// Source of [`Store::id`].
+/// Source of store identities.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One state of one store's world: equal stamps, equal worlds. Answers remembered outside the
+/// lock carry the stamp they were computed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// The store (distinct per simulator in the process).
+    pub store: u64,
+    /// Its world's version.
+    pub version: u64,
+}
 
 impl Store {
     /// A store holding `world`.
@@ -48,7 +58,7 @@ impl Store {
     }
 
     /// Number `events` in world order; called while the write lock is held.
-    fn stamp(&self, events: &mut [Event]) {
+    fn number_events(&self, events: &mut [Event]) {
         if events.is_empty() {
             return;
         }
@@ -64,23 +74,18 @@ impl Store {
         f(&self.world.read())
     }
 
-    /// Like [`Self::read`], also returning the version of the world `f` saw.
-    pub fn read_versioned<R>(&self, f: impl FnOnce(&World) -> R) -> (R, u64) {
+    /// Like [`Self::read`], also returning the stamp of the world `f` saw.
+    pub fn read_stamped<R>(&self, f: impl FnOnce(&World) -> R) -> (R, Stamp) {
         let world = self.world.read();
         // No writer holds the lock now, so the version cannot move under `f`.
-        let version = self.version.load(Ordering::Acquire);
-        (f(&world), version)
+        let stamp = self.stamp();
+        (f(&world), stamp)
     }
 
-    /// The current version of the world, without taking the lock. A cached answer made at
-    /// this version is still the answer: every change bumps it before its lock is released.
-    pub fn version(&self) -> u64 {
-        self.version.load(Ordering::Acquire)
-    }
-
-    /// This store's identity in the process.
-    pub fn id(&self) -> u64 {
-        self.id
+    /// The stamp of the world now, without taking the lock. An answer computed at this stamp
+    /// is still the answer: every change bumps the version before its lock is released.
+    pub fn stamp(&self) -> Stamp {
+        Stamp { store: self.id, version: self.version.load(Ordering::Acquire) }
     }
 
     /// Mark the world changed; called with the write lock held.
@@ -99,7 +104,7 @@ impl Store {
         let r = f(&mut world, &mut events)?;
         // Push fault rules decide each delivery's fate here, where the world's generator is.
         world.stamp_push_faults(&mut events);
-        self.stamp(&mut events);
+        self.number_events(&mut events);
         drop(world);
         Ok((r, events))
     }
@@ -117,7 +122,7 @@ impl Store {
         world.run_due(now, &mut events);
         // Push fault rules decide each delivery's fate here, where the world's generator is.
         world.stamp_push_faults(&mut events);
-        self.stamp(&mut events);
+        self.number_events(&mut events);
         drop(world);
         events
     }
