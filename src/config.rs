@@ -24,8 +24,13 @@ pub struct Config {
     pub no_sim: bool,
     /// Start with the virtual clock frozen.
     pub frozen: bool,
-    /// Virtual start time (`YYYY-MM-DD HH:mm:ss`), overriding the fixtures' `start`.
+    /// Virtual start time (`YYYY-MM-DD HH:mm:ss`), overriding the fixtures' `start`; neither:
+    /// the real time now, in whole seconds.
     pub start: Option<String>,
+    /// Seconds east of UTC of the wall clock the platform's times are written in (`--utc-offset`,
+    /// default 0: UTC). Shifts only a start taken from the real time; a pinned start is read
+    /// as written.
+    pub utc_offset_s: i32,
     /// Snapshot file restored at start and saved on shutdown.
     pub state_file: Option<PathBuf>,
     /// Generate a synthetic fleet of this many cabinets instead of loading fixtures.
@@ -86,8 +91,14 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          moves the clock by N steps (default 1000)
   --no-sim               no autonomous activity; the world changes only through requests
   --frozen               start with the virtual clock frozen
-  --start TIME           virtual start time, YYYY-MM-DD HH:mm:ss (default: the fixtures' start,
-                         else the wall clock)
+  --start TIME           virtual start time, YYYY-MM-DD HH:mm:ss (default: the fixture file's
+                         start if it names one, else the real time now in whole seconds; the
+                         embedded default world names none). Pin it with --seed for runs that
+                         repeat byte for byte
+  --utc-offset OFFSET    zone of every time the platform writes (YYYY-MM-DD HH:mm:ss, push
+                         timestamps, trade numbers): +08:00, -05:30, Z, or local (this
+                         machine's offset); default +00:00 (UTC). Only shifts a start taken
+                         from the real time
   --state-file PATH      restore the world from PATH at start (when the file exists), save it
                          there periodically and on shutdown
   --save-every-s N       real seconds between two saves of the state file (default 60; 0: only
@@ -110,6 +121,10 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
   -h, --help             this text
 ";
 
+/// The virtual start of [`Config::for_tests`], the examples and the docs: one fixed moment, so
+/// ids, trade numbers and times repeat byte for byte (`--start` with `--seed`).
+pub const TEST_START: &str = "2026-03-02 09:00:00";
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -121,6 +136,7 @@ impl Default for Config {
             no_sim: false,
             frozen: false,
             start: None,
+            utc_offset_s: 0,
             state_file: None,
             fleet: None,
             push_timeout_ms: 5000,
@@ -150,6 +166,7 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "speed",
     "tick-ms",
     "start",
+    "utc-offset",
     "state-file",
     "fleet",
     "push-timeout-ms",
@@ -184,12 +201,13 @@ impl Config {
         })
     }
 
-    /// A configuration for tests: port 0, fixed seed and start, frozen clock, no simulation,
-    /// short push timeouts and retries.
+    /// A configuration for tests: port 0, fixed seed and start (`2026-03-02 09:00:00`, UTC),
+    /// frozen clock, no simulation, short push timeouts and retries.
     pub fn for_tests() -> Self {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: Some(42),
+            start: Some(TEST_START.into()),
             no_sim: true,
             frozen: true,
             push_timeout_ms: 2000,
@@ -275,6 +293,11 @@ impl Config {
                     return Err(format!("'{v}' is not a time like 2026-03-02 09:00:00"));
                 }
                 self.start = Some(v.to_string());
+            }
+            "utc-offset" => {
+                self.utc_offset_s = crate::clock::parse_utc_offset(v).ok_or_else(|| {
+                    format!("'{v}' is not an offset like +08:00, -05:30, Z or local (at most 14 hours)")
+                })?;
             }
             "state-file" => self.state_file = Some(PathBuf::from(v)),
             "fleet" => {
@@ -389,6 +412,19 @@ mod tests {
         assert!(parse(&["--control-token", " "], &[]).unwrap_err().contains("must not be empty"));
         assert!(Config::default().control_token.is_none());
         assert!(HELP.contains("--control-token"));
+    }
+
+    #[test]
+    fn the_start_is_unpinned_by_default_and_the_offset_comes_from_a_flag_or_the_environment() {
+        assert_eq!(Config::default().start, None);
+        assert_eq!(Config::default().utc_offset_s, 0);
+        assert_eq!(Config::for_tests().start.as_deref(), Some(TEST_START));
+        let Parsed::Run(c) = parse(&["--utc-offset", "+08:00"], &[]).unwrap() else { panic!("run") };
+        assert_eq!(c.utc_offset_s, 8 * 3600);
+        let Parsed::Run(c) = parse(&[], &[("BAJIE_SIM_UTC_OFFSET", "-05:30")]).unwrap() else { panic!("run") };
+        assert_eq!(c.utc_offset_s, -(5 * 3600 + 1800));
+        assert!(parse(&["--utc-offset=Mars"], &[]).unwrap_err().contains("--utc-offset"));
+        assert!(HELP.contains("--utc-offset"));
     }
 
     #[test]

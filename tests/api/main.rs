@@ -6,6 +6,7 @@ mod advance;
 mod conformance;
 mod cross_account;
 mod faults;
+mod fidelity;
 mod fuzz;
 mod helpers;
 mod isolation;
