@@ -159,7 +159,7 @@ def run_file(binary, path, work):
                         raise Fail(f"{where}: <{name}> was not in an earlier answer")
                     text = text.replace(f"<{name}>", captured[name])
                 script = "\n".join(prelude + [text])
-                r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=150, env=env)
+                r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=150, env=env, cwd=work)
                 ran += 1
                 if r.returncode != 0:
                     raise Fail(f"{where}: exit status {r.returncode}\n$ {text}\n{r.stdout}{r.stderr}")
