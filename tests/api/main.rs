@@ -5,6 +5,7 @@ mod admin_kit;
 mod advance;
 mod conformance;
 mod cross_account;
+mod docs;
 mod faults;
 mod fuzz;
 mod helpers;
