@@ -4,6 +4,7 @@
 mod admin_kit;
 mod advance;
 mod conformance;
+mod connection;
 mod cross_account;
 mod docs;
 mod faults;
