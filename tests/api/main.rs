@@ -8,6 +8,7 @@ mod connection;
 mod cross_account;
 mod docs;
 mod faults;
+mod fidelity;
 mod fuzz;
 mod helpers;
 mod isolation;
