@@ -22,6 +22,12 @@ use tokio::sync::watch;
 
 type StepGate = parking_lot::Mutex<()>;
 
+/// Seconds an idle HTTP/1.1 connection stays open, announced in a `Keep-Alive: timeout=75`
+/// header. actix's default (5 s) closed connections that client pools (which keep theirs for
+/// 30-90 s) reused after a pause, and the client saw "connection closed without response";
+/// 75 s is what production platforms behind a usual front server keep (nginx's default).
+pub const KEEP_ALIVE_S: u64 = 75;
+
 /// Everything a handler needs: the world, the clock, the delivery engine.
 #[derive(Debug)]
 pub struct AppState {
@@ -305,7 +311,12 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .configure(control::routes)
             .default_service(web::to(api::not_found))
             .wrap(actix_web::middleware::from_fn(api::guard::guard))
+            .wrap(actix_web::middleware::DefaultHeaders::new().add((
+                actix_web::http::header::HeaderName::from_static("keep-alive"),
+                format!("timeout={KEEP_ALIVE_S}"),
+            )))
     })
+    .keep_alive(Duration::from_secs(KEEP_ALIVE_S))
     .workers(if config.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
