@@ -4,6 +4,7 @@
 //! line wins over the environment. The parser is hand-written: a dozen flags do not justify a
 //! command-line crate, and the help text below is the single place they are documented.
 
+use crate::model::Shard;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -45,6 +46,11 @@ pub struct Config {
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
+    /// Accounts of a synthetic fleet: `agent0001`.. with the name as password (with `fleet`);
+    /// `None`: `demo` and `acme`.
+    pub agents: Option<usize>,
+    /// Keep only this shard's accounts (`--shard K/S`).
+    pub shard: Option<Shard>,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -97,6 +103,11 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
   --workers N            HTTP worker threads (default 0: one per CPU). On a machine shared
                          with the load generator, fewer workers than CPUs can serve more
   --fleet N              generate a synthetic fleet of N cabinets instead of the fixtures
+  --agents M             with --fleet: M accounts agent0001, agent0002, ... (password: the
+                         account name) share the fleet shop by shop (default: demo and acme)
+  --shard K/S            keep only shard K's accounts (K from 0, S up to 100): those whose
+                         FNV-1a 64 hash of the name, modulo S, is K. Bearer tokens then start
+                         with sK- and trade numbers carry K; see docs/scale.md
   --push-timeout-ms N    per-attempt timeout of pushes and callbacks (default 5000)
   --push-retries-ms LIST comma-separated delays before each retry of a failed push or callback,
                          real milliseconds, +-20 % jitter; empty for no retries (default
@@ -130,6 +141,8 @@ impl Default for Config {
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
+            agents: None,
+            shard: None,
         }
     }
 }
@@ -159,6 +172,8 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "rent-rate",
     "control-token",
     "workers",
+    "agents",
+    "shard",
 ];
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
 
@@ -319,6 +334,14 @@ impl Config {
                 }
                 self.rent_rate = Some(r);
             }
+            "agents" => {
+                let m: usize = num(v)?;
+                if !(1..=100_000).contains(&m) {
+                    return Err("must be 1..100000".into());
+                }
+                self.agents = Some(m);
+            }
+            "shard" => self.shard = Some(Shard::parse(v)?),
             "control-token" => {
                 // Not trimmed: a token is compared byte for byte. Blank would protect nothing.
                 let raw = value.unwrap_or_default();
@@ -389,6 +412,21 @@ mod tests {
         assert!(parse(&["--control-token", " "], &[]).unwrap_err().contains("must not be empty"));
         assert!(Config::default().control_token.is_none());
         assert!(HELP.contains("--control-token"));
+    }
+
+    #[test]
+    fn agents_and_shard_are_flags_and_environment_variables() {
+        let Parsed::Run(c) = parse(&["--fleet", "100", "--agents=12", "--shard", "2/3"], &[]).unwrap() else {
+            panic!("run")
+        };
+        assert_eq!((c.agents, c.shard), (Some(12), Some(Shard { index: 2, count: 3 })));
+        let Parsed::Run(c) = parse(&[], &[("BAJIE_SIM_AGENTS", "5"), ("BAJIE_SIM_SHARD", "0/2")]).unwrap() else {
+            panic!("run")
+        };
+        assert_eq!((c.agents, c.shard), (Some(5), Some(Shard { index: 0, count: 2 })));
+        assert!(parse(&["--shard", "3/3"], &[]).unwrap_err().contains("--shard"));
+        assert!(parse(&["--agents", "0"], &[]).unwrap_err().contains("--agents"));
+        assert!(HELP.contains("--agents") && HELP.contains("--shard"));
     }
 
     #[test]

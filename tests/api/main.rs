@@ -17,6 +17,7 @@ mod rent_flow;
 mod restart;
 mod schema;
 mod security;
+mod shards;
 mod sim;
 mod state;
 mod stress;
