@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the README's Python example (examples/python/test_rent.py) against a fresh simulator:
+# Runs the Python example of docs/testing.md (examples/python/test_rent.py) against a fresh simulator:
 # builds the debug binary, starts it on a free port with a frozen clock, runs the test, stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -297,7 +297,7 @@ async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
     let radius = geo::zoom_radius_m(zoom).unwrap_or(0.0);
     let now = state.clock.now();
     let list = state.store.read(|w| {
-        // Nearest first, at most O6_LIMIT shops (README, Fidelity: Scale): the grid of
+        // Nearest first, at most O6_LIMIT shops (docs/fidelity.md, Scale): the grid of
         // shops by place answers without scanning the fleet.
         w.shops_near(&agent.0, lat, lng, radius, O6_LIMIT)
             .into_iter()
