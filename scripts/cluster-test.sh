@@ -4,7 +4,7 @@
 # stopped. Reuses target/release/bajie-sim (built when missing). Ends with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x target/release/bajie-sim ] || cargo build --release
+cargo build --release -q
 scripts/cluster.sh down >/dev/null 2>&1 || true
 trap 'scripts/cluster.sh down >/dev/null 2>&1 || true' EXIT
 OUT=$(scripts/cluster.sh up 3 --fleet 600 --agents 12 --seed 7 --no-sim --frozen --eject-delay-s 0 \
