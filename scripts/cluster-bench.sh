@@ -88,6 +88,10 @@ for s in 1 2 3; do
   measure "nginx + $s shard$([ "$s" = 1 ] || echo s)" "$url"
   scripts/cluster.sh down >/dev/null
 done
+# The same with no idle connections kept to the shards: a new TCP connection per request.
+url=$(BAJIE_CLUSTER_KEEPALIVE=0 scripts/cluster.sh up 1 "${FLAGS[@]}" | sed -n 's/^bajie-sim cluster listening on //p')
+measure "nginx + 1 shard, no upstream keepalive" "$url"
+scripts/cluster.sh down >/dev/null
 
 if [ "${MEMORY:-0}" = 1 ]; then
   # One shard of ten of a 1,000,000-cabinet, 1,000-account fleet: ~100,000 cabinets.

@@ -25,6 +25,8 @@
 #   --prefix DIR          pid file, error log and temp dirs under DIR (config; default: nginx's)
 #   --namespace NS        Kubernetes namespace of the StatefulSet (ingress; default bajie-sim)
 #
+# BAJIE_CLUSTER_KEEPALIVE=N: idle connections each nginx worker keeps to each shard (default
+# 64; 0 turns upstream keep-alive off, to measure what it saves).
 # `up` runs target/release/bajie-sim (BAJIE_SIM_BIN to override; built when missing) and
 # Debian's nginx (installed with apt-get when missing and root). Everything it writes is under
 # target/cluster/. BAJIE_CLUSTER_PORT picks nginx's port (default: a free one).
@@ -103,6 +105,8 @@ sim_hint() {
 # An nginx configuration: see the options above.
 gen_config() {
   local n="" agents="" accounts="" listen=127.0.0.1:8080 servers="" prefix="" k
+  # Idle keep-alive connections each nginx worker keeps per upstream (0: none, for comparison).
+  local keepalive=${BAJIE_CLUSTER_KEEPALIVE:-64}
   n=${1:-}
   [ -n "$n" ] && shift || true
   while [ $# -gt 0 ]; do
@@ -170,13 +174,13 @@ EOF
   for ((k = 0; k < n; k++)); do
     echo "    upstream bajie_shard_$k {"
     echo "        server ${list[$k]};"
-    echo "        keepalive 64;"
+    [ "$keepalive" = 0 ] || echo "        keepalive $keepalive;"
     echo "    }"
   done
   echo "    # Requests of no known account: any live shard answers the platform's 401."
   echo "    upstream bajie_any {"
   for ((k = 0; k < n; k++)); do echo "        server ${list[$k]};"; done
-  echo "        keepalive 64;"
+  [ "$keepalive" = 0 ] || echo "        keepalive $keepalive;"
   echo "    }"
   echo
   routing_maps "$n" "$names" "bajie_shard_%d" bajie_any
