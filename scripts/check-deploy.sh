@@ -18,8 +18,9 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
 fi
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
-command -v kubernetes-validate >/dev/null 2>&1 || python3 -m pip install -q kubernetes-validate >/dev/null 2>&1
-command -v check-jsonschema >/dev/null 2>&1 || python3 -m pip install -q check-jsonschema >/dev/null 2>&1
+# Run as modules of this python3: no dependence on where pip puts scripts.
+python3 -m kubernetes_validate --version >/dev/null 2>&1 || python3 -m pip install -q kubernetes-validate >/dev/null 2>&1
+python3 -m check_jsonschema --version >/dev/null 2>&1 || python3 -m pip install -q check-jsonschema >/dev/null 2>&1
 
 nginx_t() { # name, config file
   if "$NGINX" -t -q -p "$WORK" -e "$WORK/error.log" -c "$2" 2>"$WORK/t.err"; then ok "nginx -t: $1"; else
@@ -64,7 +65,7 @@ EOF
 nginx_t "ingress-nginx snippets of deploy/kubernetes/ingress.yaml" "$WORK/ingress.conf"
 
 # 3. Kubernetes manifests, offline, strict (unknown fields refused).
-if kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml; then ok "kubernetes-validate --strict deploy/kubernetes/*.yaml"; else
+if python3 -m kubernetes_validate --strict --quiet deploy/kubernetes/*.yaml; then ok "kubernetes-validate --strict deploy/kubernetes/*.yaml"; else
   bad "kubernetes-validate deploy/kubernetes/*.yaml"
 fi
 # The StatefulSet's shard count agrees with its replicas and with the generated routing.
@@ -77,7 +78,7 @@ else
 fi
 
 # 4. Compose file against the Compose specification.
-if check-jsonschema -q --builtin-schema vendor.compose-spec deploy/docker-compose.yml; then
+if python3 -m check_jsonschema -q --builtin-schema vendor.compose-spec deploy/docker-compose.yml; then
   ok "check-jsonschema (compose-spec) deploy/docker-compose.yml"
 else
   bad "deploy/docker-compose.yml is not a valid compose file"
