@@ -57,7 +57,14 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(config: Config) -> TestApp {
     let running = app::build(config).await.expect("simulator starts");
     let base = running.url();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    // Idle connections are dropped after 2 s, before the server's 5 s keep-alive closes them:
+    // a request sent on a connection the server is closing fails with IncompleteMessage (seen
+    // when parsing a large /_sim/state in a debug build on a busy machine took over 5 s).
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
     TestApp { running, base, client }
 }
 
