@@ -45,6 +45,12 @@ pub struct Config {
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
+    /// Every agent's event pushes (all nine events) go here, at start and after every reset;
+    /// a path starting with `/` is on this simulator (see [`Config::with_own_address`]).
+    pub push_url: Option<String>,
+    /// Rent callback URL of simulated customers' orders, overriding the fixtures'
+    /// `sim.customerCallbackUrl`; a path starting with `/` is on this simulator.
+    pub customer_callback_url: Option<String>,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -107,6 +113,14 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          Authorization: Bearer TOKEN (the dashboard also takes ?token=);
                          default: none (the control API is open; bind to loopback). Prefer
                          the environment variable: a command line is visible to other users
+  --push-url URL         every agent's event pushes (all nine events) go to URL, at start and
+                         after every POST /_sim/reset; a path such as /_sim/ui/sink means this
+                         simulator's own built-in receiver (default: none, as E1 left it)
+  --customer-callback-url URL
+                         rent callback URL of simulated customers' orders, at start and after
+                         every reset (overrides the fixtures' sim.customerCallbackUrl); a path
+                         such as /_sim/ui/sink means this simulator's built-in receiver
+  --fixture-schema       print the JSON Schema of fixture files (--fixtures) and exit
   -h, --help             this text
 ";
 
@@ -130,6 +144,8 @@ impl Default for Config {
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
+            push_url: None,
+            customer_callback_url: None,
         }
     }
 }
@@ -141,6 +157,8 @@ pub enum Parsed {
     Run(Box<Config>),
     /// Print [`HELP`] and exit.
     Help,
+    /// Print the JSON Schema of fixture files and exit.
+    FixtureSchema,
 }
 
 const FLAGS_WITH_VALUE: &[&str] = &[
@@ -159,6 +177,8 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "rent-rate",
     "control-token",
     "workers",
+    "push-url",
+    "customer-callback-url",
 ];
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
 
@@ -182,6 +202,23 @@ impl Config {
                 self.bind
             ),
         })
+    }
+
+    /// This configuration with the wiring URLs that are paths (`--push-url /_sim/ui/sink`)
+    /// made absolute on `addr`, the address the simulator listens on: the demo's receiver is
+    /// the simulator itself, whose port is only known once it is bound.
+    pub fn with_own_address(mut self, addr: SocketAddr) -> Self {
+        let host = match addr.ip() {
+            // A wildcard bind is reachable on loopback; "0.0.0.0" is no address to call.
+            ip if ip.is_unspecified() => SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()),
+            _ => addr,
+        };
+        for url in [&mut self.push_url, &mut self.customer_callback_url].into_iter().flatten() {
+            if url.starts_with('/') {
+                *url = format!("http://{host}{url}");
+            }
+        }
+        self
     }
 
     /// A configuration for tests: port 0, fixed seed and start, frozen clock, no simulation,
@@ -223,6 +260,9 @@ impl Config {
         while let Some(arg) = args.next() {
             if arg == "-h" || arg == "--help" {
                 return Ok(Parsed::Help);
+            }
+            if arg == "--fixture-schema" {
+                return Ok(Parsed::FixtureSchema);
             }
             let Some(body) = arg.strip_prefix("--") else {
                 return Err(format!("unexpected argument '{arg}' (see --help)"));
@@ -330,10 +370,22 @@ impl Config {
                 }
                 self.control_token = Some(Secret::new(raw));
             }
+            "push-url" => self.push_url = Some(wiring_url(v)?),
+            "customer-callback-url" => self.customer_callback_url = Some(wiring_url(v)?),
             _ => return Err(format!("unknown flag '--{flag}'")),
         }
         Ok(())
     }
+}
+
+/// A `--push-url` or `--customer-callback-url` value: an absolute http(s) URL, or a path on
+/// this simulator.
+fn wiring_url(v: &str) -> Result<String, String> {
+    if v.starts_with('/') && !v.starts_with("//") {
+        return Ok(v.to_string());
+    }
+    crate::api::check_push_url(v).map_err(|why| format!("'{v}': {why} (or give a path such as /_sim/ui/sink)"))?;
+    Ok(v.to_string())
 }
 
 #[cfg(test)]
@@ -389,6 +441,26 @@ mod tests {
         assert!(parse(&["--control-token", " "], &[]).unwrap_err().contains("must not be empty"));
         assert!(Config::default().control_token.is_none());
         assert!(HELP.contains("--control-token"));
+    }
+
+    #[test]
+    fn wiring_urls_are_absolute_or_paths_on_this_simulator() {
+        let Parsed::Run(c) =
+            parse(&["--push-url", "/_sim/ui/sink"], &[("BAJIE_SIM_CUSTOMER_CALLBACK_URL", "/cb")]).unwrap()
+        else {
+            panic!("run")
+        };
+        let c = c.with_own_address("0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.push_url.as_deref(), Some("http://127.0.0.1:8080/_sim/ui/sink"));
+        assert_eq!(c.customer_callback_url.as_deref(), Some("http://127.0.0.1:8080/cb"));
+        let Parsed::Run(c) = parse(&["--push-url=https://example.com/ev"], &[]).unwrap() else { panic!("run") };
+        assert_eq!(
+            c.with_own_address("127.0.0.1:1".parse().unwrap()).push_url.as_deref(),
+            Some("https://example.com/ev")
+        );
+        assert!(parse(&["--push-url", "ftp://x/y"], &[]).unwrap_err().contains("--push-url"));
+        assert!(parse(&["--customer-callback-url", "//host/x"], &[]).unwrap_err().contains("--customer-callback-url"));
+        assert!(HELP.contains("--push-url") && HELP.contains("--customer-callback-url"));
     }
 
     #[test]

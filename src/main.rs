@@ -16,6 +16,11 @@ async fn main() {
             print!("{HELP}");
             return;
         }
+        Ok(Parsed::FixtureSchema) => {
+            // Not println!: a closed pipe (`| head`) is no reason to panic.
+            let _ = writeln!(std::io::stdout(), "{:#}", bajie_sim::fixtures::schema());
+            return;
+        }
         Err(e) => {
             eprintln!("bajie-sim: {e}");
             std::process::exit(2);
