@@ -68,7 +68,7 @@ async fn reset(state: web::Data<AppState>) -> HttpResponse {
 
 fn clock_view(state: &AppState) -> serde_json::Value {
     let c = state.clock.reading();
-    json!({ "now": fmt_datetime(c.now), "nowMs": c.now, "speed": c.speed, "frozen": c.frozen })
+    json!({ "now": fmt_datetime(c.now), "nowMs": state.epoch_ms(c.now), "speed": c.speed, "frozen": c.frozen })
 }
 
 /// `GET /_sim/clock`.
