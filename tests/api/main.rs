@@ -23,5 +23,6 @@ mod security;
 mod sim;
 mod state;
 mod stress;
+mod type_walk;
 mod ui;
 mod validation;
