@@ -103,13 +103,13 @@ sim_hint() {
   printf '{"msg":"bajie-sim cluster of %d shards: the control API of shard K is /_sim/shard/K/ (K from 0 to %d); scripts/cluster.sh sim METHOD PATH calls every shard.","code":404}' "$n" "$((n - 1))"
 }
 
-# The upstream keep-alive lines: idle connections kept per worker, closed by nginx before the
-# simulator's own 5 s idle timeout would close them under a request being sent (which nginx
-# would answer 502, having no other server of the shard to retry on).
+# The upstream keep-alive lines: idle connections kept per worker, closed by nginx (60 s)
+# before the simulator's own idle timeout (75 s) would close them under a request being sent,
+# which nginx would answer 502, having no other server of the shard to retry on.
 keepalive_lines() {
   [ "$keepalive" = 0 ] && return 0
   echo "        keepalive $keepalive;"
-  echo "        keepalive_timeout 4s;"
+  echo "        keepalive_timeout 60s;"
 }
 
 # An nginx configuration: see the options above.

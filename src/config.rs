@@ -32,8 +32,13 @@ pub struct Config {
     pub no_sim: bool,
     /// Start with the virtual clock frozen.
     pub frozen: bool,
-    /// Virtual start time (`YYYY-MM-DD HH:mm:ss`), overriding the fixtures' `start`.
+    /// Virtual start time (`YYYY-MM-DD HH:mm:ss`), overriding the fixtures' `start`; neither:
+    /// the real time now, in whole seconds.
     pub start: Option<String>,
+    /// Seconds east of UTC of the wall clock the platform's times are written in (`--utc-offset`,
+    /// default 0: UTC). Shifts only a start taken from the real time; a pinned start is read
+    /// as written.
+    pub utc_offset_s: i32,
     /// Snapshot file restored at start and saved on shutdown.
     pub state_file: Option<PathBuf>,
     /// Generate a synthetic fleet of this many cabinets instead of loading fixtures.
@@ -58,6 +63,14 @@ pub struct Config {
     pub agents: Option<usize>,
     /// Keep only this shard's accounts (`--shard K/S`).
     pub shard: Option<Shard>,
+    /// Every agent's event pushes (all nine events) go here, at start and after every reset;
+    /// a path starting with `/` is on this simulator (see [`Config::with_own_address`]).
+    pub push_url: Option<String>,
+    /// Rent callback URL of simulated customers' orders, overriding the fixtures'
+    /// `sim.customerCallbackUrl`; a path starting with `/` is on this simulator.
+    pub customer_callback_url: Option<String>,
+    /// Print the JSON Schema of fixture files and exit instead of starting.
+    pub fixture_schema: bool,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -143,9 +156,18 @@ pub struct Cli {
           value_parser = BoolishValueParser::new())]
     frozen: bool,
 
-    /// Virtual start time, YYYY-MM-DD HH:mm:ss [default: the fixtures' start, else the wall clock]
+    /// Virtual start time, YYYY-MM-DD HH:mm:ss [default: the fixture file's start if it names
+    /// one, else the real time now in whole seconds; the embedded default world names none].
+    /// Pin it with --seed for runs that repeat byte for byte
     #[arg(long, env = "BAJIE_SIM_START", value_name = "TIME", value_parser = parse_start)]
     start: Option<String>,
+
+    /// Zone of every time the platform writes (YYYY-MM-DD HH:mm:ss, push timestamps, trade
+    /// numbers): +08:00, -05:30, Z, or local (this machine's offset). Only shifts a start taken
+    /// from the real time; a --start is read as written
+    #[arg(long, env = "BAJIE_SIM_UTC_OFFSET", value_name = "OFFSET", default_value = "+00:00",
+          value_parser = parse_utc_offset, allow_hyphen_values = true)]
+    utc_offset: i32,
 
     /// Restore the world from PATH at start (when the file exists), save it there periodically
     /// and on shutdown
@@ -210,6 +232,24 @@ pub struct Cli {
     #[arg(long, env = "BAJIE_SIM_CONTROL_TOKEN", value_name = "TOKEN", hide_env_values = true,
           value_parser = parse_token)]
     control_token: Option<Secret>,
+
+    /// Every agent's event pushes (all nine events) go to URL, at start and after every
+    /// POST /_sim/reset; a path such as /_sim/ui/sink is this simulator's own built-in receiver
+    /// [default: none, as E1 leaves it]
+    #[arg(long, env = "BAJIE_SIM_PUSH_URL", value_name = "URL", value_parser = wiring_url)]
+    push_url: Option<String>,
+
+    /// Rent callback URL of simulated customers' orders, at start and after every reset
+    /// (overrides the fixtures' sim.customerCallbackUrl); a path such as /_sim/ui/sink is this
+    /// simulator's built-in receiver
+    #[arg(long, env = "BAJIE_SIM_CUSTOMER_CALLBACK_URL", value_name = "URL", value_parser = wiring_url)]
+    customer_callback_url: Option<String>,
+
+    /// Print the JSON Schema of fixture files (--fixtures) and exit
+    #[arg(long, env = "BAJIE_SIM_FIXTURE_SCHEMA", value_name = "BOOL", action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    fixture_schema: bool,
 }
 
 impl From<Cli> for Config {
@@ -223,6 +263,7 @@ impl From<Cli> for Config {
             no_sim: c.no_sim,
             frozen: c.frozen,
             start: c.start,
+            utc_offset_s: c.utc_offset,
             state_file: c.state_file,
             fleet: c.fleet,
             push_timeout_ms: c.push_timeout_ms,
@@ -234,6 +275,9 @@ impl From<Cli> for Config {
             control_token: c.control_token,
             agents: c.agents,
             shard: c.shard,
+            push_url: c.push_url,
+            customer_callback_url: c.customer_callback_url,
+            fixture_schema: c.fixture_schema,
         }
     }
 }
@@ -283,6 +327,11 @@ fn parse_start(v: &str) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+fn parse_utc_offset(v: &str) -> Result<i32, String> {
+    crate::clock::parse_utc_offset(v)
+        .ok_or_else(|| format!("'{v}' is not an offset like +08:00, -05:30, Z or local (at most 14 hours)"))
+}
+
 fn parse_retries(v: &str) -> Result<Vec<u64>, String> {
     let v = v.trim();
     let list: Vec<u64> = if v.is_empty() { Vec::new() } else { v.split(',').map(number).collect::<Result<_, _>>()? };
@@ -293,6 +342,17 @@ fn parse_retries(v: &str) -> Result<Vec<u64>, String> {
         return Err(format!("a delay of {d} ms is more than an hour"));
     }
     Ok(list)
+}
+
+/// A `--push-url` or `--customer-callback-url` value: an absolute http(s) URL, or a path on
+/// this simulator.
+fn wiring_url(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.starts_with('/') && !v.starts_with("//") {
+        return Ok(v.to_string());
+    }
+    crate::api::check_push_url(v).map_err(|why| format!("'{v}': {why} (or give a path such as /_sim/ui/sink)"))?;
+    Ok(v.to_string())
 }
 
 fn parse_token(raw: &str) -> Result<Secret, String> {
@@ -306,6 +366,10 @@ fn parse_token(raw: &str) -> Result<Secret, String> {
     Ok(Secret::new(raw))
 }
 
+/// The virtual start of [`Config::for_tests`], the examples and the docs: one fixed moment, so
+/// ids, trade numbers and times repeat byte for byte (`--start` with `--seed`).
+pub const TEST_START: &str = "2026-03-02 09:00:00";
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -317,6 +381,7 @@ impl Default for Config {
             no_sim: false,
             frozen: false,
             start: None,
+            utc_offset_s: 0,
             state_file: None,
             fleet: None,
             push_timeout_ms: 5000,
@@ -328,6 +393,9 @@ impl Default for Config {
             control_token: None,
             agents: None,
             shard: None,
+            push_url: None,
+            customer_callback_url: None,
+            fixture_schema: false,
         }
     }
 }
@@ -376,12 +444,30 @@ impl Config {
         })
     }
 
-    /// A configuration for tests: port 0, fixed seed and start, frozen clock, no simulation,
-    /// short push timeouts and retries.
+    /// This configuration with the wiring URLs that are paths (`--push-url /_sim/ui/sink`)
+    /// made absolute on `addr`, the address the simulator listens on: the demo's receiver is
+    /// the simulator itself, whose port is only known once it is bound.
+    pub fn with_own_address(mut self, addr: SocketAddr) -> Self {
+        let host = match addr.ip() {
+            // A wildcard bind is reachable on loopback; "0.0.0.0" is no address to call.
+            ip if ip.is_unspecified() => SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()),
+            _ => addr,
+        };
+        for url in [&mut self.push_url, &mut self.customer_callback_url].into_iter().flatten() {
+            if url.starts_with('/') {
+                *url = format!("http://{host}{url}");
+            }
+        }
+        self
+    }
+
+    /// A configuration for tests: port 0, fixed seed and start (`2026-03-02 09:00:00`, UTC),
+    /// frozen clock, no simulation, short push timeouts and retries.
     pub fn for_tests() -> Self {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: Some(42),
+            start: Some(TEST_START.into()),
             no_sim: true,
             frozen: true,
             push_timeout_ms: 2000,
@@ -447,6 +533,24 @@ mod tests {
             flags += 1;
         }
         assert!(flags >= 17, "{flags} flags");
+    }
+
+    #[test]
+    fn wiring_urls_are_absolute_or_paths_on_this_simulator() {
+        let c = parse(&["--push-url", "/_sim/ui/sink"], &[("BAJIE_SIM_CUSTOMER_CALLBACK_URL", "/cb")]).unwrap();
+        let c = c.with_own_address("0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.push_url.as_deref(), Some("http://127.0.0.1:8080/_sim/ui/sink"));
+        assert_eq!(c.customer_callback_url.as_deref(), Some("http://127.0.0.1:8080/cb"));
+        let c = run(&["--push-url=https://example.com/ev"]);
+        assert_eq!(
+            c.with_own_address("127.0.0.1:1".parse().unwrap()).push_url.as_deref(),
+            Some("https://example.com/ev")
+        );
+        assert!(refused(&["--push-url", "ftp://x/y"]).contains("--push-url"));
+        assert!(refused(&["--customer-callback-url", "//host/x"]).contains("--customer-callback-url"));
+        assert!(run(&["--fixture-schema"]).fixture_schema);
+        assert!(!run(&["--fixture-schema=false"]).fixture_schema);
+        assert!(Config::help().contains("--push-url") && Config::help().contains("--fixture-schema"));
     }
 
     #[test]
@@ -594,6 +698,20 @@ mod tests {
         assert!(refused(&["--agents", "0"]).contains("--agents"));
         let help = Config::help();
         assert!(help.contains("--agents") && help.contains("--shard"), "{help}");
+    }
+
+    #[test]
+    fn the_start_is_unpinned_by_default_and_the_offset_comes_from_a_flag_or_the_environment() {
+        assert_eq!(Config::default().start, None);
+        assert_eq!(Config::default().utc_offset_s, 0);
+        assert_eq!(Config::for_tests().start.as_deref(), Some(TEST_START));
+        assert_eq!(run(&["--utc-offset", "+08:00"]).utc_offset_s, 8 * 3600);
+        assert_eq!(run(&["--utc-offset", "-05:30"]).utc_offset_s, -(5 * 3600 + 1800));
+        assert_eq!(run(&["--utc-offset=Z"]).utc_offset_s, 0);
+        let c = parse(&[], &[("BAJIE_SIM_UTC_OFFSET", "-05:30")]).unwrap();
+        assert_eq!(c.utc_offset_s, -(5 * 3600 + 1800));
+        assert!(refused(&["--utc-offset=Mars"]).contains("--utc-offset"));
+        assert!(Config::help().contains("--utc-offset"));
     }
 
     #[test]

@@ -12,6 +12,11 @@ use std::time::Duration;
 async fn main() {
     // `--help` and `--version` print and exit 0 here; a bad flag prints what is wrong and exits 2.
     let config = Config::from_process();
+    if config.fixture_schema {
+        // Not println!: a closed pipe (`| head`) is no reason to panic.
+        let _ = writeln!(std::io::stdout(), "{:#}", bajie_sim::fixtures::schema());
+        return;
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     if let Some(warning) = config.exposure_warning() {
         log::warn!("{warning}");

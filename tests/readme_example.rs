@@ -10,7 +10,8 @@ type Res = Result<(), Box<dyn std::error::Error>>;
 
 #[tokio::test]
 async fn a_rental_is_called_back_and_billed_and_a_failed_eject_is_reported() -> Res {
-    // A private simulator: port 0, seed 42, frozen virtual clock, no autonomous activity.
+    // A private simulator: port 0, seed 42, virtual clock frozen at 2026-03-02 09:00:00 (the
+    // default world would start at the real time), no autonomous activity.
     let sim = app::build(Config::for_tests()).await?;
     let (base, http) = (sim.url(), reqwest::Client::new());
     let api = format!("{base}/cdb-open-api/v1");

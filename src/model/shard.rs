@@ -94,7 +94,7 @@ impl World {
         self.tokens.retain(|_, a| agents.contains_key(a));
         let (orders, cabinets) = (&self.orders, &self.cabinets);
         self.due.retain(|(_, d)| match d {
-            Due::Eject(t) | Due::Timeout(t) => orders.contains_key(t),
+            Due::Eject(t) | Due::EjectWindow(t) | Due::Timeout(t) => orders.contains_key(t),
             Due::Reconnect(c) => cabinets.contains_key(c),
         });
         // Batteries, cabinets and orders of one account stay together, so the world stays
