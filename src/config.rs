@@ -9,7 +9,7 @@
 //! [`Config::for_tests`].
 
 use clap::builder::{BoolishValueParser, RangedU64ValueParser};
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -63,6 +63,11 @@ impl Secret {
     /// Wrap a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
+    }
+
+    /// The secret itself, to send it (`bajie-sim probe`); never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 
     /// Whether `candidate` is the secret, compared without an early exit.
@@ -192,6 +197,38 @@ pub struct Cli {
     #[arg(long, env = "BAJIE_SIM_CONTROL_TOKEN", value_name = "TOKEN", hide_env_values = true,
           value_parser = parse_token)]
     control_token: Option<Secret>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What to do instead of serving; the flags above still apply.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Ask the simulator at --bind (0.0.0.0 as 127.0.0.1; with --control-token if set) for
+    /// GET /_sim/health; exit 0 when it answers up within 2 s, 1 otherwise. The container
+    /// image's health check (it has no curl)
+    Probe,
+}
+
+/// What the process was asked to do: serve with [`Invocation::config`], or run a
+/// [`Command`] with it.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The configuration from the flags and the environment.
+    pub config: Config,
+    /// A subcommand, if one was given.
+    pub command: Option<Command>,
+}
+
+impl Invocation {
+    /// Parse this process's command line over its environment. On `--help` or `--version`
+    /// prints and exits 0; on a bad flag or value prints what is wrong and exits 2.
+    pub fn from_process() -> Self {
+        let mut cli = Cli::parse();
+        let command = cli.command.take();
+        Invocation { config: cli.into(), command }
+    }
 }
 
 impl From<Cli> for Config {
@@ -311,13 +348,6 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The configuration of this process: its command line over its environment. On
-    /// `--help` or `--version` prints and exits 0; on a bad flag or value prints what is wrong
-    /// and exits 2.
-    pub fn from_process() -> Self {
-        Cli::parse().into()
-    }
-
     /// Parse `args` (the program name first) over the process's environment; `Err` also
     /// carries `--help` and `--version` (print it with `err.exit()` or `err.to_string()`).
     pub fn try_parse_from<I, T>(args: I) -> Result<Self, clap::Error>
@@ -531,7 +561,8 @@ mod tests {
             assert!(err.contains(args[0].split('=').next().unwrap()), "{args:?}: {err}");
         }
         assert!(refused(&["--nope"]).contains("unexpected argument"));
-        assert!(refused(&["stray"]).contains("unexpected argument"));
+        assert!(refused(&["stray"]).contains("unrecognized subcommand"));
+        assert!(parse(&["probe"], &[]).is_ok());
         let err = parse(&[], &[("BAJIE_SIM_SEED", "x")]).unwrap_err().to_string();
         assert!(err.contains("--seed"), "{err}");
     }
