@@ -458,6 +458,19 @@ mod tests {
     }
 
     #[test]
+    fn every_flag_and_subcommand_is_documented_in_docs_configuration() {
+        let doc = include_str!("../docs/configuration.md");
+        let cmd = Cli::command();
+        for a in cmd.get_arguments().filter_map(|a| a.get_long()).filter(|l| !matches!(*l, "help" | "version")) {
+            let env = format!("BAJIE_SIM_{}", a.to_uppercase().replace('-', "_"));
+            assert!(doc.contains(&format!("| `--{a}")) && doc.contains(&format!("`{env}`")), "docs lack --{a}");
+        }
+        for sub in cmd.get_subcommands() {
+            assert!(doc.contains(&format!("`bajie-sim {}`", sub.get_name())), "docs lack {}", sub.get_name());
+        }
+    }
+
+    #[test]
     fn no_flags_give_the_default_configuration() {
         assert_eq!(format!("{:?}", run(&[])), format!("{:?}", Config::default()));
     }
