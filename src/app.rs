@@ -60,6 +60,12 @@ impl AppState {
         }
     }
 
+    /// Unix-epoch milliseconds of virtual time `t` (virtual time counts on the wall clock of
+    /// `--utc-offset`; the control API's `nowMs` is the epoch reading).
+    pub fn epoch_ms(&self, t: Millis) -> Millis {
+        t - i64::from(self.config.utc_offset_s) * 1000
+    }
+
     /// Virtual milliseconds of one simulation step: `--tick-ms`. `POST /_sim/tick?n=N` moves
     /// the clock by N steps; `advance` runs its span in steps of at least this size.
     pub fn step_ms(&self) -> Millis {
@@ -205,29 +211,30 @@ impl Running {
     }
 }
 
-/// Load the world the configuration asks for.
+/// Load the world the configuration asks for, starting now (or when it is pinned).
 pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String> {
-    load_world_at(config, seed, clock::wall_now())
+    load_world_at(config, seed, clock::wall_start(config.utc_offset_s))
 }
 
-/// Load the world the configuration asks for, as if the wall clock read `wall` (fixtures
-/// without a start time register their cabinets then).
+/// Load the world the configuration asks for, as if the wall clock read `wall`. The virtual
+/// start is `--start`, else the fixture file's `start`, else `wall`; the world's cabinets are
+/// registered then.
 pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World, Millis), String> {
+    let pinned = match config.start.as_deref() {
+        Some(s) => Some(parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time"))?),
+        None => None,
+    };
     let loaded = match (&config.fleet, &config.fixtures) {
-        (Some(n), _) => fixtures::generate_fleet(*n, seed, wall),
+        (Some(n), _) => fixtures::generate_fleet(*n, seed, pinned.unwrap_or(wall)),
         (None, Some(path)) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
-            fixtures::load(&text, seed, wall).map_err(|e| format!("{}: {e}", path.display()))?
+            fixtures::load_with(&text, seed, wall, pinned).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        (None, None) => {
-            fixtures::load(fixtures::DEFAULT_FIXTURES, seed, wall).map_err(|e| format!("embedded fixtures: {e}"))?
-        }
+        (None, None) => fixtures::load_with(fixtures::DEFAULT_FIXTURES, seed, wall, pinned)
+            .map_err(|e| format!("embedded fixtures: {e}"))?,
     };
-    let start = match config.start.as_deref() {
-        Some(s) => parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time"))?,
-        None => loaded.start.unwrap_or(wall),
-    };
+    let start = pinned.or(loaded.start).unwrap_or(wall);
     let mut world = loaded.world;
     world.settings.eject_delay_ms = config.eject_delay_s as Millis * 1000;
     if let Some(sim) = loaded.sim {
@@ -253,7 +260,8 @@ fn apply_sim_flags(config: &Config, s: &mut SimSettings) {
 pub async fn build(config: Config) -> Result<Running, String> {
     // The only place a seed is drawn from the system: everything after follows from it.
     let seed = config.seed.unwrap_or_else(rand::random);
-    let loaded_at = clock::wall_now();
+    // The real time now, unless the start is pinned (`--start`, a fixture's `start`).
+    let loaded_at = clock::wall_start(config.utc_offset_s);
     let (world, start) = load_world_at(&config, seed, loaded_at)?;
     // A saved world, when there is one, wins over the fixtures (which remain the reset point).
     let saved = match &config.state_file {
@@ -324,7 +332,11 @@ pub async fn build(config: Config) -> Result<Running, String> {
 
     let (stop_driver, stop) = watch::channel(false);
     tokio::spawn(drive(state.clone(), stop));
-    log::info!("seed {seed}, virtual start {}", clock::fmt_datetime(start));
+    log::info!(
+        "seed {seed}, virtual start {} (UTC{})",
+        clock::fmt_datetime(start),
+        clock::fmt_utc_offset(config.utc_offset_s)
+    );
     Ok(Running { addr, state, server: handle, server_task, stop_driver })
 }
 

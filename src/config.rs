@@ -31,8 +31,13 @@ pub struct Config {
     pub no_sim: bool,
     /// Start with the virtual clock frozen.
     pub frozen: bool,
-    /// Virtual start time (`YYYY-MM-DD HH:mm:ss`), overriding the fixtures' `start`.
+    /// Virtual start time (`YYYY-MM-DD HH:mm:ss`), overriding the fixtures' `start`; neither:
+    /// the real time now, in whole seconds.
     pub start: Option<String>,
+    /// Seconds east of UTC of the wall clock the platform's times are written in (`--utc-offset`,
+    /// default 0: UTC). Shifts only a start taken from the real time; a pinned start is read
+    /// as written.
+    pub utc_offset_s: i32,
     /// Snapshot file restored at start and saved on shutdown.
     pub state_file: Option<PathBuf>,
     /// Generate a synthetic fleet of this many cabinets instead of loading fixtures.
@@ -142,9 +147,18 @@ pub struct Cli {
           value_parser = BoolishValueParser::new())]
     frozen: bool,
 
-    /// Virtual start time, YYYY-MM-DD HH:mm:ss [default: the fixtures' start, else the wall clock]
+    /// Virtual start time, YYYY-MM-DD HH:mm:ss [default: the fixture file's start if it names
+    /// one, else the real time now in whole seconds; the embedded default world names none].
+    /// Pin it with --seed for runs that repeat byte for byte
     #[arg(long, env = "BAJIE_SIM_START", value_name = "TIME", value_parser = parse_start)]
     start: Option<String>,
+
+    /// Zone of every time the platform writes (YYYY-MM-DD HH:mm:ss, push timestamps, trade
+    /// numbers): +08:00, -05:30, Z, or local (this machine's offset). Only shifts a start taken
+    /// from the real time; a --start is read as written
+    #[arg(long, env = "BAJIE_SIM_UTC_OFFSET", value_name = "OFFSET", default_value = "+00:00",
+          value_parser = parse_utc_offset, allow_hyphen_values = true)]
+    utc_offset: i32,
 
     /// Restore the world from PATH at start (when the file exists), save it there periodically
     /// and on shutdown
@@ -242,6 +256,7 @@ impl From<Cli> for Config {
             no_sim: c.no_sim,
             frozen: c.frozen,
             start: c.start,
+            utc_offset_s: c.utc_offset,
             state_file: c.state_file,
             fleet: c.fleet,
             push_timeout_ms: c.push_timeout_ms,
@@ -300,6 +315,11 @@ fn parse_start(v: &str) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+fn parse_utc_offset(v: &str) -> Result<i32, String> {
+    crate::clock::parse_utc_offset(v)
+        .ok_or_else(|| format!("'{v}' is not an offset like +08:00, -05:30, Z or local (at most 14 hours)"))
+}
+
 fn parse_retries(v: &str) -> Result<Vec<u64>, String> {
     let v = v.trim();
     let list: Vec<u64> = if v.is_empty() { Vec::new() } else { v.split(',').map(number).collect::<Result<_, _>>()? };
@@ -323,6 +343,10 @@ fn parse_token(raw: &str) -> Result<Secret, String> {
     Ok(Secret::new(raw))
 }
 
+/// The virtual start of [`Config::for_tests`], the examples and the docs: one fixed moment, so
+/// ids, trade numbers and times repeat byte for byte (`--start` with `--seed`).
+pub const TEST_START: &str = "2026-03-02 09:00:00";
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -334,6 +358,7 @@ impl Default for Config {
             no_sim: false,
             frozen: false,
             start: None,
+            utc_offset_s: 0,
             state_file: None,
             fleet: None,
             push_timeout_ms: 5000,
@@ -384,12 +409,13 @@ impl Config {
         })
     }
 
-    /// A configuration for tests: port 0, fixed seed and start, frozen clock, no simulation,
-    /// short push timeouts and retries.
+    /// A configuration for tests: port 0, fixed seed and start (`2026-03-02 09:00:00`, UTC),
+    /// frozen clock, no simulation, short push timeouts and retries.
     pub fn for_tests() -> Self {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: Some(42),
+            start: Some(TEST_START.into()),
             no_sim: true,
             frozen: true,
             push_timeout_ms: 2000,
@@ -604,6 +630,20 @@ mod tests {
         let arg = Cli::command();
         let arg = arg.get_arguments().find(|a| a.get_id() == "control_token").unwrap();
         assert!(arg.is_hide_env_values_set(), "--help must not print the environment's token");
+    }
+
+    #[test]
+    fn the_start_is_unpinned_by_default_and_the_offset_comes_from_a_flag_or_the_environment() {
+        assert_eq!(Config::default().start, None);
+        assert_eq!(Config::default().utc_offset_s, 0);
+        assert_eq!(Config::for_tests().start.as_deref(), Some(TEST_START));
+        assert_eq!(run(&["--utc-offset", "+08:00"]).utc_offset_s, 8 * 3600);
+        assert_eq!(run(&["--utc-offset", "-05:30"]).utc_offset_s, -(5 * 3600 + 1800));
+        assert_eq!(run(&["--utc-offset=Z"]).utc_offset_s, 0);
+        let c = parse(&[], &[("BAJIE_SIM_UTC_OFFSET", "-05:30")]).unwrap();
+        assert_eq!(c.utc_offset_s, -(5 * 3600 + 1800));
+        assert!(refused(&["--utc-offset=Mars"]).contains("--utc-offset"));
+        assert!(Config::help().contains("--utc-offset"));
     }
 
     #[test]

@@ -38,7 +38,7 @@ async fn main() {
     wait_for_signal().await;
     log::info!("shutting down: no new connections; finishing requests in flight, then deliveries (5 s grace)");
     // A second signal means "now": skip the grace periods (what is pending is lost, as with
-    // SIGKILL; see the README, Reliability).
+    // SIGKILL; see docs/reliability.md).
     tokio::spawn(async {
         wait_for_signal().await;
         log::warn!("second signal: exiting at once");
