@@ -7,7 +7,7 @@
 #
 # The Dockerfile's build stage needs the rust image from a registry; CI builds the same runtime
 # stage (everything from `FROM scratch` on, read from the Dockerfile) over a context laid out by
-# the same scripts/image-rootfs.sh, from target/release/bajie-sim (built when missing).
+# the same scripts/image-rootfs.sh, from target/release/bajie-sim (cargo build --release first: a no-op when up to date).
 # Installs Debian's podman when missing. Root only (chroot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ if ! command -v podman >/dev/null 2>&1; then
   echo "== apt-get install podman"
   apt-get update -qq && apt-get install -y -qq podman >/dev/null
 fi
-[ -x target/release/bajie-sim ] || cargo build --release
+cargo build --release --quiet --bin bajie-sim
 
 mkdir -p target && WORK=$(mktemp -d "$ROOT/target/image-test.XXXXXX")
 TAG=localhost/bajie-sim:image-test-$$

@@ -37,8 +37,8 @@ VERSION=$("$WORK/venv/bin/bajie-sim" --version)
 echo "$VERSION"
 [ "$VERSION" = "bajie-sim $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)" ] || { echo "unexpected version" >&2; exit 1; }
 
-echo "== the Python example against the wheel's binary and helper"
-cp examples/python/test_rent_with_helper.py "$WORK/"
+echo "== the Python example and the helper's own tests against the wheel's binary and helper"
+cp examples/python/test_rent_with_helper.py python/tests/test_helper.py "$WORK/"
 cd "$WORK"
 env -u BAJIE_SIM_URL -u BAJIE_SIM_BIN -u PYTHONPATH PATH=/usr/bin:/bin "$WORK/venv/bin/python" - <<'PY'
 import os, sys, bajie_sim
@@ -47,5 +47,5 @@ assert bajie_sim.find_binary() == os.path.join(sys.prefix, "bin", "bajie-sim"), 
 print("helper", bajie_sim.__file__, "binary", bajie_sim.find_binary())
 PY
 env -u BAJIE_SIM_URL -u BAJIE_SIM_BIN -u PYTHONPATH PATH=/usr/bin:/bin \
-  timeout 180 "$WORK/venv/bin/python" -m unittest -v test_rent_with_helper
+  timeout 180 "$WORK/venv/bin/python" -m unittest -v test_rent_with_helper test_helper
 echo "wheel-test: ok"

@@ -13,8 +13,9 @@ client sent::
         assert rx.wait(1)[0].body == f"status=1&tradeNo={order['data']['tradeNo']}"
 
 `Simulator.start()` runs the `bajie-sim` binary (installed by the wheel, or found on PATH, in
-$BAJIE_SIM_BIN, or in a clone's target/) with `--bind 127.0.0.1:0 --seed 42 --frozen
---no-sim` and reads the port from its one stdout line; `Simulator.connect(url)` uses one that
+$BAJIE_SIM_BIN, or in a clone's target/) with `--bind 127.0.0.1:0 --seed 42 --start
+'2026-03-02 09:00:00' --frozen --no-sim` (the same run every time) and reads the port from its
+one stdout line; `Simulator.connect(url)` uses one that
 is already running. Every call returns the parsed envelope `{"msg", "code", "data"}`.
 """
 
@@ -33,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 __all__ = ["Simulator", "Receiver", "Delivery", "SimulatorError", "find_binary"]
 
-DEFAULT_FLAGS = ("--seed", "42", "--frozen", "--no-sim")
+DEFAULT_FLAGS = ("--seed", "42", "--start", "2026-03-02 09:00:00", "--frozen", "--no-sim")
 LISTENING = "bajie-sim listening on "
 
 
@@ -81,8 +82,9 @@ class Simulator:
 
     @classmethod
     def start(cls, *flags, binary=None, timeout=30, env=None):
-        """Run the binary on a free loopback port with `flags` (default: seed 42, frozen clock,
-        no simulation) and wait up to `timeout` seconds for its listening line."""
+        """Run the binary on a free loopback port with `flags` (default: seed 42, a pinned
+        start, frozen clock, no simulation) and wait up to `timeout` seconds for its listening
+        line."""
         args = [binary or find_binary(), "--bind", "127.0.0.1:0", *(flags or DEFAULT_FLAGS)]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                 env={**os.environ, **(env or {})})
@@ -94,6 +96,7 @@ class Simulator:
         if not line.startswith(LISTENING):
             proc.kill()
             proc.wait()
+            proc.stdout.close()
             raise SimulatorError(f"{args[0]} did not print its listening line within {timeout} s (got {line!r})")
         return cls(line[len(LISTENING):].strip(), process=proc)
 
@@ -111,6 +114,8 @@ class Simulator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process and self.process.stdout:
+            self.process.stdout.close()
 
     def __enter__(self):
         return self
