@@ -57,6 +57,14 @@ pub struct Config {
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
+    /// Every agent's event pushes (all nine events) go here, at start and after every reset;
+    /// a path starting with `/` is on this simulator (see [`Config::with_own_address`]).
+    pub push_url: Option<String>,
+    /// Rent callback URL of simulated customers' orders, overriding the fixtures'
+    /// `sim.customerCallbackUrl`; a path starting with `/` is on this simulator.
+    pub customer_callback_url: Option<String>,
+    /// Print the JSON Schema of fixture files and exit instead of starting.
+    pub fixture_schema: bool,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -212,6 +220,24 @@ pub struct Cli {
           value_parser = parse_token)]
     control_token: Option<Secret>,
 
+    /// Every agent's event pushes (all nine events) go to URL, at start and after every
+    /// POST /_sim/reset; a path such as /_sim/ui/sink is this simulator's own built-in receiver
+    /// [default: none, as E1 leaves it]
+    #[arg(long, env = "BAJIE_SIM_PUSH_URL", value_name = "URL", value_parser = wiring_url)]
+    push_url: Option<String>,
+
+    /// Rent callback URL of simulated customers' orders, at start and after every reset
+    /// (overrides the fixtures' sim.customerCallbackUrl); a path such as /_sim/ui/sink is this
+    /// simulator's built-in receiver
+    #[arg(long, env = "BAJIE_SIM_CUSTOMER_CALLBACK_URL", value_name = "URL", value_parser = wiring_url)]
+    customer_callback_url: Option<String>,
+
+    /// Print the JSON Schema of fixture files (--fixtures) and exit
+    #[arg(long, env = "BAJIE_SIM_FIXTURE_SCHEMA", value_name = "BOOL", action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    fixture_schema: bool,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -266,6 +292,9 @@ impl From<Cli> for Config {
             save_every_s: c.save_every_s,
             rent_rate: c.rent_rate,
             control_token: c.control_token,
+            push_url: c.push_url,
+            customer_callback_url: c.customer_callback_url,
+            fixture_schema: c.fixture_schema,
         }
     }
 }
@@ -332,6 +361,17 @@ fn parse_retries(v: &str) -> Result<Vec<u64>, String> {
     Ok(list)
 }
 
+/// A `--push-url` or `--customer-callback-url` value: an absolute http(s) URL, or a path on
+/// this simulator.
+fn wiring_url(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.starts_with('/') && !v.starts_with("//") {
+        return Ok(v.to_string());
+    }
+    crate::api::check_push_url(v).map_err(|why| format!("'{v}': {why} (or give a path such as /_sim/ui/sink)"))?;
+    Ok(v.to_string())
+}
+
 fn parse_token(raw: &str) -> Result<Secret, String> {
     // Not trimmed: a token is compared byte for byte. Blank would protect nothing.
     if raw.trim().is_empty() {
@@ -368,6 +408,9 @@ impl Default for Config {
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
+            push_url: None,
+            customer_callback_url: None,
+            fixture_schema: false,
         }
     }
 }
@@ -407,6 +450,23 @@ impl Config {
                 self.bind
             ),
         })
+    }
+
+    /// This configuration with the wiring URLs that are paths (`--push-url /_sim/ui/sink`)
+    /// made absolute on `addr`, the address the simulator listens on: the demo's receiver is
+    /// the simulator itself, whose port is only known once it is bound.
+    pub fn with_own_address(mut self, addr: SocketAddr) -> Self {
+        let host = match addr.ip() {
+            // A wildcard bind is reachable on loopback; "0.0.0.0" is no address to call.
+            ip if ip.is_unspecified() => SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()),
+            _ => addr,
+        };
+        for url in [&mut self.push_url, &mut self.customer_callback_url].into_iter().flatten() {
+            if url.starts_with('/') {
+                *url = format!("http://{host}{url}");
+            }
+        }
+        self
     }
 
     /// A configuration for tests: port 0, fixed seed and start (`2026-03-02 09:00:00`, UTC),
@@ -494,6 +554,24 @@ mod tests {
         for sub in cmd.get_subcommands() {
             assert!(doc.contains(&format!("`bajie-sim {}`", sub.get_name())), "docs lack {}", sub.get_name());
         }
+    }
+
+    #[test]
+    fn wiring_urls_are_absolute_or_paths_on_this_simulator() {
+        let c = parse(&["--push-url", "/_sim/ui/sink"], &[("BAJIE_SIM_CUSTOMER_CALLBACK_URL", "/cb")]).unwrap();
+        let c = c.with_own_address("0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.push_url.as_deref(), Some("http://127.0.0.1:8080/_sim/ui/sink"));
+        assert_eq!(c.customer_callback_url.as_deref(), Some("http://127.0.0.1:8080/cb"));
+        let c = run(&["--push-url=https://example.com/ev"]);
+        assert_eq!(
+            c.with_own_address("127.0.0.1:1".parse().unwrap()).push_url.as_deref(),
+            Some("https://example.com/ev")
+        );
+        assert!(refused(&["--push-url", "ftp://x/y"]).contains("--push-url"));
+        assert!(refused(&["--customer-callback-url", "//host/x"]).contains("--customer-callback-url"));
+        assert!(run(&["--fixture-schema"]).fixture_schema);
+        assert!(!run(&["--fixture-schema=false"]).fixture_schema);
+        assert!(Config::help().contains("--push-url") && Config::help().contains("--fixture-schema"));
     }
 
     #[test]

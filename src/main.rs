@@ -22,6 +22,11 @@ async fn main() {
         }
         return;
     }
+    if config.fixture_schema {
+        // Not println!: a closed pipe (`| head`) is no reason to panic.
+        let _ = writeln!(std::io::stdout(), "{:#}", bajie_sim::fixtures::schema());
+        return;
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     if let Some(warning) = config.exposure_warning() {
         log::warn!("{warning}");

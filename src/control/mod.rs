@@ -171,6 +171,7 @@ fn filter(p: &Params) -> Filter {
         order: s("order"),
         status: s("status"),
         agent: s("agent"),
+        exclude_event: None,
     }
 }
 

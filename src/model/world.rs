@@ -24,7 +24,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 /// Tunable rules of the world.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
     /// Batteries below this charge (percent) are not handed out by automatic ejects.

@@ -24,5 +24,6 @@ mod security;
 mod sim;
 mod state;
 mod stress;
+mod type_walk;
 mod ui;
 mod validation;
