@@ -10,7 +10,7 @@
 
 use crate::model::Shard;
 use clap::builder::{BoolishValueParser, RangedU64ValueParser};
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -82,6 +82,11 @@ impl Secret {
     /// Wrap a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
+    }
+
+    /// The secret itself, to send it (`bajie-sim probe`); never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 
     /// Whether `candidate` is the secret, compared without an early exit.
@@ -250,6 +255,38 @@ pub struct Cli {
           num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
           value_parser = BoolishValueParser::new())]
     fixture_schema: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What to do instead of serving; the flags above still apply.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Ask the simulator at --bind (0.0.0.0 as 127.0.0.1; with --control-token if set) for
+    /// GET /_sim/health; exit 0 when it answers up within 2 s, 1 otherwise. The container
+    /// image's health check (it has no curl)
+    Probe,
+}
+
+/// What the process was asked to do: serve with [`Invocation::config`], or run a
+/// [`Command`] with it.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The configuration from the flags and the environment.
+    pub config: Config,
+    /// A subcommand, if one was given.
+    pub command: Option<Command>,
+}
+
+impl Invocation {
+    /// Parse this process's command line over its environment. On `--help` or `--version`
+    /// prints and exits 0; on a bad flag or value prints what is wrong and exits 2.
+    pub fn from_process() -> Self {
+        let mut cli = Cli::parse();
+        let command = cli.command.take();
+        Invocation { config: cli.into(), command }
+    }
 }
 
 impl From<Cli> for Config {
@@ -401,13 +438,6 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The configuration of this process: its command line over its environment. On
-    /// `--help` or `--version` prints and exits 0; on a bad flag or value prints what is wrong
-    /// and exits 2.
-    pub fn from_process() -> Self {
-        Cli::parse().into()
-    }
-
     /// Parse `args` (the program name first) over the process's environment; `Err` also
     /// carries `--help` and `--version` (print it with `err.exit()` or `err.to_string()`).
     pub fn try_parse_from<I, T>(args: I) -> Result<Self, clap::Error>
@@ -536,6 +566,19 @@ mod tests {
     }
 
     #[test]
+    fn every_flag_and_subcommand_is_documented_in_docs_configuration() {
+        let doc = include_str!("../docs/configuration.md");
+        let cmd = Cli::command();
+        for a in cmd.get_arguments().filter_map(|a| a.get_long()).filter(|l| !matches!(*l, "help" | "version")) {
+            let env = format!("BAJIE_SIM_{}", a.to_uppercase().replace('-', "_"));
+            assert!(doc.contains(&format!("| `--{a}")) && doc.contains(&format!("`{env}`")), "docs lack --{a}");
+        }
+        for sub in cmd.get_subcommands() {
+            assert!(doc.contains(&format!("`bajie-sim {}`", sub.get_name())), "docs lack {}", sub.get_name());
+        }
+    }
+
+    #[test]
     fn wiring_urls_are_absolute_or_paths_on_this_simulator() {
         let c = parse(&["--push-url", "/_sim/ui/sink"], &[("BAJIE_SIM_CUSTOMER_CALLBACK_URL", "/cb")]).unwrap();
         let c = c.with_own_address("0.0.0.0:8080".parse().unwrap());
@@ -657,7 +700,8 @@ mod tests {
             assert!(err.contains(args[0].split('=').next().unwrap()), "{args:?}: {err}");
         }
         assert!(refused(&["--nope"]).contains("unexpected argument"));
-        assert!(refused(&["stray"]).contains("unexpected argument"));
+        assert!(refused(&["stray"]).contains("unrecognized subcommand"));
+        assert!(parse(&["probe"], &[]).is_ok());
         let err = parse(&[], &[("BAJIE_SIM_SEED", "x")]).unwrap_err().to_string();
         assert!(err.contains("--seed"), "{err}");
     }

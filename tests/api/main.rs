@@ -3,6 +3,7 @@
 
 mod admin_kit;
 mod advance;
+mod cli;
 mod conformance;
 mod connection;
 mod cross_account;
