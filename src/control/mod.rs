@@ -51,6 +51,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "status": "up",
         "version": env!("CARGO_PKG_VERSION"),
         "seed": state.seed,
+        "shard": state.config.shard.map(|s| s.to_string()),
         "now": fmt_datetime(c.now),
         "speed": c.speed,
         "frozen": c.frozen,
@@ -171,6 +172,7 @@ fn filter(p: &Params) -> Filter {
         order: s("order"),
         status: s("status"),
         agent: s("agent"),
+        exclude_event: None,
     }
 }
 
