@@ -443,5 +443,5 @@ case ${1:-} in
   ingress) shift; gen_ingress "$@" ;;
   deploy) gen_deploy ;;
   shard-of) shard_of "${2:?account}" "${3:?shard count}" ;;
-  *) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^set -euo/p' "$0" | grep -v '^set -euo' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
