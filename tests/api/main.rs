@@ -3,6 +3,7 @@
 
 mod admin_kit;
 mod advance;
+mod cli;
 mod conformance;
 mod connection;
 mod cross_account;
@@ -20,8 +21,10 @@ mod rent_flow;
 mod restart;
 mod schema;
 mod security;
+mod shards;
 mod sim;
 mod state;
 mod stress;
+mod type_walk;
 mod ui;
 mod validation;
