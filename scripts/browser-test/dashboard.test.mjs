@@ -237,6 +237,20 @@ test("the journal filters by order and by cabinet and hides CABINET_STATUS", asy
   await page.locator("#jf-hide-status").check();
   await page.locator("#jf-clear").click();
   await page.waitForFunction(() => document.querySelectorAll("#journal details").length >= 2);
+
+  // An entry opens to its attempts: the time never wraps and the answer has room.
+  const entry = page.locator('#journal details[data-event="RENT_CALLBACK_1"]').first();
+  await entry.locator("summary").click();
+  const table = entry.locator("table.attempts");
+  await table.waitFor({ state: "visible" });
+  const at = table.locator("tbody td.nw.mono").first();
+  const lineHeight = await at.evaluate((td) => parseFloat(getComputedStyle(td).lineHeight) || 16);
+  assert.ok((await at.boundingBox()).height < lineHeight * 2 + 10, "the time of an attempt stays on one line");
+  assert.ok((await table.locator("tbody td.ans").first().boundingBox()).width > 120, "the answer column has room");
+  const box = await table.boundingBox(), card = await page.locator("#journal-card").boundingBox();
+  assert.ok(box.x + box.width <= card.x + card.width + 1, "the attempts table fits its card");
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.locator("#journal-card").screenshot({ path: path.join(ARTIFACTS, "dashboard-journal.png") });
 });
 
 test("the plots follow virtual time from samples the simulator keeps", async () => {
