@@ -285,9 +285,11 @@ pub async fn build(config: Config) -> Result<Running, String> {
     let listener = TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let data = state.clone();
+    let requests = web::Data::new(control::requests::Requests::new(config.request_journal, seed));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(requests.clone())
             .app_data(api::json_config())
             .app_data(api::guard::path_config())
             .app_data(api::guard::query_config())
@@ -297,6 +299,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .configure(control::routes)
             .default_service(web::to(api::not_found))
             .wrap(actix_web::middleware::from_fn(api::guard::guard))
+            .wrap(actix_web::middleware::from_fn(control::requests::record))
     })
     .workers(if config.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())

@@ -45,6 +45,11 @@ pub struct Config {
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
+    /// Answer what production would answer where the simulator would only warn (contract
+    /// warnings, `docs/request-journal.md`).
+    pub strict: bool,
+    /// Entries of the request journal (`/_sim/requests`); 0 turns it off.
+    pub request_journal: usize,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -107,6 +112,11 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          Authorization: Bearer TOKEN (the dashboard also takes ?token=);
                          default: none (the control API is open; bind to loopback). Prefer
                          the environment variable: a command line is visible to other users
+  --strict               answer what production would answer instead of only warning where
+                         the simulator tolerates a request (docs/request-journal.md);
+                         --strict=false turns it off
+  --request-journal N    platform requests kept in the request journal /_sim/requests
+                         (default 10000; 0 turns the journal off, e.g. for load tests)
   -h, --help             this text
 ";
 
@@ -130,6 +140,8 @@ impl Default for Config {
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
+            strict: false,
+            request_journal: 10_000,
         }
     }
 }
@@ -159,8 +171,9 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "rent-rate",
     "control-token",
     "workers",
+    "request-journal",
 ];
-const SWITCHES: &[&str] = &["no-sim", "frozen"];
+const SWITCHES: &[&str] = &["no-sim", "frozen", "strict"];
 
 impl Config {
     /// The warning to log at start when the listening address is reachable from other
@@ -214,6 +227,8 @@ impl Config {
             if SWITCHES.contains(&flag.as_str()) {
                 if matches!(value.as_str(), "1" | "true" | "yes") {
                     cfg.set(&flag, None)?;
+                } else {
+                    cfg.unset(&flag);
                 }
             } else if FLAGS_WITH_VALUE.contains(&flag.as_str()) {
                 cfg.set(&flag, Some(&value)).map_err(|e| format!("{key}: {e}"))?;
@@ -232,7 +247,11 @@ impl Config {
                 None => (body.to_string(), None),
             };
             if SWITCHES.contains(&flag.as_str()) {
-                cfg.set(&flag, None)?;
+                match inline.as_deref() {
+                    None | Some("true") | Some("1") | Some("yes") => cfg.set(&flag, None)?,
+                    Some("false") | Some("0") | Some("no") => cfg.unset(&flag),
+                    Some(v) => return Err(format!("--{flag}: '{v}' is not true or false")),
+                }
             } else if FLAGS_WITH_VALUE.contains(&flag.as_str()) {
                 let value = match inline {
                     Some(v) => v,
@@ -246,6 +265,16 @@ impl Config {
         Ok(Parsed::Run(Box::new(cfg)))
     }
 
+    /// Turn a switch off (`--flag=false`, `BAJIE_SIM_FLAG=false`).
+    fn unset(&mut self, flag: &str) {
+        match flag {
+            "no-sim" => self.no_sim = false,
+            "frozen" => self.frozen = false,
+            "strict" => self.strict = false,
+            _ => {}
+        }
+    }
+
     fn set(&mut self, flag: &str, value: Option<&str>) -> Result<(), String> {
         let v = value.unwrap_or_default().trim();
         fn num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
@@ -254,6 +283,13 @@ impl Config {
         match flag {
             "no-sim" => self.no_sim = true,
             "frozen" => self.frozen = true,
+            "strict" => self.strict = true,
+            "request-journal" => {
+                self.request_journal = num(v)?;
+                if self.request_journal > 1_000_000 {
+                    return Err("must be at most 1000000 (0 turns the journal off)".into());
+                }
+            }
             "bind" => self.bind = v.parse().map_err(|_| format!("'{v}' is not an address like 127.0.0.1:8080"))?,
             "fixtures" => self.fixtures = Some(PathBuf::from(v)),
             "seed" => self.seed = Some(num(v)?),
@@ -389,6 +425,28 @@ mod tests {
         assert!(parse(&["--control-token", " "], &[]).unwrap_err().contains("must not be empty"));
         assert!(Config::default().control_token.is_none());
         assert!(HELP.contains("--control-token"));
+    }
+
+    #[test]
+    fn strict_and_the_request_journal_have_flags_and_variables() {
+        let Parsed::Run(c) = parse(&[], &[]).unwrap() else { panic!("run") };
+        assert!(!c.strict);
+        assert_eq!(c.request_journal, 10_000);
+        let Parsed::Run(c) = parse(&["--strict", "--request-journal", "0"], &[]).unwrap() else { panic!("run") };
+        assert!(c.strict);
+        assert_eq!(c.request_journal, 0);
+        let Parsed::Run(c) = parse(&["--strict=false"], &[("BAJIE_SIM_STRICT", "true")]).unwrap() else {
+            panic!("run")
+        };
+        assert!(!c.strict);
+        let Parsed::Run(c) = parse(&[], &[("BAJIE_SIM_STRICT", "1"), ("BAJIE_SIM_REQUEST_JOURNAL", "5")]).unwrap()
+        else {
+            panic!("run")
+        };
+        assert!(c.strict && c.request_journal == 5);
+        assert!(parse(&["--strict=maybe"], &[]).unwrap_err().contains("--strict"));
+        assert!(parse(&["--request-journal", "x"], &[]).unwrap_err().contains("--request-journal"));
+        assert!(HELP.contains("--strict") && HELP.contains("--request-journal"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,bajie_sim::access=warn")).init();
     if let Some(warning) = config.exposure_warning() {
         log::warn!("{warning}");
     }
