@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the README's Python example (examples/python/test_rent.py) against a fresh simulator:
+# Runs the Python examples (examples/python/test_rent.py, test_requests.py) against a fresh simulator:
 # builds the debug binary, starts it on a free port with a frozen clock, runs the test, stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +15,4 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -n "$URL" ] || { echo "the simulator did not start" >&2; cat "$WORK/sim.err" >&2; exit 1; }
-BAJIE_SIM_URL=$URL timeout 120 python3 -m unittest -v examples/python/test_rent.py
+BAJIE_SIM_URL=$URL timeout 120 python3 -m unittest -v examples/python/test_rent.py examples/python/test_requests.py
