@@ -291,6 +291,9 @@ pub struct Verdict {
     pub refusal: Option<Error>,
     /// Under `--strict`: the body must not be read (parameters from the query string only).
     pub drop_body: bool,
+    /// The request's parameters as the handler reads them: the query string's, then the body's
+    /// (unless dropped).
+    pub params: Vec<(String, String)>,
 }
 
 /// Pairs of a form body, or the keys of a JSON object body, as the parameter reader reads them.
@@ -302,7 +305,13 @@ fn body_params(ctype: &str, body: &[u8]) -> Vec<(String, String)> {
     }
     if ctype.starts_with("application/json") || (ctype.is_empty() && text.starts_with('{')) {
         match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(m)) => m.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+            Ok(serde_json::Value::Object(m)) => m
+                .into_iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => (k, s),
+                    other => (k, other.to_string()),
+                })
+                .collect(),
             _ => Vec::new(),
         }
     } else if ctype.is_empty()
@@ -330,7 +339,11 @@ const SPELLINGS: &[(&[&str], &str, &str)] = &[
 /// Judge a platform request against the contract; `strict` fills [`Verdict::refusal`].
 pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
     let mut v = Verdict::default();
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(r.query).unwrap_or_default();
+    let body = r.body.map(|b| body_params(r.content_type, b)).unwrap_or_default();
     let Some(op) = operation(r.path) else {
+        v.params = query;
+        v.params.extend(body);
         v.warnings.push(Warning::new(
             Code::UnknownEndpoint,
             format!("{} {} is not an endpoint of the platform.", r.method, super::params::clip(r.path)),
@@ -347,6 +360,8 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
         v.warnings.push(Warning::new(Code::UndocumentedPath, format!("{} is not a documented path of S5.", r.path)));
         refuse(&mut v, Error::NotFound(format!("No endpoint {} {}.", r.method, r.path)));
         // Its method and parameters (`newID`) are the alias's own: nothing more to say.
+        v.params = query;
+        v.params.extend(body);
         return v;
     }
     if r.method != op.method && !op.alt.contains(&r.method) {
@@ -356,8 +371,6 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
         ));
         refuse(&mut v, Error::Http { status: 405, msg: "This endpoint does not take this HTTP method.".into() });
     }
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(r.query).unwrap_or_default();
-    let body = r.body.map(|b| body_params(r.content_type, b)).unwrap_or_default();
     if op.input == Input::Query {
         if !body.is_empty() {
             let kind = if r.content_type.starts_with("application/json")
@@ -434,6 +447,10 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
                 }
             }
         }
+    }
+    v.params = query;
+    if !v.drop_body {
+        v.params.extend(body);
     }
     v
 }

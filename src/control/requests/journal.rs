@@ -6,7 +6,8 @@
 //! request journaled must not change what the world draws next.
 
 use crate::api::contract;
-use crate::clock::Millis;
+use crate::clock::{fmt_datetime, Millis};
+use actix_web::web::Bytes;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -46,58 +47,60 @@ pub struct Header {
     pub value: String,
 }
 
-/// One contract warning as journaled.
+/// One contract warning as shown.
 #[derive(Debug, Clone, Serialize)]
-pub struct WarningView {
+pub struct WarningView<'a> {
     /// Stable code (`PARAM_SPELLING`, ...).
     pub code: &'static str,
     /// What this request did.
-    pub message: String,
+    pub message: &'a str,
     /// The documented way.
     pub alternative: &'static str,
 }
 
-impl From<&contract::Warning> for WarningView {
-    fn from(w: &contract::Warning) -> Self {
-        WarningView { code: w.code.name(), message: w.message.clone(), alternative: w.code.alternative() }
+/// A body as kept: the whole body when it is within [`BODY_CAP`] (shared with the answer, not
+/// copied), else a copy of its first [`BODY_CAP`] bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    /// The bytes kept.
+    pub bytes: Bytes,
+    /// Bytes of the whole body.
+    pub len: usize,
+}
+
+impl Kept {
+    /// Keep `body` within the cap. A small body is shared; a prefix is copied so that an entry
+    /// never holds a large buffer alive.
+    pub fn of(body: &Bytes) -> Self {
+        let bytes = if body.len() <= BODY_CAP { body.clone() } else { Bytes::copy_from_slice(&body[..BODY_CAP]) };
+        Kept { bytes, len: body.len() }
+    }
+
+    /// A copy of the first [`BODY_CAP`] bytes (for buffers that may belong to something larger).
+    pub fn copy(body: &[u8]) -> Self {
+        Kept { bytes: Bytes::copy_from_slice(&body[..body.len().min(BODY_CAP)]), len: body.len() }
+    }
+
+    fn text(&self) -> String {
+        // A cut may split a UTF-8 sequence; the lossy reading shows it as one replacement char.
+        String::from_utf8_lossy(&self.bytes).into_owned()
     }
 }
 
-/// The answer a request got.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Answer {
-    /// HTTP status.
-    pub http_status: u16,
-    /// The envelope's `code` (C4 and S1's string code read as a number), if any.
-    pub code: Option<i64>,
-    /// The envelope's `msg`, if any.
-    pub msg: Option<String>,
-    /// The body, capped at [`BODY_CAP`] bytes.
-    pub body: String,
-    /// Bytes of the whole body.
-    pub body_bytes: usize,
-    /// Whether `body` is cut.
-    pub body_truncated: bool,
-}
-
-/// One platform request and its answer.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// One platform request and its answer, as stored (texts are formatted when shown).
+#[derive(Debug, Clone)]
 pub struct Entry {
     /// UUID, from the seed and [`Entry::seq`].
-    pub id: String,
+    pub id: uuid::Uuid,
     /// 1, 2, ... since start (not reset).
     pub seq: u64,
     /// Virtual time the request arrived.
-    pub at: String,
-    /// Virtual time in milliseconds since the epoch.
     pub at_ms: Millis,
-    /// Wall-clock time it arrived (UTC, RFC 3339).
-    pub real_time: String,
+    /// Wall-clock time it arrived, milliseconds since the epoch.
+    pub real_ms: i64,
     /// HTTP method.
     pub method: String,
-    /// Path as sent.
+    /// Path as sent (capped).
     pub path: String,
     /// Operation id (`O1`..`E2`, `A1`), when the path is one.
     pub op: Option<&'static str>,
@@ -105,37 +108,123 @@ pub struct Entry {
     pub query: String,
     /// Headers (at most [`HEADERS_CAP`]), `Authorization` as scheme and account only.
     pub headers: Vec<Header>,
-    /// Request body, capped at [`BODY_CAP`] bytes (`None`: none, or not read).
-    pub body: Option<String>,
-    /// Bytes of the whole request body.
+    /// Request body (`None`: none, or not read).
+    pub body: Option<Kept>,
+    /// Bytes the request declared or carried.
     pub body_bytes: usize,
-    /// Whether `body` is cut.
-    pub body_truncated: bool,
     /// The account the credentials name (whether or not they were right).
     pub account: Option<String>,
     /// The cabinet the request concerns.
     pub cabinet: Option<String>,
     /// The order the request concerns (O2: the new order).
     pub order: Option<String>,
-    /// What it was answered.
-    pub response: Answer,
-    /// Real milliseconds from arrival to the answer.
-    pub duration_ms: f64,
+    /// HTTP status answered.
+    pub http_status: u16,
+    /// The envelope's `code` (C4 and S1's string code read as a number), if any.
+    pub code: Option<i64>,
+    /// The envelope's `msg`, if any.
+    pub msg: Option<String>,
+    /// The answer's body.
+    pub response: Kept,
+    /// Real microseconds from arrival to the answer.
+    pub duration_us: u64,
     /// Whether `--strict` gave the answer instead of the handler.
     pub strict: bool,
     /// Contract warnings.
-    pub warnings: Vec<WarningView>,
+    pub warnings: Vec<contract::Warning>,
+}
+
+/// The answer a request got, as shown.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerView<'a> {
+    http_status: u16,
+    code: Option<i64>,
+    msg: Option<&'a str>,
+    body: String,
+    body_bytes: usize,
+    body_truncated: bool,
+}
+
+/// An entry as shown by `/_sim/requests`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryView<'a> {
+    id: String,
+    seq: u64,
+    at: String,
+    at_ms: Millis,
+    real_time: String,
+    method: &'a str,
+    path: &'a str,
+    op: Option<&'static str>,
+    query: &'a str,
+    headers: &'a [Header],
+    body: Option<String>,
+    body_bytes: usize,
+    body_truncated: bool,
+    account: Option<&'a str>,
+    cabinet: Option<&'a str>,
+    order: Option<&'a str>,
+    response: AnswerView<'a>,
+    duration_ms: f64,
+    strict: bool,
+    warnings: Vec<WarningView<'a>>,
 }
 
 impl Entry {
+    /// The entry as shown.
+    pub fn view(&self) -> EntryView<'_> {
+        EntryView {
+            id: self.id.to_string(),
+            seq: self.seq,
+            at: fmt_datetime(self.at_ms),
+            at_ms: self.at_ms,
+            real_time: chrono::DateTime::<chrono::Utc>::from_timestamp_millis(self.real_ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            method: &self.method,
+            path: &self.path,
+            op: self.op,
+            query: &self.query,
+            headers: &self.headers,
+            body: self.body.as_ref().map(Kept::text),
+            body_bytes: self.body_bytes,
+            body_truncated: self.body.as_ref().is_some_and(|b| b.bytes.len() < b.len),
+            account: self.account.as_deref(),
+            cabinet: self.cabinet.as_deref(),
+            order: self.order.as_deref(),
+            response: AnswerView {
+                http_status: self.http_status,
+                code: self.code,
+                msg: self.msg.as_deref(),
+                body: self.response.text(),
+                body_bytes: self.response.len,
+                body_truncated: self.response.bytes.len() < self.response.len,
+            },
+            duration_ms: self.duration_us as f64 / 1000.0,
+            strict: self.strict,
+            warnings: self
+                .warnings
+                .iter()
+                .map(|w| WarningView { code: w.code.name(), message: &w.message, alternative: w.code.alternative() })
+                .collect(),
+        }
+    }
+
     fn weight(&self) -> usize {
-        // Ids, times, names: a few hundred bytes beside the variable parts.
-        256 + self.path.len()
+        // Ids, times, numbers: a few hundred bytes beside the variable parts.
+        256 + self.method.len()
+            + self.path.len()
             + self.query.len()
             + self.headers.iter().map(|h| h.name.len() + h.value.len() + 48).sum::<usize>()
-            + self.body.as_ref().map_or(0, String::len)
-            + self.response.body.len()
-            + self.response.msg.as_ref().map_or(0, String::len)
+            + self.body.as_ref().map_or(0, |b| b.bytes.len())
+            + self.response.bytes.len()
+            + self.msg.as_ref().map_or(0, String::len)
+            + [&self.account, &self.cabinet, &self.order]
+                .iter()
+                .map(|o| o.as_ref().map_or(0, String::len))
+                .sum::<usize>()
             + self.warnings.iter().map(|w| w.message.len() + 64).sum::<usize>()
     }
 }
@@ -174,24 +263,23 @@ impl Filter {
             && self.method.as_ref().is_none_or(|v| e.method.eq_ignore_ascii_case(v))
             && self.path.as_ref().is_none_or(|v| e.path == *v || e.path.ends_with(v.as_str()))
             && self.agent.as_ref().is_none_or(|v| e.account.as_ref() == Some(v))
-            && self.code.is_none_or(|v| e.response.code == Some(v))
+            && self.code.is_none_or(|v| e.code == Some(v))
             && self.device.as_ref().is_none_or(|v| e.cabinet.as_ref() == Some(v))
             && self.order.as_ref().is_none_or(|v| e.order.as_ref() == Some(v))
             && self.warned.is_none_or(|v| v != e.warnings.is_empty())
-            && self.warning.is_none_or(|v| e.warnings.iter().any(|w| w.code == v))
+            && self.warning.is_none_or(|v| e.warnings.iter().any(|w| w.code.name() == v))
             && self.since_ms.is_none_or(|v| e.at_ms >= v)
             && self.after_seq.is_none_or(|v| e.seq > v)
     }
 }
 
 /// Counts of one operation since start or the last clear (not bounded by the ring).
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct OpStats {
     /// Requests.
     pub calls: u64,
-    /// Answers by envelope code (`"none"` when the answer had none).
-    pub codes: BTreeMap<String, u64>,
+    /// Answers by envelope code (`None` when the answer had none).
+    pub codes: BTreeMap<Option<i64>, u64>,
     /// Answers by HTTP status.
     pub http: BTreeMap<u16, u64>,
     /// Warnings by code.
@@ -203,7 +291,8 @@ struct Ring {
     next: u64,
     bytes: usize,
     evicted: u64,
-    entries: VecDeque<Arc<Entry>>,
+    /// Entries and the bytes each is accounted for.
+    entries: VecDeque<(Arc<Entry>, usize)>,
     /// Keyed by operation id; unknown endpoints under `"unknown"`.
     stats: BTreeMap<&'static str, OpStats>,
 }
@@ -226,13 +315,13 @@ fn mix(mut z: u64) -> u64 {
 }
 
 /// The id of entry `seq` under `seed` (a version-4-shaped UUID).
-pub fn entry_id(seed: u64, seq: u64) -> String {
+pub fn entry_id(seed: u64, seq: u64) -> uuid::Uuid {
     let hi = mix(seed ^ 0x5245_5155_4553_5453 ^ seq.rotate_left(32));
     let lo = mix(hi ^ seq);
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&hi.to_be_bytes());
     bytes[8..].copy_from_slice(&lo.to_be_bytes());
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// A snapshot of the journal's size, for the report.
@@ -272,16 +361,17 @@ impl Requests {
             e.id = entry_id(self.seed, e.seq);
             let s = r.stats.entry(e.op.unwrap_or("unknown")).or_default();
             s.calls += 1;
-            *s.codes.entry(e.response.code.map_or_else(|| "none".to_string(), |c| c.to_string())).or_default() += 1;
-            *s.http.entry(e.response.http_status).or_default() += 1;
+            *s.codes.entry(e.code).or_default() += 1;
+            *s.http.entry(e.http_status).or_default() += 1;
             for w in &e.warnings {
-                *s.warnings.entry(w.code).or_default() += 1;
+                *s.warnings.entry(w.code.name()).or_default() += 1;
             }
-            r.bytes += e.weight();
-            r.entries.push_back(Arc::new(e));
+            let weight = e.weight();
+            r.bytes += weight;
+            r.entries.push_back((Arc::new(e), weight));
             while r.entries.len() > 1 && (r.entries.len() > self.cap || r.bytes > MAX_BYTES) {
-                if let Some(old) = r.entries.pop_front() {
-                    r.bytes = r.bytes.saturating_sub(old.weight());
+                if let Some((_, w)) = r.entries.pop_front() {
+                    r.bytes = r.bytes.saturating_sub(w);
                     r.evicted += 1;
                 }
             }
@@ -291,17 +381,18 @@ impl Requests {
 
     /// The latest `limit` entries matching `f`, newest first.
     pub fn list(&self, f: &Filter, limit: usize) -> Vec<Arc<Entry>> {
-        self.ring.lock().entries.iter().rev().filter(|e| f.matches(e)).take(limit).cloned().collect()
+        self.ring.lock().entries.iter().rev().map(|(e, _)| e).filter(|e| f.matches(e)).take(limit).cloned().collect()
     }
 
     /// How many entries match `f`.
     pub fn count(&self, f: &Filter) -> usize {
-        self.ring.lock().entries.iter().filter(|e| f.matches(e)).count()
+        self.ring.lock().entries.iter().filter(|(e, _)| f.matches(e)).count()
     }
 
     /// The entry with UUID `id`.
     pub fn get(&self, id: &str) -> Option<Arc<Entry>> {
-        self.ring.lock().entries.iter().rev().find(|e| e.id.eq_ignore_ascii_case(id)).cloned()
+        let id = uuid::Uuid::parse_str(id.trim()).ok()?;
+        self.ring.lock().entries.iter().rev().map(|(e, _)| e).find(|e| e.id == id).cloned()
     }
 
     /// The sequence number of the entry with UUID `id`, if still kept.
@@ -363,31 +454,25 @@ mod tests {
 
     pub(crate) fn entry(op: &'static str, body: usize) -> Entry {
         Entry {
-            id: String::new(),
+            id: uuid::Uuid::nil(),
             seq: 0,
-            at: String::new(),
             at_ms: 0,
-            real_time: String::new(),
+            real_ms: 0,
             method: "GET".into(),
             path: "/x".into(),
             op: Some(op),
             query: String::new(),
             headers: Vec::new(),
-            body: Some("x".repeat(body)),
+            body: Some(Kept::copy("x".repeat(body).as_bytes())),
             body_bytes: body,
-            body_truncated: false,
             account: Some("demo".into()),
             cabinet: None,
             order: None,
-            response: Answer {
-                http_status: 200,
-                code: Some(0),
-                msg: None,
-                body: String::new(),
-                body_bytes: 0,
-                body_truncated: false,
-            },
-            duration_ms: 0.0,
+            http_status: 200,
+            code: Some(0),
+            msg: None,
+            response: Kept::default(),
+            duration_us: 0,
             strict: false,
             warnings: Vec::new(),
         }
@@ -403,7 +488,7 @@ mod tests {
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5, 4, 3]);
         assert_eq!(j.stats()["O1"].calls, 5);
         assert_eq!(j.size().evicted, 2);
-        assert_eq!(j.get(&all[0].id).unwrap().seq, 5);
+        assert_eq!(j.get(&all[0].id.to_string()).unwrap().seq, 5);
         j.clear();
         assert_eq!(j.count(&Filter::default()), 0);
         j.push(entry("O1", 10));
@@ -418,8 +503,7 @@ mod tests {
         assert_eq!(entry_id(42, 1), entry_id(42, 1));
         assert_ne!(entry_id(42, 1), entry_id(42, 2));
         assert_ne!(entry_id(42, 1), entry_id(43, 1));
-        let u = uuid::Uuid::parse_str(&entry_id(7, 9)).unwrap();
-        assert_eq!(u.get_version_num(), 4);
+        assert_eq!(entry_id(7, 9).get_version_num(), 4);
     }
 
     #[test]

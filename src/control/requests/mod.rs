@@ -100,7 +100,7 @@ fn filter(p: &Params, j: &Requests) -> Result<Filter, Error> {
 }
 
 fn records(entries: &[Arc<Entry>]) -> serde_json::Value {
-    json!(entries.iter().map(|e| e.as_ref()).collect::<Vec<&Entry>>())
+    json!(entries.iter().map(|e| e.view()).collect::<Vec<_>>())
 }
 
 /// `GET /_sim/requests?<filters>&limit=`: matching entries, newest first.
@@ -146,7 +146,7 @@ async fn one(j: web::Data<Requests>, path: web::Path<String>) -> Result<HttpResp
     let e = j.get(path.trim()).ok_or_else(|| {
         Error::control(format!("No request {} in the journal (emptied, evicted, or never there).", clip(&path)))
     })?;
-    Ok(envelope::ok(e.as_ref()))
+    Ok(envelope::ok(e.view()))
 }
 
 /// `DELETE /_sim/requests`: forget every entry and count.

@@ -9,15 +9,13 @@
 //! The access log is one line per request (platform and control) at `info` under the target
 //! `bajie_sim::access`, which the binary keeps quiet unless `RUST_LOG` asks for it.
 
-use super::journal::{
-    capped, Answer, Entry, Header, Requests, WarningView, BODY_CAP, HEADERS_CAP, HEADER_VALUE_CAP, QUERY_CAP,
-};
+use super::journal::{capped, Entry, Header, Kept, Requests, HEADERS_CAP, HEADER_VALUE_CAP, QUERY_CAP};
 use crate::api::contract::{self, Code, RequestShape, Warning};
 use crate::api::guard::MAX_BODY;
 use crate::api::params::read_error;
 use crate::api::PREFIX;
 use crate::app::AppState;
-use crate::clock::{fmt_datetime, wall_now};
+use crate::clock::wall_now;
 use crate::error::code;
 use crate::fixtures::is_device_id;
 use crate::model::OrderStatus;
@@ -106,7 +104,7 @@ pub async fn record(
     };
     let mut verdict = contract::check(&shape, state.config.strict);
     let op = verdict.op.map(|o| o.id);
-    let pairs = params_of(&query, body.as_deref(), &content_type, verdict.drop_body);
+    let pairs = std::mem::take(&mut verdict.params);
     let find = |names: &[&str]| pairs.iter().find(|(k, v)| names.contains(&k.as_str()) && !v.trim().is_empty());
     let cabinet = find(&["deviceId", "cabinetid", "cabinetId", "qrcode", "pCabinetid"])
         .map(|(_, v)| v.trim().to_string())
@@ -170,50 +168,30 @@ pub async fn record(
         access_line(&method, &path, status, code, started, account.as_deref());
     }
     if journal.enabled() {
-        let (body_text, body_truncated) = match body.as_deref() {
-            Some(b) => {
-                let (t, cut) = capped(&String::from_utf8_lossy(&b[..b.len().min(BODY_CAP + 4)]), BODY_CAP);
-                (Some(t), cut || b.len() > BODY_CAP)
-            }
-            None => (None, false),
-        };
-        let (resp_text, resp_cut) = match bytes.as_deref() {
-            Some(b) => {
-                let (t, cut) = capped(&String::from_utf8_lossy(&b[..b.len().min(BODY_CAP + 4)]), BODY_CAP);
-                (t, cut || b.len() > BODY_CAP)
-            }
-            None => (String::new(), false),
-        };
-        let entry = Entry {
-            id: String::new(),
+        journal.push(Entry {
+            id: uuid::Uuid::nil(),
             seq: 0,
-            at: fmt_datetime(at_ms),
             at_ms,
-            real_time: rfc3339(wall_now()),
-            method: method.clone(),
+            real_ms: wall_now(),
+            method,
             path: capped(&path, QUERY_CAP).0,
             op,
             query: capped(&query, QUERY_CAP).0,
             headers,
-            body: body_text,
+            // The request's buffer may be larger than its body: copied, never shared.
+            body: body.as_deref().map(Kept::copy),
             body_bytes: body.as_ref().map_or(declared.unwrap_or(0) as usize, |b| b.len()),
-            body_truncated,
             account: account.map(|a| capped(&a, HEADER_VALUE_CAP).0),
             cabinet: cabinet.map(|c| capped(&c, HEADER_VALUE_CAP).0),
             order: order.map(|o| capped(&o, HEADER_VALUE_CAP).0),
-            response: Answer {
-                http_status: status,
-                code,
-                msg: msg.map(|m| capped(&m, HEADER_VALUE_CAP * 2).0),
-                body: resp_text,
-                body_bytes: bytes.as_ref().map_or(0, |b| b.len()),
-                body_truncated: resp_cut,
-            },
-            duration_ms: (started.elapsed().as_micros() as f64) / 1000.0,
+            http_status: status,
+            code,
+            msg: msg.map(|m| capped(&m, HEADER_VALUE_CAP * 2).0),
+            response: bytes.as_ref().map(Kept::of).unwrap_or_default(),
+            duration_us: started.elapsed().as_micros() as u64,
             strict,
-            warnings: verdict.warnings.iter().map(WarningView::from).collect(),
-        };
-        journal.push(entry);
+            warnings: verdict.warnings,
+        });
     }
     Ok(put_body(res, bytes))
 }
@@ -244,8 +222,8 @@ fn put_body(res: ServiceResponse<BoxBody>, bytes: Option<web::Bytes>) -> Service
     }
 }
 
-/// `code` and `msg` of an envelope. Every envelope starts `{"msg":..,"code":..`, so a large
-/// body is read only that far; a small one is parsed whole (any key order).
+/// `code` and `msg` of an envelope. The simulator's envelopes start `{"msg":..,"code":..`, so
+/// a body is read only that far; any other small JSON body is parsed whole (any key order).
 fn envelope_head(body: &[u8]) -> (Option<i64>, Option<String>) {
     #[derive(serde::Deserialize)]
     struct Head {
@@ -257,13 +235,16 @@ fn envelope_head(body: &[u8]) -> (Option<i64>, Option<String>) {
         serde_json::Value::String(s) => s.trim().parse().ok(),
         _ => None,
     };
-    if body.len() <= 64 * 1024 {
+    let Some(rest) = body.strip_prefix(br#"{"msg":"#) else {
+        // Not the envelope's own order (A1's `{key}`, an injected answer): parsed whole when small.
+        if body.len() > 64 * 1024 {
+            return (None, None);
+        }
         return match serde_json::from_slice::<Head>(body) {
             Ok(h) => (h.code.and_then(code_of), h.msg),
             Err(_) => (None, None),
         };
-    }
-    let Some(rest) = body.strip_prefix(br#"{"msg":"#) else { return (None, None) };
+    };
     let mut msgs = serde_json::Deserializer::from_slice(rest).into_iter::<String>();
     let Some(Ok(msg)) = msgs.next() else { return (None, None) };
     let rest = &rest[msgs.byte_offset()..];
@@ -284,20 +265,6 @@ fn shop_in_path(op: &str, rel: &str) -> Option<String> {
         "C10" | "S5" => rel.rsplit('/').next().filter(|s| !s.is_empty() && *s != "delete").map(str::to_string),
         _ => None,
     }
-}
-
-/// The parameters of the request, as the handlers read them (query first, then the body).
-fn params_of(query: &str, body: Option<&[u8]>, ctype: &str, drop_body: bool) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-    let form = ctype.is_empty() || ctype.starts_with("application/x-www-form-urlencoded");
-    if let (Some(b), false, true) = (body, drop_body, form) {
-        if let Ok(text) = std::str::from_utf8(b) {
-            if !text.trim_start().starts_with('{') {
-                pairs.extend(serde_urlencoded::from_str::<Vec<(String, String)>>(text.trim()).unwrap_or_default());
-            }
-        }
-    }
-    pairs
 }
 
 /// `Authorization` as the journal shows it (scheme and account, never the secret) and the
@@ -346,13 +313,6 @@ fn headers_of(req: &ServiceRequest, auth: Option<&str>) -> Vec<Header> {
             Header { name: name.as_str().to_string(), value }
         })
         .collect()
-}
-
-/// Milliseconds since the epoch as RFC 3339 UTC.
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]
