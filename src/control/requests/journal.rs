@@ -26,6 +26,18 @@ pub const HEADER_VALUE_CAP: usize = 256;
 /// first past it.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 
+/// A text cut to at most `cap` bytes (on a character boundary), in place.
+pub fn cut(mut text: String, cap: usize) -> String {
+    if text.len() > cap {
+        let mut end = cap;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 /// A text cut to at most `cap` bytes (on a character boundary), and whether it was cut.
 pub fn capped(text: &str, cap: usize) -> (String, bool) {
     if text.len() <= cap {
@@ -354,6 +366,7 @@ impl Requests {
         if !self.enabled() {
             return;
         }
+        let mut evicted = Vec::new();
         {
             let mut r = self.ring.lock();
             e.seq = r.next;
@@ -370,12 +383,15 @@ impl Requests {
             r.bytes += weight;
             r.entries.push_back((Arc::new(e), weight));
             while r.entries.len() > 1 && (r.entries.len() > self.cap || r.bytes > MAX_BYTES) {
-                if let Some((_, w)) = r.entries.pop_front() {
+                if let Some((old, w)) = r.entries.pop_front() {
                     r.bytes = r.bytes.saturating_sub(w);
                     r.evicted += 1;
+                    evicted.push(old);
                 }
             }
         }
+        // Freed after the lock is released: the other workers do not wait for it.
+        drop(evicted);
         self.changed.notify_waiters();
     }
 

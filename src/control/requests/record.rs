@@ -9,7 +9,7 @@
 //! The access log is one line per request (platform and control) at `info` under the target
 //! `bajie_sim::access`, which the binary keeps quiet unless `RUST_LOG` asks for it.
 
-use super::journal::{capped, Entry, Header, Kept, Requests, HEADERS_CAP, HEADER_VALUE_CAP, QUERY_CAP};
+use super::journal::{capped, cut, Entry, Header, Kept, Requests, HEADERS_CAP, HEADER_VALUE_CAP, QUERY_CAP};
 use crate::api::contract::{self, Code, RequestShape, Warning};
 use crate::api::guard::MAX_BODY;
 use crate::api::params::read_error;
@@ -174,19 +174,19 @@ pub async fn record(
             at_ms,
             real_ms: wall_now(),
             method,
-            path: capped(&path, QUERY_CAP).0,
+            path: cut(path, QUERY_CAP),
             op,
-            query: capped(&query, QUERY_CAP).0,
+            query: cut(query, QUERY_CAP),
             headers,
             // The request's buffer may be larger than its body: copied, never shared.
             body: body.as_deref().map(Kept::copy),
             body_bytes: body.as_ref().map_or(declared.unwrap_or(0) as usize, |b| b.len()),
-            account: account.map(|a| capped(&a, HEADER_VALUE_CAP).0),
-            cabinet: cabinet.map(|c| capped(&c, HEADER_VALUE_CAP).0),
-            order: order.map(|o| capped(&o, HEADER_VALUE_CAP).0),
+            account: account.map(|a| cut(a, HEADER_VALUE_CAP)),
+            cabinet: cabinet.map(|c| cut(c, HEADER_VALUE_CAP)),
+            order: order.map(|o| cut(o, HEADER_VALUE_CAP)),
             http_status: status,
             code,
-            msg: msg.map(|m| capped(&m, HEADER_VALUE_CAP * 2).0),
+            msg: msg.map(|m| cut(m, HEADER_VALUE_CAP * 2)),
             response: bytes.as_ref().map(Kept::of).unwrap_or_default(),
             duration_us: started.elapsed().as_micros() as u64,
             strict,
