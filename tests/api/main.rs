@@ -3,6 +3,7 @@
 
 mod admin_kit;
 mod advance;
+mod cli;
 mod conformance;
 mod connection;
 mod cross_account;
@@ -21,6 +22,7 @@ mod requests;
 mod restart;
 mod schema;
 mod security;
+mod shards;
 mod sim;
 mod state;
 mod stress;
