@@ -340,9 +340,11 @@ pub async fn build(config: Config) -> Result<Running, String> {
     state.catch_up(state.clock.now());
 
     let data = state.clone();
+    let requests = web::Data::new(control::requests::Requests::new(config.request_journal, seed));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(requests.clone())
             .app_data(api::json_config())
             .app_data(api::guard::path_config())
             .app_data(api::guard::query_config())
@@ -356,6 +358,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
                 actix_web::http::header::HeaderName::from_static("keep-alive"),
                 format!("timeout={KEEP_ALIVE_S}"),
             )))
+            .wrap(actix_web::middleware::from_fn(control::requests::record))
     })
     .keep_alive(Duration::from_secs(KEEP_ALIVE_S))
     .workers(if config.workers == 0 {

@@ -71,6 +71,11 @@ pub struct Config {
     pub customer_callback_url: Option<String>,
     /// Print the JSON Schema of fixture files and exit instead of starting.
     pub fixture_schema: bool,
+    /// Answer what production would answer where the simulator would only warn (contract
+    /// warnings, `docs/request-journal.md`).
+    pub strict: bool,
+    /// Entries of the request journal (`/_sim/requests`); 0 turns it off.
+    pub request_journal: usize,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -256,6 +261,18 @@ pub struct Cli {
           value_parser = BoolishValueParser::new())]
     fixture_schema: bool,
 
+    /// Answer what production would answer instead of only warning where the simulator
+    /// tolerates a request (X-Sim-Warnings; the answers are listed in docs/request-journal.md)
+    #[arg(long, env = "BAJIE_SIM_STRICT", value_name = "BOOL", action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    strict: bool,
+
+    /// Platform requests kept in the request journal (/_sim/requests), newest first; 0 turns
+    /// the journal off (load tests)
+    #[arg(long, env = "BAJIE_SIM_REQUEST_JOURNAL", value_name = "N", default_value = "10000",
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
+    request_journal: usize,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -315,6 +332,8 @@ impl From<Cli> for Config {
             push_url: c.push_url,
             customer_callback_url: c.customer_callback_url,
             fixture_schema: c.fixture_schema,
+            strict: c.strict,
+            request_journal: c.request_journal,
         }
     }
 }
@@ -433,6 +452,8 @@ impl Default for Config {
             push_url: None,
             customer_callback_url: None,
             fixture_schema: false,
+            strict: false,
+            request_journal: 10_000,
         }
     }
 }
@@ -563,6 +584,21 @@ mod tests {
             flags += 1;
         }
         assert!(flags >= 17, "{flags} flags");
+    }
+
+    #[test]
+    fn strict_and_the_request_journal_have_flags_and_variables() {
+        let c = run(&[]);
+        assert!(!c.strict);
+        assert_eq!(c.request_journal, 10_000);
+        let c = run(&["--strict", "--request-journal", "0"]);
+        assert!(c.strict);
+        assert_eq!(c.request_journal, 0);
+        assert!(!parse(&["--strict=false"], &[("BAJIE_SIM_STRICT", "true")]).unwrap().strict);
+        let c = parse(&[], &[("BAJIE_SIM_STRICT", "1"), ("BAJIE_SIM_REQUEST_JOURNAL", "5")]).unwrap();
+        assert!(c.strict && c.request_journal == 5);
+        assert!(refused(&["--strict=maybe"]).contains("--strict"));
+        assert!(refused(&["--request-journal", "x"]).contains("--request-journal"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ async fn main() {
         let _ = writeln!(std::io::stdout(), "{:#}", bajie_sim::fixtures::schema());
         return;
     }
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,bajie_sim::access=warn")).init();
     if let Some(warning) = config.exposure_warning() {
         log::warn!("{warning}");
     }

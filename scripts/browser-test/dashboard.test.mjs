@@ -202,6 +202,17 @@ test("fault controls in the page reach the simulator", async () => {
   assert.equal((await cell.locator(".flag").textContent()).trim(), "B5");
 });
 
+test("the Requests card shows the client's requests and the integration report", async () => {
+  // The O1 answered 2004 above is journaled; the card polls every 2 s.
+  const row = page.locator("#requests details", { hasText: "/rent/cabinet/query" }).first();
+  await row.waitFor({ state: "visible" });
+  assert.match(await row.textContent(), /2004/);
+  await page.locator('.rq-tab[data-rq="report"]').click();
+  await page.locator("#requests-report", { hasText: "Production behaviours met by the client" }).waitFor({ state: "visible" });
+  assert.match(await page.locator("#requests-report").textContent(), /2004×/);
+  await page.locator('.rq-tab[data-rq="list"]').click();
+});
+
 test("the journal filters by order and by cabinet and hides CABINET_STATUS", async () => {
   // A heartbeat: pushed (the agent subscribes every event) but hidden by default.
   const report = await sim("POST", "/_sim/cabinets/BJD60152/report");

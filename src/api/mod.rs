@@ -5,6 +5,7 @@ pub mod answer_cache;
 pub mod auth;
 pub mod body;
 pub mod cabinet;
+pub mod contract;
 pub mod envelope;
 pub mod event_push;
 pub mod guard;

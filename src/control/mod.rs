@@ -15,6 +15,7 @@ use std::time::Duration;
 pub mod faults;
 pub mod openapi;
 pub mod pos;
+pub mod requests;
 pub mod scenario;
 pub mod state;
 pub mod ui;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(faults::routes)
             .configure(openapi::routes)
             .configure(pos::routes)
+            .configure(requests::routes)
             .configure(scenario::routes)
             .configure(state::routes)
             .configure(ui::routes),
@@ -61,9 +63,11 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
-/// `POST /_sim/reset`: back to the loaded world, seed and start time; the journal is emptied.
-async fn reset(state: web::Data<AppState>) -> HttpResponse {
+/// `POST /_sim/reset`: back to the loaded world, seed and start time; the push and request
+/// journals are emptied.
+async fn reset(state: web::Data<AppState>, requests: web::Data<requests::Requests>) -> HttpResponse {
     state.reset();
+    requests.clear();
     envelope::ok_empty()
 }
 

@@ -18,6 +18,7 @@ mod perf;
 mod pushes;
 mod receivers;
 mod rent_flow;
+mod requests;
 mod restart;
 mod schema;
 mod security;
