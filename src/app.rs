@@ -44,6 +44,10 @@ pub struct AppState {
     /// from the driver and from `advance` publish their events in the order they happened.
     /// Never held across an `.await`.
     pub stepping: StepGate,
+    /// Prometheus metrics (`/_sim/metrics`).
+    pub metrics: crate::metrics::Metrics,
+    /// Answer-time profiles (`/_sim/latency`).
+    pub latency: crate::latency::Latency,
 }
 
 impl AppState {
@@ -97,7 +101,7 @@ impl AppState {
             }
             self.store
                 .write(|w, out| {
-                    sim::step(w, now, out);
+                    self.metrics.sim_step(out, |out| sim::step(w, now, out));
                     Ok(())
                 })
                 .map(|(_, e)| e)
@@ -153,6 +157,7 @@ impl AppState {
         }
         self.clock.set(self.start);
         self.push.clear();
+        self.latency.reset();
         // The simulation starts again from the start time.
         self.catch_up_locked(self.start);
     }
@@ -265,15 +270,18 @@ pub async fn build(config: Config) -> Result<Running, String> {
         clock.clone(),
         seed,
     );
+    let latency = crate::latency::Latency::new(seed, crate::latency::start_profiles(&config)?);
     let state = web::Data::new(AppState {
         store: Store::new(world),
         clock,
+        metrics: crate::metrics::Metrics::new(config.metrics, push.metrics()),
         push,
         config: config.clone(),
         seed,
         start,
         loaded_at,
         stepping: StepGate::new(()),
+        latency,
     });
     if let Some(snap) = saved {
         log::info!("restored the world saved at {}", snap.time);
@@ -297,6 +305,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .configure(control::routes)
             .default_service(web::to(api::not_found))
             .wrap(actix_web::middleware::from_fn(api::guard::guard))
+            .wrap(actix_web::middleware::from_fn(crate::metrics::observe))
     })
     .workers(if config.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())

@@ -45,6 +45,10 @@ pub struct Config {
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
+    /// Record Prometheus metrics (`/_sim/metrics`); on by default.
+    pub metrics: bool,
+    /// Answer-time profiles per operation, `OP=PROFILE,...` (see `latency::parse_spec`).
+    pub latency: Option<String>,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -77,6 +81,7 @@ bajie-sim: a simulator of the Bajie Charging / ChargeNow open API (/cdb-open-api
 USAGE: bajie-sim [FLAGS]
 
 Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJIE_SIM_SEED=7.
+Boolean flags take an optional value: --no-sim is --no-sim=true; --no-sim=false turns it off.
 
   --bind ADDR            listen address (default 127.0.0.1:8080; port 0 picks a free port)
   --fixtures PATH        world file (default: the embedded fixtures/default.json)
@@ -107,6 +112,13 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          Authorization: Bearer TOKEN (the dashboard also takes ?token=);
                          default: none (the control API is open; bind to loopback). Prefer
                          the environment variable: a command line is visible to other users
+  --metrics BOOL         record Prometheus metrics, served at GET /_sim/metrics (default true;
+                         --metrics=false turns recording off)
+  --latency SPEC         answer-time profiles per operation: comma-separated OP=PROFILE with OP
+                         an operation id (O1..O7, C1..C13, S1..S5, P1..P6, R1, E1, E2, A1) or *
+                         (every other operation) and PROFILE none, fixed:MS or
+                         lognormal:MEDIAN_MS:P99_MS, e.g. O1=lognormal:80:400,*=fixed:20
+                         (default: none; also a fixture's latency object and POST /_sim/latency)
   -h, --help             this text
 ";
 
@@ -130,6 +142,8 @@ impl Default for Config {
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
+            metrics: true,
+            latency: None,
         }
     }
 }
@@ -159,8 +173,9 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "rent-rate",
     "control-token",
     "workers",
+    "latency",
 ];
-const SWITCHES: &[&str] = &["no-sim", "frozen"];
+const SWITCHES: &[&str] = &["no-sim", "frozen", "metrics"];
 
 impl Config {
     /// The warning to log at start when the listening address is reachable from other
@@ -212,8 +227,8 @@ impl Config {
             };
             let flag = name.to_ascii_lowercase().replace('_', "-");
             if SWITCHES.contains(&flag.as_str()) {
-                if matches!(value.as_str(), "1" | "true" | "yes") {
-                    cfg.set(&flag, None)?;
+                if !value.trim().is_empty() {
+                    cfg.set(&flag, Some(&value)).map_err(|e| format!("{key}: {e}"))?;
                 }
             } else if FLAGS_WITH_VALUE.contains(&flag.as_str()) {
                 cfg.set(&flag, Some(&value)).map_err(|e| format!("{key}: {e}"))?;
@@ -232,7 +247,7 @@ impl Config {
                 None => (body.to_string(), None),
             };
             if SWITCHES.contains(&flag.as_str()) {
-                cfg.set(&flag, None)?;
+                cfg.set(&flag, inline.as_deref()).map_err(|e| format!("--{flag}: {e}"))?;
             } else if FLAGS_WITH_VALUE.contains(&flag.as_str()) {
                 let value = match inline {
                     Some(v) => v,
@@ -251,9 +266,20 @@ impl Config {
         fn num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
             v.parse().map_err(|_| format!("'{v}' is not a valid number"))
         }
+        // A switch alone means true; with a value, the value says.
+        let switch = || match v.to_ascii_lowercase().as_str() {
+            "" | "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(format!("'{v}' is not true or false")),
+        };
         match flag {
-            "no-sim" => self.no_sim = true,
-            "frozen" => self.frozen = true,
+            "no-sim" => self.no_sim = switch()?,
+            "frozen" => self.frozen = switch()?,
+            "metrics" => self.metrics = switch()?,
+            "latency" => {
+                crate::latency::parse_spec(v)?;
+                self.latency = Some(v.to_string());
+            }
             "bind" => self.bind = v.parse().map_err(|_| format!("'{v}' is not an address like 127.0.0.1:8080"))?,
             "fixtures" => self.fixtures = Some(PathBuf::from(v)),
             "seed" => self.seed = Some(num(v)?),
@@ -389,6 +415,23 @@ mod tests {
         assert!(parse(&["--control-token", " "], &[]).unwrap_err().contains("must not be empty"));
         assert!(Config::default().control_token.is_none());
         assert!(HELP.contains("--control-token"));
+    }
+
+    #[test]
+    fn switches_take_an_optional_boolean_and_latency_specs_are_checked() {
+        let Parsed::Run(c) = parse(&["--metrics=false", "--no-sim"], &[("BAJIE_SIM_FROZEN", "1")]).unwrap() else {
+            panic!("run")
+        };
+        assert!(!c.metrics && c.no_sim && c.frozen);
+        let Parsed::Run(c) = parse(&["--frozen=false"], &[("BAJIE_SIM_FROZEN", "true")]).unwrap() else {
+            panic!("run")
+        };
+        assert!(!c.frozen && c.metrics);
+        assert!(parse(&["--metrics=maybe"], &[]).unwrap_err().contains("--metrics"));
+        let Parsed::Run(c) = parse(&["--latency", "O1=fixed:5"], &[]).unwrap() else { panic!("run") };
+        assert_eq!(c.latency.as_deref(), Some("O1=fixed:5"));
+        let err = parse(&[], &[("BAJIE_SIM_LATENCY", "O1=slow")]).unwrap_err();
+        assert!(err.contains("BAJIE_SIM_LATENCY") && err.contains("not none, fixed:MS"), "{err}");
     }
 
     #[test]

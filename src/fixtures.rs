@@ -27,6 +27,9 @@ pub struct FixtureFile {
     /// Simulation rates, read by `sim/` (kept as given).
     #[serde(default)]
     pub sim: Option<serde_json::Value>,
+    /// Answer-time profiles by operation id, read by `latency/` (kept as given).
+    #[serde(default)]
+    pub latency: Option<serde_json::Value>,
     /// The merchants.
     pub agents: Vec<FxAgent>,
 }

@@ -11,6 +11,8 @@
 //! - [`control`]: the `/_sim` control API;
 //! - [`sim`]: the simulation step;
 //! - [`push`]: outbound event pushes and rent callbacks, with the delivery journal;
+//! - [`metrics`]: Prometheus metrics (`/_sim/metrics`) and the middleware that records them;
+//! - [`latency`]: answer-time profiles per operation (`/_sim/latency`);
 //! - [`error`]: the one error type.
 
 pub mod api;
@@ -20,6 +22,8 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod fixtures;
+pub mod latency;
+pub mod metrics;
 pub mod model;
 pub mod push;
 pub mod sim;

@@ -140,6 +140,7 @@ async fn into_envelope(res: ServiceResponse) -> ServiceResponse {
         (status, Error::Http { status: status.as_u16(), msg: describe(status, &text) })
     };
     let mut out = HttpResponse::build(status);
+    out.extensions_mut().insert(crate::metrics::AnswerCode(error.code()));
     for (name, value) in head.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             out.append_header((name.clone(), value.clone()));

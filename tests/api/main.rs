@@ -9,6 +9,7 @@ mod faults;
 mod fuzz;
 mod helpers;
 mod isolation;
+mod metrics;
 mod openapi;
 mod perf;
 mod pushes;
