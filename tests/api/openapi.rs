@@ -170,6 +170,10 @@ fn every_control_route_of_the_design_is_documented_and_every_schema_is_checkable
         ("put", "/_sim/state"),
         ("get", "/_sim/check"),
         ("get", "/_sim/openapi.json"),
+        ("get", "/_sim/metrics"),
+        ("get", "/_sim/latency"),
+        ("post", "/_sim/latency"),
+        ("delete", "/_sim/latency"),
         ("get", "/_sim/ui"),
     ];
     for (method, path) in design {
