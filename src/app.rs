@@ -305,7 +305,6 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .configure(control::routes)
             .default_service(web::to(api::not_found))
             .wrap(actix_web::middleware::from_fn(api::guard::guard))
-            .wrap(actix_web::middleware::from_fn(crate::metrics::observe))
     })
     .workers(if config.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())

@@ -3,9 +3,9 @@
 //! Kept per simulator (tests run several in one process), recorded by small handles so the
 //! code that does the work gains one line each:
 //! - every request, by operation id (`O1`, `C7`, ...; `control` for `/_sim`, `unknown` for
-//!   anything else) and envelope `code`, with a latency histogram per operation, recorded by
-//!   the [`observe`] middleware, which also holds answers back by the latency profiles
-//!   (`latency/`);
+//!   anything else) and envelope `code`, with a latency histogram per operation, recorded at
+//!   the end of the outermost middleware ([`answered`], called by `api::guard`), which also
+//!   holds answers back by the latency profiles (`latency/`);
 //! - pushes and callbacks by event and outcome, and retries ([`PushMetrics`], owned by the
 //!   delivery engine);
 //! - the simulation step's duration and events ([`Metrics::sim_step`]);
@@ -19,9 +19,7 @@ use crate::api::PREFIX;
 use crate::app::AppState;
 use crate::control::faults::OPERATIONS;
 use crate::push::journal::Status;
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::ServiceResponse;
 use actix_web::web;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -147,12 +145,20 @@ pub struct Snapshot {
     pub push_journal: usize,
 }
 
+/// Handles of one operation's series, resolved once: a request then costs an atomic add and
+/// one histogram update, with no look-up in a label family (a hash and a shared lock each).
+struct OperationSeries {
+    ok: Counter,
+    duration: Histogram,
+}
+
 /// One simulator's metrics.
 pub struct Metrics {
     enabled: bool,
     registry: Registry,
+    /// By operation index (`operation`), for every operation id, `control` and `unknown`.
+    series: Vec<OperationSeries>,
     requests: Family<RequestLabels, Counter>,
-    durations: Histograms<OperationLabels>,
     waits: Histograms<OperationLabels>,
     step_seconds: Histogram,
     step_events: Histogram,
@@ -220,18 +226,16 @@ impl Metrics {
             world.clone(),
         );
         registry.register("journal_entries", "Entries kept in a journal", journals.clone());
-        Metrics {
-            enabled,
-            registry,
-            requests,
-            durations,
-            waits,
-            step_seconds,
-            step_events,
-            queue_depth,
-            world,
-            journals,
-        }
+        let series = (0..operation_names().len())
+            .map(|i| {
+                let operation = operation_name(i);
+                OperationSeries {
+                    ok: requests.get_or_create(&RequestLabels { operation, code: 0 }).clone(),
+                    duration: durations.get_or_create(&OperationLabels { operation }).clone(),
+                }
+            })
+            .collect();
+        Metrics { enabled, registry, series, requests, waits, step_seconds, step_events, queue_depth, world, journals }
     }
 
     /// Whether metrics are recorded (`--metrics`, default on).
@@ -239,13 +243,18 @@ impl Metrics {
         self.enabled
     }
 
-    /// Count one answered request.
-    pub fn request(&self, operation: &'static str, code: i64, took: Duration, wait: Option<Duration>) {
-        if !self.enabled {
+    /// Count one answered request of the operation with index `op` (see [`operation`]).
+    pub fn request(&self, op: usize, code: i64, took: Duration, wait: Option<Duration>) {
+        let Some(series) = self.series.get(op).filter(|_| self.enabled) else {
             return;
+        };
+        let operation = operation_name(op);
+        if code == 0 {
+            series.ok.inc();
+        } else {
+            self.requests.get_or_create(&RequestLabels { operation, code }).inc();
         }
-        self.requests.get_or_create(&RequestLabels { operation, code }).inc();
-        self.durations.get_or_create(&OperationLabels { operation }).observe(took.as_secs_f64());
+        series.duration.observe(took.as_secs_f64());
         if let Some(w) = wait {
             self.waits.get_or_create(&OperationLabels { operation }).observe(w.as_secs_f64());
         }
@@ -278,26 +287,42 @@ impl Metrics {
     }
 }
 
-/// The operation id of a request path: `O1`..`E2` under the platform prefix, `control` under
-/// `/_sim`, `unknown` otherwise. A hash look-up for the paths without parameters, a walk
-/// over the dozen templates otherwise; no allocation.
-pub fn operation(path: &str) -> &'static str {
-    static EXACT: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+/// Every operation label, by index: the operation ids, then `control`, then `unknown`.
+fn operation_names() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| OPERATIONS.iter().map(|(id, _)| *id).chain([CONTROL, UNKNOWN]).collect())
+}
+
+/// The label of operation index `op` (`unknown` past the end).
+pub fn operation_name(op: usize) -> &'static str {
+    operation_names().get(op).copied().unwrap_or(UNKNOWN)
+}
+
+/// The label of `/_sim` requests.
+const CONTROL: &str = "control";
+/// The label of requests no route serves.
+const UNKNOWN: &str = "unknown";
+
+/// The operation index of a request path: an operation id under the platform prefix,
+/// `control` under `/_sim`, `unknown` otherwise ([`operation_name`] gives the label). A hash
+/// look-up for the paths without parameters, a walk over the dozen templates otherwise; no
+/// allocation.
+pub fn operation(path: &str) -> usize {
+    static EXACT: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+    let unknown = OPERATIONS.len() + 1;
     if let Some(rest) = path.strip_prefix(PREFIX) {
-        let exact = EXACT
-            .get_or_init(|| OPERATIONS.iter().filter(|(_, t)| !t.contains('{')).map(|(id, t)| (*t, *id)).collect());
-        if let Some(id) = exact.get(rest) {
-            return id;
+        let exact = EXACT.get_or_init(|| {
+            OPERATIONS.iter().enumerate().filter(|(_, (_, t))| !t.contains('{')).map(|(i, (_, t))| (*t, i)).collect()
+        });
+        if let Some(i) = exact.get(rest) {
+            return *i;
         }
-        return OPERATIONS
-            .iter()
-            .find(|(_, t)| t.contains('{') && template_matches(t, rest))
-            .map_or("unknown", |(id, _)| id);
+        return OPERATIONS.iter().position(|(_, t)| t.contains('{') && template_matches(t, rest)).unwrap_or(unknown);
     }
     if path == "/_sim" || path.starts_with("/_sim/") {
-        return "control";
+        return OPERATIONS.len();
     }
-    "unknown"
+    unknown
 }
 
 /// Whether `path` fits `template` segment by segment (`{...}` takes any one segment).
@@ -312,23 +337,35 @@ fn template_matches(template: &str, path: &str) -> bool {
     }
 }
 
-/// The middleware around the whole application: holds platform answers back by the latency
-/// profile of their operation, then counts the request. The wait is an async sleep after the
-/// handler ran: the world has changed as the request asked (a rent is made) and only the
-/// answer is late, as when production is slow; no lock and no worker thread is held.
-pub async fn observe<B: MessageBody + 'static>(
-    req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<B>, actix_web::Error> {
-    let operation = operation(req.path());
-    let started = Instant::now();
-    let res = next.call(req).await?;
+/// What the outermost middleware (`api::guard`) notes when a request arrives.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    op: usize,
+    at: Instant,
+}
+
+impl Arrival {
+    /// A request for `path` arriving now.
+    pub fn of(path: &str) -> Self {
+        Arrival { op: operation(path), at: Instant::now() }
+    }
+}
+
+/// The end of every request, called by the outermost middleware (`api::guard`) with its final
+/// answer: holds a platform answer back by the latency profile of its operation, then counts
+/// the request. The wait is an async sleep after the handler ran: the world has changed as the
+/// request asked (a rent is made) and only the answer is late, as when production is slow; no
+/// lock and no worker thread is held. Part of the existing middleware rather than a layer of
+/// its own: a layer costs a boxed future and reference counts per request, which measured as
+/// much as the recording itself.
+pub async fn answered<B>(arrival: Arrival, res: ServiceResponse<B>) -> ServiceResponse<B> {
     let Some(state) = res.request().app_data::<web::Data<AppState>>() else {
-        return Ok(res);
+        return res;
     };
-    let wait = match operation {
-        "control" | "unknown" => None,
-        op => state.latency.draw(op),
+    let op = arrival.op;
+    let wait = match operation_name(op) {
+        CONTROL | UNKNOWN => None,
+        name => state.latency.draw(name),
     };
     if let Some(d) = wait {
         tokio::time::sleep(d).await;
@@ -339,9 +376,9 @@ pub async fn observe<B: MessageBody + 'static>(
             None if res.status().is_success() => 0,
             None => i64::from(res.status().as_u16()),
         };
-        state.metrics.request(operation, code, started.elapsed(), wait);
+        state.metrics.request(op, code, arrival.at.elapsed(), wait);
     }
-    Ok(res)
+    res
 }
 
 #[cfg(test)]
@@ -350,23 +387,26 @@ mod tests {
 
     #[test]
     fn paths_map_to_operation_ids() {
-        assert_eq!(operation("/cdb-open-api/v1/rent/cabinet/query"), "O1");
-        assert_eq!(operation("/cdb-open-api/v1/cdb-open-api/v1/rent/cabinet/query"), "O7");
-        assert_eq!(operation("/cdb-open-api/v1/cabinet/detail/BJD60151"), "C5");
-        assert_eq!(operation("/cdb-open-api/v1/cabinet/bind2shop/Q/S"), "C10");
-        assert_eq!(operation("/cdb-open-api/v1/cabinet/bind2shop/Q"), "unknown");
-        assert_eq!(operation("/cdb-open-api/v1/cabinet/detail/"), "unknown");
-        assert_eq!(operation("/cdb-open-api/v1/order/list"), "R1");
-        assert_eq!(operation("/_sim/metrics"), "control");
-        assert_eq!(operation("/elsewhere"), "unknown");
+        let op = |p: &str| operation_name(operation(p));
+        assert_eq!(op("/cdb-open-api/v1/rent/cabinet/query"), "O1");
+        assert_eq!(op("/cdb-open-api/v1/cdb-open-api/v1/rent/cabinet/query"), "O7");
+        assert_eq!(op("/cdb-open-api/v1/cabinet/detail/BJD60151"), "C5");
+        assert_eq!(op("/cdb-open-api/v1/cabinet/bind2shop/Q/S"), "C10");
+        assert_eq!(op("/cdb-open-api/v1/cabinet/bind2shop/Q"), "unknown");
+        assert_eq!(op("/cdb-open-api/v1/cabinet/detail/"), "unknown");
+        assert_eq!(op("/cdb-open-api/v1/order/list"), "R1");
+        assert_eq!(op("/_sim/metrics"), "control");
+        assert_eq!(op("/elsewhere"), "unknown");
+        assert_eq!(operation_name(usize::MAX), "unknown");
     }
 
     #[test]
     fn the_exposition_names_every_family() {
         let push = PushMetrics::default();
         let m = Metrics::new(true, &push);
-        m.request("O1", 0, Duration::from_millis(2), None);
-        m.request("O1", 2004, Duration::from_millis(1), Some(Duration::from_millis(5)));
+        let o1 = operation("/cdb-open-api/v1/rent/cabinet/query");
+        m.request(o1, 0, Duration::from_millis(2), None);
+        m.request(o1, 2004, Duration::from_millis(1), Some(Duration::from_millis(5)));
         push.count("callback", event_label("RENT_CALLBACK_1"), Status::Delivered);
         push.count("event", event_label("NOT_AN_EVENT"), Status::Retrying);
         m.sim_step(&mut Vec::<u8>::new(), |out| out.extend([1, 2, 3]));
@@ -385,7 +425,7 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
         }
         let off = Metrics::new(false, &PushMetrics::default());
-        off.request("O1", 0, Duration::from_millis(2), None);
-        assert!(!off.render(Snapshot::default()).unwrap().contains("requests_total{"));
+        off.request(o1, 0, Duration::from_millis(2), None);
+        assert!(!off.render(Snapshot::default()).unwrap().contains(r#"requests_total{operation="O1",code="0"} 1"#));
     }
 }
