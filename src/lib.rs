@@ -11,9 +11,10 @@
 //! - [`control`]: the `/_sim` control API;
 //! - [`sim`]: the simulation step;
 //! - [`push`]: outbound event pushes and rent callbacks, with the delivery journal;
-//! - [`metrics`]: Prometheus metrics (`/_sim/metrics`) and the middleware that records them;
+//! - [`metrics`]: Prometheus metrics (`/_sim/metrics`), recorded at the end of every request;
 //! - [`latency`]: answer-time profiles per operation (`/_sim/latency`);
-//! - [`error`]: the one error type.
+//! - [`error`]: the one error type;
+//! - [`probe`]: `bajie-sim probe`, the container health check.
 
 pub mod api;
 pub mod app;
@@ -25,6 +26,7 @@ pub mod fixtures;
 pub mod latency;
 pub mod metrics;
 pub mod model;
+pub mod probe;
 pub mod push;
 pub mod sim;
 pub mod store;

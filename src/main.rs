@@ -1,26 +1,32 @@
 //! The `bajie-sim` binary: parse the configuration, start the simulator, print the listening
 //! line, run until SIGINT or SIGTERM, then shut down gracefully: stop accepting, finish the
 //! requests in flight (up to 5 s), give pending pushes and callbacks 5 s, exit 0. A second
-//! signal exits at once (130).
+//! signal exits at once (130). `bajie-sim probe` asks a running simulator for its health instead.
 
-use bajie_sim::app;
-use bajie_sim::config::{Config, Parsed, HELP};
+use bajie_sim::config::{Command, Invocation};
+use bajie_sim::{app, probe};
 use std::io::Write;
 use std::time::Duration;
 
 #[actix_web::main]
 async fn main() {
-    let config = match Config::parse(std::env::args().skip(1), std::env::vars()) {
-        Ok(Parsed::Run(c)) => *c,
-        Ok(Parsed::Help) => {
-            print!("{HELP}");
-            return;
+    // `--help` and `--version` print and exit 0 here; a bad flag prints what is wrong and exits 2.
+    let Invocation { config, command } = Invocation::from_process();
+    if command == Some(Command::Probe) {
+        match probe::probe(&config).await {
+            Ok(up) => println!("{up}"),
+            Err(e) => {
+                eprintln!("bajie-sim probe: {e}");
+                std::process::exit(1);
+            }
         }
-        Err(e) => {
-            eprintln!("bajie-sim: {e}");
-            std::process::exit(2);
-        }
-    };
+        return;
+    }
+    if config.fixture_schema {
+        // Not println!: a closed pipe (`| head`) is no reason to panic.
+        let _ = writeln!(std::io::stdout(), "{:#}", bajie_sim::fixtures::schema());
+        return;
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     if let Some(warning) = config.exposure_warning() {
         log::warn!("{warning}");
@@ -37,7 +43,7 @@ async fn main() {
     wait_for_signal().await;
     log::info!("shutting down: no new connections; finishing requests in flight, then deliveries (5 s grace)");
     // A second signal means "now": skip the grace periods (what is pending is lost, as with
-    // SIGKILL; see the README, Reliability).
+    // SIGKILL; see docs/reliability.md).
     tokio::spawn(async {
         wait_for_signal().await;
         log::warn!("second signal: exiting at once");

@@ -65,7 +65,7 @@ async fn import(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResp
     let (now, orders, cabinets) = (snap.now, snap.world.orders.len(), snap.world.cabinets.len());
     state.restore(snap);
     Ok(envelope::ok(serde_json::json!({
-        "now": fmt_datetime(now), "nowMs": now, "cabinets": cabinets, "orders": orders,
+        "now": fmt_datetime(now), "nowMs": state.epoch_ms(now), "cabinets": cabinets, "orders": orders,
     })))
 }
 

@@ -3,9 +3,13 @@
 
 mod admin_kit;
 mod advance;
+mod cli;
 mod conformance;
+mod connection;
 mod cross_account;
+mod docs;
 mod faults;
+mod fidelity;
 mod fuzz;
 mod helpers;
 mod isolation;
@@ -21,5 +25,6 @@ mod security;
 mod sim;
 mod state;
 mod stress;
+mod type_walk;
 mod ui;
 mod validation;
