@@ -51,7 +51,8 @@ done
 echo "== schemathesis $VERSION against $URL/_sim/openapi.json (at most $MAX_EXAMPLES examples per operation, ${TIME_LIMIT}s)"
 
 # Excluded: /_sim/pushes/wait (its documented timeout, up to 120 s, is a wait by design) and
-# POST /_sim/faults (a rule may inject 5xx answers or latency into later requests on purpose).
+# POST /_sim/faults and POST /_sim/latency (a rule or a profile may inject 5xx answers or
+# minutes of latency into later requests on purpose).
 # The virtual clock may be changed by the run; --frozen only sets how it starts.
 set +e
 # Run from the scratch directory: schemathesis keeps caches and reports in its working directory.
@@ -66,6 +67,7 @@ set +e
     --request-timeout 20 \
     --exclude-operation-id sim_pushes_wait \
     --exclude-operation-id sim_add_fault \
+    --exclude-operation-id sim_set_latency \
     --suppress-health-check all \
     --no-color) 2>&1 | tee "$WORK/report"
 STATUS=${PIPESTATUS[0]}

@@ -54,6 +54,10 @@ pub struct AppState {
     pub stepping: StepGate,
     /// The dashboard's plots: a bounded ring of samples over virtual time per agent.
     pub ui_samples: parking_lot::Mutex<control::ui::Samples>,
+    /// Prometheus metrics (`/_sim/metrics`).
+    pub metrics: crate::metrics::Metrics,
+    /// Answer-time profiles (`/_sim/latency`).
+    pub latency: crate::latency::Latency,
 }
 
 impl AppState {
@@ -113,7 +117,7 @@ impl AppState {
             }
             self.store
                 .write(|w, out| {
-                    sim::step(w, now, out);
+                    self.metrics.sim_step(out, |out| sim::step(w, now, out));
                     Ok(())
                 })
                 .map(|(_, e)| e)
@@ -171,6 +175,7 @@ impl AppState {
         }
         self.clock.set(self.start);
         self.push.clear();
+        self.latency.reset();
         // The simulation starts again from the start time.
         self.catch_up_locked(self.start);
     }
@@ -321,9 +326,11 @@ pub async fn build(config: Config) -> Result<Running, String> {
         clock.clone(),
         seed,
     );
+    let latency = crate::latency::Latency::new(seed, crate::latency::start_profiles(&config)?);
     let state = web::Data::new(AppState {
         store: Store::new(world),
         clock,
+        metrics: crate::metrics::Metrics::new(config.metrics, push.metrics()),
         push,
         config: config.clone(),
         seed,
@@ -331,6 +338,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
         loaded_at,
         stepping: StepGate::new(()),
         ui_samples: Default::default(),
+        latency,
     });
     if let Some(snap) = saved {
         log::info!("restored the world saved at {}", snap.time);

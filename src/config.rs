@@ -76,6 +76,10 @@ pub struct Config {
     pub strict: bool,
     /// Entries of the request journal (`/_sim/requests`); 0 turns it off.
     pub request_journal: usize,
+    /// Record Prometheus metrics (`/_sim/metrics`); on by default.
+    pub metrics: bool,
+    /// Answer-time profiles per operation, `OP=PROFILE,...` (see `latency::parse_spec`).
+    pub latency: Option<String>,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -273,6 +277,21 @@ pub struct Cli {
     #[arg(long, env = "BAJIE_SIM_REQUEST_JOURNAL", value_name = "N", default_value = "10000",
           value_parser = RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     request_journal: usize,
+    /// Record Prometheus metrics, served at GET /_sim/metrics (--metrics=false turns recording
+    /// off; the scrape then answers code 9001)
+    #[arg(long, env = "BAJIE_SIM_METRICS", value_name = "BOOL", action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_value = "true", default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    metrics: bool,
+
+    /// Answer-time profiles per operation: comma-separated OP=PROFILE, OP an operation id
+    /// (O1..O7, C1..C13, S1..S5, P1..P6, R1, E1, E2, A1) or * (every other operation), PROFILE
+    /// none, fixed:MS or lognormal:MEDIAN_MS:P99_MS, e.g. O1=lognormal:80:400,*=fixed:20; they
+    /// override a fixture's latency object and can be changed by POST /_sim/latency
+    /// [default: none]
+    #[arg(long, env = "BAJIE_SIM_LATENCY", value_name = "SPEC", value_parser = parse_latency)]
+    latency: Option<String>,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -334,6 +353,8 @@ impl From<Cli> for Config {
             fixture_schema: c.fixture_schema,
             strict: c.strict,
             request_journal: c.request_journal,
+            metrics: c.metrics,
+            latency: c.latency,
         }
     }
 }
@@ -357,6 +378,11 @@ fn parse_bind(v: &str) -> Result<SocketAddr, String> {
 
 fn number<T: std::str::FromStr>(v: &str) -> Result<T, String> {
     v.trim().parse().map_err(|_| format!("'{v}' is not a valid number"))
+}
+
+fn parse_latency(v: &str) -> Result<String, String> {
+    crate::latency::parse_spec(v)?;
+    Ok(v.to_string())
 }
 
 fn parse_speed(v: &str) -> Result<f64, String> {
@@ -454,6 +480,8 @@ impl Default for Config {
             fixture_schema: false,
             strict: false,
             request_journal: 10_000,
+            metrics: true,
+            latency: None,
         }
     }
 }
@@ -630,6 +658,16 @@ mod tests {
         assert!(run(&["--fixture-schema"]).fixture_schema);
         assert!(!run(&["--fixture-schema=false"]).fixture_schema);
         assert!(Config::help().contains("--push-url") && Config::help().contains("--fixture-schema"));
+    }
+
+    #[test]
+    fn metrics_switch_off_and_latency_specs_are_checked() {
+        assert!(run(&[]).metrics && run(&["--metrics"]).metrics);
+        assert!(!run(&["--metrics=false"]).metrics);
+        assert!(!parse(&[], &[("BAJIE_SIM_METRICS", "false")]).unwrap().metrics);
+        assert_eq!(run(&["--latency", "O1=fixed:5"]).latency.as_deref(), Some("O1=fixed:5"));
+        let err = refused(&["--latency", "O1=slow"]);
+        assert!(err.contains("--latency") && err.contains("not none, fixed:MS"), "{err}");
     }
 
     #[test]

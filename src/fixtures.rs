@@ -30,6 +30,9 @@ pub struct FixtureFile {
     #[serde(default)]
     #[schemars(with = "Option<crate::model::SimSettings>")]
     pub sim: Option<serde_json::Value>,
+    /// Answer-time profiles by operation id, read by `latency/` (kept as given).
+    #[serde(default)]
+    pub latency: Option<serde_json::Value>,
     /// The merchants.
     pub agents: Vec<FxAgent>,
 }

@@ -11,6 +11,8 @@
 //! - [`control`]: the `/_sim` control API;
 //! - [`sim`]: the simulation step;
 //! - [`push`]: outbound event pushes and rent callbacks, with the delivery journal;
+//! - [`metrics`]: Prometheus metrics (`/_sim/metrics`), recorded at the end of every request;
+//! - [`latency`]: answer-time profiles per operation (`/_sim/latency`);
 //! - [`error`]: the one error type;
 //! - [`probe`]: `bajie-sim probe`, the container health check.
 
@@ -21,6 +23,8 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod fixtures;
+pub mod latency;
+pub mod metrics;
 pub mod model;
 pub mod probe;
 pub mod push;

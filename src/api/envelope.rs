@@ -98,6 +98,7 @@ impl ResponseError for Error {
             e => error_body(e),
         };
         let mut r = HttpResponse::build(self.status_code());
+        r.extensions_mut().insert(crate::metrics::AnswerCode(self.code()));
         r.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
         if matches!(self, Error::Unauthorized(_)) {
             r.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"bajie-sim\"")));

@@ -39,8 +39,19 @@ pub const MAX_BODY: usize = MAX_PARAM_BODY;
 /// Bytes of a non-JSON error body quoted in the envelope's `msg`.
 const QUOTE: usize = 200;
 
-/// The middleware; registered once around the whole application in `app::build`.
+/// The middleware; registered once around the whole application in `app::build`. Every
+/// answer, whoever produced it, ends in `metrics::answered` (latency profiles, counting).
 pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse, actix_web::Error> {
+    let arrival = crate::metrics::Arrival::of(req.path());
+    let res = checked(req, next).await?;
+    Ok(crate::metrics::answered(arrival, res).await)
+}
+
+/// The limits, the control token and the envelope rewriting.
+async fn checked(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse, actix_web::Error> {
@@ -140,6 +151,7 @@ async fn into_envelope(res: ServiceResponse) -> ServiceResponse {
         (status, Error::Http { status: status.as_u16(), msg: describe(status, &text) })
     };
     let mut out = HttpResponse::build(status);
+    out.extensions_mut().insert(crate::metrics::AnswerCode(error.code()));
     for (name, value) in head.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             out.append_header((name.clone(), value.clone()));

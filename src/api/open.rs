@@ -107,21 +107,19 @@ struct DeviceInfo<'a> {
     cabinet: CabinetView<'a>,
 }
 
-/// Serialise O1 for `cab` inside the read lock (borrowed views, no copies of the world).
-fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<Vec<u8>, Error> {
+/// Serialise O1 for `cab` inside the read lock (borrowed views, no copies of the world), and
+/// until when the answer holds (no battery's `vol` in it moves before then).
+fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<(Vec<u8>, i64), Error> {
     let shop: Option<&Shop> = cab.shop.as_deref().and_then(|s| w.shops.get(s));
     let strategy = shop.and_then(|s| w.strategy_for_shop(s));
     let terms = w.terms_for(cab);
     let currency = shop.map(|s| s.currency.as_str()).unwrap_or("USD");
     let price_name = strategy.map(|p| p.name.as_str()).unwrap_or("Default");
     let shop_id = shop.map(|s| s.id.as_str()).unwrap_or("");
-    let batteries = cab
-        .slots
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            s.battery.as_deref().map(|b| BatteryView { slot_num: i as u16 + 1, vol: w.vol(b, now), battery_id: b })
-        })
+    let (docked, until) = w.docked_charges(cab, now);
+    let batteries = docked
+        .into_iter()
+        .map(|(slot_num, battery_id, vol)| BatteryView { slot_num, vol, battery_id })
         .collect::<Vec<_>>();
     let busy = batteries.len();
     let info = DeviceInfo {
@@ -175,7 +173,7 @@ fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<Vec<u8>, Erro
             pos_device_id: &cab.pos_device_id,
         },
     };
-    envelope::ok_bytes(info)
+    Ok((envelope::ok_bytes(info)?, until))
 }
 
 /// O1 `GET /rent/cabinet/query?deviceId=` (and O7, its POST copy): the cabinet, its batteries,
@@ -192,7 +190,7 @@ async fn device_info(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
         if !cab.online {
             return Err(Error::device_offline());
         }
-        Ok((device_info_bytes(w, cab, now)?, w.vols_steady_until(cab, now)))
+        device_info_bytes(w, cab, now)
     });
     let (bytes, until) = answer?;
     let body = web::Bytes::from(bytes);

@@ -30,7 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Operation ids of ENDPOINTS.md and their paths (relative to the platform prefix), so a
 /// rule can name `O2` instead of a path.
-const OPERATIONS: &[(&str, &str)] = &[
+pub const OPERATIONS: &[(&str, &str)] = &[
     ("A1", "/oauth2/login"),
     ("O1", "/rent/cabinet/query"),
     ("O2", "/rent/order/create"),

@@ -13,6 +13,8 @@ use serde_json::json;
 use std::time::Duration;
 
 pub mod faults;
+pub mod latency;
+pub mod metrics;
 pub mod openapi;
 pub mod pos;
 pub mod requests;
@@ -37,6 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/pushes/wait", web::get().to(wait_pushes))
             .route("/pushes/{id}/resend", web::post().to(resend))
             .configure(faults::routes)
+            .configure(latency::routes)
+            .configure(metrics::routes)
             .configure(openapi::routes)
             .configure(pos::routes)
             .configure(requests::routes)

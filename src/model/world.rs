@@ -251,15 +251,29 @@ impl World {
         self.batteries.get(id).map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0)
     }
 
-    /// Until when every docked battery of `cab` keeps the `vol` it shows at `now` (see
-    /// `Battery::vol_steady_until`); O1 answers are served again until then.
-    pub fn vols_steady_until(&self, cab: &Cabinet, now: Millis) -> Millis {
-        cab.slots
-            .iter()
-            .filter_map(|s| s.battery.as_deref().and_then(|b| self.batteries.get(b)))
-            .map(|b| b.vol_steady_until(&self.settings.charge, now))
-            .min()
-            .unwrap_or(Millis::MAX)
+    /// Every docked battery of `cab` as (slot number, battery id, charge at `now`), and until
+    /// when all of them keep that charge (see `Battery::vol_steady_until`): one look-up per
+    /// battery for both. O1 over a large fleet is mostly these look-ups (a random bucket of a
+    /// table of 1.5 million batteries each), so asking twice, once for the charge and once for
+    /// how long it holds, cost a third of its time.
+    pub fn docked_charges<'a>(&'a self, cab: &'a Cabinet, now: Millis) -> (Vec<(u16, &'a str, u8)>, Millis) {
+        let charge = &self.settings.charge;
+        let mut until = Millis::MAX;
+        let mut out = Vec::with_capacity(cab.slots.len());
+        for (i, s) in cab.slots.iter().enumerate() {
+            let Some(id) = s.battery.as_deref() else {
+                continue;
+            };
+            let vol = match self.batteries.get(id) {
+                Some(b) => {
+                    until = until.min(b.vol_steady_until(charge, now));
+                    b.vol_at(charge, now)
+                }
+                None => 0,
+            };
+            out.push((i as u16 + 1, id, vol));
+        }
+        (out, until)
     }
 
     /// Whether the battery in `slot` would be handed out by an automatic eject.

@@ -92,6 +92,8 @@ struct Job {
     host: String,
     content_type: &'static str,
     body: Arc<str>,
+    /// Metric labels: `event` or `callback`, and the event name.
+    labels: (&'static str, &'static str),
 }
 
 /// A delivery built from an event, waiting for its turn in the sequence.
@@ -192,6 +194,8 @@ struct Inner {
     cancel_reason: Mutex<&'static str>,
     /// Set at shutdown: no more back-off waits.
     closing: watch::Sender<bool>,
+    /// Outcomes by event, for `/_sim/metrics`.
+    metrics: crate::metrics::PushMetrics,
 }
 
 /// The delivery engine. Cheap to clone.
@@ -254,6 +258,7 @@ impl Hub {
                 epoch: watch::Sender::new(0),
                 cancel_reason: Mutex::new("cancelled"),
                 closing: watch::Sender::new(false),
+                metrics: Default::default(),
             }),
         }
     }
@@ -278,6 +283,7 @@ impl Hub {
             }
             Some(PushFault::Drop) => {
                 entry.status = Status::Dropped;
+                self.inner.metrics.count(entry.kind, crate::metrics::event_label(&entry.event), Status::Dropped);
                 entry.error = Some("dropped by a fault rule".into());
                 self.inner.journal.lock().push(entry);
                 self.inner.changed.notify_waiters();
@@ -348,9 +354,11 @@ impl Hub {
             host,
             content_type: entry.content_type,
             body: entry.body.clone(),
+            labels: (entry.kind, crate::metrics::event_label(&entry.event)),
         };
         let id = inner.journal.lock().push(entry);
         let job = Job { id, ..job };
+        let labels = job.labels;
         let (refused, spawn) = {
             let mut q = inner.queues.lock();
             let s = &inner.settings;
@@ -376,6 +384,7 @@ impl Hub {
             }
         };
         if let Some(why) = refused {
+            inner.metrics.count(labels.0, labels.1, Status::Dropped);
             log::warn!("push {id} dropped: {why}");
             inner.journal.lock().mark(id, Status::Dropped, why);
         }
@@ -527,6 +536,7 @@ impl Hub {
                 response: outcome.response,
                 retry_in_ms: delay.map(|d| d.as_millis() as u64),
             };
+            inner.metrics.count(job.labels.0, job.labels.1, status);
             inner.journal.lock().record(job.id, attempt, status);
             inner.changed.notify_waiters();
             let Some(delay) = delay else {
@@ -545,6 +555,7 @@ impl Hub {
 
     fn cancelled(&self, job: &Job) {
         let why = *self.inner.cancel_reason.lock();
+        self.inner.metrics.count(job.labels.0, job.labels.1, Status::Dropped);
         self.inner.journal.lock().mark(job.id, Status::Dropped, why);
         self.inner.changed.notify_waiters();
     }
@@ -592,6 +603,11 @@ impl Hub {
         self.inner.journal.lock().totals()
     }
 
+    /// The engine's counters by event and outcome (registered with `/_sim/metrics`).
+    pub fn metrics(&self) -> &crate::metrics::PushMetrics {
+        &self.inner.metrics
+    }
+
     /// Deliveries queued or in flight.
     pub fn pending(&self) -> usize {
         self.inner.queues.lock().pending
@@ -613,6 +629,7 @@ impl Hub {
         drop(q);
         let mut journal = self.inner.journal.lock();
         for j in &dropped {
+            self.inner.metrics.count(j.labels.0, j.labels.1, Status::Dropped);
             journal.mark(j.id, Status::Dropped, why);
         }
     }

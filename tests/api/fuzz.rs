@@ -482,6 +482,11 @@ async fn send(app: &TestApp, c: &Case) -> (bool, String) {
         assert!(ctype.starts_with("text/html"), "{label}");
         return (false, label);
     }
+    if c.target.starts_with("/_sim/metrics") && status == 200 {
+        // The Prometheus text format, not the envelope (tests/api/metrics.rs reads it).
+        assert!(ctype.starts_with("text/plain; version=0.0.4") && text.starts_with("# HELP"), "{label}");
+        return (false, label);
+    }
     assert!(ctype.starts_with("application/json"), "{label}: content-type '{ctype}'");
     let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{label}: not JSON ({e})"));
     assert!(v.is_object(), "{label}: not an object");

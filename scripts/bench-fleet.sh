@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Fresh reads over a large fleet, metrics overhead and latency profiles (BENCHMARKS.md,
+# "Fleet scale, metrics and latency profiles"), side by side in alternating rounds on
+# 127.0.0.1 only, bounded in time:
+#
+#   scripts/bench-fleet.sh                              # fleet 100000, 10 s per run, 3 rounds
+#   BASE_BIN=/tmp/bajie-sim-old scripts/bench-fleet.sh  # also the previous commit's binary
+#   FLEET=10000 DURATION=5 ROUNDS=1 scripts/bench-fleet.sh
+#
+# Each workload is compared with the same-bytes limit (bench-baseline) driven by the same wrk
+# script: the static limit for fixed requests, the limit driven by the random-cabinet Lua
+# generator for O1 over the fleet (a generator costs the client side about 30 % on 2 cores).
+# Needs wrk, curl, python3 (wrk is installed from Debian packages when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FLEET=${FLEET:-100000}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-64}
+HELD=${HELD:-10000}
+BASE_BIN=${BASE_BIN:-}
+OUT=bench-out/fleet
+mkdir -p "$OUT"
+# 10,000 held connections need as many descriptors in wrk and in the simulator.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
+fi
+cargo build --release --bins -q
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# start_server CMD... -> URL, PID, STARTED (seconds until the listening line).
+start_server() {
+  local log="$OUT/server-$RANDOM.log" t0
+  t0=$(date +%s.%N)
+  "$@" >"$log" 2>"$log.err" &
+  PID=$!
+  PIDS+=("$PID")
+  for _ in $(seq 1 1800); do
+    URL=$(grep -o 'http://[0-9.:]*' "$log" 2>/dev/null | head -1 || true)
+    if [ -n "$URL" ]; then
+      STARTED=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.2f}')")
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "server did not start: $*" >&2
+  cat "$log.err" >&2
+  exit 1
+}
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+# wrk_run NAME URL [LUA] [CONNS]: one run, appends "NAME rps p50 p99 non2xx" to $OUT/runs.txt.
+wrk_run() {
+  local name=$1 url=$2 lua=${3:-} conns=${4:-$CONNS}
+  local args=(-t2 -c"$conns" -d"${DURATION}s" --latency --timeout 5s)
+  [ -n "$lua" ] && args+=(-s "$lua")
+  wrk "${args[@]}" "$url" >"$OUT/wrk-$name.txt" 2>&1 || true
+  python3 - "$name" "$OUT/wrk-$name.txt" <<'PY' | tee -a "$OUT/runs.txt"
+import re, sys
+name, t = sys.argv[1], open(sys.argv[2]).read()
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    if not m: return float("nan")
+    x = float(m.group(1)); u = m.group(2)
+    return x / 1000 if u == "us" else x * 1000 if u == "s" else x
+g = lambda p: re.search(p, t)
+rps, p50, p99, bad = g(r"Requests/sec:\s+([\d.]+)"), g(r"\s50%\s+(\S+)"), g(r"\s99%\s+(\S+)"), g(r"Non-2xx or 3xx responses: (\d+)")
+print(name, f"{float(rps.group(1)) if rps else 0:.0f}", f"{ms(p50.group(1)) if p50 else float('nan'):.2f}",
+      f"{ms(p99.group(1)) if p99 else float('nan'):.2f}", bad.group(1) if bad else 0)
+PY
+}
+: >"$OUT/runs.txt"
+: >"$OUT/notes.txt"
+
+# ---- servers: metrics on, metrics off, the previous binary ----------------------------------
+ARGS=(--bind 127.0.0.1:0 --fleet "$FLEET" --seed 1 --no-sim --frozen --eject-delay-s 0)
+start_server target/release/bajie-sim "${ARGS[@]}"
+ON=$URL ONPID=$PID
+echo "start-up at $FLEET cabinets: listening after $STARTED s; resident $(rss_mb "$ONPID") MB" | tee -a "$OUT/notes.txt"
+start_server target/release/bajie-sim "${ARGS[@]}" --metrics=false
+OFF=$URL
+OLD=
+if [ -n "$BASE_BIN" ]; then
+  start_server "$BASE_BIN" "${ARGS[@]}"
+  OLD=$URL
+  echo "previous binary ($BASE_BIN): listening after $STARTED s; resident $(rss_mb "$PID") MB" | tee -a "$OUT/notes.txt"
+fi
+API=/cdb-open-api/v1
+curl -s -u demo:demo "$ON$API/cabinet/getAllDevice" | python3 -c '
+import json, sys
+for row in json.load(sys.stdin)["data"]:
+    if row["pOnline"]:
+        print(row["pCabinetid"])' >"$OUT/cabinets.txt"
+FIRST=$(head -1 "$OUT/cabinets.txt")
+curl -s -u demo:demo "$ON$API/rent/cabinet/query?deviceId=$FIRST" >"$OUT/o1-body.json"
+start_server target/release/bench-baseline 127.0.0.1:18096 "$OUT/o1-body.json"
+LIMIT=http://127.0.0.1:18096
+export BENCH_CABINET_FILE="$OUT/cabinets.txt"
+echo "$(wc -l <"$OUT/cabinets.txt") online demo cabinets; O1 single on $FIRST" | tee -a "$OUT/notes.txt"
+
+# ---- alternating rounds ------------------------------------------------------------------------
+for r in $(seq 1 "$ROUNDS"); do
+  wrk_run "r$r-limit-static" "$LIMIT/" scripts/wrk/auth.lua
+  wrk_run "r$r-limit-spread" "$LIMIT/" scripts/wrk/o1-spread.lua
+  wrk_run "r$r-o1spread-on" "$ON/" scripts/wrk/o1-spread.lua
+  wrk_run "r$r-o1spread-off" "$OFF/" scripts/wrk/o1-spread.lua
+  [ -n "$OLD" ] && wrk_run "r$r-o1spread-old" "$OLD/" scripts/wrk/o1-spread.lua
+  wrk_run "r$r-o1single-on" "$ON$API/rent/cabinet/query?deviceId=$FIRST" scripts/wrk/auth.lua
+  wrk_run "r$r-o1single-off" "$OFF$API/rent/cabinet/query?deviceId=$FIRST" scripts/wrk/auth.lua
+  [ -n "$OLD" ] && wrk_run "r$r-o1single-old" "$OLD$API/rent/cabinet/query?deviceId=$FIRST" scripts/wrk/auth.lua
+done
+# Lists and the mixed workload, each next to its limit (one round).
+LAT=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["data"]["shop"]; print("lat=%s&lng=%s" % (s["latitude"], s["longitude"]))' "$OUT/o1-body.json")
+wrk_run "x-limit-static" "$LIMIT/" scripts/wrk/auth.lua
+wrk_run "x-c7" "$ON$API/cabinet/getAllDevicePage?page=1&limit=20" scripts/wrk/auth.lua
+wrk_run "x-r1" "$ON$API/order/list?page=1&limit=20" scripts/wrk/auth.lua
+wrk_run "x-o6" "$ON$API/rent/cabinet/list?coordType=WGS-84&zoomLevel=8&$LAT" scripts/wrk/post.lua
+CABS=$(head -16 "$OUT/cabinets.txt" | paste -sd,)
+BENCH_CABINETS=$CABS wrk_run "x-limit-mixed" "$LIMIT/" scripts/wrk/mixed.lua
+BENCH_CABINETS=$CABS wrk_run "x-mixed" "$ON/" scripts/wrk/mixed.lua
+CHECK=$(curl -s --max-time 120 "$ON/_sim/check" | cut -c1-120)
+echo "after the mixed workload: /_sim/check -> $CHECK" | tee -a "$OUT/notes.txt"
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+PIDS=()
+
+# ---- O1 over the fleet with the simulation running at --speed 60 -------------------------------
+start_server target/release/bajie-sim --bind 127.0.0.1:0 --fleet "$FLEET" --seed 1 --speed 60 --eject-delay-s 0
+SIM=$URL
+start_server target/release/bench-baseline 127.0.0.1:18096 "$OUT/o1-body.json"
+for r in $(seq 1 "$ROUNDS"); do
+  wrk_run "s$r-limit-spread" "$LIMIT/" scripts/wrk/o1-spread.lua
+  wrk_run "s$r-o1spread-sim60" "$SIM/" scripts/wrk/o1-spread.lua
+done
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+PIDS=()
+
+# ---- latency profiles: HELD connections held 500 ms each, and a second client ------------------
+# The simulator holds every O1 answer 500 ms (a fixed profile); wrk keeps HELD connections
+# asking O1 (so about HELD/0.5 requests a second are in flight); a second wrk with CONNS
+# connections asks R1, which has no profile. Its p99 alone and beside the held connections is
+# measured in alternation.
+start_server target/release/bajie-sim --bind 127.0.0.1:0 --seed 1 --no-sim --frozen --latency O1=fixed:500
+HSIM=$URL HPID=$PID
+for r in $(seq 1 "$ROUNDS"); do
+  wrk_run "l$r-r1-alone" "$HSIM$API/order/list?page=1&limit=20" scripts/wrk/auth.lua
+  wrk -t1 -c"$HELD" -d"$((DURATION + 4))s" --latency --timeout 10s -s scripts/wrk/auth.lua \
+    "$HSIM$API/rent/cabinet/query?deviceId=BJD60151" >"$OUT/wrk-l$r-held.txt" 2>&1 &
+  HELDPID=$!
+  sleep 3 # the held connections open and fill
+  OPEN=$(ls /proc/"$HPID"/fd | wc -l)
+  wrk_run "l$r-r1-beside-held" "$HSIM$API/order/list?page=1&limit=20" scripts/wrk/auth.lua
+  wait "$HELDPID" || true
+  echo "round $r: simulator had $OPEN descriptors open while held; held client: $(grep -E 'Requests/sec|50%|99%|Socket errors' "$OUT/wrk-l$r-held.txt" | tr -s ' ' | paste -sd' ')" | tee -a "$OUT/notes.txt"
+done
+curl -s "$HSIM/_sim/metrics" | grep -E 'latency_profile_wait_seconds_(count|sum)|requests_total' >>"$OUT/notes.txt" || true
+
+# ---- summary -------------------------------------------------------------------------------
+python3 - "$OUT/runs.txt" <<'PY' | tee "$OUT/summary.md"
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, rps, p50, p99, bad = line.split()
+    runs[name] = (float(rps), float(p50), float(p99), int(bad))
+def rounds(prefix, what):
+    return [v for k, v in runs.items() if k.startswith(prefix) and k.split("-", 1)[1] == what]
+def ratio(prefix, a, b, col=0):
+    pairs = list(zip(rounds(prefix, a), rounds(prefix, b)))
+    if not pairs: return None, []
+    rs = [x[col] / y[col] for x, y in pairs if y[col] > 0]
+    return statistics.median(rs), rs
+print("| comparison | median ratio | per round |")
+print("|---|---|---|")
+def row(label, prefix, a, b, col=0):
+    m, rs = ratio(prefix, a, b, col)
+    if m is not None:
+        print(f"| {label} | {m:.2f} | {' '.join(f'{x:.2f}' for x in rs)} |")
+row("O1 spread / limit driven by the same generator (req/s)", "r", "o1spread-on", "limit-spread")
+row("O1 spread p99 / that limit's p99", "r", "o1spread-on", "limit-spread", 2)
+row("O1 spread with --speed 60 simulation / limit (req/s)", "s", "o1spread-sim60", "limit-spread")
+row("O1 spread with --speed 60 simulation p99 / limit p99", "s", "o1spread-sim60", "limit-spread", 2)
+row("O1 spread, metrics on / --metrics=false (req/s)", "r", "o1spread-on", "o1spread-off")
+row("O1 spread, this binary / previous binary (req/s)", "r", "o1spread-on", "o1spread-old")
+row("O1 one cabinet, metrics on / --metrics=false (req/s)", "r", "o1single-on", "o1single-off")
+row("O1 one cabinet, this binary / previous binary (req/s)", "r", "o1single-on", "o1single-old")
+row("O1 one cabinet / static limit (req/s)", "r", "o1single-on", "limit-static")
+for w, label in (("c7", "C7 first page"), ("r1", "R1 first page"), ("o6", "O6 zoom 8")):
+    row(f"{label} / static limit (req/s)", "x", w, "limit-static")
+    row(f"{label} p99 / static limit p99", "x", w, "limit-static", 2)
+row("mixed / limit driven by mixed.lua (req/s)", "x", "mixed", "limit-mixed")
+row("mixed p99 / that limit's p99", "x", "mixed", "limit-mixed", 2)
+row("R1 p99 beside 10,000 held connections / R1 p99 alone", "l", "r1-beside-held", "r1-alone", 2)
+row("R1 req/s beside 10,000 held connections / alone", "l", "r1-beside-held", "r1-alone")
+print()
+print("| run | req/s | p50 ms | p99 ms | non-2xx |")
+print("|---|---|---|---|---|")
+for k, (rps, p50, p99, bad) in runs.items():
+    print(f"| {k} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {bad} |")
+PY
+cat "$OUT/notes.txt"

@@ -1,0 +1,431 @@
+//! Prometheus metrics (`GET /_sim/metrics`): what a load test's dashboard watches while it runs.
+//!
+//! Kept per simulator (tests run several in one process), recorded by small handles so the
+//! code that does the work gains one line each:
+//! - every request, by operation id (`O1`, `C7`, ...; `control` for `/_sim`, `unknown` for
+//!   anything else) and envelope `code`, with a latency histogram per operation, recorded at
+//!   the end of the outermost middleware ([`answered`], called by `api::guard`), which also
+//!   holds answers back by the latency profiles (`latency/`);
+//! - pushes and callbacks by event and outcome, and retries ([`PushMetrics`], owned by the
+//!   delivery engine);
+//! - the simulation step's duration and events ([`Metrics::sim_step`]);
+//! - gauges read when scraped: delivery queue depth, world size, journal sizes.
+//!
+//! Built on `prometheus-client` (the Prometheus project's own Rust client) rather than on
+//! hand-written counters and text: its families, histograms and the text format's escaping
+//! and ordering rules are what a scraper expects, and they are tested there.
+
+use crate::api::PREFIX;
+use crate::app::AppState;
+use crate::control::faults::OPERATIONS;
+use crate::push::journal::Status;
+use actix_web::dev::ServiceResponse;
+use actix_web::web;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The `Content-Type` of the Prometheus text format the scrape answers in.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// Request latency buckets, seconds: 100 us to 30 s (profiles hold answers for seconds).
+const LATENCY_BUCKETS: [f64; 18] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// The envelope `code` of an error answer, left in the response's extensions by the one place
+/// errors become responses, so counting by code never parses a body.
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerCode(pub i64);
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    operation: &'static str,
+    code: i64,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    kind: &'static str,
+    event: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    kind: &'static str,
+    event: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ThingLabels {
+    thing: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JournalLabels {
+    journal: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// Outcomes of pushes and callbacks, counted by the delivery engine (`push/`).
+#[derive(Debug, Clone, Default)]
+pub struct PushMetrics {
+    deliveries: Family<DeliveryLabels, Counter>,
+    retries: Family<EventLabels, Counter>,
+}
+
+impl PushMetrics {
+    /// A delivery of `kind` (`event` or `callback`) and `event` reached `status`: delivered,
+    /// failed or dropped are outcomes; retrying counts one retry.
+    pub fn count(&self, kind: &'static str, event: &'static str, status: Status) {
+        let outcome = match status {
+            Status::Delivered => "delivered",
+            Status::Failed => "failed",
+            Status::Dropped => "dropped",
+            Status::Retrying => {
+                self.retries.get_or_create(&EventLabels { kind, event }).inc();
+                return;
+            }
+            Status::Pending => return,
+        };
+        self.deliveries.get_or_create(&DeliveryLabels { kind, event, outcome }).inc();
+    }
+}
+
+/// The label of a journaled delivery's event name: the nine push events and the three rent
+/// callbacks by name, anything else `other` (labels must stay a small fixed set).
+pub fn event_label(name: &str) -> &'static str {
+    const NAMES: [&str; 12] = [
+        "CABINET_ONLINE",
+        "CABINET_OFFLINE",
+        "CABINET_STATUS",
+        "BATTERY_IN",
+        "BATTERY_BORROW_OUT",
+        "BATTERY_ABNORMAL_WARNING",
+        "BATTERY_POPUP",
+        "ADMIN_RENTAL_ORDER",
+        "POS_INFO_STATUS",
+        "RENT_CALLBACK_0",
+        "RENT_CALLBACK_1",
+        "RENT_CALLBACK_2",
+    ];
+    NAMES.iter().find(|n| **n == name).copied().unwrap_or("other")
+}
+
+/// Figures read from the world and the engines when scraped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Snapshot {
+    /// Deliveries queued or in flight.
+    pub queue_depth: usize,
+    /// Cabinets in the world.
+    pub cabinets: usize,
+    /// Batteries in the world.
+    pub batteries: usize,
+    /// Orders pending or in lease.
+    pub open_orders: usize,
+    /// Orders the world remembers, open or not.
+    pub orders: usize,
+    /// Entries in the push and callback journal.
+    pub push_journal: usize,
+}
+
+/// Handles of one operation's series, resolved once: a request then costs an atomic add and
+/// one histogram update, with no look-up in a label family (a hash and a shared lock each).
+struct OperationSeries {
+    ok: Counter,
+    duration: Histogram,
+}
+
+/// One simulator's metrics.
+pub struct Metrics {
+    enabled: bool,
+    registry: Registry,
+    /// By operation index (`operation`), for every operation id, `control` and `unknown`.
+    series: Vec<OperationSeries>,
+    requests: Family<RequestLabels, Counter>,
+    waits: Histograms<OperationLabels>,
+    step_seconds: Histogram,
+    step_events: Histogram,
+    queue_depth: Gauge,
+    world: Family<ThingLabels, Gauge>,
+    journals: Family<JournalLabels, Gauge>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").field("enabled", &self.enabled).finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// Metrics recording when `enabled`, with the delivery engine's own counters.
+    pub fn new(enabled: bool, push: &PushMetrics) -> Self {
+        let mut registry = Registry::with_prefix("bajie_sim");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations: Histograms<OperationLabels> = Family::new_with_constructor(latency_histogram);
+        let waits: Histograms<OperationLabels> = Family::new_with_constructor(latency_histogram);
+        let step_seconds = Histogram::new(LATENCY_BUCKETS);
+        let step_events = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 16));
+        let queue_depth = Gauge::default();
+        let world = Family::<ThingLabels, Gauge>::default();
+        let journals = Family::<JournalLabels, Gauge>::default();
+        registry.register(
+            "requests",
+            "Requests answered, by operation id (control: /_sim; unknown: no route) and envelope code",
+            requests.clone(),
+        );
+        registry.register_with_unit(
+            "request_duration",
+            "Time from a request's arrival to its answer, including any latency-profile wait",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        registry.register_with_unit(
+            "latency_profile_wait",
+            "Waits added to answers by latency profiles (/_sim/latency), by operation",
+            Unit::Seconds,
+            waits.clone(),
+        );
+        registry.register(
+            "deliveries",
+            "Pushes and callbacks by kind, event and outcome (delivered, failed after every retry, dropped)",
+            push.deliveries.clone(),
+        );
+        registry.register(
+            "delivery_retries",
+            "Failed delivery attempts that were scheduled again",
+            push.retries.clone(),
+        );
+        registry.register("delivery_queue_depth", "Deliveries queued or in flight", queue_depth.clone());
+        registry.register_with_unit(
+            "sim_step_duration",
+            "Time one simulation step held the world (write lock) for",
+            Unit::Seconds,
+            step_seconds.clone(),
+        );
+        registry.register("sim_step_events", "Events one simulation step produced", step_events.clone());
+        registry.register(
+            "world",
+            "World size: cabinets, batteries, open orders (pending or in lease), orders remembered",
+            world.clone(),
+        );
+        registry.register("journal_entries", "Entries kept in a journal", journals.clone());
+        let series = (0..operation_names().len())
+            .map(|i| {
+                let operation = operation_name(i);
+                OperationSeries {
+                    ok: requests.get_or_create(&RequestLabels { operation, code: 0 }).clone(),
+                    duration: durations.get_or_create(&OperationLabels { operation }).clone(),
+                }
+            })
+            .collect();
+        Metrics { enabled, registry, series, requests, waits, step_seconds, step_events, queue_depth, world, journals }
+    }
+
+    /// Whether metrics are recorded (`--metrics`, default on).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Count one answered request of the operation with index `op` (see [`operation`]).
+    pub fn request(&self, op: usize, code: i64, took: Duration, wait: Option<Duration>) {
+        let Some(series) = self.series.get(op).filter(|_| self.enabled) else {
+            return;
+        };
+        let operation = operation_name(op);
+        if code == 0 {
+            series.ok.inc();
+        } else {
+            self.requests.get_or_create(&RequestLabels { operation, code }).inc();
+        }
+        series.duration.observe(took.as_secs_f64());
+        if let Some(w) = wait {
+            self.waits.get_or_create(&OperationLabels { operation }).observe(w.as_secs_f64());
+        }
+    }
+
+    /// Run one simulation step `step` (which appends to `out`), timing it and counting its
+    /// events.
+    pub fn sim_step<E>(&self, out: &mut Vec<E>, step: impl FnOnce(&mut Vec<E>)) {
+        let (before, started) = (out.len(), Instant::now());
+        step(out);
+        if self.enabled {
+            self.step_seconds.observe(started.elapsed().as_secs_f64());
+            self.step_events.observe(out.len().saturating_sub(before) as f64);
+        }
+    }
+
+    /// The text exposition, with the gauges set from `s`.
+    pub fn render(&self, s: Snapshot) -> Result<String, std::fmt::Error> {
+        let g = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        self.queue_depth.set(g(s.queue_depth));
+        for (thing, v) in
+            [("cabinets", s.cabinets), ("batteries", s.batteries), ("open_orders", s.open_orders), ("orders", s.orders)]
+        {
+            self.world.get_or_create(&ThingLabels { thing }).set(g(v));
+        }
+        self.journals.get_or_create(&JournalLabels { journal: "pushes" }).set(g(s.push_journal));
+        let mut text = String::with_capacity(16 * 1024);
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// Every operation label, by index: the operation ids, then `control`, then `unknown`.
+fn operation_names() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| OPERATIONS.iter().map(|(id, _)| *id).chain([CONTROL, UNKNOWN]).collect())
+}
+
+/// The label of operation index `op` (`unknown` past the end).
+pub fn operation_name(op: usize) -> &'static str {
+    operation_names().get(op).copied().unwrap_or(UNKNOWN)
+}
+
+/// The label of `/_sim` requests.
+const CONTROL: &str = "control";
+/// The label of requests no route serves.
+const UNKNOWN: &str = "unknown";
+
+/// The operation index of a request path: an operation id under the platform prefix,
+/// `control` under `/_sim`, `unknown` otherwise ([`operation_name`] gives the label). A hash
+/// look-up for the paths without parameters, a walk over the dozen templates otherwise; no
+/// allocation.
+pub fn operation(path: &str) -> usize {
+    static EXACT: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+    let unknown = OPERATIONS.len() + 1;
+    if let Some(rest) = path.strip_prefix(PREFIX) {
+        let exact = EXACT.get_or_init(|| {
+            OPERATIONS.iter().enumerate().filter(|(_, (_, t))| !t.contains('{')).map(|(i, (_, t))| (*t, i)).collect()
+        });
+        if let Some(i) = exact.get(rest) {
+            return *i;
+        }
+        return OPERATIONS.iter().position(|(_, t)| t.contains('{') && template_matches(t, rest)).unwrap_or(unknown);
+    }
+    if path == "/_sim" || path.starts_with("/_sim/") {
+        return OPERATIONS.len();
+    }
+    unknown
+}
+
+/// Whether `path` fits `template` segment by segment (`{...}` takes any one segment).
+fn template_matches(template: &str, path: &str) -> bool {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b || (a.starts_with('{') && !b.is_empty()) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// What the outermost middleware (`api::guard`) notes when a request arrives.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    op: usize,
+    at: Instant,
+}
+
+impl Arrival {
+    /// A request for `path` arriving now.
+    pub fn of(path: &str) -> Self {
+        Arrival { op: operation(path), at: Instant::now() }
+    }
+}
+
+/// The end of every request, called by the outermost middleware (`api::guard`) with its final
+/// answer: holds a platform answer back by the latency profile of its operation, then counts
+/// the request. The wait is an async sleep after the handler ran: the world has changed as the
+/// request asked (a rent is made) and only the answer is late, as when production is slow; no
+/// lock and no worker thread is held. Part of the existing middleware rather than a layer of
+/// its own: a layer costs a boxed future and reference counts per request, which measured as
+/// much as the recording itself.
+pub async fn answered<B>(arrival: Arrival, res: ServiceResponse<B>) -> ServiceResponse<B> {
+    let Some(state) = res.request().app_data::<web::Data<AppState>>() else {
+        return res;
+    };
+    let op = arrival.op;
+    let wait = match operation_name(op) {
+        CONTROL | UNKNOWN => None,
+        name => state.latency.draw(name),
+    };
+    if let Some(d) = wait {
+        tokio::time::sleep(d).await;
+    }
+    if state.metrics.enabled() {
+        let code = match res.response().extensions().get::<AnswerCode>() {
+            Some(c) => c.0,
+            None if res.status().is_success() => 0,
+            None => i64::from(res.status().as_u16()),
+        };
+        state.metrics.request(op, code, arrival.at.elapsed(), wait);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_operation_ids() {
+        let op = |p: &str| operation_name(operation(p));
+        assert_eq!(op("/cdb-open-api/v1/rent/cabinet/query"), "O1");
+        assert_eq!(op("/cdb-open-api/v1/cdb-open-api/v1/rent/cabinet/query"), "O7");
+        assert_eq!(op("/cdb-open-api/v1/cabinet/detail/BJD60151"), "C5");
+        assert_eq!(op("/cdb-open-api/v1/cabinet/bind2shop/Q/S"), "C10");
+        assert_eq!(op("/cdb-open-api/v1/cabinet/bind2shop/Q"), "unknown");
+        assert_eq!(op("/cdb-open-api/v1/cabinet/detail/"), "unknown");
+        assert_eq!(op("/cdb-open-api/v1/order/list"), "R1");
+        assert_eq!(op("/_sim/metrics"), "control");
+        assert_eq!(op("/elsewhere"), "unknown");
+        assert_eq!(operation_name(usize::MAX), "unknown");
+    }
+
+    #[test]
+    fn the_exposition_names_every_family() {
+        let push = PushMetrics::default();
+        let m = Metrics::new(true, &push);
+        let o1 = operation("/cdb-open-api/v1/rent/cabinet/query");
+        m.request(o1, 0, Duration::from_millis(2), None);
+        m.request(o1, 2004, Duration::from_millis(1), Some(Duration::from_millis(5)));
+        push.count("callback", event_label("RENT_CALLBACK_1"), Status::Delivered);
+        push.count("event", event_label("NOT_AN_EVENT"), Status::Retrying);
+        m.sim_step(&mut Vec::<u8>::new(), |out| out.extend([1, 2, 3]));
+        let text = m.render(Snapshot { cabinets: 7, ..Snapshot::default() }).unwrap();
+        for line in [
+            "bajie_sim_requests_total{operation=\"O1\",code=\"0\"} 1",
+            "bajie_sim_requests_total{operation=\"O1\",code=\"2004\"} 1",
+            "bajie_sim_request_duration_seconds_count{operation=\"O1\"} 2",
+            "bajie_sim_latency_profile_wait_seconds_count{operation=\"O1\"} 1",
+            "bajie_sim_deliveries_total{kind=\"callback\",event=\"RENT_CALLBACK_1\",outcome=\"delivered\"} 1",
+            "bajie_sim_delivery_retries_total{kind=\"event\",event=\"other\"} 1",
+            "bajie_sim_sim_step_events_sum 3.0",
+            "bajie_sim_world{thing=\"cabinets\"} 7",
+            "bajie_sim_delivery_queue_depth 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+        let off = Metrics::new(false, &PushMetrics::default());
+        off.request(o1, 0, Duration::from_millis(2), None);
+        assert!(!off.render(Snapshot::default()).unwrap().contains(r#"requests_total{operation="O1",code="0"} 1"#));
+    }
+}
