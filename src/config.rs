@@ -38,6 +38,12 @@ pub struct Config {
     pub eject_delay_s: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// Deliveries (pushes and callbacks) queued at most; beyond, new ones are dropped.
+    pub push_queue: usize,
+    /// Bytes of queued delivery bodies at most; beyond, new deliveries are dropped.
+    pub push_queue_bytes: usize,
+    /// Entries the delivery journal (`/_sim/pushes`) keeps.
+    pub push_journal: usize,
     /// Real seconds between two saves of the state file (0: only at shutdown).
     pub save_every_s: u64,
     /// Customer rentals per cabinet per hour at demand factor 1, overriding the fixtures.
@@ -98,6 +104,12 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          with the load generator, fewer workers than CPUs can serve more
   --fleet N              generate a synthetic fleet of N cabinets instead of the fixtures
   --push-timeout-ms N    per-attempt timeout of pushes and callbacks (default 5000)
+  --push-queue N         deliveries (pushes and callbacks) waiting or in flight at most; beyond,
+                         new ones are dropped and counted (pushDropped in /_sim/health). One
+                         receiving host may fill a fifth of it, all of it below 1000 (default
+                         100000)
+  --push-queue-bytes N   bytes of waiting delivery bodies at most (default 67108864, 64 MiB)
+  --push-journal N       deliveries the journal (/_sim/pushes) keeps, the latest (default 20000)
   --push-retries-ms LIST comma-separated delays before each retry of a failed push or callback,
                          real milliseconds, +-20 % jitter; empty for no retries (default
                          1000,2000,4000,8000,16000: five retries, capped exponential)
@@ -127,6 +139,9 @@ impl Default for Config {
             push_retries_ms: vec![1000, 2000, 4000, 8000, 16000],
             eject_delay_s: 1,
             workers: 0,
+            push_queue: 100_000,
+            push_queue_bytes: 64 << 20,
+            push_journal: 20_000,
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
@@ -159,6 +174,9 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "rent-rate",
     "control-token",
     "workers",
+    "push-queue",
+    "push-queue-bytes",
+    "push-journal",
 ];
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
 
@@ -312,6 +330,17 @@ impl Config {
                 }
             }
             "save-every-s" => self.save_every_s = num(v)?,
+            "push-queue" | "push-queue-bytes" | "push-journal" => {
+                let n: usize = num(v)?;
+                if n == 0 || n > 1 << 40 {
+                    return Err("must be between 1 and 1099511627776".into());
+                }
+                match flag {
+                    "push-queue" => self.push_queue = n,
+                    "push-queue-bytes" => self.push_queue_bytes = n,
+                    _ => self.push_journal = n,
+                }
+            }
             "rent-rate" => {
                 let r: f64 = num(v)?;
                 if !(r.is_finite() && (0.0..=1.0e6).contains(&r)) {

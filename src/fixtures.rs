@@ -249,7 +249,7 @@ pub fn load(text: &str, seed: u64, now: Millis) -> Result<Loaded, String> {
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
-            w.next_price_id = w.next_price_id.max(p.id + 1);
+            w.reserve_price_id(p.id);
             w.strategies.insert(
                 p.id,
                 PriceStrategy {
@@ -294,8 +294,7 @@ pub fn load(text: &str, seed: u64, now: Millis) -> Result<Loaded, String> {
                     return Err(format!("{at}: priceId {pid} is not a price strategy of agent {}", a.account));
                 }
             }
-            let row = w.next_shop_row;
-            w.next_shop_row += 1;
+            let row = w.take_shop_row();
             w.shops.insert(
                 s.id.clone(),
                 Shop {
@@ -463,7 +462,7 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
                     details: Vec::new(),
                 },
             );
-            w.next_price_id = w.next_price_id.max(id + 1);
+            w.reserve_price_id(id);
         }
     }
     const SIZES: [u16; 4] = [8, 12, 24, 48];
@@ -519,7 +518,7 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
                 created_at: now,
             },
         );
-        w.next_shop_row = shop_no + 1;
+        w.reserve_shop_row(shop_no);
         for _ in 0..(1 + rng.below(4)).min((n - made) as u64) {
             let size = SIZES[rng.below(4) as usize];
             let id = format!(

@@ -10,6 +10,7 @@
 //! - [`api`]: the platform's wire layer under `/cdb-open-api/v1`;
 //! - [`control`]: the `/_sim` control API;
 //! - [`sim`]: the simulation step;
+//! - [`driver`]: the threads that move virtual time (the simulation driver, long advances);
 //! - [`push`]: outbound event pushes and rent callbacks, with the delivery journal;
 //! - [`error`]: the one error type.
 
@@ -18,6 +19,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod driver;
 pub mod error;
 pub mod fixtures;
 pub mod model;

@@ -90,14 +90,15 @@ pub struct World {
     pub orders: BTreeMap<String, Order>,
     /// Work due at a virtual time, in time order.
     pub due: BTreeSet<(Millis, Due)>,
-    /// OAuth2 bearer tokens -> agent account.
-    pub tokens: BTreeMap<String, String>,
+    /// OAuth2 bearer tokens -> agent account. Private to `model/`, like the counters below:
+    /// only the world's own operations issue, retire or count them.
+    pub(super) tokens: BTreeMap<String, String>,
     /// The one random source.
     pub rng: SimRng,
     /// Next price-strategy id.
-    pub next_price_id: u64,
+    pub(super) next_price_id: u64,
     /// Next shop row number.
-    pub next_shop_row: u64,
+    pub(super) next_shop_row: u64,
     /// The simulation's rates, schedule and counters.
     #[serde(default)]
     pub sim: SimState,
@@ -190,6 +191,28 @@ impl World {
             }
         }
         found
+    }
+
+    /// Number of live bearer tokens.
+    pub fn token_count(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Make sure price-strategy ids handed out from now on are above `id` (loading a world).
+    pub fn reserve_price_id(&mut self, id: u64) {
+        self.next_price_id = self.next_price_id.max(id + 1);
+    }
+
+    /// The next shop row number, taken (loading a world).
+    pub fn take_shop_row(&mut self) -> u64 {
+        let row = self.next_shop_row;
+        self.next_shop_row += 1;
+        row
+    }
+
+    /// Make sure shop row numbers handed out from now on are above `row` (loading a world).
+    pub fn reserve_shop_row(&mut self, row: u64) {
+        self.next_shop_row = self.next_shop_row.max(row + 1);
     }
 
     /// Issue a bearer token for `account`.

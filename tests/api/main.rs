@@ -15,6 +15,7 @@ mod pushes;
 mod receivers;
 mod rent_flow;
 mod restart;
+mod runtime;
 mod schema;
 mod security;
 mod sim;
