@@ -126,7 +126,8 @@ async fn set_clock(state: web::Data<AppState>, p: Params) -> Result<HttpResponse
     if cancel && advance.is_some() {
         return Err(Error::bad_param("cancel", "cannot be combined with advance"));
     }
-    let cancelled = state.runtime.cancel_advance("cancelled by a later clock request");
+    let why = if cancel { "cancelled by POST /_sim/clock?cancel=true" } else { "cancelled by a later clock request" };
+    let cancelled = state.runtime.cancel_advance(why);
     if let Some(f) = freeze {
         state.clock.set_frozen(f);
     }
