@@ -20,6 +20,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// Seconds an idle HTTP/1.1 connection stays open, announced in a `Keep-Alive: timeout=75`
+/// header. actix's default (5 s) closed connections that client pools (which keep theirs for
+/// 30-90 s) reused after a pause, and the client saw "connection closed without response";
+/// 75 s is what production platforms behind a usual front server keep (nginx's default).
+pub const KEEP_ALIVE_S: u64 = 75;
+
 /// Everything a handler needs: the world, the clock, the delivery engine.
 #[derive(Debug)]
 pub struct AppState {
@@ -48,6 +54,12 @@ impl AppState {
         if !events.is_empty() {
             self.push.publish(events);
         }
+    }
+
+    /// Unix-epoch milliseconds of virtual time `t` (virtual time counts on the wall clock of
+    /// `--utc-offset`; the control API's `nowMs` is the epoch reading).
+    pub fn epoch_ms(&self, t: Millis) -> Millis {
+        t - i64::from(self.config.utc_offset_s) * 1000
     }
 
     /// Virtual milliseconds of one simulation step: `--tick-ms`. `POST /_sim/tick?n=N` moves
@@ -220,29 +232,30 @@ impl Running {
     }
 }
 
-/// Load the world the configuration asks for.
+/// Load the world the configuration asks for, starting now (or when it is pinned).
 pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String> {
-    load_world_at(config, seed, clock::wall_now())
+    load_world_at(config, seed, clock::wall_start(config.utc_offset_s))
 }
 
-/// Load the world the configuration asks for, as if the wall clock read `wall` (fixtures
-/// without a start time register their cabinets then).
+/// Load the world the configuration asks for, as if the wall clock read `wall`. The virtual
+/// start is `--start`, else the fixture file's `start`, else `wall`; the world's cabinets are
+/// registered then.
 pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World, Millis), String> {
+    let pinned = match config.start.as_deref() {
+        Some(s) => Some(parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time"))?),
+        None => None,
+    };
     let loaded = match (&config.fleet, &config.fixtures) {
-        (Some(n), _) => fixtures::generate_fleet(*n, seed, wall),
+        (Some(n), _) => fixtures::generate_fleet(*n, seed, pinned.unwrap_or(wall)),
         (None, Some(path)) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
-            fixtures::load(&text, seed, wall).map_err(|e| format!("{}: {e}", path.display()))?
+            fixtures::load_with(&text, seed, wall, pinned).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        (None, None) => {
-            fixtures::load(fixtures::DEFAULT_FIXTURES, seed, wall).map_err(|e| format!("embedded fixtures: {e}"))?
-        }
+        (None, None) => fixtures::load_with(fixtures::DEFAULT_FIXTURES, seed, wall, pinned)
+            .map_err(|e| format!("embedded fixtures: {e}"))?,
     };
-    let start = match config.start.as_deref() {
-        Some(s) => parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time"))?,
-        None => loaded.start.unwrap_or(wall),
-    };
+    let start = pinned.or(loaded.start).unwrap_or(wall);
     let mut world = loaded.world;
     world.settings.eject_delay_ms = config.eject_delay_s as Millis * 1000;
     if let Some(sim) = loaded.sim {
@@ -268,7 +281,8 @@ fn apply_sim_flags(config: &Config, s: &mut SimSettings) {
 pub async fn build(config: Config) -> Result<Running, String> {
     // The only place a seed is drawn from the system: everything after follows from it.
     let seed = config.seed.unwrap_or_else(rand::random);
-    let loaded_at = clock::wall_now();
+    // The real time now, unless the start is pinned (`--start`, a fixture's `start`).
+    let loaded_at = clock::wall_start(config.utc_offset_s);
     let (world, start) = load_world_at(&config, seed, loaded_at)?;
     // A saved world, when there is one, wins over the fixtures (which remain the reset point).
     let saved = match &config.state_file {
@@ -326,7 +340,12 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .configure(control::routes)
             .default_service(web::to(api::not_found))
             .wrap(actix_web::middleware::from_fn(api::guard::guard))
+            .wrap(actix_web::middleware::DefaultHeaders::new().add((
+                actix_web::http::header::HeaderName::from_static("keep-alive"),
+                format!("timeout={KEEP_ALIVE_S}"),
+            )))
     })
+    .keep_alive(Duration::from_secs(KEEP_ALIVE_S))
     .workers(if config.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -343,7 +362,11 @@ pub async fn build(config: Config) -> Result<Running, String> {
     driver::start(state.clone()).map_err(|e| format!("cannot start the simulation driver: {e}"))?;
     let (stop_driver, stop) = watch::channel(false);
     tokio::spawn(save_periodically(state.clone(), stop));
-    log::info!("seed {seed}, virtual start {}", clock::fmt_datetime(start));
+    log::info!(
+        "seed {seed}, virtual start {} (UTC{})",
+        clock::fmt_datetime(start),
+        clock::fmt_utc_offset(config.utc_offset_s)
+    );
     let stop_runtime = StopRuntime(state.clone());
     Ok(Running { addr, state, server: handle, server_task, stop_driver, _stop_runtime: stop_runtime })
 }

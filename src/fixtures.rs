@@ -190,21 +190,28 @@ fn money(v: f64, what: &str) -> Result<Money, String> {
 pub struct Loaded {
     /// The world.
     pub world: World,
-    /// Virtual start time from the file, if it names one.
+    /// Virtual start time pinned by the file or from outside it, if any.
     pub start: Option<Millis>,
     /// The file's simulation rates, as given.
     pub sim: Option<serde_json::Value>,
 }
 
-/// Parse and validate a fixture file into a world seeded with `seed`, with `now` as the
-/// registration time of its cabinets.
+/// Parse and validate a fixture file into a world seeded with `seed`, with the file's `start`
+/// (else `now`) as the registration time of its cabinets.
 pub fn load(text: &str, seed: u64, now: Millis) -> Result<Loaded, String> {
+    load_with(text, seed, now, None)
+}
+
+/// [`load`], with a start pinned from outside the file (`--start`) that wins over the file's:
+/// the world is registered at the moment its clock starts, whichever names it.
+pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> Result<Loaded, String> {
     let file: FixtureFile = serde_json::from_str(text).map_err(|e| format!("fixture file is not valid: {e}"))?;
-    let start = match file.start.as_deref() {
-        Some(s) => {
+    let start = match (pinned, file.start.as_deref()) {
+        (Some(t), _) => Some(t),
+        (None, Some(s)) => {
             Some(parse_datetime(s).ok_or_else(|| format!("start: '{s}' is not a time like 2026-03-02 09:00:00"))?)
         }
-        None => None,
+        (None, None) => None,
     };
     let now = start.unwrap_or(now);
     let mut w = World::empty(seed);
@@ -596,7 +603,8 @@ mod tests {
         }
         assert_eq!(w.cabinets.values().filter(|c| !c.online).count(), 1);
         assert!(w.shops.values().all(|s| s.price_id.is_some()));
-        assert!(l.start.is_some());
+        // The embedded world does not pin its clock: it starts at the real time.
+        assert!(l.start.is_none());
     }
 
     #[test]

@@ -105,7 +105,8 @@ test("the dashboard renders the default world", async () => {
     assert.notEqual(await cab.locator(`[data-slot="${n}"]`).getAttribute("data-battery"), "", `slot ${n} holds a battery`);
   }
   assert.equal(await cab.locator(`[data-slot="2"]`).getAttribute("data-battery"), "");
-  // The virtual clock of the fixtures, frozen by the script.
+  // The virtual start pinned and frozen by the script (--start; the default world would start at
+  // the real time).
   assert.equal(await page.locator("#clock-now").textContent(), "2026-03-02 09:00:00");
   assert.equal(await page.locator("#clock-state").textContent(), "frozen");
   // Both agents in the picker; shops drawn on the map.

@@ -42,13 +42,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// C3 `POST /cabinet/ejectByRent?cabinetid=&rentOrderId=&slotNum=`: eject `slotNum` for the
 /// order (0 lets the cabinet pick the best battery). An order that already ejected is refused:
-/// a battery is never ejected twice for one order. An id that is no order yet becomes a
-/// back-office order (ADMIN_RENTAL_ORDER).
+/// a battery is never ejected twice for one order. A pending order named here is the client's
+/// to eject from then on: its automatic eject is cancelled, and it fails (`status=0`) if no
+/// `ejectByRent` succeeds within a minute. An id that is no order yet becomes a back-office
+/// order (ADMIN_RENTAL_ORDER).
 async fn eject_by_rent(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
     let cabinet = p.required("cabinetid")?;
     let order = p.required("rentOrderId")?;
     let slot = p.int_in("slotNum", 0, 1000)?.ok_or_else(|| Error::missing_param("slotNum"))? as u16;
     let now = state.clock.now();
+    // Two writes: from the moment the client names the order, no automatic eject fires for
+    // it, whether or not this eject is refused (docs/fidelity.md, "ejectByRent takes over").
+    let (_, taken_over) = state.store.write(|w, out| {
+        w.claim_eject(&agent.0, order, now, out);
+        Ok(())
+    })?;
+    state.publish(taken_over);
     let (_, events) = state.store.write(|w, out| w.eject_by_rent(&agent.0, cabinet, order, slot, now, out))?;
     state.publish(events);
     Ok(envelope::ok_empty())

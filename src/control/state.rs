@@ -61,7 +61,7 @@ async fn export(state: web::Data<AppState>) -> HttpResponse {
 /// stays as it was.
 async fn import(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, Error> {
     // Parsing, indexing and swapping a large world take a while: off the async workers.
-    let st = state.into_inner();
+    let st = state.clone().into_inner();
     let done = web::block(move || -> Result<_, Error> {
         let text = std::str::from_utf8(&body).map_err(|_| Error::bad_body("it is not UTF-8"))?;
         let snap = parse(text)?;
@@ -73,7 +73,7 @@ async fn import(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResp
     .map_err(|e| Error::Internal(e.to_string()))?;
     let (now, orders, cabinets) = done?;
     Ok(envelope::ok(serde_json::json!({
-        "now": fmt_datetime(now), "nowMs": now, "cabinets": cabinets, "orders": orders,
+        "now": fmt_datetime(now), "nowMs": state.epoch_ms(now), "cabinets": cabinets, "orders": orders,
     })))
 }
 
