@@ -7,13 +7,15 @@ What counts as a walk-through: a fenced ```sh block directly after the line
 
 - `cargo run --release -- FLAGS` (or `bajie-sim FLAGS`) starts a fresh simulator with FLAGS
   (this script runs BIN FLAGS --bind 127.0.0.1:0 instead, and stops the previous one);
-- every other command line (with `\\` continuations) is run by bash, after `127.0.0.1:8080` is
+- every other command line (with `\\` continuations, or inside a '...' string spanning lines) is
+  run by bash, after `127.0.0.1:8080` is
   replaced by the simulator's address and every `<name>` placeholder by the value captured
   from an earlier answer;
 - the `#> ` lines right after a command are the answer the page promises. In them `<name>`
   matches one value (up to the next `"`, `&`, `,`, `}` or `]`) and captures it under that
   name (or must equal the value captured before), and `...` matches anything. The answer must
-  match as a whole. A command without `#> ` lines only has to exit 0;
+  match as a whole (`127.0.0.1:8080` in it stands for the simulator's address too). A command
+  without `#> ` lines only has to exit 0;
 - other `#` lines are comments.
 
 Blocks of one file share the simulator and the captured values, in order. Usage:
@@ -62,7 +64,7 @@ def steps(start, lines):
     out, cmd, at = [], None, 0
     for n, raw in enumerate(lines, start):
         line = raw.rstrip()
-        if cmd is not None and cmd.endswith("\\"):
+        if cmd is not None and (cmd.endswith("\\") or cmd.count("'") % 2 == 1):
             cmd += "\n" + line
             continue
         if cmd is not None:
@@ -166,7 +168,7 @@ def run_file(binary, path, work):
                 if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\S.*", text.strip()) and "\n" not in text.strip():
                     prelude.append(text)
                 if expected:
-                    want = "".join(expected)
+                    want = "".join(expected).replace(DEFAULT_ADDR, sim.addr)
                     rx, names = pattern(want, captured)
                     got = r.stdout.rstrip("\n")
                     m = rx.fullmatch(got)

@@ -10,7 +10,9 @@ use crate::config::Config;
 use crate::control;
 use crate::driver::{self, Runtime};
 use crate::fixtures;
-use crate::model::{Event, SimSettings, Snapshot, World};
+use crate::model::event::Subscription;
+use crate::model::push_config::EVENT_NAMES;
+use crate::model::{Event, PushConfig, SimSettings, Snapshot, World};
 use crate::push::{Hub, PushSettings};
 use crate::store::Store;
 use actix_web::dev::ServerHandle;
@@ -46,6 +48,8 @@ pub struct AppState {
     pub loaded_at: Millis,
     /// The simulation driver, long advances and how the world keeps up with the clock.
     pub runtime: Runtime,
+    /// The dashboard's plots: a bounded ring of samples over virtual time per agent.
+    pub ui_samples: parking_lot::Mutex<control::ui::Samples>,
 }
 
 impl AppState {
@@ -142,6 +146,8 @@ impl AppState {
     pub fn restore(&self, snap: Snapshot) {
         self.runtime.cancel_advance("cancelled by a snapshot import");
         let mut world = snap.world;
+        // The process's shard, not the snapshot's, stamps the tokens and trade numbers it issues.
+        world.shard = self.config.shard;
         apply_sim_flags(&self.config, &mut world.sim.settings);
         world.warm_indexes();
         let gate = self.store.gate();
@@ -241,12 +247,19 @@ pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String>
 /// start is `--start`, else the fixture file's `start`, else `wall`; the world's cabinets are
 /// registered then.
 pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World, Millis), String> {
+    if config.agents.is_some() && config.fleet.is_none() {
+        return Err("--agents names the accounts of a generated fleet: give --fleet N too".into());
+    }
     let pinned = match config.start.as_deref() {
         Some(s) => Some(parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time"))?),
         None => None,
     };
     let loaded = match (&config.fleet, &config.fixtures) {
-        (Some(n), _) => fixtures::generate_fleet(*n, seed, pinned.unwrap_or(wall)),
+        (Some(n), _) => fixtures::generate_fleet_for(
+            fixtures::FleetSpec { cabinets: *n, agents: config.agents, shard: config.shard },
+            seed,
+            pinned.unwrap_or(wall),
+        ),
         (None, Some(path)) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
@@ -257,11 +270,32 @@ pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World,
     };
     let start = pinned.or(loaded.start).unwrap_or(wall);
     let mut world = loaded.world;
+    // A fixture world is split after loading (a fleet shard is generated split already).
+    if let Some(shard) = config.shard.filter(|_| world.shard.is_none()) {
+        world.keep_shard(shard, seed);
+    }
+    if let Some(shard) = config.shard.filter(|_| world.agents.is_empty()) {
+        return Err(format!("shard {shard} owns none of the world's accounts; use fewer shards or more --agents"));
+    }
     world.settings.eject_delay_ms = config.eject_delay_s as Millis * 1000;
     if let Some(sim) = loaded.sim {
         world.sim.settings = serde_json::from_value::<SimSettings>(sim).map_err(|e| format!("fixtures: sim: {e}"))?;
     }
     apply_sim_flags(config, &mut world.sim.settings);
+    // Part of the world as loaded, so a reset (which reloads) keeps the wiring of a demo.
+    if let Some(url) = &config.push_url {
+        let all = PushConfig {
+            push_url: url.clone(),
+            event_subscriptions: EVENT_NAMES
+                .iter()
+                .map(|e| Subscription { event: e.to_string(), push_url: String::new(), enable: true })
+                .collect(),
+        };
+        let all = Arc::new(all);
+        for agent in world.agents.values_mut() {
+            agent.push = Some(all.clone());
+        }
+    }
     let problems = world.sim.settings.problems();
     if !problems.is_empty() {
         return Err(format!("simulation settings: {}", problems.join("; ")));
@@ -275,12 +309,20 @@ fn apply_sim_flags(config: &Config, s: &mut SimSettings) {
     if let Some(r) = config.rent_rate {
         s.rents_per_cabinet_hour = r;
     }
+    if let Some(url) = &config.customer_callback_url {
+        s.customer_callback_url = Some(url.clone());
+    }
 }
 
 /// Build and start a simulator.
 pub async fn build(config: Config) -> Result<Running, String> {
     // The only place a seed is drawn from the system: everything after follows from it.
     let seed = config.seed.unwrap_or_else(rand::random);
+    // Bound before the world is loaded: wiring URLs that are paths on this simulator
+    // (`--push-url /_sim/ui/sink`) need its address, and a reset reloads with the same config.
+    let listener = TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let config = config.with_own_address(addr);
     // The real time now, unless the start is pinned (`--start`, a fixture's `start`).
     let loaded_at = clock::wall_start(config.utc_offset_s);
     let (world, start) = load_world_at(&config, seed, loaded_at)?;
@@ -317,6 +359,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
         start,
         loaded_at,
         runtime: Runtime::default(),
+        ui_samples: Default::default(),
     });
     if let Some(snap) = saved {
         log::info!("restored the world saved at {}", snap.time);
@@ -325,8 +368,6 @@ pub async fn build(config: Config) -> Result<Running, String> {
     // The simulation's processes start now, not at the first step of the driver.
     state.catch_up();
 
-    let listener = TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let data = state.clone();
     let server = HttpServer::new(move || {
         App::new()

@@ -8,8 +8,9 @@
 //! [`Config`] is the validated result `app::build` takes; tests build one with
 //! [`Config::for_tests`].
 
+use crate::model::Shard;
 use clap::builder::{BoolishValueParser, RangedU64ValueParser};
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -63,6 +64,19 @@ pub struct Config {
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
+    /// Accounts of a synthetic fleet: `agent0001`.. with the name as password (with `fleet`);
+    /// `None`: `demo` and `acme`.
+    pub agents: Option<usize>,
+    /// Keep only this shard's accounts (`--shard K/S`).
+    pub shard: Option<Shard>,
+    /// Every agent's event pushes (all nine events) go here, at start and after every reset;
+    /// a path starting with `/` is on this simulator (see [`Config::with_own_address`]).
+    pub push_url: Option<String>,
+    /// Rent callback URL of simulated customers' orders, overriding the fixtures'
+    /// `sim.customerCallbackUrl`; a path starting with `/` is on this simulator.
+    pub customer_callback_url: Option<String>,
+    /// Print the JSON Schema of fixture files and exit instead of starting.
+    pub fixture_schema: bool,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -74,6 +88,11 @@ impl Secret {
     /// Wrap a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
+    }
+
+    /// The secret itself, to send it (`bajie-sim probe`); never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 
     /// Whether `candidate` is the secret, compared without an early exit.
@@ -186,6 +205,18 @@ pub struct Cli {
           value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     fleet: Option<usize>,
 
+    /// With --fleet: M accounts agent0001, agent0002, ... (password: the account name) share the
+    /// fleet shop by shop [default: demo and acme]
+    #[arg(long, env = "BAJIE_SIM_AGENTS", value_name = "M",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    agents: Option<usize>,
+
+    /// Keep only shard K of S (K from 0, S up to 100): the accounts whose FNV-1a 64 hash of the
+    /// name, modulo S, is K. Bearer tokens then start with sK- and trade numbers carry K; run S
+    /// processes with the same other flags behind scripts/cluster.sh (docs/scale.md)
+    #[arg(long, env = "BAJIE_SIM_SHARD", value_name = "K/S", value_parser = Shard::parse)]
+    shard: Option<Shard>,
+
     /// Per-attempt timeout of pushes and callbacks, milliseconds
     #[arg(long, env = "BAJIE_SIM_PUSH_TIMEOUT_MS", value_name = "N", default_value = "5000",
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
@@ -229,6 +260,56 @@ pub struct Cli {
     #[arg(long, env = "BAJIE_SIM_CONTROL_TOKEN", value_name = "TOKEN", hide_env_values = true,
           value_parser = parse_token)]
     control_token: Option<Secret>,
+
+    /// Every agent's event pushes (all nine events) go to URL, at start and after every
+    /// POST /_sim/reset; a path such as /_sim/ui/sink is this simulator's own built-in receiver
+    /// [default: none, as E1 leaves it]
+    #[arg(long, env = "BAJIE_SIM_PUSH_URL", value_name = "URL", value_parser = wiring_url)]
+    push_url: Option<String>,
+
+    /// Rent callback URL of simulated customers' orders, at start and after every reset
+    /// (overrides the fixtures' sim.customerCallbackUrl); a path such as /_sim/ui/sink is this
+    /// simulator's built-in receiver
+    #[arg(long, env = "BAJIE_SIM_CUSTOMER_CALLBACK_URL", value_name = "URL", value_parser = wiring_url)]
+    customer_callback_url: Option<String>,
+
+    /// Print the JSON Schema of fixture files (--fixtures) and exit
+    #[arg(long, env = "BAJIE_SIM_FIXTURE_SCHEMA", value_name = "BOOL", action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    fixture_schema: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What to do instead of serving; the flags above still apply.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Ask the simulator at --bind (0.0.0.0 as 127.0.0.1; with --control-token if set) for
+    /// GET /_sim/health; exit 0 when it answers up within 2 s, 1 otherwise. The container
+    /// image's health check (it has no curl)
+    Probe,
+}
+
+/// What the process was asked to do: serve with [`Invocation::config`], or run a
+/// [`Command`] with it.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The configuration from the flags and the environment.
+    pub config: Config,
+    /// A subcommand, if one was given.
+    pub command: Option<Command>,
+}
+
+impl Invocation {
+    /// Parse this process's command line over its environment. On `--help` or `--version`
+    /// prints and exits 0; on a bad flag or value prints what is wrong and exits 2.
+    pub fn from_process() -> Self {
+        let mut cli = Cli::parse();
+        let command = cli.command.take();
+        Invocation { config: cli.into(), command }
+    }
 }
 
 impl From<Cli> for Config {
@@ -255,6 +336,11 @@ impl From<Cli> for Config {
             save_every_s: c.save_every_s,
             rent_rate: c.rent_rate,
             control_token: c.control_token,
+            agents: c.agents,
+            shard: c.shard,
+            push_url: c.push_url,
+            customer_callback_url: c.customer_callback_url,
+            fixture_schema: c.fixture_schema,
         }
     }
 }
@@ -321,6 +407,17 @@ fn parse_retries(v: &str) -> Result<Vec<u64>, String> {
     Ok(list)
 }
 
+/// A `--push-url` or `--customer-callback-url` value: an absolute http(s) URL, or a path on
+/// this simulator.
+fn wiring_url(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.starts_with('/') && !v.starts_with("//") {
+        return Ok(v.to_string());
+    }
+    crate::api::check_push_url(v).map_err(|why| format!("'{v}': {why} (or give a path such as /_sim/ui/sink)"))?;
+    Ok(v.to_string())
+}
+
 fn parse_token(raw: &str) -> Result<Secret, String> {
     // Not trimmed: a token is compared byte for byte. Blank would protect nothing.
     if raw.trim().is_empty() {
@@ -360,18 +457,16 @@ impl Default for Config {
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
+            agents: None,
+            shard: None,
+            push_url: None,
+            customer_callback_url: None,
+            fixture_schema: false,
         }
     }
 }
 
 impl Config {
-    /// The configuration of this process: its command line over its environment. On
-    /// `--help` or `--version` prints and exits 0; on a bad flag or value prints what is wrong
-    /// and exits 2.
-    pub fn from_process() -> Self {
-        Cli::parse().into()
-    }
-
     /// Parse `args` (the program name first) over the process's environment; `Err` also
     /// carries `--help` and `--version` (print it with `err.exit()` or `err.to_string()`).
     pub fn try_parse_from<I, T>(args: I) -> Result<Self, clap::Error>
@@ -406,6 +501,23 @@ impl Config {
                 self.bind
             ),
         })
+    }
+
+    /// This configuration with the wiring URLs that are paths (`--push-url /_sim/ui/sink`)
+    /// made absolute on `addr`, the address the simulator listens on: the demo's receiver is
+    /// the simulator itself, whose port is only known once it is bound.
+    pub fn with_own_address(mut self, addr: SocketAddr) -> Self {
+        let host = match addr.ip() {
+            // A wildcard bind is reachable on loopback; "0.0.0.0" is no address to call.
+            ip if ip.is_unspecified() => SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()),
+            _ => addr,
+        };
+        for url in [&mut self.push_url, &mut self.customer_callback_url].into_iter().flatten() {
+            if url.starts_with('/') {
+                *url = format!("http://{host}{url}");
+            }
+        }
+        self
     }
 
     /// A configuration for tests: port 0, fixed seed and start (`2026-03-02 09:00:00`, UTC),
@@ -480,6 +592,37 @@ mod tests {
             flags += 1;
         }
         assert!(flags >= 17, "{flags} flags");
+    }
+
+    #[test]
+    fn every_flag_and_subcommand_is_documented_in_docs_configuration() {
+        let doc = include_str!("../docs/configuration.md");
+        let cmd = Cli::command();
+        for a in cmd.get_arguments().filter_map(|a| a.get_long()).filter(|l| !matches!(*l, "help" | "version")) {
+            let env = format!("BAJIE_SIM_{}", a.to_uppercase().replace('-', "_"));
+            assert!(doc.contains(&format!("| `--{a}")) && doc.contains(&format!("`{env}`")), "docs lack --{a}");
+        }
+        for sub in cmd.get_subcommands() {
+            assert!(doc.contains(&format!("`bajie-sim {}`", sub.get_name())), "docs lack {}", sub.get_name());
+        }
+    }
+
+    #[test]
+    fn wiring_urls_are_absolute_or_paths_on_this_simulator() {
+        let c = parse(&["--push-url", "/_sim/ui/sink"], &[("BAJIE_SIM_CUSTOMER_CALLBACK_URL", "/cb")]).unwrap();
+        let c = c.with_own_address("0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.push_url.as_deref(), Some("http://127.0.0.1:8080/_sim/ui/sink"));
+        assert_eq!(c.customer_callback_url.as_deref(), Some("http://127.0.0.1:8080/cb"));
+        let c = run(&["--push-url=https://example.com/ev"]);
+        assert_eq!(
+            c.with_own_address("127.0.0.1:1".parse().unwrap()).push_url.as_deref(),
+            Some("https://example.com/ev")
+        );
+        assert!(refused(&["--push-url", "ftp://x/y"]).contains("--push-url"));
+        assert!(refused(&["--customer-callback-url", "//host/x"]).contains("--customer-callback-url"));
+        assert!(run(&["--fixture-schema"]).fixture_schema);
+        assert!(!run(&["--fixture-schema=false"]).fixture_schema);
+        assert!(Config::help().contains("--push-url") && Config::help().contains("--fixture-schema"));
     }
 
     #[test]
@@ -586,7 +729,8 @@ mod tests {
             assert!(err.contains(args[0].split('=').next().unwrap()), "{args:?}: {err}");
         }
         assert!(refused(&["--nope"]).contains("unexpected argument"));
-        assert!(refused(&["stray"]).contains("unexpected argument"));
+        assert!(refused(&["stray"]).contains("unrecognized subcommand"));
+        assert!(parse(&["probe"], &[]).is_ok());
         let err = parse(&[], &[("BAJIE_SIM_SEED", "x")]).unwrap_err().to_string();
         assert!(err.contains("--seed"), "{err}");
     }
@@ -615,6 +759,18 @@ mod tests {
         let arg = Cli::command();
         let arg = arg.get_arguments().find(|a| a.get_id() == "control_token").unwrap();
         assert!(arg.is_hide_env_values_set(), "--help must not print the environment's token");
+    }
+
+    #[test]
+    fn agents_and_shard_are_flags_and_environment_variables() {
+        let c = run(&["--fleet", "100", "--agents=12", "--shard", "2/3"]);
+        assert_eq!((c.agents, c.shard), (Some(12), Some(Shard { index: 2, count: 3 })));
+        let c = parse(&[], &[("BAJIE_SIM_AGENTS", "5"), ("BAJIE_SIM_SHARD", "0/2")]).unwrap();
+        assert_eq!((c.agents, c.shard), (Some(5), Some(Shard { index: 0, count: 2 })));
+        assert!(refused(&["--shard", "3/3"]).contains("--shard"));
+        assert!(refused(&["--agents", "0"]).contains("--agents"));
+        let help = Config::help();
+        assert!(help.contains("--agents") && help.contains("--shard"), "{help}");
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! (BJD60151): ...`), so the simulator never starts on half a world.
 
 use crate::clock::{parse_datetime, Millis};
+use crate::model::shard::agent_name;
 use crate::model::shop::currency_symbol;
 use crate::model::{
-    Agent, Battery, BatteryPlace, Cabinet, Money, PriceStrategy, Settings, Shop, Slot, TimetableRow, World,
+    Agent, Battery, BatteryPlace, Cabinet, Money, PriceStrategy, Settings, Shard, Shop, Slot, TimetableRow, World,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -15,7 +17,7 @@ use std::collections::BTreeSet;
 pub const DEFAULT_FIXTURES: &str = include_str!("../fixtures/default.json");
 
 /// A fixture file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FixtureFile {
     /// Virtual start time, `YYYY-MM-DD HH:mm:ss`.
@@ -26,53 +28,77 @@ pub struct FixtureFile {
     pub settings: Option<Settings>,
     /// Simulation rates, read by `sim/` (kept as given).
     #[serde(default)]
+    #[schemars(with = "Option<crate::model::SimSettings>")]
     pub sim: Option<serde_json::Value>,
     /// The merchants.
     pub agents: Vec<FxAgent>,
 }
 
 /// A merchant in a fixture file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FxAgent {
+    /// Login name (Basic auth user, `agentAccount` of pushes); unique.
     account: String,
+    /// Plain password (Basic auth; A1 login takes its SHA-256 hex).
     password: String,
+    /// Company name.
     #[serde(default)]
     name: String,
+    /// The merchant's price strategies.
     #[serde(default)]
     price_strategies: Vec<FxPrice>,
+    /// The merchant's shops.
     #[serde(default)]
     shops: Vec<FxShop>,
+    /// The merchant's cabinets.
     #[serde(default)]
     cabinets: Vec<FxCabinet>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxPrice {
+    /// Strategy id, unique across the file.
     id: u64,
+    /// Display name.
     name: String,
+    /// 1 per period, 2 timetable (`details`), 3 other (default 1).
     #[serde(default = "one")]
     r#type: i64,
+    /// 0 general, 1 POS.
     #[serde(default)]
     custom_type: i64,
+    /// Display order.
     #[serde(default)]
     priority: i64,
+    /// Whether a deposit is taken.
     #[serde(default)]
     is_deposit: bool,
+    /// Deposit, major units.
     deposit_amount: f64,
+    /// Buy-out amount charged when the battery is not back after `timeoutDay` days; also the cap of any order.
     timeout_amount: f64,
+    /// Days until an unreturned battery is bought out (0: never).
     timeout_day: i64,
+    /// Free minutes at the start of a rental.
     free_minutes: i64,
+    /// Free rentals a day (shown, not billed).
     #[serde(default)]
     day_use_free_count: i64,
+    /// Price of one period, major units.
     price: f64,
+    /// Length of one period, in `priceUnit` units.
     price_time: i64,
+    /// 0 minutes, 1 hours, 2 days.
     #[serde(default)]
     price_unit: i64,
+    /// Cap per 24 hours (0: none).
     daily_max_price: f64,
+    /// Shown as given.
     #[serde(default)]
     auto_refund: i64,
+    /// Timetable rows (type 2).
     #[serde(default)]
     details: Vec<FxRow>,
 }
@@ -81,75 +107,109 @@ fn one() -> i64 {
     1
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxRow {
+    /// Row start, minutes into the rental.
     start_minute: i64,
+    /// Row end, minutes into the rental.
     end_minute: i64,
+    /// Fee of this section (shown as `setcionFee`).
     #[serde(default)]
     section_fee: f64,
+    /// Amount of a rental whose day ends in this row.
     total_fee: f64,
+    /// Row order.
     #[serde(default)]
     seqno: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxShop {
+    /// Shop id (1..64 of `A-Z a-z 0-9 _ -`), unique across the file.
     id: String,
+    /// Shop name.
     name: String,
+    /// Street address.
     #[serde(default)]
     address: Option<String>,
+    /// City.
     #[serde(default)]
     city: String,
+    /// Province or state.
     #[serde(default)]
     province: String,
+    /// District.
     #[serde(default)]
     region: String,
+    /// WGS-84 latitude.
     latitude: f64,
+    /// WGS-84 longitude.
     longitude: f64,
+    /// Opening hours `HH:mm-HH:mm`.
     #[serde(default)]
     opening_time: String,
+    /// ISO currency code (EUR, GBP, ...).
     currency: String,
+    /// Phone number.
     #[serde(default)]
     mobile: String,
+    /// Description.
     #[serde(default)]
     content: String,
+    /// Icon URL.
     #[serde(default)]
     icon: String,
+    /// Logo URL.
     #[serde(default)]
     logo: String,
+    /// Banner URL.
     #[serde(default)]
     banner: String,
+    /// Scene type 0..36.
     #[serde(default)]
     scene_type: i64,
+    /// Store category 0..29.
     #[serde(default)]
     store_type: i64,
+    /// General price strategy bound to the shop (one of this merchant's).
     #[serde(default)]
     price_id: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxCabinet {
+    /// Device id: 3 upper-case letters and 5 digits (`BJD60151`), unique.
     id: String,
+    /// The shop it stands in (one of this merchant's); absent: no shop.
     #[serde(default)]
     shop_id: Option<String>,
+    /// Number of slots.
     slots: u16,
+    /// Connected at start (default true).
     #[serde(default = "yes")]
     online: bool,
+    /// Public IP it reports.
     #[serde(default)]
     ip: String,
+    /// Signal strength it reports.
     #[serde(default)]
     signal: String,
+    /// SIM card number (`icCard`).
     #[serde(default)]
     iccid: String,
+    /// Free text.
     #[serde(default)]
     remark: String,
+    /// Serial of its POS terminal; empty: none.
     #[serde(default)]
     pos_device_id: String,
+    /// Batteries docked at start.
     #[serde(default)]
     batteries: Vec<FxBattery>,
+    /// Slot faults at start.
     #[serde(default)]
     faults: Vec<FxFault>,
 }
@@ -158,20 +218,26 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxBattery {
+    /// Slot it is docked in (1..slots).
     slot: u16,
+    /// Battery id, unique (10 upper-case hex digits by convention).
     id: String,
+    /// Charge at the start time, percent 0..100.
     vol: f64,
+    /// Battery fault type 0..11 (0: healthy).
     #[serde(default)]
     fault: u8,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxFault {
+    /// Slot (1..slots).
     slot: u16,
+    /// Slot fault type 1..8.
     fault: u8,
 }
 
@@ -183,6 +249,22 @@ pub fn is_device_id(id: &str) -> bool {
 
 fn money(v: f64, what: &str) -> Result<Money, String> {
     Money::from_major(v).ok_or_else(|| format!("{what} {v} is not a non-negative amount"))
+}
+
+/// The JSON Schema of fixture files (`bajie-sim --fixture-schema`), derived from the types
+/// above, so it cannot drift from what [`load`] accepts.
+pub fn schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(FixtureFile)).unwrap_or_default();
+    if let Some(o) = schema.as_object_mut() {
+        o.insert("title".into(), "bajie-sim fixture file".into());
+        o.insert(
+            "description".into(),
+            "A world for bajie-sim (--fixtures PATH): merchants with their price strategies, shops and cabinets; \
+             optional start time, world settings and simulation rates."
+                .into(),
+        );
+    }
+    schema
 }
 
 /// A loaded world and the time it starts at.
@@ -256,7 +338,7 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
-            w.reserve_price_id(p.id);
+            w.next_price_id = w.next_price_id.max(p.id + 1);
             w.strategies.insert(
                 p.id,
                 PriceStrategy {
@@ -301,7 +383,8 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
                     return Err(format!("{at}: priceId {pid} is not a price strategy of agent {}", a.account));
                 }
             }
-            let row = w.take_shop_row();
+            let row = w.next_shop_row;
+            w.next_shop_row += 1;
             w.shops.insert(
                 s.id.clone(),
                 Shop {
@@ -423,18 +506,59 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
 /// Paris, inside the Périphérique: the area a synthetic fleet is spread over.
 const FLEET_AREA: (f64, f64, f64, f64) = (48.816, 48.900, 2.255, 2.415);
 
-/// Generate a synthetic fleet of `n` cabinets for load tests, reproducible from `seed`.
-///
-/// Two merchants as in the default world (`demo`/`demo`, `acme`/`acme`) share the fleet
-/// shop by shop; shops hold 1-4 cabinets of 8, 12, 24 or 48 slots, filled 40-90 % with
-/// batteries at varied charge; every shop is bound to one of three strategies per merchant.
+/// What a synthetic fleet is made of (`--fleet`, `--agents`, `--shard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetSpec {
+    /// Cabinets in the whole fleet (all shards together).
+    pub cabinets: usize,
+    /// Generated accounts `agent0001`.. (password = name); `None`: `demo` and `acme`.
+    pub agents: Option<usize>,
+    /// Generate only this shard's accounts' records; `None`: everything.
+    pub shard: Option<Shard>,
+}
+
+/// Generate a synthetic fleet of `n` cabinets for load tests, reproducible from `seed`: the
+/// two merchants of the default world. See [`generate_fleet_for`].
 pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
+    generate_fleet_for(FleetSpec { cabinets: n, agents: None, shard: None }, seed, now)
+}
+
+/// A 40-bit bijection keyed by `seed`, as ten upper-case hex digits: battery number `n` of a
+/// fleet gets an id no other battery of the fleet has, on whichever shard it lives, without
+/// a table of the ids drawn so far.
+fn battery_id(seed: u64, n: u64) -> String {
+    const MASK: u64 = (1 << 40) - 1;
+    // Each step is invertible on 40 bits: xor with a key, multiplication by an odd number,
+    // xor with a right shift of itself.
+    let mut x = (n ^ seed) & MASK;
+    x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) & MASK;
+    x ^= x >> 20;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9) & MASK;
+    x ^= x >> 17;
+    format!("{x:010X}")
+}
+
+/// Generate a synthetic fleet, reproducible from `seed`.
+///
+/// The merchants (`demo`/`demo` and `acme`/`acme`, or `agent0001`.. with the name as
+/// password) share the fleet shop by shop in turn; shops hold 1-4 cabinets of 8, 12, 24 or 48
+/// slots, filled 40-90 % with batteries at varied charge; every shop is bound to one of three
+/// strategies of its merchant. Ids follow from the position in the whole fleet (shop number,
+/// cabinet number, battery number), and every random draw is made for every shop, so a shard
+/// generates exactly its accounts' part of the whole fleet without building the rest.
+pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
+    let n = spec.cabinets;
     let mut w = World::empty(seed);
     let mut rng = crate::model::SimRng::new(seed ^ 0xF1EE7);
-    for (account, name) in [("demo", "ChargeNow Paris SAS"), ("acme", "Acme Power Ltd")] {
+    let accounts: Vec<(String, String)> = match spec.agents {
+        None => vec![("demo".into(), "ChargeNow Paris SAS".into()), ("acme".into(), "Acme Power Ltd".into())],
+        Some(m) => (1..=m.max(1)).map(|i| (agent_name(i), format!("Fleet Agent {i}"))).collect(),
+    };
+    let keep: Vec<bool> = accounts.iter().map(|(a, _)| spec.shard.is_none_or(|s| s.owns(a))).collect();
+    for (account, name) in &accounts {
         w.agents.insert(
-            account.into(),
-            Agent { account: account.into(), password: account.into(), name: name.into(), push: None },
+            account.clone(),
+            Agent { account: account.clone(), password: account.clone(), name: name.clone(), push: None },
         );
     }
     let plans = [
@@ -442,9 +566,13 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
         ("Premium", 200, 60, 0, 800, 4000, 5),
         ("Night", 100, 60, 10, 500, 2500, 3),
     ];
-    for (i, agent) in ["demo", "acme"].iter().enumerate() {
+    for (i, (agent, _)) in accounts.iter().enumerate() {
         for (j, (name, price, period, free, cap, deposit, days)) in plans.iter().enumerate() {
             let id = (i as u64 + 1) * 100 + j as u64 + 1;
+            w.next_price_id = w.next_price_id.max(id + 1);
+            if !keep[i] {
+                continue;
+            }
             w.strategies.insert(
                 id,
                 PriceStrategy {
@@ -469,7 +597,6 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
                     details: Vec::new(),
                 },
             );
-            w.reserve_price_id(id);
         }
     }
     const SIZES: [u16; 4] = [8, 12, 24, 48];
@@ -486,65 +613,75 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
     let (lat0, lat1, lng0, lng1) = FLEET_AREA;
     let mut made = 0usize;
     let mut shop_no = 0u64;
+    let mut battery_no = 0u64;
     while made < n {
         shop_no += 1;
-        let agent = if shop_no % 2 == 1 { "demo" } else { "acme" };
+        let ai = ((shop_no - 1) % accounts.len() as u64) as usize;
+        let (agent, kept) = (accounts[ai].0.as_str(), keep[ai]);
         let shop_id = format!("{:010x}", shop_no.wrapping_mul(0x9E37_79B9) & 0xFF_FFFF_FFFF);
-        let price_id = if agent == "demo" { 101 } else { 201 } + rng.below(3);
-        w.shops.insert(
-            shop_id.clone(),
-            Shop {
-                id: shop_id.clone(),
-                row: shop_no,
-                agent: agent.into(),
-                name: format!("Fleet Shop {shop_no}"),
-                address: Some(format!(
-                    "{} {}, 750{:02} Paris",
-                    1 + rng.below(180),
-                    STREETS[rng.below(8) as usize],
-                    1 + rng.below(20)
-                )),
-                city: "Paris".into(),
-                province: "Île-de-France".into(),
-                region: String::new(),
-                latitude: lat0 + (lat1 - lat0) * rng.unit(),
-                longitude: lng0 + (lng1 - lng0) * rng.unit(),
-                opening_time: "08:00-22:00".into(),
-                currency: "EUR".into(),
-                mobile: String::new(),
-                content: String::new(),
-                icon: String::new(),
-                logo: String::new(),
-                banner: String::new(),
-                scene_type: rng.below(12) as i64,
-                store_type: rng.below(30) as i64,
-                auditor: 1,
-                location_id: String::new(),
-                price_id: Some(price_id),
-                pos_price_id: None,
-                created_at: now,
-            },
-        );
-        w.reserve_shop_row(shop_no);
+        // Every draw is made whether or not the shop is kept, in the same order.
+        let price_id = (ai as u64 + 1) * 100 + 1 + rng.below(3);
+        let (number, street, district) = (1 + rng.below(180), rng.below(8) as usize, 1 + rng.below(20));
+        let (lat, lng) = (lat0 + (lat1 - lat0) * rng.unit(), lng0 + (lng1 - lng0) * rng.unit());
+        let (scene_type, store_type) = (rng.below(12) as i64, rng.below(30) as i64);
+        if kept {
+            w.shops.insert(
+                shop_id.clone(),
+                Shop {
+                    id: shop_id.clone(),
+                    row: shop_no,
+                    agent: agent.into(),
+                    name: format!("Fleet Shop {shop_no}"),
+                    address: Some(format!("{number} {}, 750{district:02} Paris", STREETS[street])),
+                    city: "Paris".into(),
+                    province: "Île-de-France".into(),
+                    region: String::new(),
+                    latitude: lat,
+                    longitude: lng,
+                    opening_time: "08:00-22:00".into(),
+                    currency: "EUR".into(),
+                    mobile: String::new(),
+                    content: String::new(),
+                    icon: String::new(),
+                    logo: String::new(),
+                    banner: String::new(),
+                    scene_type,
+                    store_type,
+                    auditor: 1,
+                    location_id: String::new(),
+                    price_id: Some(price_id),
+                    pos_price_id: None,
+                    created_at: now,
+                },
+            );
+        }
+        w.next_shop_row = shop_no + 1;
         for _ in 0..(1 + rng.below(4)).min((n - made) as u64) {
             let size = SIZES[rng.below(4) as usize];
-            let id = format!(
-                "{}{}{}{:05}",
-                ["BJD", "DTA", "BJH", "SAB"][made % 4].chars().next().unwrap_or('B'),
-                (b'A' + (made / 100_000 % 26) as u8) as char,
-                (b'A' + (made / 2_600_000 % 26) as u8) as char,
-                made % 100_000
-            );
-            let mut slots = vec![Slot::default(); size as usize];
+            let id = if kept {
+                format!(
+                    "{}{}{}{:05}",
+                    ["BJD", "DTA", "BJH", "SAB"][made % 4].chars().next().unwrap_or('B'),
+                    (b'A' + (made / 100_000 % 26) as u8) as char,
+                    (b'A' + (made / 2_600_000 % 26) as u8) as char,
+                    made % 100_000
+                )
+            } else {
+                String::new()
+            };
+            let mut slots = vec![Slot::default(); if kept { size as usize } else { 0 }];
             let fill = 0.4 + 0.5 * rng.unit();
-            for (k, slot) in slots.iter_mut().enumerate() {
+            for k in 0..size as usize {
                 if rng.unit() < fill {
-                    let bid = format!("{:010X}", rng.next_u64() & 0xFF_FFFF_FFFF);
-                    if w.batteries.contains_key(&bid) {
+                    battery_no += 1;
+                    let level = if rng.chance(0.8) { 60.0 + 40.0 * rng.unit() } else { 100.0 * rng.unit() };
+                    if !kept {
                         continue;
                     }
-                    slot.battery = Some(bid.clone());
-                    let level = if rng.chance(0.8) { 60.0 + 40.0 * rng.unit() } else { 100.0 * rng.unit() };
+                    let bid = battery_id(seed, battery_no);
+                    if let Some(slot) = slots.get_mut(k) {
+                        slot.battery = Some(bid.clone());
+                    }
                     w.batteries.insert(
                         bid.clone(),
                         Battery {
@@ -559,29 +696,39 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
                     );
                 }
             }
-            w.cabinets.insert(
-                id.clone(),
-                Cabinet {
-                    id,
-                    agent: agent.into(),
-                    shop: Some(shop_id.clone()),
-                    slots,
-                    online: !rng.chance(0.02),
-                    ip: format!("82.{}.{}.{}", 64 + rng.below(64), rng.below(256), 1 + rng.below(254)),
-                    port: 10_000 + rng.below(50_000) as u16,
-                    signal: (18 + rng.below(14)).to_string(),
-                    iccid: format!("8933{}", rng.digits(16)),
-                    remark: String::new(),
-                    pos_device_id: String::new(),
-                    pos_online: false,
-                    registered_at: now,
-                    last_seen: now,
-                    handshakes: 1,
-                    ads: None,
-                },
-            );
+            let online = !rng.chance(0.02);
+            let ip = (64 + rng.below(64), rng.below(256), 1 + rng.below(254));
+            let port = 10_000 + rng.below(50_000) as u16;
+            let signal = 18 + rng.below(14);
+            let iccid = rng.digits(16);
+            if kept {
+                w.cabinets.insert(
+                    id.clone(),
+                    Cabinet {
+                        id,
+                        agent: agent.into(),
+                        shop: Some(shop_id.clone()),
+                        slots,
+                        online,
+                        ip: format!("82.{}.{}.{}", ip.0, ip.1, ip.2),
+                        port,
+                        signal: signal.to_string(),
+                        iccid: format!("8933{iccid}"),
+                        remark: String::new(),
+                        pos_device_id: String::new(),
+                        pos_online: false,
+                        registered_at: now,
+                        last_seen: now,
+                        handshakes: 1,
+                        ads: None,
+                    },
+                );
+            }
             made += 1;
         }
+    }
+    if let Some(shard) = spec.shard {
+        w.keep_shard(shard, seed);
     }
     Loaded { world: w, start: None, sim: None }
 }
@@ -589,6 +736,7 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn the_default_world_loads_and_is_rich_enough() {
@@ -618,6 +766,70 @@ mod tests {
         for n in [8, 12, 24, 48] {
             assert!(a.cabinets.values().any(|c| c.slots.len() == n));
         }
+    }
+
+    #[test]
+    fn the_shards_of_a_fleet_are_disjoint_and_together_the_whole_fleet() {
+        let spec = FleetSpec { cabinets: 600, agents: Some(7), shard: None };
+        let whole = generate_fleet_for(spec, 11, 5).world;
+        assert_eq!(whole.agents.len(), 7);
+        assert!(whole.agents.values().all(|a| a.account == a.password && a.account.starts_with("agent")));
+        assert!(whole.check().is_empty(), "{:?}", whole.check());
+        let shards: Vec<World> = (0..3)
+            .map(|index| generate_fleet_for(FleetSpec { shard: Some(Shard { index, count: 3 }), ..spec }, 11, 5).world)
+            .collect();
+        let (mut agents, mut shops, mut cabinets, mut batteries, mut strategies) =
+            (BTreeMap::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        for (k, w) in shards.iter().enumerate() {
+            assert!(w.check().is_empty(), "shard {k}: {:?}", w.check());
+            assert!(!w.cabinets.is_empty(), "shard {k} owns some of the fleet");
+            assert!(w.agents.keys().all(|a| crate::model::shard::shard_of(a, 3) == k as u32));
+            // Each id at most once across all shards: insert must find no earlier record.
+            for (id, a) in &w.agents {
+                assert!(agents.insert(id.clone(), a.clone()).is_none(), "agent {id} twice");
+            }
+            for (id, x) in &w.shops {
+                assert!(shops.insert(id.clone(), x.clone()).is_none(), "shop {id} twice");
+            }
+            for (id, x) in &w.cabinets {
+                assert!(cabinets.insert(id.clone(), x.clone()).is_none(), "cabinet {id} twice");
+            }
+            for (id, x) in &w.batteries {
+                assert!(batteries.insert(id.clone(), x.clone()).is_none(), "battery {id} twice");
+            }
+            for (id, x) in &w.strategies {
+                assert!(strategies.insert(*id, x.clone()).is_none(), "strategy {id} twice");
+            }
+            assert_eq!((w.next_shop_row, w.next_price_id), (whole.next_shop_row, whole.next_price_id));
+        }
+        assert_eq!(agents, whole.agents);
+        assert_eq!(shops, whole.shops);
+        assert_eq!(cabinets, whole.cabinets);
+        assert_eq!(batteries, whole.batteries.clone().into_iter().collect::<BTreeMap<_, _>>());
+        assert_eq!(strategies, whole.strategies);
+        // A shard keeps its random source apart, so ids it draws at run time differ too.
+        assert_ne!(shards[0].rng, shards[1].rng);
+    }
+
+    #[test]
+    fn a_fixture_world_splits_by_account_too() {
+        let whole = load(DEFAULT_FIXTURES, 3, 0).expect("loads").world;
+        let mut cabinets = 0;
+        for index in 0..2 {
+            let mut w = whole.clone();
+            w.keep_shard(Shard { index, count: 2 }, 3);
+            assert_eq!(w.agents.len(), 1, "demo and acme fall on different shards of two");
+            assert!(w.check().is_empty(), "{:?}", w.check());
+            cabinets += w.cabinets.len();
+        }
+        assert_eq!(cabinets, whole.cabinets.len());
+    }
+
+    #[test]
+    fn battery_ids_of_a_fleet_are_distinct() {
+        let ids: BTreeSet<String> = (1..=50_000).map(|n| battery_id(9, n)).collect();
+        assert_eq!(ids.len(), 50_000);
+        assert!(ids.iter().all(|id| id.len() == 10 && id.chars().all(|c| c.is_ascii_hexdigit())));
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! - [`sim`]: the simulation step;
 //! - [`driver`]: the threads that move virtual time (the simulation driver, long advances);
 //! - [`push`]: outbound event pushes and rent callbacks, with the delivery journal;
-//! - [`error`]: the one error type.
+//! - [`error`]: the one error type;
+//! - [`probe`]: `bajie-sim probe`, the container health check.
 
 pub mod api;
 pub mod app;
@@ -23,6 +24,7 @@ pub mod driver;
 pub mod error;
 pub mod fixtures;
 pub mod model;
+pub mod probe;
 pub mod push;
 pub mod sim;
 pub mod store;

@@ -426,8 +426,7 @@ async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<St
         let busy = cab.battery_count();
         let batcabs: Vec<Value> = (1..=cab.slots.len() as u16).map(|n| slot_row(w, cab, n, now)).collect();
         let ads = cab.ads.as_ref();
-        Ok::<_, Error>(json!({
-            "cabinet": {
+        let mut cabinet = json!({
                 "ip": cab.ip,
                 "remark": cab.remark,
                 "posOnlineStatus": if cab.pos_online { "online" } else { "offline" },
@@ -445,9 +444,13 @@ async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<St
                 "batcabs": batcabs,
                 "subDeviceStatusReport": status_report(w, cab, now),
                 "adConfigList": ads.and_then(|a| a.get("adConfigList")).cloned().unwrap_or_else(|| json!([])),
-                "adUpdateTime": ads.and_then(|a| a.get("updateTime")).cloned(),
-            }
-        }))
+        });
+        // Left out until ads were set, as production leaves an unset field out: never `null`
+        // where a client's types expect a time string (docs/fidelity.md, "Types").
+        if let (Some(t), Value::Object(m)) = (ads.and_then(|a| a.get("updateTime")), &mut cabinet) {
+            m.insert("adUpdateTime".into(), t.clone());
+        }
+        Ok::<_, Error>(json!({ "cabinet": cabinet }))
     })?;
     Ok(envelope::ok(data))
 }

@@ -57,6 +57,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "status": "up",
         "version": env!("CARGO_PKG_VERSION"),
         "seed": state.seed,
+        "shard": state.config.shard.map(|s| s.to_string()),
         "now": fmt_datetime(c.now),
         "speed": c.speed,
         "frozen": c.frozen,
@@ -225,6 +226,7 @@ fn filter(p: &Params) -> Filter {
         order: s("order"),
         status: s("status"),
         agent: s("agent"),
+        exclude_event: None,
     }
 }
 
@@ -276,7 +278,7 @@ fn frozen_hint(state: &AppState, order: Option<&str>) -> String {
             .collect()
     });
     let Some((at, trade)) = due.first() else {
-        return String::new();
+        return window_hint(state, order);
     };
     let others = match due.len() {
         1 => String::new(),
@@ -287,6 +289,26 @@ fn frozen_hint(state: &AppState, order: Option<&str>) -> String {
          clock ejects nothing and sends no callback. Move it (POST /_sim/clock?advance=SECONDS or ?freeze=false) or \
          name the slot with /cabinet/ejectByRent.",
         fmt_datetime(*at)
+    )
+}
+
+/// The frozen-clock hint for an order taken over by a refused `ejectByRent`: it waits for the
+/// client's retry, and fails only when its window closes, which a frozen clock never reaches.
+fn window_hint(state: &AppState, order: Option<&str>) -> String {
+    let window = state.store.read(|w| {
+        w.due.iter().find_map(|(at, d)| match d {
+            crate::model::world::Due::EjectWindow(t) if order.is_none_or(|o| o == t) => Some((*at, t.clone())),
+            _ => None,
+        })
+    });
+    let Some((at, trade)) = window else {
+        return String::new();
+    };
+    format!(
+        " The virtual clock is frozen and order {trade} waits for an ejectByRent that succeeds (its automatic eject \
+         was cancelled when ejectByRent named it); it fails at {} (status=0), which a frozen clock never reaches. \
+         Retry /cabinet/ejectByRent or move the clock (POST /_sim/clock?advance=SECONDS).",
+        fmt_datetime(at)
     )
 }
 

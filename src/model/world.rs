@@ -24,7 +24,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 /// Tunable rules of the world.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
     /// Batteries below this charge (percent) are not handed out by automatic ejects.
@@ -98,21 +98,25 @@ pub struct World {
     pub orders: BTreeMap<String, Order>,
     /// Work due at a virtual time, in time order.
     pub due: BTreeSet<(Millis, Due)>,
-    /// OAuth2 bearer tokens -> agent account. Private to `model/`, like the counters below:
-    /// only the world's own operations issue, retire or count them.
+    /// OAuth2 bearer tokens -> agent account. Private to `model/`: only the world's own
+    /// operations issue, retire or count them.
     pub(super) tokens: BTreeMap<String, String>,
     /// The one random source.
     pub rng: SimRng,
     /// Next price-strategy id.
-    pub(super) next_price_id: u64,
+    pub next_price_id: u64,
     /// Next shop row number.
-    pub(super) next_shop_row: u64,
+    pub next_shop_row: u64,
     /// The simulation's rates, schedule and counters.
     #[serde(default)]
     pub sim: SimState,
     /// Fault-injection rules.
     #[serde(default)]
     pub faults: FaultRules,
+    /// The shard this world is (`--shard K/S`), `None` for a whole world; tokens and trade
+    /// numbers carry it (`model/shard.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::Shard>,
     /// Shops by place and cabinets by shop (derived, never saved; `model/shop_index.rs`).
     #[serde(skip)]
     pub(crate) shop_index: super::shop_index::ShopIndexCell,
@@ -162,6 +166,7 @@ impl World {
             next_shop_row: 1,
             sim: SimState::default(),
             faults: FaultRules::default(),
+            shard: None,
             shop_index: Default::default(),
         }
     }
@@ -206,26 +211,11 @@ impl World {
         self.tokens.len()
     }
 
-    /// Make sure price-strategy ids handed out from now on are above `id` (loading a world).
-    pub fn reserve_price_id(&mut self, id: u64) {
-        self.next_price_id = self.next_price_id.max(id + 1);
-    }
-
-    /// The next shop row number, taken (loading a world).
-    pub fn take_shop_row(&mut self) -> u64 {
-        let row = self.next_shop_row;
-        self.next_shop_row += 1;
-        row
-    }
-
-    /// Make sure shop row numbers handed out from now on are above `row` (loading a world).
-    pub fn reserve_shop_row(&mut self, row: u64) {
-        self.next_shop_row = self.next_shop_row.max(row + 1);
-    }
-
     /// Issue a bearer token for `account`.
     pub fn issue_token(&mut self, account: &str) -> String {
-        let token = self.rng.hex(32);
+        // A shard's tokens start with its number, so a balancer routes them to it.
+        let prefix = self.shard.map(|s| s.token_prefix()).unwrap_or_default();
+        let token = format!("{prefix}{}", self.rng.hex(32));
         self.tokens.insert(token.clone(), account.to_string());
         token
     }
@@ -360,7 +350,12 @@ impl World {
 
     fn new_trade_no(&mut self, now: Millis) -> String {
         loop {
-            let t = format!("{}{}", fmt_trade_prefix(now), self.rng.digits(8));
+            // A shard's trade numbers carry its number, so they are unique across shards.
+            let tail = match self.shard {
+                Some(s) => format!("{:02}{}", s.index, self.rng.digits(6)),
+                None => self.rng.digits(8),
+            };
+            let t = format!("{}{tail}", fmt_trade_prefix(now));
             if !self.orders.contains_key(&t) {
                 return t;
             }

@@ -145,6 +145,10 @@ async fn a_refused_eject_by_rent_is_never_followed_by_an_automatic_eject_and_the
     // The client names the empty slot before the cabinet's own eject (due 1 s after O2).
     let v = eject_by_rent(&app, &trade, 2).await;
     assert_eq!(v["code"], 2008, "{v}");
+    // A wait on the frozen clock says why nothing comes.
+    let v = app.control_get(&format!("/pushes/wait?order={trade}&count=1&timeoutMs=100")).await;
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.contains(&trade) && msg.contains("2026-03-02 09:01:00") && msg.contains("ejectByRent"), "{msg}");
     // Well past the automatic eject: nothing left the cabinet, the order waits for a retry.
     app.advance(59).await;
     assert_eq!(batteries(&app, DEMO_CAB).await, stock, "no battery behind the client's back");
@@ -271,4 +275,137 @@ async fn concurrent_eject_by_rent_calls_on_one_order_eject_exactly_one_battery()
     assert_eq!(count(&app, &trade, "RENT_CALLBACK_1").await, 0);
     assert_eq!(borrow_status(&app, &trade).await, 2);
     app.assert_consistent().await;
+}
+
+// ----- every time field agrees with the virtual clock and with the others ----------------------
+
+/// A wall-clock time as the platform writes it: `YYYY-MM-DD HH:mm:ss`, or with `T` in pushes.
+fn at(t: chrono::NaiveDateTime, sep: char) -> String {
+    t.format(&format!("%Y-%m-%d{sep}%H:%M:%S")).to_string()
+}
+
+/// The virtual now of `/_sim/clock`, checked against its `nowMs` and the configured offset.
+async fn virtual_now(app: &TestApp, offset_s: i64) -> chrono::NaiveDateTime {
+    let c = app.control_get("/clock").await;
+    let now = chrono::NaiveDateTime::parse_from_str(c["data"]["now"].as_str().unwrap(), "%Y-%m-%d %H:%M:%S").unwrap();
+    assert_eq!(now.and_utc().timestamp() - offset_s, c["data"]["nowMs"].as_i64().unwrap() / 1000, "{c}");
+    let h = app.control_get("/health").await;
+    assert_eq!(h["data"]["now"], c["data"]["now"], "health and clock agree");
+    now
+}
+
+/// The body of the only journal entry about `trade` named `event`, and when it was queued.
+async fn entry(app: &TestApp, filter: &str) -> (String, String) {
+    let v = app.control_get(&format!("/pushes?{filter}")).await;
+    let records = v["data"]["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{filter}: {v}");
+    (records[0]["body"].as_str().unwrap().to_string(), records[0]["createdAt"].as_str().unwrap().to_string())
+}
+
+/// Walk an order's life and a cabinet's connectivity, reading every time the platform writes.
+async fn time_fields_agree(app: &TestApp, offset_s: i64) {
+    let start = virtual_now(app, offset_s).await;
+    let s = chrono::Duration::seconds;
+    // A1: a token carries no time (no expiry is written), so there is nothing to disagree.
+    let sha = bajie_sim::api::auth::sha256_hex("demo");
+    let (_, login) = app.post_as(("", ""), &format!("/oauth2/login?username=demo&password={sha}")).await;
+    let mut keys: Vec<&String> = login.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["access_token", "key", "token_type"], "{login}");
+
+    // Registration and last report of the cabinets: the start, at most now.
+    let (_, c4) = app.get("/cabinet/getAllDevice").await;
+    for row in c4["data"].as_array().unwrap() {
+        assert_eq!(row["pRegtime"], at(start, ' '), "{row}");
+        assert_eq!(row["pLogtime"], at(start, ' '), "{row}");
+        let last: Value = serde_json::from_str(row["pJson"].as_str().unwrap()).unwrap();
+        assert_eq!(last["time"], row["pLogtime"], "{row}");
+    }
+
+    // The order: created at the start, ejected a second later, returned an hour after.
+    let trade = order_on(app, DEMO_CAB).await;
+    assert!(trade.starts_with(&start.format("%y%m%d%H%M%S").to_string()), "{trade}");
+    app.advance(1).await;
+    let out = start + s(1);
+    assert_eq!(virtual_now(app, offset_s).await, out);
+    let (_, d) = app.get(&format!("/rent/order/detail?tradeNo={trade}")).await;
+    assert_eq!(
+        (d["data"]["borrowTime"].as_str(), &d["data"]["returnTime"]),
+        (Some(at(out, ' ').as_str()), &Value::Null)
+    );
+    let battery = d["data"]["batteryId"].as_str().unwrap().to_string();
+    let (body, queued) = entry(app, &format!("order={trade}&event=BATTERY_BORROW_OUT")).await;
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["timestamp"], at(out, 'T'));
+    assert_eq!(queued, at(out, ' '));
+    assert_eq!(entry(app, &format!("order={trade}&event=RENT_CALLBACK_1")).await.1, at(out, ' '));
+
+    // A cabinet drops and comes back a minute later: its pushes say when, twice each.
+    app.control("/cabinets/BJD60152/offline").await;
+    let (body, _) = entry(app, "cabinet=BJD60152&event=CABINET_OFFLINE").await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["timestamp"].as_str(), v["eventData"]["offlineTime"].as_str()),
+        (Some(at(out, 'T').as_str()), Some(at(out, ' ').as_str()))
+    );
+    app.advance(60).await;
+    app.control("/cabinets/BJD60152/online").await;
+    let back = out + s(60);
+    let (body, _) = entry(app, "cabinet=BJD60152&event=CABINET_ONLINE").await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["timestamp"].as_str(), v["eventData"]["onlineTime"].as_str()),
+        (Some(at(back, 'T').as_str()), Some(at(back, ' ').as_str()))
+    );
+    let (_, c5) = app.get("/cabinet/detail/BJD60152").await;
+    let report = &c5["data"]["cabinet"]["subDeviceStatusReport"];
+    assert_eq!(report["reportTime"], at(back, ' '), "the reconnect is the last report: {report}");
+
+    app.advance(3600).await;
+    let returned = back + s(3600);
+    app.control(&format!("/cabinets/BJD60152/return?batteryId={battery}")).await;
+    let (_, d) = app.get(&format!("/rent/order/detail?tradeNo={trade}")).await;
+    assert_eq!(d["data"]["returnTime"], at(returned, ' '), "{d}");
+    assert_eq!(d["data"]["borrowTime"], at(out, ' '), "{d}");
+    let (body, queued) = entry(app, &format!("order={trade}&event=BATTERY_IN")).await;
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["timestamp"], at(returned, 'T'));
+    assert_eq!(queued, at(returned, ' '));
+    assert_eq!(entry(app, &format!("order={trade}&event=RENT_CALLBACK_2")).await.1, at(returned, ' '));
+
+    // R1 says the same as O5, and its time filter reads the same clock.
+    let (_, r1) = app.get(&format!("/order/list?page=1&limit=10&pCabinetid={DEMO_CAB}")).await;
+    let rec =
+        r1["page"]["records"].as_array().unwrap().iter().find(|r| r["pOrderid"] == trade.as_str()).unwrap().clone();
+    assert_eq!(
+        (rec["createTime"].as_str(), rec["pBorrowtime"].as_str(), rec["pGhtime"].as_str()),
+        (Some(at(start, ' ').as_str()), Some(at(out, ' ').as_str()), Some(at(returned, ' ').as_str())),
+        "{rec}"
+    );
+    let month = start.format("%Y-%m-01 00:00:00").to_string();
+    let (_, r1) = app.get(&format!("/order/list?page=1&limit=10&sTime={}", month.replace(' ', "%20"))).await;
+    assert!(
+        r1["page"]["records"].as_array().unwrap().iter().any(|r| r["pOrderid"] == trade.as_str()),
+        "this month's filter: {r1}"
+    );
+
+    // Ads are stamped with the time they were set.
+    let ad = serde_json::json!({"cabinetIdList": [DEMO_CAB], "isRestart": false,
+        "adConfigList": [{"code": "P_GG_8_TYPE,0", "mediaType": "image", "mediaPath": "http://127.0.0.1:9/a.png"}]});
+    assert_eq!(app.post_json_as(DEMO, "/cabinet/bindAd", &ad).await.1["code"], 0);
+    let (_, c5) = app.get(&format!("/cabinet/detail/{DEMO_CAB}")).await;
+    assert_eq!(c5["data"]["cabinet"]["adUpdateTime"], at(returned, ' '));
+    assert_eq!(virtual_now(app, offset_s).await, returned);
+}
+
+#[tokio::test]
+async fn every_time_the_platform_writes_agrees_with_the_virtual_clock_pinned_start() {
+    let app = spawn_app().await;
+    assert_eq!(app.control_get("/clock").await["data"]["now"], TEST_START);
+    time_fields_agree(&app, 0).await;
+}
+
+#[tokio::test]
+async fn every_time_the_platform_writes_agrees_with_the_virtual_clock_real_start_and_offset() {
+    let offset = 5 * 3600 + 1800;
+    let app = spawn_with(Config { start: None, utc_offset_s: offset as i32, ..Config::for_tests() }).await;
+    time_fields_agree(&app, offset).await;
 }

@@ -3,6 +3,7 @@
 
 mod admin_kit;
 mod advance;
+mod cli;
 mod conformance;
 mod connection;
 mod cross_account;
@@ -21,8 +22,10 @@ mod restart;
 mod runtime;
 mod schema;
 mod security;
+mod shards;
 mod sim;
 mod state;
 mod stress;
+mod type_walk;
 mod ui;
 mod validation;
