@@ -8,12 +8,12 @@ use crate::api;
 use crate::clock::{self, parse_datetime, Clock, Millis};
 use crate::config::Config;
 use crate::control;
+use crate::driver::{self, Runtime};
 use crate::fixtures;
 use crate::model::event::Subscription;
 use crate::model::push_config::EVENT_NAMES;
 use crate::model::{Event, PushConfig, SimSettings, Snapshot, World};
 use crate::push::{Hub, PushSettings};
-use crate::sim;
 use crate::store::Store;
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
@@ -21,8 +21,6 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-
-type StepGate = parking_lot::Mutex<()>;
 
 /// Seconds an idle HTTP/1.1 connection stays open, announced in a `Keep-Alive: timeout=75`
 /// header. actix's default (5 s) closed connections that client pools (which keep theirs for
@@ -33,7 +31,7 @@ pub const KEEP_ALIVE_S: u64 = 75;
 /// Everything a handler needs: the world, the clock, the delivery engine.
 #[derive(Debug)]
 pub struct AppState {
-    /// The world behind its lock.
+    /// The world behind its lock, and the time gate.
     pub store: Store,
     /// Virtual time.
     pub clock: Arc<Clock>,
@@ -48,10 +46,8 @@ pub struct AppState {
     /// Wall-clock time the world was first loaded at: a reset rebuilds it with the same
     /// registration times, so the rebuilt world equals the loaded one.
     pub loaded_at: Millis,
-    /// Held while the world is brought up to a time and its events are handed on, so steps
-    /// from the driver and from `advance` publish their events in the order they happened.
-    /// Never held across an `.await`.
-    pub stepping: StepGate,
+    /// The simulation driver, long advances and how the world keeps up with the clock.
+    pub runtime: Runtime,
     /// The dashboard's plots: a bounded ring of samples over virtual time per agent.
     pub ui_samples: parking_lot::Mutex<control::ui::Samples>,
     /// Prometheus metrics (`/_sim/metrics`).
@@ -75,57 +71,50 @@ impl AppState {
     }
 
     /// Virtual milliseconds of one simulation step: `--tick-ms`. `POST /_sim/tick?n=N` moves
-    /// the clock by N steps; `advance` runs its span in steps of at least this size.
+    /// the clock by N steps; an advance moves it in chunks of at least this size.
     pub fn step_ms(&self) -> Millis {
         self.config.tick_ms.max(1) as Millis
     }
 
-    /// Move virtual time forward by `ms`, running everything due in the span at its own time
-    /// (orders time out, customers come and go, pushes carry the time things happened). The
-    /// span is run in steps, releasing the world lock in between; the outcome does not depend
-    /// on the step size (see `sim`). Returns the number of events.
-    pub fn advance(&self, ms: Millis) -> usize {
-        // At most ~2000 steps however long the span: the lock is released between them, and
-        // more steps would only cost time.
-        let chunk = self.step_ms().max(ms / 2000).max(1);
-        let mut left = ms.max(0);
-        let mut count = 0;
-        while left > 0 {
-            let d = left.min(chunk);
-            let _gate = self.stepping.lock();
-            let now = self.clock.advance(d);
-            count += self.catch_up_locked(now);
-            left -= d;
+    /// One bounded step of the world towards the clock (`store::Store::step`), its events
+    /// handed on before the time gate opens again. Returns the time reached and the clock's
+    /// time it aimed at.
+    pub fn step_to_clock(&self) -> (Millis, Millis) {
+        let (reached, now, _) = self.step_to_clock_counted();
+        (reached, now)
+    }
+
+    /// Like [`Self::step_to_clock`], also returning the number of events.
+    pub fn step_to_clock_counted(&self) -> (Millis, Millis, usize) {
+        let gate = self.store.gate();
+        let now = self.clock.now();
+        let started = std::time::Instant::now();
+        let stepped = self.store.step(&gate, now, !self.config.no_sim);
+        let n = stepped.events.len();
+        if n > 0 {
+            self.metrics.observe_step(started.elapsed(), n);
         }
-        count
+        self.publish(stepped.events);
+        drop(gate);
+        (stepped.reached, now, n)
     }
 
-    /// Run what is due up to `now`: due actions and, when the simulation is on, its steps.
-    /// Returns the number of events.
-    pub fn catch_up(&self, now: Millis) -> usize {
-        let _gate = self.stepping.lock();
-        self.catch_up_locked(now)
-    }
-
-    fn catch_up_locked(&self, now: Millis) -> usize {
-        let events = if self.config.no_sim {
-            self.store.run_due(now)
-        } else {
-            // Cheap check under the read lock first: the driver calls this many times a second.
-            if self.store.read(|w| sim::next_at(w).is_none_or(|t| t > now)) {
-                return 0;
+    /// Bring the world up to the clock, step by step; returns the number of events.
+    pub fn catch_up(&self) -> usize {
+        let mut count = 0;
+        loop {
+            let (reached, now, n) = self.step_to_clock_counted();
+            count += n;
+            if reached >= now {
+                return count;
             }
-            self.store
-                .write(|w, out| {
-                    self.metrics.sim_step(out, |out| sim::step(w, now, out));
-                    Ok(())
-                })
-                .map(|(_, e)| e)
-                .unwrap_or_default()
-        };
-        let n = events.len();
-        self.publish(events);
-        n
+        }
+    }
+
+    /// Move the clock forward by `ms` (the world follows at its next steps); the new now.
+    pub fn clock_advance(&self, ms: Millis) -> Millis {
+        let _gate = self.store.gate();
+        self.clock.advance(ms)
     }
 
     /// Run `n` simulation steps, each moving virtual time forward by [`Self::step_ms`];
@@ -134,50 +123,72 @@ impl AppState {
         let step = self.step_ms();
         let mut count = 0;
         for _ in 0..n {
-            let _gate = self.stepping.lock();
-            let now = self.clock.advance(step);
-            count += self.catch_up_locked(now);
+            self.clock_advance(step);
+            count += self.catch_up();
         }
         count
     }
 
-    /// The world brought up to the clock, and the time it was brought to (snapshots).
+    /// The world brought up to the clock, and the time it was brought to (snapshots). The
+    /// copy is a long read: requests that read go on meanwhile.
     pub fn caught_up_world(&self) -> (Millis, World) {
-        let _gate = self.stepping.lock();
+        let gate = self.store.gate();
         let now = self.clock.now();
-        self.catch_up_locked(now);
-        (now, self.store.snapshot())
+        loop {
+            let stepped = self.store.step(&gate, now, !self.config.no_sim);
+            self.publish(stepped.events);
+            if stepped.reached >= now {
+                break;
+            }
+        }
+        drop(gate);
+        // Copied without the gate: the driver goes on meanwhile, and the copy carries the
+        // time its world had been brought to (`now` or later).
+        self.store.snapshot_at()
     }
 
     /// Replace the world with a (validated) snapshot and set the clock to its time; the
-    /// journal is kept. `reset` still returns to the loaded fixtures.
+    /// journal is kept. `reset` still returns to the loaded fixtures. The new world's
+    /// indexes are built before the swap; the old world is freed after it, by the caller's
+    /// thread, outside every lock.
     pub fn restore(&self, snap: Snapshot) {
-        let _gate = self.stepping.lock();
+        self.runtime.cancel_advance("cancelled by a snapshot import");
         let mut world = snap.world;
         // The process's shard, not the snapshot's, stamps the tokens and trade numbers it issues.
         world.shard = self.config.shard;
         apply_sim_flags(&self.config, &mut world.sim.settings);
         world.warm_indexes();
-        self.store.replace(world);
+        let gate = self.store.gate();
+        let old = self.store.replace(&gate, world, snap.now);
         self.clock.set(snap.now);
+        drop(gate);
+        drop(old);
     }
 
     /// Back to the loaded world and start time; the journal is emptied. The world is rebuilt
     /// from the configuration (same seed, same load time) rather than copied from a kept
-    /// original, which would double the memory of a large fleet.
+    /// original, which would double the memory of a large fleet; it is built before the time
+    /// gate closes, so only the swap stops time, and requests are answered meanwhile.
     pub fn reset(&self) {
-        let _gate = self.stepping.lock();
-        match load_world_at(&self.config, self.seed, self.loaded_at) {
-            Ok((world, _)) => self.store.replace(world),
+        self.runtime.cancel_advance("cancelled by a reset");
+        let rebuilt = load_world_at(&self.config, self.seed, self.loaded_at);
+        let gate = self.store.gate();
+        let old = match rebuilt {
+            Ok((world, _)) => Some(self.store.replace(&gate, world, self.start)),
             // It loaded at start, so it loads again; if the file changed on disk meanwhile,
             // keep the current world rather than serve half of one.
-            Err(e) => log::error!("reset: cannot reload the world: {e}"),
-        }
+            Err(e) => {
+                log::error!("reset: cannot reload the world: {e}");
+                None
+            }
+        };
         self.clock.set(self.start);
         self.push.clear();
         self.latency.reset();
+        drop(gate);
+        drop(old);
         // The simulation starts again from the start time.
-        self.catch_up_locked(self.start);
+        self.catch_up();
     }
 }
 
@@ -190,6 +201,17 @@ pub struct Running {
     server: ServerHandle,
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
     stop_driver: watch::Sender<bool>,
+    _stop_runtime: StopRuntime,
+}
+
+/// Stops the driver thread when the handle goes away (tests drop theirs without a shutdown),
+/// so a finished simulator does not keep a thread stepping its world.
+struct StopRuntime(web::Data<AppState>);
+
+impl Drop for StopRuntime {
+    fn drop(&mut self) {
+        self.0.runtime.stop_soon();
+    }
 }
 
 impl Running {
@@ -203,6 +225,9 @@ impl Running {
         let _ = self.stop_driver.send(true);
         self.server.stop(true).await;
         let _ = self.server_task.await;
+        // Time stops before the final save: the driver finishes its step and ends.
+        let st = self.state.clone();
+        let _ = tokio::task::spawn_blocking(move || st.runtime.stop()).await;
         // Requests are finished: save the final world before waiting for deliveries.
         if let Some(path) = self.state.config.state_file.clone() {
             let state = self.state.clone();
@@ -317,18 +342,26 @@ pub async fn build(config: Config) -> Result<Running, String> {
     };
     let now = saved.as_ref().map_or(start, |s| s.now);
     let clock = Arc::new(Clock::new(now, config.speed, config.frozen));
-    let push = Hub::new(
+    // Deliveries run on a thread of their own, so neither the simulation nor the HTTP
+    // workers can starve them (nor they those).
+    let push = Hub::on_own_thread(
         PushSettings {
             timeout: Duration::from_millis(config.push_timeout_ms.max(1)),
             retries: config.push_retries_ms.iter().map(|ms| Duration::from_millis(*ms)).collect(),
+            max_pending: config.push_queue,
+            // One dead receiver must not crowd out the others; a small queue is all theirs.
+            max_pending_per_host: if config.push_queue < 1000 { config.push_queue } else { config.push_queue / 5 },
+            max_pending_bytes: config.push_queue_bytes,
+            journal_cap: config.push_journal,
             ..PushSettings::default()
         },
         clock.clone(),
         seed,
-    );
+    )
+    .map_err(|e| format!("cannot start the delivery thread: {e}"))?;
     let latency = crate::latency::Latency::new(seed, crate::latency::start_profiles(&config)?);
     let state = web::Data::new(AppState {
-        store: Store::new(world),
+        store: Store::new(world, start),
         clock,
         metrics: crate::metrics::Metrics::new(config.metrics, push.metrics()),
         push,
@@ -336,7 +369,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
         seed,
         start,
         loaded_at,
-        stepping: StepGate::new(()),
+        runtime: Runtime::default(),
         ui_samples: Default::default(),
         latency,
     });
@@ -344,8 +377,8 @@ pub async fn build(config: Config) -> Result<Running, String> {
         log::info!("restored the world saved at {}", snap.time);
         state.restore(snap);
     }
-    // The simulation's processes start now, not at the first tick of the driver.
-    state.catch_up(state.clock.now());
+    // The simulation's processes start now, not at the first step of the driver.
+    state.catch_up();
 
     let data = state.clone();
     let requests = web::Data::new(control::requests::Requests::new(config.request_journal, seed));
@@ -382,33 +415,31 @@ pub async fn build(config: Config) -> Result<Running, String> {
     let handle = server.handle();
     let server_task = tokio::spawn(server);
 
+    driver::start(state.clone()).map_err(|e| format!("cannot start the simulation driver: {e}"))?;
     let (stop_driver, stop) = watch::channel(false);
-    tokio::spawn(drive(state.clone(), stop));
+    tokio::spawn(save_periodically(state.clone(), stop));
     log::info!(
         "seed {seed}, virtual start {} (UTC{})",
         clock::fmt_datetime(start),
         clock::fmt_utc_offset(config.utc_offset_s)
     );
-    Ok(Running { addr, state, server: handle, server_task, stop_driver })
+    let stop_runtime = StopRuntime(state.clone());
+    Ok(Running { addr, state, server: handle, server_task, stop_driver, _stop_runtime: stop_runtime })
 }
 
-/// The timer that moves the world with virtual time: every 50 ms of real time it brings the
-/// world (due actions and simulated activity, in time order) up to the clock, and every
-/// `--save-every-s` it saves the state file. It only sleeps and calls synchronous code.
-async fn drive(state: web::Data<AppState>, mut stop: watch::Receiver<bool>) {
-    let mut interval = tokio::time::interval(Duration::from_millis(50));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let save_every = Duration::from_secs(state.config.save_every_s.max(1));
+/// Every `--save-every-s` real seconds, save the state file, on a blocking thread (the
+/// world is copied in a long read and written outside every lock). Time itself is moved by
+/// the driver thread (`driver`).
+async fn save_periodically(state: web::Data<AppState>, mut stop: watch::Receiver<bool>) {
+    if state.config.state_file.is_none() || state.config.save_every_s == 0 {
+        return;
+    }
+    let save_every = Duration::from_secs(state.config.save_every_s);
     let mut saves = tokio::time::interval_at(tokio::time::Instant::now() + save_every, save_every);
     saves.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = interval.tick() => {
-                if !state.clock.reading().frozen {
-                    state.catch_up(state.clock.now());
-                }
-            }
-            _ = saves.tick(), if state.config.state_file.is_some() && state.config.save_every_s > 0 => {
+            _ = saves.tick() => {
                 let (st, path) = (state.clone(), state.config.state_file.clone());
                 let saved = tokio::task::spawn_blocking(move || match path {
                     Some(p) => control::state::save_file(&st, &p),

@@ -31,6 +31,8 @@ struct State {
     anchor_real: Instant,
     speed: f64,
     frozen: bool,
+    /// The brake: virtual time does not pass this point (see [`Clock::hold_below`]).
+    limit: Option<Millis>,
 }
 
 /// The simulator's virtual clock.
@@ -53,15 +55,28 @@ pub struct ClockReading {
 impl Clock {
     /// A clock starting at `start`, running at `speed` unless `frozen`.
     pub fn new(start: Millis, speed: f64, frozen: bool) -> Self {
-        Clock { state: Mutex::new(State { anchor_virtual: start, anchor_real: Instant::now(), speed, frozen }) }
+        Clock {
+            state: Mutex::new(State { anchor_virtual: start, anchor_real: Instant::now(), speed, frozen, limit: None }),
+        }
     }
 
-    fn now_locked(s: &State) -> Millis {
+    /// Virtual now. A clock that reaches its brake stops there and re-anchors, so when the
+    /// brake is raised time goes on from the limit at the requested speed instead of jumping
+    /// to where it would have been: the clock slows, it never runs backwards.
+    fn now_locked(s: &mut State) -> Millis {
         if s.frozen {
             return s.anchor_virtual;
         }
         let real = s.anchor_real.elapsed().as_secs_f64() * 1000.0;
-        s.anchor_virtual + (real * s.speed) as Millis
+        let now = s.anchor_virtual + (real * s.speed) as Millis;
+        match s.limit {
+            Some(limit) if now > limit => {
+                s.anchor_virtual = limit.max(s.anchor_virtual);
+                s.anchor_real = Instant::now();
+                s.anchor_virtual
+            }
+            _ => now,
+        }
     }
 
     /// Re-anchor at the current virtual time so a change of speed or freeze applies from now.
@@ -72,13 +87,24 @@ impl Clock {
 
     /// Virtual now.
     pub fn now(&self) -> Millis {
-        Self::now_locked(&self.state.lock())
+        Self::now_locked(&mut self.state.lock())
     }
 
     /// The clock's settings and time.
     pub fn reading(&self) -> ClockReading {
-        let s = self.state.lock();
-        ClockReading { now: Self::now_locked(&s), speed: s.speed, frozen: s.frozen }
+        let mut s = self.state.lock();
+        ClockReading { now: Self::now_locked(&mut s), speed: s.speed, frozen: s.frozen }
+    }
+
+    /// Apply the brake: virtual time will not pass `limit` until the brake is raised again.
+    /// The driver keeps it a bounded distance ahead of the time the world has been brought
+    /// to, so a world that cannot keep up with the requested speed slows its clock down
+    /// instead of falling ever further behind. A limit behind now stops the clock where it
+    /// is (it never moves back). `advance` and `set` release the brake.
+    pub fn hold_below(&self, limit: Millis) {
+        let mut s = self.state.lock();
+        Self::now_locked(&mut s);
+        s.limit = Some(limit);
     }
 
     /// Freeze (`true`) or resume (`false`) virtual time.
@@ -100,6 +126,7 @@ impl Clock {
         let mut s = self.state.lock();
         Self::reanchor(&mut s);
         s.anchor_virtual += ms.max(0);
+        s.limit = None;
         s.anchor_virtual
     }
 
@@ -108,6 +135,7 @@ impl Clock {
         let mut s = self.state.lock();
         s.anchor_virtual = now;
         s.anchor_real = Instant::now();
+        s.limit = None;
     }
 }
 
@@ -239,6 +267,22 @@ mod tests {
         assert_eq!(c.now(), 1_000);
         assert_eq!(c.advance(5_000), 6_000);
         assert_eq!(c.now(), 6_000);
+    }
+
+    #[test]
+    fn a_braked_clock_stops_at_its_limit_and_goes_on_from_there() {
+        let c = Clock::new(1_000, 1_000_000.0, false);
+        c.hold_below(2_000);
+        // A million times real time passes 2,000 within microseconds: held at the limit.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert_eq!(c.now(), 2_000);
+        c.hold_below(3_000);
+        assert!(c.now() >= 2_000);
+        // An advance releases the brake.
+        let jumped = c.advance(10_000);
+        assert!((12_000..=13_000).contains(&jumped), "{jumped}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(c.now() > 13_000);
     }
 
     #[test]

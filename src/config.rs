@@ -51,6 +51,12 @@ pub struct Config {
     pub eject_delay_s: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// Deliveries (pushes and callbacks) queued at most; beyond, new ones are dropped.
+    pub push_queue: usize,
+    /// Bytes of queued delivery bodies at most; beyond, new deliveries are dropped.
+    pub push_queue_bytes: usize,
+    /// Entries the delivery journal (`/_sim/pushes`) keeps.
+    pub push_journal: usize,
     /// Real seconds between two saves of the state file (0: only at shutdown).
     pub save_every_s: u64,
     /// Customer rentals per cabinet per hour at demand factor 1, overriding the fixtures.
@@ -225,6 +231,23 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     push_timeout_ms: u64,
 
+    /// Deliveries (pushes and callbacks) waiting or in flight at most; beyond, new ones are
+    /// dropped and counted (pushDropped in /_sim/health). One receiving host may fill a fifth of
+    /// it, all of it below 1000
+    #[arg(long, env = "BAJIE_SIM_PUSH_QUEUE", value_name = "N", default_value = "100000",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1 << 40))]
+    push_queue: usize,
+
+    /// Bytes of waiting delivery bodies at most (64 MiB by default)
+    #[arg(long, env = "BAJIE_SIM_PUSH_QUEUE_BYTES", value_name = "N", default_value = "67108864",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1 << 40))]
+    push_queue_bytes: usize,
+
+    /// Deliveries the journal (/_sim/pushes) keeps, the latest
+    #[arg(long, env = "BAJIE_SIM_PUSH_JOURNAL", value_name = "N", default_value = "20000",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1 << 40))]
+    push_journal: usize,
+
     /// Comma-separated delays before each retry of a failed push or callback, real
     /// milliseconds, +-20 % jitter; empty for no retries (the default: five retries, capped
     /// exponential)
@@ -343,6 +366,9 @@ impl From<Cli> for Config {
             push_retries_ms: c.push_retries_ms,
             eject_delay_s: c.eject_delay_s,
             workers: c.workers,
+            push_queue: c.push_queue,
+            push_queue_bytes: c.push_queue_bytes,
+            push_journal: c.push_journal,
             save_every_s: c.save_every_s,
             rent_rate: c.rent_rate,
             control_token: c.control_token,
@@ -470,6 +496,9 @@ impl Default for Config {
             push_retries_ms: vec![1000, 2000, 4000, 8000, 16000],
             eject_delay_s: 1,
             workers: 0,
+            push_queue: 100_000,
+            push_queue_bytes: 64 << 20,
+            push_journal: 20_000,
             save_every_s: 60,
             rent_rate: None,
             control_token: None,

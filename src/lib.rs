@@ -10,6 +10,7 @@
 //! - [`api`]: the platform's wire layer under `/cdb-open-api/v1`;
 //! - [`control`]: the `/_sim` control API;
 //! - [`sim`]: the simulation step;
+//! - [`driver`]: the threads that move virtual time (the simulation driver, long advances);
 //! - [`push`]: outbound event pushes and rent callbacks, with the delivery journal;
 //! - [`metrics`]: Prometheus metrics (`/_sim/metrics`), recorded at the end of every request;
 //! - [`latency`]: answer-time profiles per operation (`/_sim/latency`);
@@ -21,6 +22,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod driver;
 pub mod error;
 pub mod fixtures;
 pub mod latency;

@@ -50,9 +50,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// `GET /_sim/health`: liveness, version, seed, virtual time.
+/// `GET /_sim/health`: liveness, version, seed, virtual time, and how the runtime keeps up:
+/// `lagMs` (virtual ms the world is behind the clock), the requested and effective speeds,
+/// the delivery queue (`pushQueued`, `pushQueuedBytes`) and delivery totals since start.
+/// Answered without the world lock.
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     let c = state.clock.reading();
+    let (queued, queued_bytes) = state.push.queued();
+    let totals = state.push.totals();
+    let pace = &state.runtime.pace;
     envelope::ok(json!({
         "status": "up",
         "version": env!("CARGO_PKG_VERSION"),
@@ -62,35 +68,60 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "speed": c.speed,
         "frozen": c.frozen,
         "sim": !state.config.no_sim,
-        "pendingPushes": state.push.pending(),
-        "pushTotals": state.push.totals(),
+        "lagMs": (c.now - state.store.reached()).max(0),
+        "speedRequested": if c.frozen { 0.0 } else { c.speed },
+        "speedEffective": pace.speed_effective(),
+        "clockHeldBack": pace.braking(),
+        "pushQueued": queued,
+        "pushQueuedBytes": queued_bytes,
+        "pushDelivered": totals.delivered,
+        "pushDropped": totals.dropped,
+        "pendingPushes": queued,
+        "pushTotals": totals,
     }))
 }
 
 /// `POST /_sim/reset`: back to the loaded world, seed and start time; the push and request
-/// journals are emptied.
-async fn reset(state: web::Data<AppState>, requests: web::Data<requests::Requests>) -> HttpResponse {
-    state.reset();
+/// journals are emptied. The new world is built on a blocking thread, outside the lock;
+/// requests are answered meanwhile (by the old world until the swap).
+async fn reset(state: web::Data<AppState>, requests: web::Data<requests::Requests>) -> Result<HttpResponse, Error> {
+    let st = state.into_inner();
+    web::block(move || st.reset()).await.map_err(|e| Error::Internal(e.to_string()))?;
     requests.clear();
-    envelope::ok_empty()
+    Ok(envelope::ok_empty())
 }
 
 fn clock_view(state: &AppState) -> serde_json::Value {
     let c = state.clock.reading();
-    json!({ "now": fmt_datetime(c.now), "nowMs": state.epoch_ms(c.now), "speed": c.speed, "frozen": c.frozen })
+    let mut v =
+        json!({ "now": fmt_datetime(c.now), "nowMs": state.epoch_ms(c.now), "speed": c.speed, "frozen": c.frozen });
+    if let Some(job) = state.runtime.advance().filter(|j| !j.is_finished()) {
+        v["advance"] = json!(job.progress());
+    }
+    v
 }
 
-/// `GET /_sim/clock`.
+/// `GET /_sim/clock` (with the progress of a running advance, under `advance`).
 async fn clock(state: web::Data<AppState>) -> HttpResponse {
     envelope::ok(clock_view(&state))
 }
 
-/// `POST /_sim/clock?freeze=true|false&speed=X&advance=SECONDS`. Advancing runs every due
-/// action of the skipped span at its own virtual time (and the simulation, when on).
+/// Real time an advance may take before `POST /_sim/clock?advance=` answers without waiting
+/// for its end (the advance goes on; `GET /_sim/clock` shows its progress).
+const ADVANCE_WAIT: Duration = Duration::from_secs(20);
+
+/// `POST /_sim/clock?freeze=true|false&speed=X&advance=SECONDS&cancel=true&waitMs=N`.
+/// Advancing runs every due action of the skipped span at its own virtual time (and the
+/// simulation, when on), in bounded steps on a thread of its own, so requests keep being
+/// answered. The answer comes when the advance is done, or after `waitMs` (default 20 s)
+/// with its progress under `advance` while it goes on. Every clock request cancels the
+/// advance that runs; `cancel=true` does only that.
 async fn set_clock(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
     let freeze = p.bool("freeze")?;
     let speed = p.float("speed")?;
     let advance = p.float("advance")?;
+    let cancel = p.bool("cancel")?.unwrap_or(false);
+    let wait = p.int_in("waitMs", 0, 600_000)?.map_or(ADVANCE_WAIT, |ms| Duration::from_millis(ms as u64));
     if let Some(s) = speed {
         if !(0.0..=1_000_000.0).contains(&s) {
             return Err(Error::bad_param("speed", "must be between 0 and 1000000"));
@@ -101,16 +132,38 @@ async fn set_clock(state: web::Data<AppState>, p: Params) -> Result<HttpResponse
             return Err(Error::bad_param("advance", "must be between 0 and ten years of seconds"));
         }
     }
+    if cancel && advance.is_some() {
+        return Err(Error::bad_param("cancel", "cannot be combined with advance"));
+    }
+    let why = if cancel { "cancelled by POST /_sim/clock?cancel=true" } else { "cancelled by a later clock request" };
+    let cancelled = state.runtime.cancel_advance(why);
     if let Some(f) = freeze {
         state.clock.set_frozen(f);
     }
     if let Some(s) = speed {
         state.clock.set_speed(s);
     }
+    if cancel {
+        let mut v = clock_view(&state);
+        if let Some(job) = cancelled {
+            // It stops at its next step, within milliseconds.
+            job.wait(Duration::from_secs(5)).await;
+            v["advance"] = json!(job.progress());
+        }
+        return Ok(envelope::ok(v));
+    }
     if let Some(a) = advance {
-        // A long span can take a while to simulate: off the async workers.
-        let st = state.clone();
-        web::block(move || st.advance((a * 1000.0) as i64)).await.map_err(|e| Error::Internal(e.to_string()))?;
+        let job = crate::driver::start_advance(state.clone(), (a * 1000.0) as i64)
+            .map_err(|e| Error::Internal(format!("cannot start the advance: {e}")))?;
+        if job.wait(wait).await {
+            let progress = job.progress();
+            if let Some(why) = progress.cancelled {
+                return Err(Error::control(format!(
+                    "The advance stopped after {} of {} seconds: {why}.",
+                    progress.done_seconds, progress.total_seconds
+                )));
+            }
+        }
     }
     Ok(envelope::ok(clock_view(&state)))
 }

@@ -105,21 +105,11 @@ async fn fault(state: web::Data<AppState>, id: web::Path<String>, p: Params) -> 
     }
     let now = state.clock.now();
     let (place, events) = state.store.write(|w, out| {
-        if let Some(f) = battery_fault {
-            w.set_battery_fault(&id, f as u8, now, out)?;
-        }
-        let place = w.batteries.get(id.as_str()).map(|b| b.place.clone());
-        if let Some(f) = slot_fault {
-            let Some(BatteryPlace::Slot { cabinet, slot }) = place.clone() else {
-                return Err(Error::control(format!("Battery {id} is not docked in a slot.")));
-            };
-            w.set_slot_fault(&cabinet, slot, f as u8, now, out)?;
-        }
-        Ok(place)
+        w.set_battery_faults(&id, battery_fault.map(|f| f as u8), slot_fault.map(|f| f as u8), now, out)
     })?;
     state.publish(events);
     let (cabinet, slot) = match place {
-        Some(BatteryPlace::Slot { cabinet, slot }) => (Some(cabinet), Some(slot)),
+        BatteryPlace::Slot { cabinet, slot } => (Some(cabinet), Some(slot)),
         _ => (None, None),
     };
     Ok(envelope::ok(json!({
@@ -189,8 +179,8 @@ async fn sim_update(state: web::Data<AppState>, req: HttpRequest, body: web::Byt
             _ => return Err(Error::bad_body("expected a JSON object of simulation settings")),
         }
     }
+    let gate = state.store.gate();
     let now = state.clock.now();
-    let _gate = state.stepping.lock();
     state.store.write(|w, _| {
         let mut current = serde_json::to_value(&w.sim.settings).map_err(|e| Error::Internal(e.to_string()))?;
         if let Value::Object(m) = &mut current {
@@ -208,6 +198,6 @@ async fn sim_update(state: web::Data<AppState>, req: HttpRequest, body: web::Byt
         }
         Ok(())
     })?;
-    drop(_gate);
+    drop(gate);
     Ok(envelope::ok(sim_body(&state)))
 }

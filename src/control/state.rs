@@ -60,10 +60,18 @@ async fn export(state: web::Data<AppState>) -> HttpResponse {
 /// snapshot that is not valid JSON, not a snapshot, or inconsistent is refused and the world
 /// stays as it was.
 async fn import(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, Error> {
-    let text = std::str::from_utf8(&body).map_err(|_| Error::bad_body("it is not UTF-8"))?;
-    let snap = parse(text)?;
-    let (now, orders, cabinets) = (snap.now, snap.world.orders.len(), snap.world.cabinets.len());
-    state.restore(snap);
+    // Parsing, indexing and swapping a large world take a while: off the async workers.
+    let st = state.clone().into_inner();
+    let done = web::block(move || -> Result<_, Error> {
+        let text = std::str::from_utf8(&body).map_err(|_| Error::bad_body("it is not UTF-8"))?;
+        let snap = parse(text)?;
+        let summary = (snap.now, snap.world.orders.len(), snap.world.cabinets.len());
+        st.restore(snap);
+        Ok(summary)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let (now, orders, cabinets) = done?;
     Ok(envelope::ok(serde_json::json!({
         "now": fmt_datetime(now), "nowMs": state.epoch_ms(now), "cabinets": cabinets, "orders": orders,
     })))

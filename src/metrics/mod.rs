@@ -8,7 +8,7 @@
 //!   holds answers back by the latency profiles (`latency/`);
 //! - pushes and callbacks by event and outcome, and retries ([`PushMetrics`], owned by the
 //!   delivery engine);
-//! - the simulation step's duration and events ([`Metrics::sim_step`]);
+//! - the simulation step's duration and events ([`Metrics::observe_step`]);
 //! - gauges read when scraped: delivery queue depth, world size, journal sizes.
 //!
 //! Built on `prometheus-client` (the Prometheus project's own Rust client) rather than on
@@ -260,14 +260,13 @@ impl Metrics {
         }
     }
 
-    /// Run one simulation step `step` (which appends to `out`), timing it and counting its
-    /// events.
-    pub fn sim_step<E>(&self, out: &mut Vec<E>, step: impl FnOnce(&mut Vec<E>)) {
-        let (before, started) = (out.len(), Instant::now());
-        step(out);
+    /// Record a simulation step that ran elsewhere (the store's bounded step): how long it
+    /// held the world and how many events it produced. Steps that produced no event are not
+    /// recorded, so the histograms describe work, not the driver's polling.
+    pub fn observe_step(&self, took: std::time::Duration, events: usize) {
         if self.enabled {
-            self.step_seconds.observe(started.elapsed().as_secs_f64());
-            self.step_events.observe(out.len().saturating_sub(before) as f64);
+            self.step_seconds.observe(took.as_secs_f64());
+            self.step_events.observe(events as f64);
         }
     }
 
@@ -409,7 +408,7 @@ mod tests {
         m.request(o1, 2004, Duration::from_millis(1), Some(Duration::from_millis(5)));
         push.count("callback", event_label("RENT_CALLBACK_1"), Status::Delivered);
         push.count("event", event_label("NOT_AN_EVENT"), Status::Retrying);
-        m.sim_step(&mut Vec::<u8>::new(), |out| out.extend([1, 2, 3]));
+        m.observe_step(std::time::Duration::from_millis(1), 3);
         let text = m.render(Snapshot { cabinets: 7, ..Snapshot::default() }).unwrap();
         for line in [
             "bajie_sim_requests_total{operation=\"O1\",code=\"0\"} 1",

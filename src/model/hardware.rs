@@ -91,6 +91,43 @@ impl World {
         Ok(())
     }
 
+    /// Give battery `id` a battery fault, the slot it is docked in a slot fault, or both
+    /// (`POST /_sim/batteries/{id}/fault`); returns where the battery is. Everything is
+    /// checked before anything changes: a refused request leaves the world as it was (a slot
+    /// fault for a battery that is not docked used to be refused after its battery fault had
+    /// been set).
+    pub fn set_battery_faults(
+        &mut self,
+        id: &str,
+        battery_fault: Option<u8>,
+        slot_fault: Option<u8>,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<BatteryPlace> {
+        if let Some(f) = battery_fault.filter(|f| *f > BATTERY_FAULT_MAX) {
+            return Err(Error::bad_param("batteryFault", format!("{f} is outside 0..{BATTERY_FAULT_MAX}")));
+        }
+        if let Some(f) = slot_fault.filter(|f| *f > SLOT_FAULT_MAX) {
+            return Err(Error::bad_param("slotFault", format!("{f} is outside 0..{SLOT_FAULT_MAX}")));
+        }
+        let place = self.batteries.get(id).ok_or_else(|| no_battery(id))?.place.clone();
+        if slot_fault.is_some() {
+            let BatteryPlace::Slot { cabinet, slot } = &place else {
+                return Err(Error::control(format!("Battery {id} is not docked in a slot.")));
+            };
+            if self.cabinets.get(cabinet).and_then(|c| c.slot(*slot)).is_none() {
+                return Err(Error::slot_unavailable(format!("Slot {slot} does not exist on {cabinet}.")));
+            }
+        }
+        if let Some(f) = battery_fault {
+            self.set_battery_fault(id, f, now, out)?;
+        }
+        if let (Some(f), BatteryPlace::Slot { cabinet, slot }) = (slot_fault, &place) {
+            self.set_slot_fault(cabinet, *slot, f, now, out)?;
+        }
+        Ok(place)
+    }
+
     /// Set battery `id`'s charge to `vol` percent now; the curve continues from there.
     pub fn set_battery_charge(&mut self, id: &str, vol: f64, now: Millis) -> Result<()> {
         if !(vol.is_finite() && (0.0..=100.0).contains(&vol)) {

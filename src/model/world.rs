@@ -98,8 +98,9 @@ pub struct World {
     pub orders: BTreeMap<String, Order>,
     /// Work due at a virtual time, in time order.
     pub due: BTreeSet<(Millis, Due)>,
-    /// OAuth2 bearer tokens -> agent account.
-    pub tokens: BTreeMap<String, String>,
+    /// OAuth2 bearer tokens -> agent account. Private to `model/`: only the world's own
+    /// operations issue, retire or count them.
+    pub(super) tokens: BTreeMap<String, String>,
     /// The one random source.
     pub rng: SimRng,
     /// Next price-strategy id.
@@ -203,6 +204,11 @@ impl World {
             }
         }
         found
+    }
+
+    /// Number of live bearer tokens.
+    pub fn token_count(&self) -> usize {
+        self.tokens.len()
     }
 
     /// Issue a bearer token for `account`.

@@ -30,6 +30,7 @@ use journal::{Attempt, Entry, Filter, Journal, Status};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
@@ -196,6 +197,14 @@ struct Inner {
     closing: watch::Sender<bool>,
     /// Outcomes by event, for `/_sim/metrics`.
     metrics: crate::metrics::PushMetrics,
+    /// Whether the queue is refusing deliveries now (drops are logged once per episode).
+    refusing: AtomicBool,
+    /// Deliveries refused at a full queue since the episode began.
+    refused_in_episode: AtomicU64,
+    /// When a line about drops was last logged (at most one a minute).
+    drop_logged: Mutex<Option<Instant>>,
+    /// Ends the delivery thread, when the hub has one, as the hub goes away.
+    _stop_thread: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The delivery engine. Cheap to clone.
@@ -234,6 +243,40 @@ impl Hub {
     /// A hub delivering with `settings`, stamping journal entries with `clock`. Delivery
     /// tasks run on the Tokio runtime current at this call (when there is one).
     pub fn new(settings: PushSettings, clock: Arc<Clock>, seed: u64) -> Self {
+        Self::with_runtime(settings, clock, seed, Handle::try_current().ok(), None)
+    }
+
+    /// A hub whose deliveries run on a thread of their own (a single-threaded runtime): the
+    /// simulation driver and the HTTP workers never run delivery tasks, and a flood of
+    /// deliveries never delays them (nor they it). The thread ends when the hub is dropped.
+    pub fn on_own_thread(settings: PushSettings, clock: Arc<Clock>, seed: u64) -> std::io::Result<Self> {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new().name("bajie-sim-push".into()).spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = handle_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = handle_tx.send(Ok(rt.handle().clone()));
+            // Runs the delivery tasks until the hub is dropped (the sender goes with it).
+            rt.block_on(async move {
+                let _ = stop_rx.await;
+            });
+        })?;
+        let handle = handle_rx.recv().map_err(|e| std::io::Error::other(e.to_string()))??;
+        Ok(Self::with_runtime(settings, clock, seed, Some(handle), Some(stop_tx)))
+    }
+
+    fn with_runtime(
+        settings: PushSettings,
+        clock: Arc<Clock>,
+        seed: u64,
+        runtime: Option<Handle>,
+        stop_thread: Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Self {
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
@@ -248,7 +291,7 @@ impl Hub {
                 settings,
                 clock,
                 client,
-                runtime: Handle::try_current().ok(),
+                runtime,
                 sequencer: Mutex::new(Sequencer { staging: Staging::new(), timer_armed: false }),
                 queues: Mutex::new(Queues::default()),
                 changed: Notify::new(),
@@ -259,6 +302,10 @@ impl Hub {
                 cancel_reason: Mutex::new("cancelled"),
                 closing: watch::Sender::new(false),
                 metrics: Default::default(),
+                refusing: AtomicBool::new(false),
+                refused_in_episode: AtomicU64::new(0),
+                drop_logged: Mutex::new(None),
+                _stop_thread: stop_thread,
             }),
         }
     }
@@ -359,7 +406,7 @@ impl Hub {
         let id = inner.journal.lock().push(entry);
         let job = Job { id, ..job };
         let labels = job.labels;
-        let (refused, spawn) = {
+        let (refused, spawn, low) = {
             let mut q = inner.queues.lock();
             let s = &inner.settings;
             let host_pending = q.per_host.get(&job.host).copied().unwrap_or(0);
@@ -372,21 +419,36 @@ impl Hub {
             } else {
                 None
             };
+            // Below half of every cap: the end of a refusal episode (half, so a queue that
+            // hovers at its cap does not start and end an episode per delivery).
+            let low = q.pending * 2 < s.max_pending
+                && host_pending * 2 < s.max_pending_per_host
+                && q.bytes * 2 < s.max_pending_bytes;
             if refused.is_some() {
-                (refused, false)
+                (refused, false, low)
             } else {
                 q.pending += 1;
                 q.bytes += job.body.len();
                 *q.per_host.entry(job.host.clone()).or_default() += 1;
                 let fresh = !q.by_key.contains_key(&key);
                 q.by_key.entry(key.clone()).or_default().push_back(job);
-                (None, fresh)
+                (None, fresh, low)
             }
         };
         if let Some(why) = refused {
             inner.metrics.count(labels.0, labels.1, Status::Dropped);
-            log::warn!("push {id} dropped: {why}");
+            // Counted (journal totals, `/_sim/health`), not logged one by one: a receiver
+            // that cannot keep up would otherwise produce a line per event.
+            inner.refused_in_episode.fetch_add(1, Ordering::Relaxed);
+            if !inner.refusing.swap(true, Ordering::AcqRel) && self.may_log() {
+                log::warn!(
+                    "deliveries are being dropped: {why}; drops are counted in /_sim/health (pushDropped) and \
+                     the journal, not logged one by one (at most one line a minute)"
+                );
+            }
             inner.journal.lock().mark(id, Status::Dropped, why);
+        } else if low && inner.refusing.load(Ordering::Acquire) {
+            self.end_refusal_episode();
         }
         inner.changed.notify_waiters();
         if spawn {
@@ -394,6 +456,27 @@ impl Hub {
             self.spawn(async move { hub.drain(key).await });
         }
         id
+    }
+
+    /// The queue accepts again: say how many were dropped meanwhile, once.
+    fn end_refusal_episode(&self) {
+        let inner = &self.inner;
+        if inner.refusing.swap(false, Ordering::AcqRel) {
+            let n = inner.refused_in_episode.swap(0, Ordering::AcqRel);
+            if self.may_log() {
+                log::warn!("the delivery queue accepts again; {n} delivery(ies) were dropped while it was full");
+            }
+        }
+    }
+
+    /// Whether a line about drops may be logged now (one a minute at most).
+    fn may_log(&self) -> bool {
+        let mut last = self.inner.drop_logged.lock();
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
     }
 
     /// Deliver one key's queue in order, then retire the key.
@@ -611,6 +694,12 @@ impl Hub {
     /// Deliveries queued or in flight.
     pub fn pending(&self) -> usize {
         self.inner.queues.lock().pending
+    }
+
+    /// Deliveries queued or in flight, and the bytes of their bodies.
+    pub fn queued(&self) -> (usize, usize) {
+        let q = self.inner.queues.lock();
+        (q.pending, q.bytes)
     }
 
     fn cancel_all(&self, why: &'static str) {

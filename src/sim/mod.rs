@@ -28,12 +28,34 @@ const HOUR: Millis = 60 * MINUTE;
 
 /// Advance the world's autonomous activity to `now`, appending what happened to `out`.
 pub fn step(world: &mut World, now: Millis, out: &mut Vec<Event>) {
+    step_within(world, now, out, &mut |_| false);
+}
+
+/// Like [`step`], but stop early when `enough()` says so, after a whole task: returns the
+/// virtual time the world has been brought to (`now` when it got there). A span cut
+/// anywhere this way gives the same world and events as one step over it, so a caller can
+/// release the world lock between two parts and go on later. `enough` is asked after every
+/// task with the number of events in `out` (a deadline, a number of events).
+pub fn step_within(
+    world: &mut World,
+    now: Millis,
+    out: &mut Vec<Event>,
+    enough: &mut dyn FnMut(usize) -> bool,
+) -> Millis {
     if !world.sim.started {
         seed(world, now);
     }
+    let mut ran = false;
     while let Some(&(at, _)) = world.sim.queue.first() {
         if at > now {
             break;
+        }
+        // At least one task per call, so a caller looping until `now` always gets there.
+        if ran && enough(out.len()) {
+            // Everything up to `at` but the tasks due at `at` itself has run: one
+            // millisecond earlier is where the world stands.
+            world.run_due(at - 1, out);
+            return at - 1;
         }
         // The world's own due actions up to this moment go first, so a customer meets the
         // world as it is at that moment (the eject of their order has happened, ...).
@@ -43,8 +65,10 @@ pub fn step(world: &mut World, now: Millis, out: &mut Vec<Event>) {
         };
         index::ensure(world, at);
         run(world, at, task, out);
+        ran = true;
     }
     world.run_due(now, out);
+    now
 }
 
 /// The earliest virtual time at which a step would do anything (`None`: nothing scheduled).
@@ -204,6 +228,26 @@ mod tests {
         for a in w.agents.values_mut() {
             a.push = Some(std::sync::Arc::new(config.clone()));
         }
+    }
+
+    #[test]
+    fn a_span_cut_at_any_task_gives_the_same_world_and_events() {
+        let (mut a, start) = world(12);
+        let mut b = a.clone();
+        let (mut ea, mut eb) = (Vec::new(), Vec::new());
+        let end = start + DAY;
+        // Started at `start` (a world steps from the time of its first step).
+        step(&mut a, start, &mut ea);
+        step(&mut b, start, &mut eb);
+        step(&mut a, end, &mut ea);
+        // Stop after every task, as a deadline would, and go on from there.
+        let mut parts = 0;
+        while step_within(&mut b, end, &mut eb, &mut |_| true) < end {
+            parts += 1;
+        }
+        assert!(parts > 10, "{parts} parts");
+        assert_eq!(ea, eb);
+        assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The store: the only owner of the world lock.
+//! The store: the only owner of the world lock and of the time gate.
 //!
 //! A `parking_lot::RwLock` rather than an async lock: every critical section is a short,
 //! synchronous walk over in-memory maps, never held across an `.await` or around I/O, so a
@@ -6,12 +6,34 @@
 //! writers take it exclusively for the few microseconds of a state change. Methods return
 //! owned values and the domain events the change produced; callers hand the events to
 //! `push/` after the lock is gone.
+//!
+//! Holds stay short at any fleet size:
+//! - time moves in bounded steps ([`Store::step`]): a step runs simulated activity for at
+//!   most [`HOLD`] of real time (or [`HOLD_EVENTS`] events), then releases the lock fairly so
+//!   waiting requests go first, and reports how far it got; the driver calls it again;
+//! - the few operations that must see the whole world at once (the invariant check, a copy
+//!   for a snapshot) are "long reads": while one runs, other readers no longer queue behind
+//!   a waiting writer (which the lock's fair policy would otherwise make them do), so reads
+//!   keep being answered and only writers wait for the long read;
+//! - a world replacing this one (reset, snapshot import) is built by the caller outside the
+//!   lock and swapped in; the old one is freed after the lock is released.
+//!
+//! The time gate serialises what moves virtual time (the driver's steps, advances, ticks,
+//! resets, imports), so a step never reads the clock of one world and runs on another, and
+//! each step hands its events on before the next one starts. It never blocks a request that
+//! only reads or writes the world.
 
 use crate::clock::Millis;
 use crate::error::Result;
 use crate::model::{Event, World};
-use parking_lot::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Real time one step may hold the world lock.
+pub const HOLD: Duration = Duration::from_millis(2);
+/// Events one step may produce before it lets go (bounds the memory of one step's events).
+pub const HOLD_EVENTS: usize = 2_000;
 
 /// The world behind its lock.
 ///
@@ -21,6 +43,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug)]
 pub struct Store {
     world: RwLock<World>,
+    /// The time gate (see the module header).
+    gate: Mutex<()>,
+    /// Virtual time the world has been brought to: every due action and simulated task up
+    /// to it has run. Changed under the world's write lock (or, when nothing was due, to a
+    /// time at which the world is the same), so a read under the lock sees a consistent pair.
+    reached: AtomicI64,
+    /// Long reads in progress; while there are any, readers do not queue behind writers.
+    long_reads: AtomicUsize,
     /// Next event sequence number, taken under the world's write lock so numbers follow the
     /// order in which changes really happened (the delivery engine re-sorts by it).
     seq: AtomicU64,
@@ -46,11 +76,32 @@ pub struct Stamp {
     pub version: u64,
 }
 
+/// Proof that the caller holds the time gate ([`Store::gate`]); dropping it opens the gate.
+pub struct TimeGate<'a>(#[allow(dead_code)] MutexGuard<'a, ()>);
+
+impl std::fmt::Debug for TimeGate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TimeGate")
+    }
+}
+
+/// What one bounded step did.
+#[derive(Debug, Default)]
+pub struct Stepped {
+    /// The events it produced, numbered.
+    pub events: Vec<Event>,
+    /// Virtual time the world has been brought to (the target when it got there).
+    pub reached: Millis,
+}
+
 impl Store {
-    /// A store holding `world`.
-    pub fn new(world: World) -> Self {
+    /// A store holding `world`, brought up to virtual time `now`.
+    pub fn new(world: World, now: Millis) -> Self {
         Store {
             world: RwLock::new(world),
+            gate: Mutex::new(()),
+            reached: AtomicI64::new(now),
+            long_reads: AtomicUsize::new(0),
             seq: AtomicU64::new(1),
             version: AtomicU64::new(1),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -71,15 +122,36 @@ impl Store {
 
     /// Run a read-only view over the world. `f` must be short and must not block.
     pub fn read<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        if self.long_reads.load(Ordering::Acquire) > 0 {
+            // A long read holds the lock: join it rather than queue behind the writer that
+            // waits for it (the lock would otherwise be fair to that writer, and every short
+            // read would wait as long as the long one).
+            return f(&self.world.read_recursive());
+        }
         f(&self.world.read())
     }
 
     /// Like [`Self::read`], also returning the stamp of the world `f` saw.
     pub fn read_stamped<R>(&self, f: impl FnOnce(&World) -> R) -> (R, Stamp) {
-        let world = self.world.read();
+        let world =
+            if self.long_reads.load(Ordering::Acquire) > 0 { self.world.read_recursive() } else { self.world.read() };
         // No writer holds the lock now, so the version cannot move under `f`.
         let stamp = self.stamp();
         (f(&world), stamp)
+    }
+
+    /// A read over the whole world (check, copy). Writers wait for it; readers do not.
+    fn read_long<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        self.long_reads.fetch_add(1, Ordering::AcqRel);
+        // Decremented however `f` ends.
+        struct Done<'a>(&'a AtomicUsize);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _done = Done(&self.long_reads);
+        f(&self.world.read())
     }
 
     /// The stamp of the world now, without taking the lock. An answer computed at this stamp
@@ -94,7 +166,8 @@ impl Store {
     }
 
     /// Apply one domain operation. `f` mutates the world and appends events; on error the
-    /// events it appended are discarded (operations validate before they change anything).
+    /// events it appended are discarded. Operations validate everything before they change
+    /// anything, so a refused one leaves the world as it was (tests compare whole worlds).
     pub fn write<R>(&self, f: impl FnOnce(&mut World, &mut Vec<Event>) -> Result<R>) -> Result<(R, Vec<Event>)> {
         let mut events = Vec::new();
         let mut world = self.world.write();
@@ -102,48 +175,95 @@ impl Store {
         // spurious miss of a response cache costs less than proving that here.
         self.bump();
         let r = f(&mut world, &mut events)?;
-        // Push fault rules decide each delivery's fate here, where the world's generator is.
-        world.stamp_push_faults(&mut events);
-        self.number_events(&mut events);
+        self.finish(&mut world, &mut events);
         drop(world);
         Ok((r, events))
     }
 
-    /// Run the world's due actions (automatic ejects, buy-outs, reconnects) up to `now`.
-    pub fn run_due(&self, now: Millis) -> Vec<Event> {
+    /// Stamp push faults and number the events of a change; called with the write lock held.
+    fn finish(&self, world: &mut World, events: &mut [Event]) {
+        // Push fault rules decide each delivery's fate here, where the world's generator is.
+        world.stamp_push_faults(events);
+        self.number_events(events);
+    }
+
+    /// Close the time gate: until the guard is dropped, nothing else moves virtual time.
+    /// Never held across an `.await`.
+    pub fn gate(&self) -> TimeGate<'_> {
+        TimeGate(self.gate.lock())
+    }
+
+    /// Virtual time the world has been brought to.
+    pub fn reached(&self) -> Millis {
+        self.reached.load(Ordering::Acquire)
+    }
+
+    /// Bring the world towards `now` for at most [`HOLD`] (or [`HOLD_EVENTS`] events): the
+    /// world's due actions (ejects, buy-outs, reconnects) and, when `sim` is on, its
+    /// simulated activity, in time order. Returns the events and how far it got; call again
+    /// until `reached == now`. The lock is released fairly, so requests waiting for it go
+    /// before the next step.
+    pub fn step(&self, _gate: &TimeGate<'_>, now: Millis, sim: bool) -> Stepped {
+        let next = |w: &World| {
+            if sim {
+                crate::sim::next_at(w)
+            } else {
+                w.due.first().map(|(t, _)| *t)
+            }
+        };
         // Cheap check under the read lock first: the driver calls this many times a second.
-        let pending = self.world.read().due.first().is_some_and(|(at, _)| *at <= now);
-        if !pending {
-            return Vec::new();
+        if self.read(|w| next(w).is_none_or(|t| t > now)) {
+            // Nothing is due up to `now`: the world at `now` is the world as it is.
+            self.reached.fetch_max(now, Ordering::AcqRel);
+            return Stepped { events: Vec::new(), reached: self.reached() };
         }
+        let started = Instant::now();
         let mut events = Vec::new();
         let mut world = self.world.write();
         self.bump();
-        world.run_due(now, &mut events);
-        // Push fault rules decide each delivery's fate here, where the world's generator is.
-        world.stamp_push_faults(&mut events);
-        self.number_events(&mut events);
-        drop(world);
-        events
+        let reached = if sim {
+            let mut tasks = 0u32;
+            let mut enough = |events: usize| {
+                tasks += 1;
+                // A clock read costs tens of nanoseconds; one every few tasks is plenty.
+                events >= HOLD_EVENTS || (tasks.is_multiple_of(8) && started.elapsed() >= HOLD)
+            };
+            crate::sim::step_within(&mut world, now, &mut events, &mut enough)
+        } else {
+            world.run_due(now, &mut events);
+            now
+        };
+        self.finish(&mut world, &mut events);
+        self.reached.fetch_max(reached, Ordering::AcqRel);
+        RwLockWriteGuard::unlock_fair(world);
+        Stepped { events, reached: self.reached() }
     }
 
-    /// Replace the world (snapshot restore, reset). The old world is dropped after the lock
-    /// is released, so readers do not wait for a large world to be freed.
-    pub fn replace(&self, world: World) {
+    /// Replace the world (snapshot restore, reset) with one brought up to `now`. The caller
+    /// builds the new world outside the lock; the swap is all that happens under it, and the
+    /// old world is dropped after the lock is released, so readers do not wait for a large
+    /// world to be freed.
+    pub fn replace(&self, _gate: &TimeGate<'_>, world: World, now: Millis) -> World {
         let mut guard = self.world.write();
         let old = std::mem::replace(&mut *guard, world);
         self.bump();
+        self.reached.store(now, Ordering::Release);
         drop(guard);
-        drop(old);
+        old
     }
 
-    /// A copy of the whole world (snapshots, determinism checks).
+    /// A copy of the whole world (snapshots, determinism checks). Readers go on meanwhile.
     pub fn snapshot(&self) -> World {
-        self.world.read().clone()
+        self.read_long(World::clone)
     }
 
-    /// Broken invariants, empty when all hold.
+    /// A copy of the whole world with the virtual time it has been brought to.
+    pub fn snapshot_at(&self) -> (Millis, World) {
+        self.read_long(|w| (self.reached(), w.clone()))
+    }
+
+    /// Broken invariants, empty when all hold. Readers go on meanwhile.
     pub fn check(&self) -> Vec<String> {
-        self.world.read().check()
+        self.read_long(World::check)
     }
 }

@@ -21,6 +21,7 @@ mod receivers;
 mod rent_flow;
 mod requests;
 mod restart;
+mod runtime;
 mod schema;
 mod security;
 mod shards;

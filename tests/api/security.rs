@@ -221,7 +221,7 @@ async fn bearer_tokens_stay_bounded_however_often_a_client_logs_in() {
         let token = v["key"].as_str().unwrap().to_string();
         first.get_or_insert(token);
     }
-    let tokens = app.running.state.store.read(|w| w.tokens.len());
+    let tokens = app.running.state.store.read(|w| w.token_count());
     assert_eq!(tokens, bajie_sim::model::credentials::MAX_TOKENS_PER_ACCOUNT);
     // The newest tokens work; a guess that shares a prefix does not.
     let r = app.client.post(app.api(&format!("/oauth2/login?username=demo&password={sha}"))).send().await.unwrap();
