@@ -296,6 +296,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .configure(api::routes)
             .configure(control::routes)
             .default_service(web::to(api::not_found))
+            .wrap(actix_web::middleware::from_fn(api::body_deadline::deadline))
             .wrap(actix_web::middleware::from_fn(api::guard::guard))
     })
     .workers(if config.workers == 0 {

@@ -45,6 +45,13 @@ pub struct Config {
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
+    /// Live OAuth2 bearer tokens one account may hold; a login past it is refused (HTTP 429).
+    pub max_tokens_per_account: usize,
+    /// Virtual seconds a bearer token stays valid (0: forever).
+    pub token_ttl_s: u64,
+    /// Real milliseconds a request body may stall before the request is answered 408 and its
+    /// connection closed.
+    pub body_timeout_ms: u64,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -107,6 +114,14 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          Authorization: Bearer TOKEN (the dashboard also takes ?token=);
                          default: none (the control API is open; bind to loopback). Prefer
                          the environment variable: a command line is visible to other users
+  --max-tokens-per-account N
+                         live OAuth2 bearer tokens one account may hold (default 10000); a
+                         login past it answers HTTP 429, no live token is ever retired
+  --token-ttl-s N        virtual seconds a bearer token stays valid (default 2592000, 30
+                         days: 72 real minutes at --speed 600); 0: tokens never expire
+  --body-timeout-ms N    a request body that stalls this many real milliseconds (no byte
+                         arrives) is answered HTTP 408 and its connection closed (default
+                         5000)
   -h, --help             this text
 ";
 
@@ -130,6 +145,9 @@ impl Default for Config {
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
+            max_tokens_per_account: crate::model::credentials::DEFAULT_MAX_TOKENS_PER_ACCOUNT,
+            token_ttl_s: crate::model::credentials::DEFAULT_TOKEN_TTL_S,
+            body_timeout_ms: crate::api::body_deadline::DEFAULT_BODY_TIMEOUT_MS,
         }
     }
 }
@@ -159,6 +177,9 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "rent-rate",
     "control-token",
     "workers",
+    "max-tokens-per-account",
+    "token-ttl-s",
+    "body-timeout-ms",
 ];
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
 
@@ -182,6 +203,14 @@ impl Config {
                 self.bind
             ),
         })
+    }
+
+    /// The bearer-token rules these flags ask for.
+    pub fn token_policy(&self) -> crate::model::credentials::TokenPolicy {
+        crate::model::credentials::TokenPolicy {
+            max_per_account: self.max_tokens_per_account,
+            ttl_ms: self.token_ttl_s as crate::clock::Millis * 1000,
+        }
     }
 
     /// A configuration for tests: port 0, fixed seed and start, frozen clock, no simulation,
@@ -329,6 +358,24 @@ impl Config {
                     return Err("must be at most 1024 characters without control characters".into());
                 }
                 self.control_token = Some(Secret::new(raw));
+            }
+            "max-tokens-per-account" => {
+                self.max_tokens_per_account = num(v)?;
+                if !(1..=10_000_000).contains(&self.max_tokens_per_account) {
+                    return Err("must be between 1 and 10000000".into());
+                }
+            }
+            "token-ttl-s" => {
+                self.token_ttl_s = num(v)?;
+                if self.token_ttl_s > 100 * 365 * 86_400 {
+                    return Err("must be at most 100 years of seconds (0: never expire)".into());
+                }
+            }
+            "body-timeout-ms" => {
+                self.body_timeout_ms = num(v)?;
+                if !(1..=3_600_000).contains(&self.body_timeout_ms) {
+                    return Err("must be between 1 and 3600000".into());
+                }
             }
             _ => return Err(format!("unknown flag '--{flag}'")),
         }

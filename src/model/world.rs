@@ -90,8 +90,9 @@ pub struct World {
     pub orders: BTreeMap<String, Order>,
     /// Work due at a virtual time, in time order.
     pub due: BTreeSet<(Millis, Due)>,
-    /// OAuth2 bearer tokens -> agent account.
-    pub tokens: BTreeMap<String, String>,
+    /// OAuth2 bearer tokens by digest (`model/credentials.rs`).
+    #[serde(deserialize_with = "super::credentials::deserialize_tokens")]
+    pub tokens: super::credentials::Tokens,
     /// The one random source.
     pub rng: SimRng,
     /// Next price-strategy id.
@@ -190,13 +191,6 @@ impl World {
             }
         }
         found
-    }
-
-    /// Issue a bearer token for `account`.
-    pub fn issue_token(&mut self, account: &str) -> String {
-        let token = self.rng.hex(32);
-        self.tokens.insert(token.clone(), account.to_string());
-        token
     }
 
     // ----- look-ups -----------------------------------------------------------------------

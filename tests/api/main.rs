@@ -9,6 +9,7 @@ mod faults;
 mod fuzz;
 mod helpers;
 mod isolation;
+mod load_clients;
 mod openapi;
 mod perf;
 mod pushes;
