@@ -218,10 +218,7 @@ pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World,
             fixtures::load(fixtures::DEFAULT_FIXTURES, seed, wall).map_err(|e| format!("embedded fixtures: {e}"))?
         }
     };
-    let start = match config.start.as_deref() {
-        Some(s) => parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time"))?,
-        None => loaded.start.unwrap_or(wall),
-    };
+    let start = configured_start(config, loaded.start, wall)?;
     let mut world = loaded.world;
     world.settings.eject_delay_ms = config.eject_delay_s as Millis * 1000;
     if let Some(sim) = loaded.sim {
@@ -236,6 +233,14 @@ pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World,
     Ok((world, start))
 }
 
+/// The virtual start time: `--start`, else the world file's, else the wall clock.
+fn configured_start(config: &Config, from_file: Option<Millis>, wall: Millis) -> Result<Millis, String> {
+    match config.start.as_deref() {
+        Some(s) => parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time")),
+        None => Ok(from_file.unwrap_or(wall)),
+    }
+}
+
 /// Command-line overrides of the simulation's rates.
 fn apply_sim_flags(config: &Config, s: &mut SimSettings) {
     if let Some(r) = config.rent_rate {
@@ -248,11 +253,17 @@ pub async fn build(config: Config) -> Result<Running, String> {
     // The only place a seed is drawn from the system: everything after follows from it.
     let seed = config.seed.unwrap_or_else(rand::random);
     let loaded_at = clock::wall_now();
-    let (world, start) = load_world_at(&config, seed, loaded_at)?;
     // A saved world, when there is one, wins over the fixtures (which remain the reset point).
     let saved = match &config.state_file {
         Some(path) => control::state::read_file(path)?,
         None => None,
+    };
+    let (world, start) = match (&saved, config.fleet) {
+        // A generated fleet would only be dropped for the saved world (at 100,000 cabinets
+        // seconds and a gigabyte for nothing): only its start time is needed, for reset,
+        // which generates it again.
+        (Some(_), Some(_)) => (World::empty(seed), configured_start(&config, None, loaded_at)?),
+        _ => load_world_at(&config, seed, loaded_at)?,
     };
     let now = saved.as_ref().map_or(start, |s| s.now);
     let clock = Arc::new(Clock::new(now, config.speed, config.frozen));

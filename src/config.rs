@@ -52,6 +52,8 @@ pub struct Config {
     /// Real milliseconds a request body may stall before the request is answered 408 and its
     /// connection closed.
     pub body_timeout_ms: u64,
+    /// Largest snapshot `PUT /_sim/state` reads, MiB.
+    pub state_max_mb: u64,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -99,6 +101,9 @@ Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJ
                          there periodically and on shutdown
   --save-every-s N       real seconds between two saves of the state file (default 60; 0: only
                          on shutdown)
+  --state-max-mb N       largest snapshot PUT /_sim/state reads, in MiB (default 4096; a
+                         100,000-cabinet world is about 400 MiB); it is parsed as it streams
+                         in, so the limit bounds the upload, not memory held for it
   --rent-rate X          simulated rentals per cabinet per hour at demand factor 1, overriding
                          the fixtures' sim.rentsPerCabinetHour (default 0.5)
   --workers N            HTTP worker threads (default 0: one per CPU). On a machine shared
@@ -148,6 +153,7 @@ impl Default for Config {
             max_tokens_per_account: crate::model::credentials::DEFAULT_MAX_TOKENS_PER_ACCOUNT,
             token_ttl_s: crate::model::credentials::DEFAULT_TOKEN_TTL_S,
             body_timeout_ms: crate::api::body_deadline::DEFAULT_BODY_TIMEOUT_MS,
+            state_max_mb: crate::control::state::DEFAULT_STATE_MAX_MB,
         }
     }
 }
@@ -180,6 +186,7 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "max-tokens-per-account",
     "token-ttl-s",
     "body-timeout-ms",
+    "state-max-mb",
 ];
 const SWITCHES: &[&str] = &["no-sim", "frozen"];
 
@@ -375,6 +382,12 @@ impl Config {
                 self.body_timeout_ms = num(v)?;
                 if !(1..=3_600_000).contains(&self.body_timeout_ms) {
                     return Err("must be between 1 and 3600000".into());
+                }
+            }
+            "state-max-mb" => {
+                self.state_max_mb = num(v)?;
+                if !(1..=1_048_576).contains(&self.state_max_mb) {
+                    return Err("must be between 1 and 1048576 (1 TiB)".into());
                 }
             }
             _ => return Err(format!("unknown flag '--{flag}'")),

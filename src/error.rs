@@ -143,6 +143,13 @@ impl Error {
             ),
         }
     }
+    /// A snapshot upload larger than `--state-max-mb` (HTTP 413).
+    pub fn state_too_large(mb: u64) -> Self {
+        Error::Http {
+            status: 413,
+            msg: format!("Snapshot is larger than {mb} MiB, the limit of PUT /_sim/state (--state-max-mb)."),
+        }
+    }
     /// A request body stalled for `ms` milliseconds (HTTP 408; the connection is closed).
     pub fn body_timeout(ms: u64) -> Self {
         Error::Http {
