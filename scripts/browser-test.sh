@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Real-browser test of the dashboard (/_sim/ui): installs what is missing (Debian's Chromium,
 # playwright-core from npm), builds and starts the simulator on a free port with a frozen clock
-# and no simulation, runs scripts/browser-test/dashboard.test.mjs against it with a deadline,
+# pinned to 2026-03-02 09:00:00 (--start, --seed 42) and no simulation, runs scripts/browser-test/dashboard.test.mjs against it with a deadline,
 # and stops the simulator. Screenshots land in ci-artifacts/.
 #
 # Works on a fresh machine as root (CI=true included). Environment:
 #   BAJIE_SIM_URL      test a simulator that is already running instead of starting one
-#                      (the test resets its world first)
+#                      (the test resets its world first; start it with --frozen --no-sim
+#                      --start '2026-03-02 09:00:00', the time the test expects)
 #   CHROMIUM_PATH      browser binary (default /usr/bin/chromium)
 #   TEST_TIMEOUT_S     deadline of the node test run (default 180)
 set -euo pipefail
@@ -72,7 +73,8 @@ if [ -z "${BAJIE_SIM_URL:-}" ]; then
   echo "== build (debug: a release build costs minutes on two cores and the test needs no speed)"
   cargo build --quiet
   echo "== start the simulator"
-  "$ROOT/target/debug/bajie-sim" --bind 127.0.0.1:0 --frozen --no-sim >"$WORK/sim.out" 2>"$WORK/sim.err" &
+  "$ROOT/target/debug/bajie-sim" --bind 127.0.0.1:0 --frozen --no-sim --seed 42 \
+    --start "2026-03-02 09:00:00" >"$WORK/sim.out" 2>"$WORK/sim.err" &
   SIM_PID=$!
   deadline=$((SECONDS + 30))
   BAJIE_SIM_URL=

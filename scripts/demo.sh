@@ -2,7 +2,8 @@
 # One command to a lively demo world: builds the release binary, starts the simulator with the
 # simulation on and virtual time at 60x (one virtual minute per real second), points every
 # agent's event pushes and the simulated customers' callbacks at the simulator's own receiver
-# (/_sim/ui/sink) so the journal fills up, and prints the dashboard URL. Ctrl-C stops it.
+# (/_sim/ui/sink, with --push-url and --customer-callback-url, which a reset keeps) so the
+# journal fills up, and prints the dashboard URL. Ctrl-C stops it.
 #
 #   scripts/demo.sh                       # http://127.0.0.1:8080/_sim/ui
 #   scripts/demo.sh --bind 127.0.0.1:9000 --seed 7 --speed 600
@@ -15,7 +16,11 @@ echo "== building the release binary (the first build takes a few minutes)" >&2
 cargo build --release --quiet
 
 OUT=$(mktemp)
-target/release/bajie-sim --speed 60 "$@" >"$OUT" &
+# Every agent's event pushes, and the simulated customers' rent callbacks, go to the built-in
+# receiver (a path means this simulator), so the journal shows them delivered. Flags rather than
+# requests after the start: a reset reloads the world with its flags, so "Reset world" in the
+# dashboard keeps this wiring.
+target/release/bajie-sim --speed 60 --push-url /_sim/ui/sink --customer-callback-url /_sim/ui/sink "$@" >"$OUT" &
 PID=$!
 stop() {
   kill -INT "$PID" 2>/dev/null || true
@@ -36,15 +41,6 @@ if [ -z "$URL" ]; then
   wait "$PID" || true
   exit 1
 fi
-
-# Every agent's event pushes, and the simulated customers' rent callbacks, to the built-in
-# receiver, so the dashboard's journal shows them. Best effort: the demo runs without them.
-SINK="$URL/_sim/ui/sink"
-for who in $(curl -fsS "$URL/_sim/ui/world" 2>/dev/null | grep -o '"account":"[^"]*"' | cut -d'"' -f4); do
-  curl -fsS -X POST "$URL/_sim/agents/$who/push?pushUrl=$SINK" >/dev/null 2>&1 || true
-done
-curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"customerCallbackUrl\":\"$SINK\"}" \
-  "$URL/_sim/sim" >/dev/null 2>&1 || true
 
 SEED=$(curl -fsS "$URL/_sim/health" 2>/dev/null | sed -n 's/.*"seed":\([0-9]*\).*/\1/p' || true)
 cat <<EOF

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs the README's Python example (examples/python/test_rent.py) against a fresh simulator:
-# builds the debug binary, starts it on a free port with a frozen clock, runs the test, stops it.
+# Runs the Python example of docs/testing.md (examples/python/test_rent.py) against a fresh simulator:
+# builds the debug binary, starts it on a free port with a frozen clock pinned to the example's
+# start and seed (the default world otherwise starts at the real time), runs the test, stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --bin bajie-sim
 mkdir -p target && WORK=$(mktemp -d "$PWD/target/python-example.XXXXXX")
-target/debug/bajie-sim --bind 127.0.0.1:0 --frozen --no-sim --seed 42 >"$WORK/sim.out" 2>"$WORK/sim.err" &
+target/debug/bajie-sim --bind 127.0.0.1:0 --frozen --no-sim --seed 42 --start '2026-03-02 09:00:00' >"$WORK/sim.out" 2>"$WORK/sim.err" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 URL=

@@ -5,7 +5,7 @@
 #
 # Installs a pinned schemathesis into a virtualenv under ~/.cache (reused between runs; set
 # BAJIE_SIM_SCHEMATHESIS_VENV to move it), starts the debug binary on a free loopback port with
-# --no-sim --frozen --seed 1, runs a bounded number of examples per operation, stops the server.
+# --no-sim --frozen --seed 1 and a pinned --start, runs a bounded number of examples per operation, stops the server.
 # Knobs: SCHEMATHESIS_MAX_EXAMPLES (default 25), SCHEMATHESIS_TIME_LIMIT (seconds, default 480).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ fi
 cargo build --quiet --bin bajie-sim
 mkdir -p target && WORK="$(mktemp -d "$PWD/target/schemathesis.XXXXXX")"
 # No retries and a short timeout: schemathesis may configure receivers that do not exist.
-target/debug/bajie-sim --bind 127.0.0.1:0 --no-sim --frozen --seed 1 \
+target/debug/bajie-sim --bind 127.0.0.1:0 --no-sim --frozen --seed 1 --start '2026-03-02 09:00:00' \
   --push-retries-ms= --push-timeout-ms 500 >"$WORK/stdout" 2>"$WORK/stderr" &
 PID=$!
 cleanup() {

@@ -9,7 +9,9 @@ use crate::clock::{self, parse_datetime, Clock, Millis};
 use crate::config::Config;
 use crate::control;
 use crate::fixtures;
-use crate::model::{Event, SimSettings, Snapshot, World};
+use crate::model::event::Subscription;
+use crate::model::push_config::EVENT_NAMES;
+use crate::model::{Event, PushConfig, SimSettings, Snapshot, World};
 use crate::push::{Hub, PushSettings};
 use crate::sim;
 use crate::store::Store;
@@ -21,6 +23,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 type StepGate = parking_lot::Mutex<()>;
+
+/// Seconds an idle HTTP/1.1 connection stays open, announced in a `Keep-Alive: timeout=75`
+/// header. actix's default (5 s) closed connections that client pools (which keep theirs for
+/// 30-90 s) reused after a pause, and the client saw "connection closed without response";
+/// 75 s is what production platforms behind a usual front server keep (nginx's default).
+pub const KEEP_ALIVE_S: u64 = 75;
 
 /// Everything a handler needs: the world, the clock, the delivery engine.
 #[derive(Debug)]
@@ -44,6 +52,8 @@ pub struct AppState {
     /// from the driver and from `advance` publish their events in the order they happened.
     /// Never held across an `.await`.
     pub stepping: StepGate,
+    /// The dashboard's plots: a bounded ring of samples over virtual time per agent.
+    pub ui_samples: parking_lot::Mutex<control::ui::Samples>,
 }
 
 impl AppState {
@@ -52,6 +62,12 @@ impl AppState {
         if !events.is_empty() {
             self.push.publish(events);
         }
+    }
+
+    /// Unix-epoch milliseconds of virtual time `t` (virtual time counts on the wall clock of
+    /// `--utc-offset`; the control API's `nowMs` is the epoch reading).
+    pub fn epoch_ms(&self, t: Millis) -> Millis {
+        t - i64::from(self.config.utc_offset_s) * 1000
     }
 
     /// Virtual milliseconds of one simulation step: `--tick-ms`. `POST /_sim/tick?n=N` moves
@@ -199,32 +215,50 @@ impl Running {
     }
 }
 
-/// Load the world the configuration asks for.
+/// Load the world the configuration asks for, starting now (or when it is pinned).
 pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String> {
-    load_world_at(config, seed, clock::wall_now())
+    load_world_at(config, seed, clock::wall_start(config.utc_offset_s))
 }
 
-/// Load the world the configuration asks for, as if the wall clock read `wall` (fixtures
-/// without a start time register their cabinets then).
+/// Load the world the configuration asks for, as if the wall clock read `wall`. The virtual
+/// start is `--start`, else the fixture file's `start`, else `wall`; the world's cabinets are
+/// registered then.
 pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World, Millis), String> {
+    let pinned = match config.start.as_deref() {
+        Some(s) => Some(parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time"))?),
+        None => None,
+    };
     let loaded = match (&config.fleet, &config.fixtures) {
-        (Some(n), _) => fixtures::generate_fleet(*n, seed, wall),
+        (Some(n), _) => fixtures::generate_fleet(*n, seed, pinned.unwrap_or(wall)),
         (None, Some(path)) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
-            fixtures::load(&text, seed, wall).map_err(|e| format!("{}: {e}", path.display()))?
+            fixtures::load_with(&text, seed, wall, pinned).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        (None, None) => {
-            fixtures::load(fixtures::DEFAULT_FIXTURES, seed, wall).map_err(|e| format!("embedded fixtures: {e}"))?
-        }
+        (None, None) => fixtures::load_with(fixtures::DEFAULT_FIXTURES, seed, wall, pinned)
+            .map_err(|e| format!("embedded fixtures: {e}"))?,
     };
-    let start = configured_start(config, loaded.start, wall)?;
+    let start = pinned.or(loaded.start).unwrap_or(wall);
     let mut world = loaded.world;
     world.settings.eject_delay_ms = config.eject_delay_s as Millis * 1000;
     if let Some(sim) = loaded.sim {
         world.sim.settings = serde_json::from_value::<SimSettings>(sim).map_err(|e| format!("fixtures: sim: {e}"))?;
     }
     apply_sim_flags(config, &mut world.sim.settings);
+    // Part of the world as loaded, so a reset (which reloads) keeps the wiring of a demo.
+    if let Some(url) = &config.push_url {
+        let all = PushConfig {
+            push_url: url.clone(),
+            event_subscriptions: EVENT_NAMES
+                .iter()
+                .map(|e| Subscription { event: e.to_string(), push_url: String::new(), enable: true })
+                .collect(),
+        };
+        let all = Arc::new(all);
+        for agent in world.agents.values_mut() {
+            agent.push = Some(all.clone());
+        }
+    }
     let problems = world.sim.settings.problems();
     if !problems.is_empty() {
         return Err(format!("simulation settings: {}", problems.join("; ")));
@@ -246,13 +280,22 @@ fn apply_sim_flags(config: &Config, s: &mut SimSettings) {
     if let Some(r) = config.rent_rate {
         s.rents_per_cabinet_hour = r;
     }
+    if let Some(url) = &config.customer_callback_url {
+        s.customer_callback_url = Some(url.clone());
+    }
 }
 
 /// Build and start a simulator.
 pub async fn build(config: Config) -> Result<Running, String> {
     // The only place a seed is drawn from the system: everything after follows from it.
     let seed = config.seed.unwrap_or_else(rand::random);
-    let loaded_at = clock::wall_now();
+    // Bound before the world is loaded: wiring URLs that are paths on this simulator
+    // (`--push-url /_sim/ui/sink`) need its address, and a reset reloads with the same config.
+    let listener = TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let config = config.with_own_address(addr);
+    // The real time now, unless the start is pinned (`--start`, a fixture's `start`).
+    let loaded_at = clock::wall_start(config.utc_offset_s);
     // A saved world, when there is one, wins over the fixtures (which remain the reset point).
     let saved = match &config.state_file {
         Some(path) => control::state::read_file(path)?,
@@ -285,6 +328,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
         start,
         loaded_at,
         stepping: StepGate::new(()),
+        ui_samples: Default::default(),
     });
     if let Some(snap) = saved {
         log::info!("restored the world saved at {}", snap.time);
@@ -293,8 +337,6 @@ pub async fn build(config: Config) -> Result<Running, String> {
     // The simulation's processes start now, not at the first tick of the driver.
     state.catch_up(state.clock.now());
 
-    let listener = TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let data = state.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -309,7 +351,12 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .default_service(web::to(api::not_found))
             .wrap(actix_web::middleware::from_fn(api::body_deadline::deadline))
             .wrap(actix_web::middleware::from_fn(api::guard::guard))
+            .wrap(actix_web::middleware::DefaultHeaders::new().add((
+                actix_web::http::header::HeaderName::from_static("keep-alive"),
+                format!("timeout={KEEP_ALIVE_S}"),
+            )))
     })
+    .keep_alive(Duration::from_secs(KEEP_ALIVE_S))
     .workers(if config.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -325,7 +372,11 @@ pub async fn build(config: Config) -> Result<Running, String> {
 
     let (stop_driver, stop) = watch::channel(false);
     tokio::spawn(drive(state.clone(), stop));
-    log::info!("seed {seed}, virtual start {}", clock::fmt_datetime(start));
+    log::info!(
+        "seed {seed}, virtual start {} (UTC{})",
+        clock::fmt_datetime(start),
+        clock::fmt_utc_offset(config.utc_offset_s)
+    );
     Ok(Running { addr, state, server: handle, server_task, stop_driver })
 }
 

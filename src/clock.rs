@@ -1,6 +1,10 @@
 //! The virtual clock: the only source of time in the simulator.
 //!
-//! Virtual time is milliseconds since the Unix epoch, UTC. It runs at `speed` virtual seconds
+//! Virtual time is milliseconds since 1970-01-01 00:00:00 *on the wall clock the platform
+//! writes*: UTC by default, shifted by `--utc-offset`. Keeping the zone out of the number (the
+//! offset is applied once, when the clock starts from the real time) makes every derived
+//! wall-clock reading agree without a zone argument: formatted times, trade-number prefixes,
+//! shop opening hours and the demand curve's time of day. It runs at `speed` virtual seconds
 //! per real second from an anchor, can be frozen, and can jump forward. Every timestamp the
 //! platform shows (order times, push timestamps, billing) comes from here, so a test that
 //! freezes the clock and advances it by hand sees the same bytes every run.
@@ -107,9 +111,49 @@ impl Clock {
     }
 }
 
-/// Wall-clock now, used once at start when no start time is configured.
-pub fn wall_now() -> Millis {
-    Utc::now().timestamp_millis()
+/// The real time now as a virtual start: whole seconds (a client's `YYYY-MM-DD HH:mm:ss`
+/// filters and the platform's times then agree to the millisecond), on the wall clock
+/// `utc_offset_s` seconds east of UTC. Used once at start when no start time is pinned.
+pub fn wall_start(utc_offset_s: i32) -> Millis {
+    (Utc::now().timestamp() + i64::from(utc_offset_s)) * 1000
+}
+
+/// Largest offset accepted: the zones in use span -12:00..+14:00.
+const MAX_OFFSET_S: i32 = 14 * 3600;
+
+/// Parse a UTC offset into seconds east of UTC: `+08:00`, `-05:30`, `+0800`, `+8`, `0`, `Z`,
+/// `UTC`, or `local` (this machine's offset now, read once).
+pub fn parse_utc_offset(s: &str) -> Option<i32> {
+    let s = s.trim();
+    match s.to_ascii_lowercase().as_str() {
+        "z" | "utc" | "0" => return Some(0),
+        "local" => return Some(chrono::Local::now().offset().local_minus_utc()),
+        _ => {}
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let digits = |t: &str| !t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) {
+        return None;
+    }
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    let secs = sign * (h * 3600 + m * 60);
+    (m < 60 && secs.abs() <= MAX_OFFSET_S).then_some(secs)
+}
+
+/// An offset in seconds as `+HH:MM`.
+pub fn fmt_utc_offset(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let a = secs.unsigned_abs();
+    format!("{sign}{:02}:{:02}", a / 3600, a % 3600 / 60)
 }
 
 fn to_naive(ms: Millis) -> NaiveDateTime {
@@ -203,6 +247,30 @@ mod tests {
             assert_eq!(fmt_trade_prefix(ms), t.format("%y%m%d%H%M%S").to_string(), "{ms}");
             ms += 86_399_999_937;
         }
+    }
+
+    #[test]
+    fn utc_offsets_parse_in_the_usual_spellings() {
+        assert_eq!(parse_utc_offset("+08:00"), Some(8 * 3600));
+        assert_eq!(parse_utc_offset("-05:30"), Some(-(5 * 3600 + 1800)));
+        assert_eq!(parse_utc_offset("+0100"), Some(3600));
+        assert_eq!(parse_utc_offset("+2"), Some(7200));
+        assert_eq!(parse_utc_offset("Z"), Some(0));
+        assert_eq!(parse_utc_offset("utc"), Some(0));
+        assert!(parse_utc_offset("local").is_some());
+        for bad in ["8", "+15:00", "+01:60", "+1:2:3", "Paris", "", "+", "+123"] {
+            assert_eq!(parse_utc_offset(bad), None, "{bad}");
+        }
+        assert_eq!(fmt_utc_offset(-(5 * 3600 + 1800)), "-05:30");
+        assert_eq!(fmt_utc_offset(0), "+00:00");
+    }
+
+    #[test]
+    fn the_wall_start_is_whole_seconds_shifted_by_the_offset() {
+        let a = wall_start(0);
+        let b = wall_start(3600);
+        assert_eq!(a % 1000, 0);
+        assert!((b - a - 3_600_000).abs() <= 1000, "{a} {b}");
     }
 
     #[test]

@@ -1,10 +1,17 @@
 //! Configuration from the command line and the environment.
 //!
-//! Every flag also reads `BAJIE_SIM_<NAME>` (upper case, `-` as `_`); a flag on the command
-//! line wins over the environment. The parser is hand-written: a dozen flags do not justify a
-//! command-line crate, and the help text below is the single place they are documented.
+//! Every flag is declared once, as a field of [`Cli`] (clap derive): its name, its environment
+//! variable `BAJIE_SIM_<NAME>` (upper case, `-` as `_`), its default, its validation and its
+//! `--help` text sit together. A flag on the command line wins over the environment; a flag
+//! given twice takes the later value. Boolean flags take an optional value (`--frozen`,
+//! `--frozen=true`, `--frozen=false`; in the environment `true/false/1/0/yes/no/on/off`).
+//! [`Config`] is the validated result `app::build` takes; tests build one with
+//! [`Config::for_tests`].
 
-use std::net::SocketAddr;
+use clap::builder::{BoolishValueParser, RangedU64ValueParser};
+use clap::{CommandFactory, Parser};
+use std::ffi::OsString;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 /// Everything `app::build` needs to start a simulator.
@@ -24,8 +31,13 @@ pub struct Config {
     pub no_sim: bool,
     /// Start with the virtual clock frozen.
     pub frozen: bool,
-    /// Virtual start time (`YYYY-MM-DD HH:mm:ss`), overriding the fixtures' `start`.
+    /// Virtual start time (`YYYY-MM-DD HH:mm:ss`), overriding the fixtures' `start`; neither:
+    /// the real time now, in whole seconds.
     pub start: Option<String>,
+    /// Seconds east of UTC of the wall clock the platform's times are written in (`--utc-offset`,
+    /// default 0: UTC). Shifts only a start taken from the real time; a pinned start is read
+    /// as written.
+    pub utc_offset_s: i32,
     /// Snapshot file restored at start and saved on shutdown.
     pub state_file: Option<PathBuf>,
     /// Generate a synthetic fleet of this many cabinets instead of loading fixtures.
@@ -45,6 +57,14 @@ pub struct Config {
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
+    /// Every agent's event pushes (all nine events) go here, at start and after every reset;
+    /// a path starting with `/` is on this simulator (see [`Config::with_own_address`]).
+    pub push_url: Option<String>,
+    /// Rent callback URL of simulated customers' orders, overriding the fixtures'
+    /// `sim.customerCallbackUrl`; a path starting with `/` is on this simulator.
+    pub customer_callback_url: Option<String>,
+    /// Print the JSON Schema of fixture files and exit instead of starting.
+    pub fixture_schema: bool,
     /// Live OAuth2 bearer tokens one account may hold; a login past it is refused (HTTP 429).
     pub max_tokens_per_account: usize,
     /// Virtual seconds a bearer token stays valid (0: forever).
@@ -79,56 +99,293 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// The `--help` text: every flag, its environment variable and its default.
-pub const HELP: &str = "\
-bajie-sim: a simulator of the Bajie Charging / ChargeNow open API (/cdb-open-api/v1)
+const ABOUT: &str = "A simulator of the Bajie Charging / ChargeNow open API (/cdb-open-api/v1)";
 
-USAGE: bajie-sim [FLAGS]
+const AFTER_HELP: &str = "\
+Every flag is also an environment variable BAJIE_SIM_<NAME> (BAJIE_SIM_SEED=7,
+BAJIE_SIM_FROZEN=true); the command line wins. Boolean flags take =true or =false.
 
-Every flag can also be set as an environment variable BAJIE_SIM_<NAME>, e.g. BAJIE_SIM_SEED=7.
+On start it prints one line to stdout, `bajie-sim listening on http://HOST:PORT`; logs go to
+stderr (RUST_LOG=debug for more).
 
-  --bind ADDR            listen address (default 127.0.0.1:8080; port 0 picks a free port)
-  --fixtures PATH        world file (default: the embedded fixtures/default.json)
-  --seed N               seed for every id and random choice (default: random, logged)
-  --speed X              virtual seconds per real second (default 1)
-  --tick-ms N            virtual milliseconds of one simulation step: POST /_sim/tick?n=N
-                         moves the clock by N steps (default 1000)
-  --no-sim               no autonomous activity; the world changes only through requests
-  --frozen               start with the virtual clock frozen
-  --start TIME           virtual start time, YYYY-MM-DD HH:mm:ss (default: the fixtures' start,
-                         else the wall clock)
-  --state-file PATH      restore the world from PATH at start (when the file exists), save it
-                         there periodically and on shutdown
-  --save-every-s N       real seconds between two saves of the state file (default 60; 0: only
-                         on shutdown)
-  --state-max-mb N       largest snapshot PUT /_sim/state reads, in MiB (default 4096; a
-                         100,000-cabinet world is about 400 MiB); it is parsed as it streams
-                         in, so the limit bounds the upload, not memory held for it
-  --rent-rate X          simulated rentals per cabinet per hour at demand factor 1, overriding
-                         the fixtures' sim.rentsPerCabinetHour (default 0.5)
-  --workers N            HTTP worker threads (default 0: one per CPU). On a machine shared
-                         with the load generator, fewer workers than CPUs can serve more
-  --fleet N              generate a synthetic fleet of N cabinets instead of the fixtures
-  --push-timeout-ms N    per-attempt timeout of pushes and callbacks (default 5000)
-  --push-retries-ms LIST comma-separated delays before each retry of a failed push or callback,
-                         real milliseconds, +-20 % jitter; empty for no retries (default
-                         1000,2000,4000,8000,16000: five retries, capped exponential)
-  --eject-delay-s N      virtual seconds before a new order's battery is ejected when no
-                         ejectByRent names a slot first (default 1)
-  --control-token TOKEN  require TOKEN on every /_sim request, as the header X-Sim-Token or
-                         Authorization: Bearer TOKEN (the dashboard also takes ?token=);
-                         default: none (the control API is open; bind to loopback). Prefer
-                         the environment variable: a command line is visible to other users
-  --max-tokens-per-account N
-                         live OAuth2 bearer tokens one account may hold (default 10000); a
-                         login past it answers HTTP 429, no live token is ever retired
-  --token-ttl-s N        virtual seconds a bearer token stays valid (default 2592000, 30
-                         days: 72 real minutes at --speed 600); 0: tokens never expire
-  --body-timeout-ms N    a request body that stalls this many real milliseconds (no byte
-                         arrives) is answered HTTP 408 and its connection closed (default
-                         5000)
-  -h, --help             this text
-";
+Accounts of the default world (HTTP Basic on /cdb-open-api/v1):
+  demo/demo   Paris, EUR
+  acme/acme   London, GBP
+
+Dashboard: http://127.0.0.1:8080/_sim/ui (at the --bind address)
+
+A typical integration-test target (free port, fixed ids, time moves only when told):
+  bajie-sim --bind 127.0.0.1:0 --seed 42 --start '2026-03-02 09:00:00' --frozen --no-sim
+A demo: bajie-sim --speed 60          A load test: bajie-sim --fleet 100000 --no-sim";
+
+/// The command line: one field per flag, each with its environment variable, default,
+/// validation and help text. Converted into a [`Config`].
+#[derive(Debug, Parser)]
+#[command(name = "bajie-sim", version, about = ABOUT, after_help = AFTER_HELP, args_override_self = true,
+          allow_negative_numbers = true)]
+pub struct Cli {
+    /// Listen address HOST:PORT; port 0 picks a free port; a host name is resolved
+    /// (localhost:8080 listens on 127.0.0.1:8080)
+    #[arg(long, env = "BAJIE_SIM_BIND", value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_bind)]
+    bind: SocketAddr,
+
+    /// World file (JSON) instead of the embedded default world; a bad file is refused at start,
+    /// naming the bad record
+    #[arg(long, env = "BAJIE_SIM_FIXTURES", value_name = "PATH")]
+    fixtures: Option<PathBuf>,
+
+    /// Seed of every id and random choice [default: random, logged]
+    #[arg(long, env = "BAJIE_SIM_SEED", value_name = "N")]
+    seed: Option<u64>,
+
+    /// Virtual seconds per real second
+    #[arg(long, env = "BAJIE_SIM_SPEED", value_name = "X", default_value = "1", value_parser = parse_speed)]
+    speed: f64,
+
+    /// Virtual milliseconds of one simulation step: POST /_sim/tick?n=N moves the clock by N steps
+    #[arg(long, env = "BAJIE_SIM_TICK_MS", value_name = "N", default_value = "1000",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    tick_ms: u64,
+
+    /// No autonomous activity: the world changes only through requests
+    #[arg(long, env = "BAJIE_SIM_NO_SIM", value_name = "BOOL", action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    no_sim: bool,
+
+    /// Start with the virtual clock frozen (it then moves only by POST /_sim/clock?advance=S)
+    #[arg(long, env = "BAJIE_SIM_FROZEN", value_name = "BOOL", action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    frozen: bool,
+
+    /// Virtual start time, YYYY-MM-DD HH:mm:ss [default: the fixture file's start if it names
+    /// one, else the real time now in whole seconds; the embedded default world names none].
+    /// Pin it with --seed for runs that repeat byte for byte
+    #[arg(long, env = "BAJIE_SIM_START", value_name = "TIME", value_parser = parse_start)]
+    start: Option<String>,
+
+    /// Zone of every time the platform writes (YYYY-MM-DD HH:mm:ss, push timestamps, trade
+    /// numbers): +08:00, -05:30, Z, or local (this machine's offset). Only shifts a start taken
+    /// from the real time; a --start is read as written
+    #[arg(long, env = "BAJIE_SIM_UTC_OFFSET", value_name = "OFFSET", default_value = "+00:00",
+          value_parser = parse_utc_offset, allow_hyphen_values = true)]
+    utc_offset: i32,
+
+    /// Restore the world from PATH at start (when the file exists), save it there periodically
+    /// and on shutdown
+    #[arg(long, env = "BAJIE_SIM_STATE_FILE", value_name = "PATH")]
+    state_file: Option<PathBuf>,
+
+    /// Real seconds between two saves of the state file (0: only on shutdown)
+    #[arg(long, env = "BAJIE_SIM_SAVE_EVERY_S", value_name = "N", default_value = "60")]
+    save_every_s: u64,
+
+    /// Simulated rentals per cabinet per hour at demand factor 1, overriding the fixtures'
+    /// sim.rentsPerCabinetHour [default: 0.5]
+    #[arg(long, env = "BAJIE_SIM_RENT_RATE", value_name = "X", value_parser = parse_rent_rate)]
+    rent_rate: Option<f64>,
+
+    /// HTTP worker threads (0: one per CPU); on a machine shared with the load generator, fewer
+    /// workers than CPUs can serve more
+    #[arg(long, env = "BAJIE_SIM_WORKERS", value_name = "N", default_value = "0",
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=256))]
+    workers: usize,
+
+    /// Generate a synthetic fleet of N cabinets instead of the fixtures
+    #[arg(long, env = "BAJIE_SIM_FLEET", value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    fleet: Option<usize>,
+
+    /// Per-attempt timeout of pushes and callbacks, milliseconds
+    #[arg(long, env = "BAJIE_SIM_PUSH_TIMEOUT_MS", value_name = "N", default_value = "5000",
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    push_timeout_ms: u64,
+
+    /// Comma-separated delays before each retry of a failed push or callback, real
+    /// milliseconds, +-20 % jitter; empty for no retries (the default: five retries, capped
+    /// exponential)
+    // `::std::vec::Vec` rather than `Vec`: clap's derive would read a bare `Vec` as "the flag
+    // repeats"; this is one value, a list parsed by `parse_retries`.
+    #[arg(long, env = "BAJIE_SIM_PUSH_RETRIES_MS", value_name = "LIST", default_value = "1000,2000,4000,8000,16000",
+          value_parser = parse_retries)]
+    push_retries_ms: ::std::vec::Vec<u64>,
+
+    /// Virtual seconds before a new order's battery is ejected when no ejectByRent names a slot
+    /// first (0: inside the create request)
+    #[arg(long, env = "BAJIE_SIM_EJECT_DELAY_S", value_name = "N", default_value = "1")]
+    eject_delay_s: u64,
+
+    /// Require TOKEN on every /_sim request, as the header X-Sim-Token or Authorization: Bearer
+    /// TOKEN (the dashboard also takes ?token=) [default: none: the control API is open, bind to
+    /// loopback]. Prefer the environment variable: a command line is visible to other users
+    // The environment's value is never shown by --help.
+    #[arg(long, env = "BAJIE_SIM_CONTROL_TOKEN", value_name = "TOKEN", hide_env_values = true,
+          value_parser = parse_token)]
+    control_token: Option<Secret>,
+
+    /// Every agent's event pushes (all nine events) go to URL, at start and after every
+    /// POST /_sim/reset; a path such as /_sim/ui/sink is this simulator's own built-in receiver
+    /// [default: none, as E1 leaves it]
+    #[arg(long, env = "BAJIE_SIM_PUSH_URL", value_name = "URL", value_parser = wiring_url)]
+    push_url: Option<String>,
+
+    /// Rent callback URL of simulated customers' orders, at start and after every reset
+    /// (overrides the fixtures' sim.customerCallbackUrl); a path such as /_sim/ui/sink is this
+    /// simulator's built-in receiver
+    #[arg(long, env = "BAJIE_SIM_CUSTOMER_CALLBACK_URL", value_name = "URL", value_parser = wiring_url)]
+    customer_callback_url: Option<String>,
+
+    /// Print the JSON Schema of fixture files (--fixtures) and exit
+    #[arg(long, env = "BAJIE_SIM_FIXTURE_SCHEMA", value_name = "BOOL", action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    fixture_schema: bool,
+
+    /// Live OAuth2 bearer tokens one account may hold; a login past it answers HTTP 429 (no
+    /// live token is ever retired to make room)
+    #[arg(long, env = "BAJIE_SIM_MAX_TOKENS_PER_ACCOUNT", value_name = "N", default_value = "10000",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    max_tokens_per_account: usize,
+
+    /// Virtual seconds a bearer token stays valid (30 days: 72 real minutes at --speed 600);
+    /// 0: tokens never expire
+    #[arg(long, env = "BAJIE_SIM_TOKEN_TTL_S", value_name = "N", default_value = "2592000",
+          value_parser = clap::value_parser!(u64).range(0..=3_153_600_000))]
+    token_ttl_s: u64,
+
+    /// A request body that stalls this many real milliseconds (no byte arrives) is answered
+    /// HTTP 408 and its connection closed
+    #[arg(long, env = "BAJIE_SIM_BODY_TIMEOUT_MS", value_name = "N", default_value = "5000",
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    body_timeout_ms: u64,
+
+    /// Largest snapshot PUT /_sim/state reads, MiB (a 100,000-cabinet world is about 450 MiB);
+    /// it is parsed as it streams in, so the limit bounds the upload, not memory held for it
+    #[arg(long, env = "BAJIE_SIM_STATE_MAX_MB", value_name = "N", default_value = "4096",
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    state_max_mb: u64,
+}
+
+impl From<Cli> for Config {
+    fn from(c: Cli) -> Self {
+        Config {
+            bind: c.bind,
+            fixtures: c.fixtures,
+            seed: c.seed,
+            speed: c.speed,
+            tick_ms: c.tick_ms,
+            no_sim: c.no_sim,
+            frozen: c.frozen,
+            start: c.start,
+            utc_offset_s: c.utc_offset,
+            state_file: c.state_file,
+            fleet: c.fleet,
+            push_timeout_ms: c.push_timeout_ms,
+            push_retries_ms: c.push_retries_ms,
+            eject_delay_s: c.eject_delay_s,
+            workers: c.workers,
+            save_every_s: c.save_every_s,
+            rent_rate: c.rent_rate,
+            control_token: c.control_token,
+            push_url: c.push_url,
+            customer_callback_url: c.customer_callback_url,
+            fixture_schema: c.fixture_schema,
+            max_tokens_per_account: c.max_tokens_per_account,
+            token_ttl_s: c.token_ttl_s,
+            body_timeout_ms: c.body_timeout_ms,
+            state_max_mb: c.state_max_mb,
+        }
+    }
+}
+
+/// An address, or a host name resolved to one; IPv4 first, as `localhost` most often means
+/// 127.0.0.1 to the clients that will connect.
+fn parse_bind(v: &str) -> Result<SocketAddr, String> {
+    let v = v.trim();
+    if let Ok(addr) = v.parse() {
+        return Ok(addr);
+    }
+    let bad = |why: String| format!("'{v}' is not an address like 127.0.0.1:8080 or localhost:8080 ({why})");
+    let addrs: Vec<SocketAddr> = v.to_socket_addrs().map_err(|e| bad(e.to_string()))?.collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| bad("the name resolves to no address".into()))
+}
+
+fn number<T: std::str::FromStr>(v: &str) -> Result<T, String> {
+    v.trim().parse().map_err(|_| format!("'{v}' is not a valid number"))
+}
+
+fn parse_speed(v: &str) -> Result<f64, String> {
+    let s: f64 = number(v)?;
+    if !(s.is_finite() && s >= 0.0) {
+        return Err(format!("'{v}' must be a non-negative number"));
+    }
+    Ok(s)
+}
+
+fn parse_rent_rate(v: &str) -> Result<f64, String> {
+    let r: f64 = number(v)?;
+    if !(r.is_finite() && (0.0..=1.0e6).contains(&r)) {
+        return Err(format!("'{v}' must be a non-negative number up to 1000000"));
+    }
+    Ok(r)
+}
+
+fn parse_start(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if crate::clock::parse_datetime(v).is_none() {
+        return Err(format!("'{v}' is not a time like 2026-03-02 09:00:00"));
+    }
+    Ok(v.to_string())
+}
+
+fn parse_utc_offset(v: &str) -> Result<i32, String> {
+    crate::clock::parse_utc_offset(v)
+        .ok_or_else(|| format!("'{v}' is not an offset like +08:00, -05:30, Z or local (at most 14 hours)"))
+}
+
+fn parse_retries(v: &str) -> Result<Vec<u64>, String> {
+    let v = v.trim();
+    let list: Vec<u64> = if v.is_empty() { Vec::new() } else { v.split(',').map(number).collect::<Result<_, _>>()? };
+    if list.len() > 50 {
+        return Err(format!("{} retries is more than 50", list.len()));
+    }
+    if let Some(d) = list.iter().find(|d| **d > 3_600_000) {
+        return Err(format!("a delay of {d} ms is more than an hour"));
+    }
+    Ok(list)
+}
+
+/// A `--push-url` or `--customer-callback-url` value: an absolute http(s) URL, or a path on
+/// this simulator.
+fn wiring_url(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.starts_with('/') && !v.starts_with("//") {
+        return Ok(v.to_string());
+    }
+    crate::api::check_push_url(v).map_err(|why| format!("'{v}': {why} (or give a path such as /_sim/ui/sink)"))?;
+    Ok(v.to_string())
+}
+
+fn parse_token(raw: &str) -> Result<Secret, String> {
+    // Not trimmed: a token is compared byte for byte. Blank would protect nothing.
+    if raw.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if raw.len() > 1024 || raw.chars().any(|c| c.is_control()) {
+        return Err("must be at most 1024 characters without control characters".into());
+    }
+    Ok(Secret::new(raw))
+}
+
+/// The virtual start of [`Config::for_tests`], the examples and the docs: one fixed moment, so
+/// ids, trade numbers and times repeat byte for byte (`--start` with `--seed`).
+pub const TEST_START: &str = "2026-03-02 09:00:00";
 
 impl Default for Config {
     fn default() -> Self {
@@ -141,6 +398,7 @@ impl Default for Config {
             no_sim: false,
             frozen: false,
             start: None,
+            utc_offset_s: 0,
             state_file: None,
             fleet: None,
             push_timeout_ms: 5000,
@@ -150,6 +408,9 @@ impl Default for Config {
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
+            push_url: None,
+            customer_callback_url: None,
+            fixture_schema: false,
             max_tokens_per_account: crate::model::credentials::DEFAULT_MAX_TOKENS_PER_ACCOUNT,
             token_ttl_s: crate::model::credentials::DEFAULT_TOKEN_TTL_S,
             body_timeout_ms: crate::api::body_deadline::DEFAULT_BODY_TIMEOUT_MS,
@@ -158,39 +419,37 @@ impl Default for Config {
     }
 }
 
-/// What the command line asked for.
-#[derive(Debug)]
-pub enum Parsed {
-    /// Run with this configuration.
-    Run(Box<Config>),
-    /// Print [`HELP`] and exit.
-    Help,
-}
-
-const FLAGS_WITH_VALUE: &[&str] = &[
-    "bind",
-    "fixtures",
-    "seed",
-    "speed",
-    "tick-ms",
-    "start",
-    "state-file",
-    "fleet",
-    "push-timeout-ms",
-    "push-retries-ms",
-    "eject-delay-s",
-    "save-every-s",
-    "rent-rate",
-    "control-token",
-    "workers",
-    "max-tokens-per-account",
-    "token-ttl-s",
-    "body-timeout-ms",
-    "state-max-mb",
-];
-const SWITCHES: &[&str] = &["no-sim", "frozen"];
-
 impl Config {
+    /// The bearer-token rules these flags ask for.
+    pub fn token_policy(&self) -> crate::model::credentials::TokenPolicy {
+        crate::model::credentials::TokenPolicy {
+            max_per_account: self.max_tokens_per_account,
+            ttl_ms: self.token_ttl_s as crate::clock::Millis * 1000,
+        }
+    }
+
+    /// The configuration of this process: its command line over its environment. On
+    /// `--help` or `--version` prints and exits 0; on a bad flag or value prints what is wrong
+    /// and exits 2.
+    pub fn from_process() -> Self {
+        Cli::parse().into()
+    }
+
+    /// Parse `args` (the program name first) over the process's environment; `Err` also
+    /// carries `--help` and `--version` (print it with `err.exit()` or `err.to_string()`).
+    pub fn try_parse_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        Cli::try_parse_from(args).map(Config::from)
+    }
+
+    /// The `--help` text: every flag, its environment variable and its default.
+    pub fn help() -> String {
+        Cli::command().render_long_help().to_string()
+    }
+
     /// The warning to log at start when the listening address is reachable from other
     /// machines, if it is: the platform API is then open to the network, and the control API
     /// (reset, state import, fault injection) too unless a control token is set.
@@ -212,20 +471,30 @@ impl Config {
         })
     }
 
-    /// The bearer-token rules these flags ask for.
-    pub fn token_policy(&self) -> crate::model::credentials::TokenPolicy {
-        crate::model::credentials::TokenPolicy {
-            max_per_account: self.max_tokens_per_account,
-            ttl_ms: self.token_ttl_s as crate::clock::Millis * 1000,
+    /// This configuration with the wiring URLs that are paths (`--push-url /_sim/ui/sink`)
+    /// made absolute on `addr`, the address the simulator listens on: the demo's receiver is
+    /// the simulator itself, whose port is only known once it is bound.
+    pub fn with_own_address(mut self, addr: SocketAddr) -> Self {
+        let host = match addr.ip() {
+            // A wildcard bind is reachable on loopback; "0.0.0.0" is no address to call.
+            ip if ip.is_unspecified() => SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()),
+            _ => addr,
+        };
+        for url in [&mut self.push_url, &mut self.customer_callback_url].into_iter().flatten() {
+            if url.starts_with('/') {
+                *url = format!("http://{host}{url}");
+            }
         }
+        self
     }
 
-    /// A configuration for tests: port 0, fixed seed and start, frozen clock, no simulation,
-    /// short push timeouts and retries.
+    /// A configuration for tests: port 0, fixed seed and start (`2026-03-02 09:00:00`, UTC),
+    /// frozen clock, no simulation, short push timeouts and retries.
     pub fn for_tests() -> Self {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: Some(42),
+            start: Some(TEST_START.into()),
             no_sim: true,
             frozen: true,
             push_timeout_ms: 2000,
@@ -234,203 +503,223 @@ impl Config {
             ..Config::default()
         }
     }
-
-    /// Parse command-line arguments (without the program name) over the environment `env`.
-    pub fn parse<I, E>(args: I, env: E) -> Result<Parsed, String>
-    where
-        I: IntoIterator<Item = String>,
-        E: IntoIterator<Item = (String, String)>,
-    {
-        let mut cfg = Config::default();
-        for (key, value) in env {
-            let Some(name) = key.strip_prefix("BAJIE_SIM_") else {
-                continue;
-            };
-            let flag = name.to_ascii_lowercase().replace('_', "-");
-            if SWITCHES.contains(&flag.as_str()) {
-                if matches!(value.as_str(), "1" | "true" | "yes") {
-                    cfg.set(&flag, None)?;
-                }
-            } else if FLAGS_WITH_VALUE.contains(&flag.as_str()) {
-                cfg.set(&flag, Some(&value)).map_err(|e| format!("{key}: {e}"))?;
-            }
-        }
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            if arg == "-h" || arg == "--help" {
-                return Ok(Parsed::Help);
-            }
-            let Some(body) = arg.strip_prefix("--") else {
-                return Err(format!("unexpected argument '{arg}' (see --help)"));
-            };
-            let (flag, inline) = match body.split_once('=') {
-                Some((f, v)) => (f.to_string(), Some(v.to_string())),
-                None => (body.to_string(), None),
-            };
-            if SWITCHES.contains(&flag.as_str()) {
-                cfg.set(&flag, None)?;
-            } else if FLAGS_WITH_VALUE.contains(&flag.as_str()) {
-                let value = match inline {
-                    Some(v) => v,
-                    None => args.next().ok_or_else(|| format!("--{flag} needs a value"))?,
-                };
-                cfg.set(&flag, Some(&value)).map_err(|e| format!("--{flag}: {e}"))?;
-            } else {
-                return Err(format!("unknown flag '--{flag}' (see --help)"));
-            }
-        }
-        Ok(Parsed::Run(Box::new(cfg)))
-    }
-
-    fn set(&mut self, flag: &str, value: Option<&str>) -> Result<(), String> {
-        let v = value.unwrap_or_default().trim();
-        fn num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
-            v.parse().map_err(|_| format!("'{v}' is not a valid number"))
-        }
-        match flag {
-            "no-sim" => self.no_sim = true,
-            "frozen" => self.frozen = true,
-            "bind" => self.bind = v.parse().map_err(|_| format!("'{v}' is not an address like 127.0.0.1:8080"))?,
-            "fixtures" => self.fixtures = Some(PathBuf::from(v)),
-            "seed" => self.seed = Some(num(v)?),
-            "speed" => {
-                let s: f64 = num(v)?;
-                if !(s.is_finite() && s >= 0.0) {
-                    return Err(format!("'{v}' must be a non-negative number"));
-                }
-                self.speed = s;
-            }
-            "tick-ms" => {
-                self.tick_ms = num(v)?;
-                if self.tick_ms == 0 {
-                    return Err("must be at least 1".into());
-                }
-            }
-            "start" => {
-                if crate::clock::parse_datetime(v).is_none() {
-                    return Err(format!("'{v}' is not a time like 2026-03-02 09:00:00"));
-                }
-                self.start = Some(v.to_string());
-            }
-            "state-file" => self.state_file = Some(PathBuf::from(v)),
-            "fleet" => {
-                let n: usize = num(v)?;
-                if n == 0 {
-                    return Err("must be at least 1".into());
-                }
-                self.fleet = Some(n);
-            }
-            "push-timeout-ms" => {
-                self.push_timeout_ms = num(v)?;
-                if !(1..=600_000).contains(&self.push_timeout_ms) {
-                    return Err("must be between 1 and 600000".into());
-                }
-            }
-            "push-retries-ms" => {
-                let list: Vec<u64> = if v.is_empty() {
-                    Vec::new()
-                } else {
-                    v.split(',').map(|p| num(p.trim())).collect::<Result<_, _>>()?
-                };
-                if list.len() > 50 {
-                    return Err(format!("{} retries is more than 50", list.len()));
-                }
-                if let Some(d) = list.iter().find(|d| **d > 3_600_000) {
-                    return Err(format!("a delay of {d} ms is more than an hour"));
-                }
-                self.push_retries_ms = list;
-            }
-            "eject-delay-s" => self.eject_delay_s = num(v)?,
-            "workers" => {
-                self.workers = num(v)?;
-                if self.workers > 256 {
-                    return Err("must be at most 256 (0: one per CPU)".into());
-                }
-            }
-            "save-every-s" => self.save_every_s = num(v)?,
-            "rent-rate" => {
-                let r: f64 = num(v)?;
-                if !(r.is_finite() && (0.0..=1.0e6).contains(&r)) {
-                    return Err(format!("'{v}' must be a non-negative number"));
-                }
-                self.rent_rate = Some(r);
-            }
-            "control-token" => {
-                // Not trimmed: a token is compared byte for byte. Blank would protect nothing.
-                let raw = value.unwrap_or_default();
-                if raw.trim().is_empty() {
-                    return Err("must not be empty".into());
-                }
-                if raw.len() > 1024 || raw.chars().any(|c| c.is_control()) {
-                    return Err("must be at most 1024 characters without control characters".into());
-                }
-                self.control_token = Some(Secret::new(raw));
-            }
-            "max-tokens-per-account" => {
-                self.max_tokens_per_account = num(v)?;
-                if !(1..=10_000_000).contains(&self.max_tokens_per_account) {
-                    return Err("must be between 1 and 10000000".into());
-                }
-            }
-            "token-ttl-s" => {
-                self.token_ttl_s = num(v)?;
-                if self.token_ttl_s > 100 * 365 * 86_400 {
-                    return Err("must be at most 100 years of seconds (0: never expire)".into());
-                }
-            }
-            "body-timeout-ms" => {
-                self.body_timeout_ms = num(v)?;
-                if !(1..=3_600_000).contains(&self.body_timeout_ms) {
-                    return Err("must be between 1 and 3600000".into());
-                }
-            }
-            "state-max-mb" => {
-                self.state_max_mb = num(v)?;
-                if !(1..=1_048_576).contains(&self.state_max_mb) {
-                    return Err("must be between 1 and 1048576 (1 TiB)".into());
-                }
-            }
-            _ => return Err(format!("unknown flag '--{flag}'")),
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
+    use clap::FromArgMatches;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Parsed, String> {
-        Config::parse(args.iter().map(|s| s.to_string()), env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    /// Parse `args` over the environment `env`, given as (`BAJIE_SIM_` name, value) pairs.
+    /// Each call renames the command's variables to a prefix of its own
+    /// (`BAJIE_SIM_T<n>_SEED`), so tests running in parallel, and the developer's own
+    /// `BAJIE_SIM_*` variables, cannot leak into each other.
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, clap::Error> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let prefix = format!("BAJIE_SIM_T{}_", NEXT.fetch_add(1, Ordering::Relaxed));
+        let rename = |name: &str| name.replacen("BAJIE_SIM_", &prefix, 1);
+        // Set first: clap reads a variable's value when the argument is declared.
+        for (k, v) in env {
+            std::env::set_var(rename(k), v);
+        }
+        let cmd = Cli::command().mut_args(|a| {
+            let renamed = a.get_env().map(|e| &*Box::leak(rename(&e.to_string_lossy()).into_boxed_str()));
+            a.env(renamed)
+        });
+        let parsed = cmd
+            .try_get_matches_from(std::iter::once("bajie-sim").chain(args.iter().copied()))
+            .and_then(|m| Cli::from_arg_matches(&m))
+            .map(Config::from);
+        for (k, _) in env {
+            std::env::remove_var(rename(k));
+        }
+        parsed
+    }
+
+    fn run(args: &[&str]) -> Config {
+        parse(args, &[]).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    fn refused(args: &[&str]) -> String {
+        match parse(args, &[]) {
+            Ok(c) => panic!("{args:?} was accepted: {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_load_test_limits_have_defaults_ranges_and_environment_variables() {
+        let c = run(&[]);
+        assert_eq!(
+            (c.max_tokens_per_account, c.token_ttl_s, c.body_timeout_ms, c.state_max_mb),
+            (10_000, 2_592_000, 5000, 4096)
+        );
+        let c = run(&[
+            "--max-tokens-per-account",
+            "50000",
+            "--token-ttl-s=0",
+            "--body-timeout-ms",
+            "250",
+            "--state-max-mb",
+            "1",
+        ]);
+        assert_eq!((c.max_tokens_per_account, c.token_ttl_s, c.body_timeout_ms, c.state_max_mb), (50_000, 0, 250, 1));
+        assert_eq!(c.token_policy().ttl_ms, 0);
+        let c = parse(&[], &[("BAJIE_SIM_BODY_TIMEOUT_MS", "900"), ("BAJIE_SIM_STATE_MAX_MB", "8")]).unwrap();
+        assert_eq!((c.body_timeout_ms, c.state_max_mb), (900, 8));
+        for bad in [["--max-tokens-per-account", "0"], ["--body-timeout-ms", "0"], ["--state-max-mb", "0"]] {
+            assert!(refused(&bad).contains(bad[0]), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_flag_reads_its_environment_variable_bajie_sim_name() {
+        let cmd = Cli::command();
+        let mut flags = 0;
+        for a in cmd.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")) {
+            let long = a.get_long().expect("every flag is a long flag");
+            let expected = format!("BAJIE_SIM_{}", long.to_uppercase().replace('-', "_"));
+            assert_eq!(a.get_env().map(|e| e.to_string_lossy().into_owned()), Some(expected), "--{long}");
+            flags += 1;
+        }
+        assert!(flags >= 17, "{flags} flags");
+    }
+
+    #[test]
+    fn wiring_urls_are_absolute_or_paths_on_this_simulator() {
+        let c = parse(&["--push-url", "/_sim/ui/sink"], &[("BAJIE_SIM_CUSTOMER_CALLBACK_URL", "/cb")]).unwrap();
+        let c = c.with_own_address("0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.push_url.as_deref(), Some("http://127.0.0.1:8080/_sim/ui/sink"));
+        assert_eq!(c.customer_callback_url.as_deref(), Some("http://127.0.0.1:8080/cb"));
+        let c = run(&["--push-url=https://example.com/ev"]);
+        assert_eq!(
+            c.with_own_address("127.0.0.1:1".parse().unwrap()).push_url.as_deref(),
+            Some("https://example.com/ev")
+        );
+        assert!(refused(&["--push-url", "ftp://x/y"]).contains("--push-url"));
+        assert!(refused(&["--customer-callback-url", "//host/x"]).contains("--customer-callback-url"));
+        assert!(run(&["--fixture-schema"]).fixture_schema);
+        assert!(!run(&["--fixture-schema=false"]).fixture_schema);
+        assert!(Config::help().contains("--push-url") && Config::help().contains("--fixture-schema"));
+    }
+
+    #[test]
+    fn no_flags_give_the_default_configuration() {
+        assert_eq!(format!("{:?}", run(&[])), format!("{:?}", Config::default()));
     }
 
     #[test]
     fn flags_override_environment() {
-        let Parsed::Run(c) =
-            parse(&["--seed", "9", "--no-sim"], &[("BAJIE_SIM_SEED", "3"), ("BAJIE_SIM_SPEED", "60")]).unwrap()
-        else {
-            panic!("expected a run")
-        };
+        let c = parse(&["--seed", "9", "--no-sim"], &[("BAJIE_SIM_SEED", "3"), ("BAJIE_SIM_SPEED", "60")]).unwrap();
         assert_eq!(c.seed, Some(9));
         assert_eq!(c.speed, 60.0);
         assert!(c.no_sim);
     }
 
     #[test]
+    fn a_later_flag_wins_over_an_earlier_one() {
+        // scripts/demo.sh passes its own --speed first and the user's flags after it.
+        assert_eq!(run(&["--speed", "60", "--speed", "600"]).speed, 600.0);
+        assert!(!run(&["--frozen", "--frozen=false"]).frozen);
+    }
+
+    #[test]
+    fn booleans_take_true_and_false_on_the_command_line() {
+        // The hand-made parser froze the clock on `--frozen=false` and stopped the
+        // simulation on `--no-sim=false`.
+        let c = run(&["--frozen=false", "--no-sim=false"]);
+        assert!(!c.frozen && !c.no_sim, "{c:?}");
+        let c = run(&["--frozen=true", "--no-sim=true"]);
+        assert!(c.frozen && c.no_sim, "{c:?}");
+        let c = run(&["--frozen", "--no-sim", "--seed", "4"]);
+        assert!(c.frozen && c.no_sim && c.seed == Some(4), "{c:?}");
+        let c = run(&[]);
+        assert!(!c.frozen && !c.no_sim, "{c:?}");
+        // A bare switch does not swallow the next argument as its value.
+        assert!(refused(&["--frozen", "false"]).contains("false"));
+        assert!(refused(&["--frozen=maybe"]).contains("maybe"));
+    }
+
+    #[test]
+    fn booleans_take_true_false_1_0_in_the_environment() {
+        for (value, on) in [("true", true), ("1", true), ("yes", true), ("false", false), ("0", false), ("no", false)] {
+            let c = parse(&[], &[("BAJIE_SIM_FROZEN", value), ("BAJIE_SIM_NO_SIM", value)]).unwrap();
+            assert_eq!((c.frozen, c.no_sim), (on, on), "BAJIE_SIM_FROZEN={value}");
+        }
+        let c = parse(&["--frozen=false"], &[("BAJIE_SIM_FROZEN", "1")]).unwrap();
+        assert!(!c.frozen);
+        assert!(parse(&[], &[("BAJIE_SIM_FROZEN", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn a_flag_missing_its_value_is_named_not_read_as_the_next_flag() {
+        // The hand-made parser read `--seed --bind 127.0.0.1:0` as seed "--bind".
+        let err = refused(&["--seed", "--bind", "127.0.0.1:0"]);
+        assert!(err.contains("--seed") && err.contains("value is required"), "{err}");
+        assert!(!err.contains("not a valid number"), "{err}");
+        let err = refused(&["--bind"]);
+        assert!(err.contains("--bind"), "{err}");
+    }
+
+    #[test]
+    fn bind_accepts_a_host_name() {
+        let c = run(&["--bind", "localhost:8080"]);
+        assert!(c.bind.ip().is_loopback() && c.bind.port() == 8080, "{:?}", c.bind);
+        assert!(c.exposure_warning().is_none());
+        assert_eq!(run(&["--bind=127.0.0.1:0"]).bind.port(), 0);
+        assert!(refused(&["--bind", "8080"]).contains("not an address"));
+    }
+
+    #[test]
+    fn version_and_help_are_answered() {
+        let err = parse(&["--version"], &[]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DisplayVersion);
+        assert!(err.to_string().contains(env!("CARGO_PKG_VERSION")));
+        let err = parse(&["--help"], &[]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DisplayHelp);
+        let help = Config::help();
+        for needle in [
+            "demo/demo",
+            "acme/acme",
+            "/_sim/ui",
+            "bajie-sim --bind 127.0.0.1:0 --seed 42 --start '2026-03-02 09:00:00' --frozen --no-sim",
+            "BAJIE_SIM_TICK_MS",
+            "--control-token",
+            "[default: 127.0.0.1:8080]",
+        ] {
+            assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+        }
+    }
+
+    #[test]
     fn bad_values_are_refused_with_the_flag_named() {
-        let err = parse(&["--speed=fast"], &[]).unwrap_err();
-        assert!(err.contains("--speed"), "{err}");
-        assert!(parse(&["--nope"], &[]).unwrap_err().contains("unknown flag"));
-        assert!(matches!(parse(&["--help"], &[]).unwrap(), Parsed::Help));
+        for args in [
+            &["--speed=fast"][..],
+            &["--speed", "-1"],
+            &["--seed", "-5"],
+            &["--tick-ms", "0"],
+            &["--fleet", "0"],
+            &["--workers", "257"],
+            &["--start", "tomorrow"],
+            &["--rent-rate", "NaN"],
+        ] {
+            let err = refused(args);
+            assert!(err.contains(args[0].split('=').next().unwrap()), "{args:?}: {err}");
+        }
+        assert!(refused(&["--nope"]).contains("unexpected argument"));
+        assert!(refused(&["stray"]).contains("unexpected argument"));
+        let err = parse(&[], &[("BAJIE_SIM_SEED", "x")]).unwrap_err().to_string();
+        assert!(err.contains("--seed"), "{err}");
     }
 
     #[test]
     fn binding_beyond_loopback_warns_and_names_the_token() {
         assert_eq!(Config::default().bind.to_string(), "127.0.0.1:8080");
         assert!(Config::default().exposure_warning().is_none());
-        let Parsed::Run(c) = parse(&["--bind", "[::1]:0"], &[]).unwrap() else { panic!("run") };
-        assert!(c.exposure_warning().is_none());
-        let Parsed::Run(mut c) = parse(&["--bind", "0.0.0.0:8080"], &[]).unwrap() else { panic!("run") };
+        assert!(run(&["--bind", "[::1]:0"]).exposure_warning().is_none());
+        let mut c = run(&["--bind", "0.0.0.0:8080"]);
         assert!(c.exposure_warning().unwrap().contains("--control-token"));
         c.control_token = Some(Secret::new("t"));
         assert!(c.exposure_warning().unwrap().contains("requires its token"));
@@ -438,28 +727,40 @@ mod tests {
 
     #[test]
     fn the_control_token_comes_from_a_flag_or_the_environment_and_never_prints() {
-        let Parsed::Run(c) = parse(&[], &[("BAJIE_SIM_CONTROL_TOKEN", "s3cret")]).unwrap() else { panic!("run") };
+        let c = parse(&[], &[("BAJIE_SIM_CONTROL_TOKEN", "s3cret")]).unwrap();
         let token = c.control_token.clone().unwrap();
         assert!(token.matches("s3cret") && !token.matches("s3cre") && !token.matches("s3cret "));
         assert!(!format!("{c:?}").contains("s3cret"), "{c:?}");
-        let Parsed::Run(c) = parse(&["--control-token=flag"], &[("BAJIE_SIM_CONTROL_TOKEN", "env")]).unwrap() else {
-            panic!("run")
-        };
+        let c = parse(&["--control-token=flag"], &[("BAJIE_SIM_CONTROL_TOKEN", "env")]).unwrap();
         assert!(c.control_token.unwrap().matches("flag"));
-        assert!(parse(&["--control-token", " "], &[]).unwrap_err().contains("must not be empty"));
+        assert!(refused(&["--control-token", " "]).contains("must not be empty"));
         assert!(Config::default().control_token.is_none());
-        assert!(HELP.contains("--control-token"));
+        let arg = Cli::command();
+        let arg = arg.get_arguments().find(|a| a.get_id() == "control_token").unwrap();
+        assert!(arg.is_hide_env_values_set(), "--help must not print the environment's token");
+    }
+
+    #[test]
+    fn the_start_is_unpinned_by_default_and_the_offset_comes_from_a_flag_or_the_environment() {
+        assert_eq!(Config::default().start, None);
+        assert_eq!(Config::default().utc_offset_s, 0);
+        assert_eq!(Config::for_tests().start.as_deref(), Some(TEST_START));
+        assert_eq!(run(&["--utc-offset", "+08:00"]).utc_offset_s, 8 * 3600);
+        assert_eq!(run(&["--utc-offset", "-05:30"]).utc_offset_s, -(5 * 3600 + 1800));
+        assert_eq!(run(&["--utc-offset=Z"]).utc_offset_s, 0);
+        let c = parse(&[], &[("BAJIE_SIM_UTC_OFFSET", "-05:30")]).unwrap();
+        assert_eq!(c.utc_offset_s, -(5 * 3600 + 1800));
+        assert!(refused(&["--utc-offset=Mars"]).contains("--utc-offset"));
+        assert!(Config::help().contains("--utc-offset"));
     }
 
     #[test]
     fn the_retry_schedule_is_a_bounded_list_of_delays() {
-        let Parsed::Run(c) = parse(&["--push-retries-ms", "10, 20,40"], &[]).unwrap() else { panic!("expected a run") };
-        assert_eq!(c.push_retries_ms, vec![10, 20, 40]);
-        let Parsed::Run(c) = parse(&["--push-retries-ms="], &[]).unwrap() else { panic!("expected a run") };
-        assert!(c.push_retries_ms.is_empty());
+        assert_eq!(run(&["--push-retries-ms", "10, 20,40"]).push_retries_ms, vec![10, 20, 40]);
+        assert!(run(&["--push-retries-ms="]).push_retries_ms.is_empty());
         assert_eq!(Config::default().push_retries_ms, vec![1000, 2000, 4000, 8000, 16000]);
-        assert!(parse(&["--push-retries-ms", "1,x"], &[]).unwrap_err().contains("--push-retries-ms"));
-        assert!(parse(&["--push-retries-ms", "7200000"], &[]).unwrap_err().contains("more than an hour"));
+        assert!(refused(&["--push-retries-ms", "1,x"]).contains("--push-retries-ms"));
+        assert!(refused(&["--push-retries-ms", "7200000"]).contains("more than an hour"));
         assert!(parse(&["--push-timeout-ms", "0"], &[]).is_err());
     }
 }

@@ -24,7 +24,7 @@ pub enum Error {
 }
 
 /// Business error codes used by the simulator. The two production codes are 2002 and 2004;
-/// the others are the simulator's own and are listed in the README.
+/// the others are the simulator's own and are listed in docs/errors.md.
 pub mod code {
     /// A required parameter is missing, malformed or out of range.
     pub const BAD_PARAM: i64 = 1001;

@@ -8,6 +8,7 @@ use crate::model::shop::currency_symbol;
 use crate::model::{
     Agent, Battery, BatteryPlace, Cabinet, Money, PriceStrategy, Settings, Shop, Slot, TimetableRow, World,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -15,7 +16,7 @@ use std::collections::BTreeSet;
 pub const DEFAULT_FIXTURES: &str = include_str!("../fixtures/default.json");
 
 /// A fixture file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FixtureFile {
     /// Virtual start time, `YYYY-MM-DD HH:mm:ss`.
@@ -26,53 +27,77 @@ pub struct FixtureFile {
     pub settings: Option<Settings>,
     /// Simulation rates, read by `sim/` (kept as given).
     #[serde(default)]
+    #[schemars(with = "Option<crate::model::SimSettings>")]
     pub sim: Option<serde_json::Value>,
     /// The merchants.
     pub agents: Vec<FxAgent>,
 }
 
 /// A merchant in a fixture file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FxAgent {
+    /// Login name (Basic auth user, `agentAccount` of pushes); unique.
     account: String,
+    /// Plain password (Basic auth; A1 login takes its SHA-256 hex).
     password: String,
+    /// Company name.
     #[serde(default)]
     name: String,
+    /// The merchant's price strategies.
     #[serde(default)]
     price_strategies: Vec<FxPrice>,
+    /// The merchant's shops.
     #[serde(default)]
     shops: Vec<FxShop>,
+    /// The merchant's cabinets.
     #[serde(default)]
     cabinets: Vec<FxCabinet>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxPrice {
+    /// Strategy id, unique across the file.
     id: u64,
+    /// Display name.
     name: String,
+    /// 1 per period, 2 timetable (`details`), 3 other (default 1).
     #[serde(default = "one")]
     r#type: i64,
+    /// 0 general, 1 POS.
     #[serde(default)]
     custom_type: i64,
+    /// Display order.
     #[serde(default)]
     priority: i64,
+    /// Whether a deposit is taken.
     #[serde(default)]
     is_deposit: bool,
+    /// Deposit, major units.
     deposit_amount: f64,
+    /// Buy-out amount charged when the battery is not back after `timeoutDay` days; also the cap of any order.
     timeout_amount: f64,
+    /// Days until an unreturned battery is bought out (0: never).
     timeout_day: i64,
+    /// Free minutes at the start of a rental.
     free_minutes: i64,
+    /// Free rentals a day (shown, not billed).
     #[serde(default)]
     day_use_free_count: i64,
+    /// Price of one period, major units.
     price: f64,
+    /// Length of one period, in `priceUnit` units.
     price_time: i64,
+    /// 0 minutes, 1 hours, 2 days.
     #[serde(default)]
     price_unit: i64,
+    /// Cap per 24 hours (0: none).
     daily_max_price: f64,
+    /// Shown as given.
     #[serde(default)]
     auto_refund: i64,
+    /// Timetable rows (type 2).
     #[serde(default)]
     details: Vec<FxRow>,
 }
@@ -81,75 +106,109 @@ fn one() -> i64 {
     1
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxRow {
+    /// Row start, minutes into the rental.
     start_minute: i64,
+    /// Row end, minutes into the rental.
     end_minute: i64,
+    /// Fee of this section (shown as `setcionFee`).
     #[serde(default)]
     section_fee: f64,
+    /// Amount of a rental whose day ends in this row.
     total_fee: f64,
+    /// Row order.
     #[serde(default)]
     seqno: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxShop {
+    /// Shop id (1..64 of `A-Z a-z 0-9 _ -`), unique across the file.
     id: String,
+    /// Shop name.
     name: String,
+    /// Street address.
     #[serde(default)]
     address: Option<String>,
+    /// City.
     #[serde(default)]
     city: String,
+    /// Province or state.
     #[serde(default)]
     province: String,
+    /// District.
     #[serde(default)]
     region: String,
+    /// WGS-84 latitude.
     latitude: f64,
+    /// WGS-84 longitude.
     longitude: f64,
+    /// Opening hours `HH:mm-HH:mm`.
     #[serde(default)]
     opening_time: String,
+    /// ISO currency code (EUR, GBP, ...).
     currency: String,
+    /// Phone number.
     #[serde(default)]
     mobile: String,
+    /// Description.
     #[serde(default)]
     content: String,
+    /// Icon URL.
     #[serde(default)]
     icon: String,
+    /// Logo URL.
     #[serde(default)]
     logo: String,
+    /// Banner URL.
     #[serde(default)]
     banner: String,
+    /// Scene type 0..36.
     #[serde(default)]
     scene_type: i64,
+    /// Store category 0..29.
     #[serde(default)]
     store_type: i64,
+    /// General price strategy bound to the shop (one of this merchant's).
     #[serde(default)]
     price_id: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxCabinet {
+    /// Device id: 3 upper-case letters and 5 digits (`BJD60151`), unique.
     id: String,
+    /// The shop it stands in (one of this merchant's); absent: no shop.
     #[serde(default)]
     shop_id: Option<String>,
+    /// Number of slots.
     slots: u16,
+    /// Connected at start (default true).
     #[serde(default = "yes")]
     online: bool,
+    /// Public IP it reports.
     #[serde(default)]
     ip: String,
+    /// Signal strength it reports.
     #[serde(default)]
     signal: String,
+    /// SIM card number (`icCard`).
     #[serde(default)]
     iccid: String,
+    /// Free text.
     #[serde(default)]
     remark: String,
+    /// Serial of its POS terminal; empty: none.
     #[serde(default)]
     pos_device_id: String,
+    /// Batteries docked at start.
     #[serde(default)]
     batteries: Vec<FxBattery>,
+    /// Slot faults at start.
     #[serde(default)]
     faults: Vec<FxFault>,
 }
@@ -158,20 +217,26 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxBattery {
+    /// Slot it is docked in (1..slots).
     slot: u16,
+    /// Battery id, unique (10 upper-case hex digits by convention).
     id: String,
+    /// Charge at the start time, percent 0..100.
     vol: f64,
+    /// Battery fault type 0..11 (0: healthy).
     #[serde(default)]
     fault: u8,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FxFault {
+    /// Slot (1..slots).
     slot: u16,
+    /// Slot fault type 1..8.
     fault: u8,
 }
 
@@ -185,26 +250,49 @@ fn money(v: f64, what: &str) -> Result<Money, String> {
     Money::from_major(v).ok_or_else(|| format!("{what} {v} is not a non-negative amount"))
 }
 
+/// The JSON Schema of fixture files (`bajie-sim --fixture-schema`), derived from the types
+/// above, so it cannot drift from what [`load`] accepts.
+pub fn schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(FixtureFile)).unwrap_or_default();
+    if let Some(o) = schema.as_object_mut() {
+        o.insert("title".into(), "bajie-sim fixture file".into());
+        o.insert(
+            "description".into(),
+            "A world for bajie-sim (--fixtures PATH): merchants with their price strategies, shops and cabinets; \
+             optional start time, world settings and simulation rates."
+                .into(),
+        );
+    }
+    schema
+}
+
 /// A loaded world and the time it starts at.
 #[derive(Debug)]
 pub struct Loaded {
     /// The world.
     pub world: World,
-    /// Virtual start time from the file, if it names one.
+    /// Virtual start time pinned by the file or from outside it, if any.
     pub start: Option<Millis>,
     /// The file's simulation rates, as given.
     pub sim: Option<serde_json::Value>,
 }
 
-/// Parse and validate a fixture file into a world seeded with `seed`, with `now` as the
-/// registration time of its cabinets.
+/// Parse and validate a fixture file into a world seeded with `seed`, with the file's `start`
+/// (else `now`) as the registration time of its cabinets.
 pub fn load(text: &str, seed: u64, now: Millis) -> Result<Loaded, String> {
+    load_with(text, seed, now, None)
+}
+
+/// [`load`], with a start pinned from outside the file (`--start`) that wins over the file's:
+/// the world is registered at the moment its clock starts, whichever names it.
+pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> Result<Loaded, String> {
     let file: FixtureFile = serde_json::from_str(text).map_err(|e| format!("fixture file is not valid: {e}"))?;
-    let start = match file.start.as_deref() {
-        Some(s) => {
+    let start = match (pinned, file.start.as_deref()) {
+        (Some(t), _) => Some(t),
+        (None, Some(s)) => {
             Some(parse_datetime(s).ok_or_else(|| format!("start: '{s}' is not a time like 2026-03-02 09:00:00"))?)
         }
-        None => None,
+        (None, None) => None,
     };
     let now = start.unwrap_or(now);
     let mut w = World::empty(seed);
@@ -597,7 +685,8 @@ mod tests {
         }
         assert_eq!(w.cabinets.values().filter(|c| !c.online).count(), 1);
         assert!(w.shops.values().all(|s| s.price_id.is_some()));
-        assert!(l.start.is_some());
+        // The embedded world does not pin its clock: it starts at the real time.
+        assert!(l.start.is_none());
     }
 
     #[test]

@@ -4,23 +4,19 @@
 //! signal exits at once (130).
 
 use bajie_sim::app;
-use bajie_sim::config::{Config, Parsed, HELP};
+use bajie_sim::config::Config;
 use std::io::Write;
 use std::time::Duration;
 
 #[actix_web::main]
 async fn main() {
-    let config = match Config::parse(std::env::args().skip(1), std::env::vars()) {
-        Ok(Parsed::Run(c)) => *c,
-        Ok(Parsed::Help) => {
-            print!("{HELP}");
-            return;
-        }
-        Err(e) => {
-            eprintln!("bajie-sim: {e}");
-            std::process::exit(2);
-        }
-    };
+    // `--help` and `--version` print and exit 0 here; a bad flag prints what is wrong and exits 2.
+    let config = Config::from_process();
+    if config.fixture_schema {
+        // Not println!: a closed pipe (`| head`) is no reason to panic.
+        let _ = writeln!(std::io::stdout(), "{:#}", bajie_sim::fixtures::schema());
+        return;
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     raise_open_file_limit();
     if let Some(warning) = config.exposure_warning() {
@@ -38,7 +34,7 @@ async fn main() {
     wait_for_signal().await;
     log::info!("shutting down: no new connections; finishing requests in flight, then deliveries (5 s grace)");
     // A second signal means "now": skip the grace periods (what is pending is lost, as with
-    // SIGKILL; see the README, Reliability).
+    // SIGKILL; see docs/reliability.md).
     tokio::spawn(async {
         wait_for_signal().await;
         log::warn!("second signal: exiting at once");

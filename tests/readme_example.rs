@@ -1,4 +1,4 @@
-//! The README's Rust example, compiled and run here so it stays true: a client developer's
+//! The Rust example of docs/testing.md, compiled and run here so it stays true: a client developer's
 //! integration test against bajie-sim, using the clock and the fault controls. In your own
 //! crate, add `bajie-sim` (and `reqwest`, `serde_json`, `tokio`) as dev-dependencies.
 
@@ -10,7 +10,8 @@ type Res = Result<(), Box<dyn std::error::Error>>;
 
 #[tokio::test]
 async fn a_rental_is_called_back_and_billed_and_a_failed_eject_is_reported() -> Res {
-    // A private simulator: port 0, seed 42, frozen virtual clock, no autonomous activity.
+    // A private simulator: port 0, seed 42, virtual clock frozen at 2026-03-02 09:00:00 (the
+    // default world would start at the real time), no autonomous activity.
     let sim = app::build(Config::for_tests()).await?;
     let (base, http) = (sim.url(), reqwest::Client::new());
     let api = format!("{base}/cdb-open-api/v1");
@@ -61,4 +62,19 @@ async fn a_rental_is_called_back_and_billed_and_a_failed_eject_is_reported() -> 
     assert_eq!(check["code"], 0);
     sim.shutdown(Duration::from_secs(1)).await;
     Ok(())
+}
+
+/// docs/testing.md shows this file and the Python example verbatim: a change to either without
+/// the other fails here (copy the file into its fenced block of the doc).
+#[test]
+fn docs_testing_md_shows_both_examples_verbatim() {
+    let doc = include_str!("../docs/testing.md");
+    let examples = [
+        ("rust", "tests/readme_example.rs", include_str!("readme_example.rs")),
+        ("python", "examples/python/test_rent.py", include_str!("../examples/python/test_rent.py")),
+    ];
+    for (lang, file, text) in examples {
+        let block = format!("```{lang}\n{text}```\n");
+        assert!(doc.contains(&block), "docs/testing.md does not show {file} verbatim in a {lang} block");
+    }
 }

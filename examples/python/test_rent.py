@@ -4,7 +4,8 @@ only: a rental called back and billed on the virtual clock, then an injected eje
     BAJIE_SIM_URL=http://127.0.0.1:8080 python3 -m unittest examples/python/test_rent.py
 
 The simulator should run with a frozen clock and no autonomous activity:
-`bajie-sim --frozen --no-sim --seed 42` (scripts/python-example.sh starts one for you).
+`bajie-sim --frozen --no-sim --seed 42 --start '2026-03-02 09:00:00'` (scripts/python-example.sh
+starts one for you).
 """
 
 import base64

@@ -105,7 +105,8 @@ test("the dashboard renders the default world", async () => {
     assert.notEqual(await cab.locator(`[data-slot="${n}"]`).getAttribute("data-battery"), "", `slot ${n} holds a battery`);
   }
   assert.equal(await cab.locator(`[data-slot="2"]`).getAttribute("data-battery"), "");
-  // The virtual clock of the fixtures, frozen by the script.
+  // The virtual start pinned and frozen by the script (--start; the default world would start at
+  // the real time).
   assert.equal(await page.locator("#clock-now").textContent(), "2026-03-02 09:00:00");
   assert.equal(await page.locator("#clock-state").textContent(), "frozen");
   // Both agents in the picker; shops drawn on the map.
@@ -179,6 +180,11 @@ test("fault controls in the page reach the simulator", async () => {
   await page.locator("#rules li", { hasText: "ejectFailure" }).waitFor({ state: "visible" });
   const rules = await sim("GET", "/_sim/faults");
   assert.equal(rules.body.data.total, 1, JSON.stringify(rules.body));
+  // The rule shows on the cabinet it targets, and on no other.
+  const ruleId = rules.body.data.records ? rules.body.data.records[0].id : rules.body.data.rules[0].id;
+  await page.locator(`article[data-cabinet="BJD60151"] [data-rule-badge="${ruleId}"]`).waitFor({ state: "visible" });
+  assert.match(await page.locator(`article[data-cabinet="BJD60151"] [data-rule-badge="${ruleId}"]`).textContent(), /ejectFailure 3/);
+  assert.equal(await page.locator(`article[data-cabinet="BJD60152"] [data-rule-badge]`).count(), 0);
   await page.locator("#rules [data-rule]").click();
   await page.locator("#rules li", { hasText: "No active rule" }).waitFor({ state: "visible" });
 
@@ -194,6 +200,61 @@ test("fault controls in the page reach the simulator", async () => {
     () => document.querySelector('article[data-cabinet="BJD60152"] [data-slot="1"]')?.classList.contains("fault"),
   );
   assert.equal((await cell.locator(".flag").textContent()).trim(), "B5");
+});
+
+test("the journal filters by order and by cabinet and hides CABINET_STATUS", async () => {
+  // A heartbeat: pushed (the agent subscribes every event) but hidden by default.
+  const report = await sim("POST", "/_sim/cabinets/BJD60152/report");
+  assert.equal(report.body.code, 0, JSON.stringify(report.body));
+  const wait = await sim("GET", "/_sim/pushes/wait?event=CABINET_STATUS&count=1&timeoutMs=10000");
+  assert.equal(wait.body.code, 0, JSON.stringify(wait.body));
+  const status = page.locator(`#journal details[data-event="CABINET_STATUS"]`);
+  assert.equal(await page.locator("#jf-hide-status").isChecked(), true);
+  await page.locator(`#journal details[data-event="BATTERY_BORROW_OUT"]`).first().waitFor({ state: "visible" });
+  assert.equal(await status.count(), 0, "CABINET_STATUS hidden");
+  await page.locator("#jf-hide-status").uncheck();
+  await status.first().waitFor({ state: "visible" });
+  await page.locator("#jf-hide-status").check();
+  await page.waitForFunction(() => !document.querySelector('#journal details[data-event="CABINET_STATUS"]'));
+
+  // Click an order: only its entries (the callback and the event push of the rent above).
+  const link = page.locator("#orders [data-journal-order]").first();
+  const order = await link.getAttribute("data-journal-order");
+  await link.click();
+  await page.waitForFunction((o) => {
+    const rows = [...document.querySelectorAll("#journal details")];
+    return rows.length > 0 && rows.every((r) => r.dataset.order === o);
+  }, order);
+  assert.equal(await page.locator("#jf-order").inputValue(), order);
+
+  // A cabinet's Journal button: only that cabinet's entries.
+  await page.locator('article[data-cabinet="BJD60152"] [data-act="journal"]').click();
+  await page.locator("#jf-hide-status").uncheck();
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("#journal details")];
+    return rows.length > 0 && rows.every((r) => r.dataset.cabinet === "BJD60152");
+  });
+  await page.locator("#jf-hide-status").check();
+  await page.locator("#jf-clear").click();
+  await page.waitForFunction(() => document.querySelectorAll("#journal details").length >= 2);
+});
+
+test("the plots follow virtual time from samples the simulator keeps", async () => {
+  // One sample per five virtual minutes, taken when the page polls: move the clock twice.
+  for (let i = 0; i < 2; i++) {
+    const before = Number(await page.locator('#plots [data-plot="open"]').getAttribute("data-points"));
+    const adv = await sim("POST", "/_sim/clock?advance=600");
+    assert.equal(adv.body.code, 0, JSON.stringify(adv.body));
+    await page.waitForFunction((n) => Number(document.querySelector('#plots [data-plot="open"]')?.dataset.points) > n, before);
+  }
+  for (const id of ["rentals", "open", "charge", "pushes"]) {
+    const plot = page.locator(`#plots [data-plot="${id}"]`);
+    assert.ok(Number(await plot.getAttribute("data-points")) >= 3, `${id} has points`);
+    assert.ok((await plot.locator("svg path").count()) >= 1, `${id} draws a line`);
+  }
+  const v = await sim("GET", "/_sim/ui/world?agent=demo");
+  assert.ok(v.body.data.samples.length >= 3, JSON.stringify(v.body.data.samples));
+  assert.ok(v.body.data.samples.every((s) => s.fleetCharge > 0 && s.fleetCharge <= 100), "fleet charge in percent");
 });
 
 test("the page raised no script error; screenshots saved", async () => {

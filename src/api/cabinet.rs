@@ -42,13 +42,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// C3 `POST /cabinet/ejectByRent?cabinetid=&rentOrderId=&slotNum=`: eject `slotNum` for the
 /// order (0 lets the cabinet pick the best battery). An order that already ejected is refused:
-/// a battery is never ejected twice for one order. An id that is no order yet becomes a
-/// back-office order (ADMIN_RENTAL_ORDER).
+/// a battery is never ejected twice for one order. A pending order named here is the client's
+/// to eject from then on: its automatic eject is cancelled, and it fails (`status=0`) if no
+/// `ejectByRent` succeeds within a minute. An id that is no order yet becomes a back-office
+/// order (ADMIN_RENTAL_ORDER).
 async fn eject_by_rent(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
     let cabinet = p.required("cabinetid")?;
     let order = p.required("rentOrderId")?;
     let slot = p.int_in("slotNum", 0, 1000)?.ok_or_else(|| Error::missing_param("slotNum"))? as u16;
     let now = state.clock.now();
+    // Two writes: from the moment the client names the order, no automatic eject fires for
+    // it, whether or not this eject is refused (docs/fidelity.md, "ejectByRent takes over").
+    let (_, taken_over) = state.store.write(|w, out| {
+        w.claim_eject(&agent.0, order, now, out);
+        Ok(())
+    })?;
+    state.publish(taken_over);
     let (_, events) = state.store.write(|w, out| w.eject_by_rent(&agent.0, cabinet, order, slot, now, out))?;
     state.publish(events);
     Ok(envelope::ok_empty())
@@ -417,8 +426,7 @@ async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<St
         let busy = cab.battery_count();
         let batcabs: Vec<Value> = (1..=cab.slots.len() as u16).map(|n| slot_row(w, cab, n, now)).collect();
         let ads = cab.ads.as_ref();
-        Ok::<_, Error>(json!({
-            "cabinet": {
+        let mut cabinet = json!({
                 "ip": cab.ip,
                 "remark": cab.remark,
                 "posOnlineStatus": if cab.pos_online { "online" } else { "offline" },
@@ -436,9 +444,13 @@ async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<St
                 "batcabs": batcabs,
                 "subDeviceStatusReport": status_report(w, cab, now),
                 "adConfigList": ads.and_then(|a| a.get("adConfigList")).cloned().unwrap_or_else(|| json!([])),
-                "adUpdateTime": ads.and_then(|a| a.get("updateTime")).cloned(),
-            }
-        }))
+        });
+        // Left out until ads were set, as production leaves an unset field out: never `null`
+        // where a client's types expect a time string (docs/fidelity.md, "Types").
+        if let (Some(t), Value::Object(m)) = (ads.and_then(|a| a.get("updateTime")), &mut cabinet) {
+            m.insert("adUpdateTime".into(), t.clone());
+        }
+        Ok::<_, Error>(json!({ "cabinet": cabinet }))
     })?;
     Ok(envelope::ok(data))
 }

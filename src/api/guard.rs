@@ -13,7 +13,7 @@
 //!
 //! What the application cannot reach: a request head over actix-http's 128 KiB buffer is
 //! answered 431 by the connection dispatcher, and a request that is not HTTP at all 400, both
-//! with an empty body, before any middleware runs (README, Reliability).
+//! with an empty body, before any middleware runs (docs/fidelity.md, Limits).
 //!
 //! One `from_fn` middleware rather than `ErrorHandlers` plus separate layers: the limits and
 //! the rewriting share the request and the envelope builder, and their order is explicit.

@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::clock::fmt_datetime;
 use crate::error::Error;
 use crate::model::geo;
+use crate::model::price::PriceTerms;
 use crate::model::shop::currency_symbol;
 use crate::model::{Cabinet, OrderOrigin, OrderStatus, Shop, World};
 use actix_web::{web, HttpResponse};
@@ -287,7 +288,10 @@ async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
     if !(-180.0..=180.0).contains(&lng) {
         return Err(Error::bad_param("lng", format!("{lng} is outside -180..180")));
     }
-    let show_price = p.bool("showPrice")?.unwrap_or(true);
+    // Validated, but the answer is the same either way: production's answer with
+    // `showPrice=false` is not captured, and real terms are the one price block that every
+    // client's types accept (docs/fidelity.md, "O6 price block").
+    let _show_price = p.bool("showPrice")?.unwrap_or(true);
     let (lat, lng) = match coord_type.as_str() {
         "WGS-84" | "WGS84" => (lat, lng),
         "GCJ-02" | "GCJ02" => geo::gcj02_to_wgs84(lat, lng),
@@ -297,7 +301,7 @@ async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
     let radius = geo::zoom_radius_m(zoom).unwrap_or(0.0);
     let now = state.clock.now();
     let list = state.store.read(|w| {
-        // Nearest first, at most O6_LIMIT shops (README, Fidelity: Scale): the grid of
+        // Nearest first, at most O6_LIMIT shops (docs/fidelity.md, Scale): the grid of
         // shops by place answers without scanning the fleet.
         w.shops_near(&agent.0, lat, lng, radius, O6_LIMIT)
             .into_iter()
@@ -306,23 +310,20 @@ async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
                 let batteries: usize = cabs.iter().map(|c| c.battery_count()).sum();
                 let free: usize = cabs.iter().filter(|c| c.online).map(|c| w.rentable_count(c, now)).sum();
                 let online = cabs.iter().any(|c| c.online);
-                let price = match (show_price, cabs.first()) {
-                    (true, Some(first)) => {
-                        let p = w.strategy_for_shop(shop);
-                        let terms = w.terms_for(first);
-                        json!({
-                            "priceId": p.map(|p| p.id).unwrap_or(0),
-                            "freeDuration": terms.free_minutes.to_string(),
-                            "price": terms.price.to_string(),
-                            "chargeUnit": terms.period_minutes.to_string(),
-                            "dailyCapAmount": terms.daily_max.to_string(),
-                            "deposit": terms.deposit.to_string(),
-                        })
-                    }
-                    _ => {
-                        json!({ "priceId": 0, "freeDuration": null, "price": null, "chargeUnit": null, "dailyCapAmount": null, "deposit": null })
-                    }
-                };
+                // The same terms whatever `showPrice` says: a string in every field, as
+                // production writes them (docs/fidelity.md, "O6 price block").
+                let terms = w
+                    .strategy_for_shop(shop)
+                    .map(|p| p.terms(&shop.currency))
+                    .unwrap_or_else(|| PriceTerms::platform_default(&shop.currency));
+                let price = json!({
+                    "priceId": terms.price_id.unwrap_or(0),
+                    "freeDuration": terms.free_minutes.to_string(),
+                    "price": terms.price.to_string(),
+                    "chargeUnit": terms.period_minutes.to_string(),
+                    "dailyCapAmount": terms.daily_max.to_string(),
+                    "deposit": terms.deposit.to_string(),
+                });
                 json!({
                     "price": price,
                     "cabinet": { "batteryNum": batteries.to_string(), "freeNum": free.to_string(), "infoStatus": if online { "1" } else { "0" } },

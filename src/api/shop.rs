@@ -1,8 +1,8 @@
 //! Advance API / Shop (ENDPOINTS.md §4, S1-S5): shop lists computed from the live world, and
 //! shop create, update and delete.
 //!
-//! S1 answers with a string `code` ("0"), as documented; S2 too (its inferred example has the
-//! same envelope as S1, from the same controller). The writes answer with an integer `code`.
+//! S1 answers with a string `code` ("0"), as documented; S2 and the writes answer with an
+//! integer `code`, like every operation but S1 and C4 (S2's row is S1's, its envelope is not).
 
 use super::auth::AuthAgent;
 use super::body::{Fields, JsonBody};
@@ -196,7 +196,7 @@ fn shop_row(w: &World, shop: &Shop, stock: &ShopStock, now: Millis) -> Value {
     row
 }
 
-/// `{"msg","code":"0","data"}`: the string-`code` envelope of the shop lists.
+/// `{"msg","code":"0","data"}`: the string-`code` envelope of the shop list (S1 only).
 fn string_code(data: Value) -> HttpResponse {
     envelope::json(&json!({ "msg": envelope::OK_MSG, "code": "0", "data": data }))
 }
@@ -219,7 +219,8 @@ async fn shop_list(state: web::Data<AppState>, agent: AuthAgent) -> Result<HttpR
     Ok(string_code(Value::Array(rows)))
 }
 
-/// S2 `GET /shop/detail/{shopid}`: one shop, as its S1 row.
+/// S2 `GET /shop/detail/{shopid}`: one shop, as its S1 row, with an integer `code` (only S1
+/// and C4 have string codes).
 async fn shop_detail(
     state: web::Data<AppState>,
     agent: AuthAgent,
@@ -228,7 +229,7 @@ async fn shop_detail(
     let now = state.clock.now();
     let row =
         state.store.read(|w| w.shop_of(&agent.0, path.trim()).map(|s| shop_row(w, s, &w.shop_stock(s, now), now)))?;
-    Ok(string_code(row))
+    Ok(envelope::ok(row))
 }
 
 /// A shop id usable in paths: 1..64 of `A-Z a-z 0-9 _ -`.

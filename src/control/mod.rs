@@ -68,7 +68,7 @@ async fn reset(state: web::Data<AppState>) -> HttpResponse {
 
 fn clock_view(state: &AppState) -> serde_json::Value {
     let c = state.clock.reading();
-    json!({ "now": fmt_datetime(c.now), "nowMs": c.now, "speed": c.speed, "frozen": c.frozen })
+    json!({ "now": fmt_datetime(c.now), "nowMs": state.epoch_ms(c.now), "speed": c.speed, "frozen": c.frozen })
 }
 
 /// `GET /_sim/clock`.
@@ -171,6 +171,7 @@ fn filter(p: &Params) -> Filter {
         order: s("order"),
         status: s("status"),
         agent: s("agent"),
+        exclude_event: None,
     }
 }
 
@@ -196,10 +197,44 @@ async fn wait_pushes(state: web::Data<AppState>, p: Params) -> Result<HttpRespon
     if ok {
         Ok(envelope::ok(data))
     } else {
-        Ok(envelope::json(
-            &json!({ "msg": format!("Timed out after {timeout} ms with {} of {count} matching deliveries.", data["total"]), "code": code::CONTROL, "data": data }),
-        ))
+        let msg = format!(
+            "Timed out after {timeout} ms with {} of {count} matching deliveries.{}",
+            data["total"],
+            frozen_hint(&state, f.order.as_deref())
+        );
+        Ok(envelope::json(&json!({ "msg": msg, "code": code::CONTROL, "data": data })))
     }
+}
+
+/// Why a wait may be in vain: with the clock frozen, an order waiting for its cabinet's
+/// automatic eject never ejects, so neither its BATTERY_BORROW_OUT nor its callback comes.
+/// Empty unless the clock is frozen and such an eject (of `order`, when given) is due.
+fn frozen_hint(state: &AppState, order: Option<&str>) -> String {
+    if !state.clock.reading().frozen {
+        return String::new();
+    }
+    let due: Vec<(crate::clock::Millis, String)> = state.store.read(|w| {
+        w.due
+            .iter()
+            .filter_map(|(at, d)| match d {
+                crate::model::world::Due::Eject(t) if order.is_none_or(|o| o == t) => Some((*at, t.clone())),
+                _ => None,
+            })
+            .collect()
+    });
+    let Some((at, trade)) = due.first() else {
+        return String::new();
+    };
+    let others = match due.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    format!(
+        " The virtual clock is frozen and order {trade}{others} waits for its automatic eject (due at {}): a frozen \
+         clock ejects nothing and sends no callback. Move it (POST /_sim/clock?advance=SECONDS or ?freeze=false) or \
+         name the slot with /cabinet/ejectByRent.",
+        fmt_datetime(*at)
+    )
 }
 
 /// `POST /_sim/pushes/{id}/resend`: deliver a journaled push or callback again.

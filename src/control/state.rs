@@ -184,7 +184,7 @@ async fn import(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
     }
     let (now, orders, cabinets) = outcome?;
     Ok(envelope::ok(serde_json::json!({
-        "now": fmt_datetime(now), "nowMs": now, "cabinets": cabinets, "orders": orders,
+        "now": fmt_datetime(now), "nowMs": state.epoch_ms(now), "cabinets": cabinets, "orders": orders,
     })))
 }
 

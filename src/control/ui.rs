@@ -23,7 +23,7 @@ use crate::push::journal::{Entry, Filter};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// The dashboard page, embedded so the binary serves it with zero setup.
 const DASHBOARD_HTML: &str = include_str!("../../ui/dashboard.html");
@@ -39,6 +39,15 @@ const PUSHES_DEFAULT: i64 = 40;
 const PUSHES_MAX: i64 = 1_000;
 /// Largest number of batteries outside the cabinets listed (the return form's choices).
 const OUTSIDE_MAX: usize = 1_000;
+/// Virtual time between two samples of the dashboard's plots.
+const SAMPLE_EVERY_MS: Millis = 5 * 60_000;
+/// Samples kept per agent: a virtual day at one every five minutes.
+const SAMPLES_MAX: usize = 288;
+/// Agents whose samples are kept (the picker rarely offers more).
+const SAMPLED_AGENTS_MAX: usize = 64;
+/// Cabinets whose batteries make up a sample's fleet charge (the first, in id order), so a
+/// sample stays cheap on a synthetic fleet of 100,000 cabinets.
+const CHARGE_CABINETS_MAX: usize = 2_000;
 
 /// Register these routes (inside the `/_sim` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -152,6 +161,8 @@ pub struct CabinetView {
     pub last_seen: String,
     /// Every slot, in order.
     pub slots: Vec<SlotView>,
+    /// Fault-injection rules that name this cabinet (`device`).
+    pub fault_rules: Vec<crate::model::FaultRule>,
 }
 
 /// An order with its running or final amount.
@@ -256,6 +267,8 @@ pub struct WorldView {
     pub orders: Vec<OrderView>,
     /// Batteries outside every cabinet.
     pub outside: Vec<OutsideBatteryView>,
+    /// Fault-injection rules that can hit this agent (its own and those for any agent).
+    pub fault_rules: Vec<crate::model::FaultRule>,
 }
 
 /// Build the view of `agent` at `now`.
@@ -315,6 +328,13 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             signal: c.signal.clone(),
             last_seen: fmt_datetime(c.last_seen),
             slots,
+            fault_rules: w
+                .faults
+                .rules
+                .iter()
+                .filter(|r| r.device.as_deref() == Some(c.id.as_str()))
+                .cloned()
+                .collect(),
         });
     }
 
@@ -372,11 +392,15 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
     let mut mine: Vec<&crate::model::Order> = w.orders.values().filter(|o| o.agent == agent).collect();
     totals.orders = mine.len();
     totals.open_orders = mine.iter().filter(|o| !o.status.is_final()).count();
-    // Open orders first, then newest first; the trade number breaks ties so the order is stable.
+    // Open orders first, the user's own (API, back office) before simulated customers' so a
+    // busy simulation does not push them out of the view, then newest first; the trade number
+    // breaks ties so the order is stable.
+    let customer = |o: &crate::model::Order| o.origin == crate::model::OrderOrigin::Customer;
     mine.sort_by(|a, b| {
         a.status
             .is_final()
             .cmp(&b.status.is_final())
+            .then(customer(a).cmp(&customer(b)))
             .then(b.created_at.cmp(&a.created_at))
             .then(b.trade_no.cmp(&a.trade_no))
     });
@@ -409,18 +433,124 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         })
         .collect();
 
-    WorldView { agent: agent.to_string(), agents, totals, shops, cabinets, orders, outside }
+    let fault_rules =
+        w.faults.rules.iter().filter(|r| r.agent.as_deref().is_none_or(|a| a == agent)).cloned().collect();
+    WorldView { agent: agent.to_string(), agents, totals, shops, cabinets, orders, outside, fault_rules }
 }
 
-/// `GET /_sim/ui/world?agent=demo&cabinets=200&orders=50&pushes=40`: one agent's world, the
-/// clock and the latest journal entries, in the envelope. Without `agent`: `demo` when it
-/// exists, else the first agent.
+/// One point of the dashboard's plots: what happened in the virtual interval ending at `t`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sample {
+    /// Virtual time of the sample.
+    pub t: String,
+    /// The same, milliseconds.
+    pub t_ms: Millis,
+    /// Batteries that left a cabinet for an order in the interval, per virtual hour.
+    pub rentals_per_hour: f64,
+    /// Batteries returned on an order in the interval, per virtual hour.
+    pub returns_per_hour: f64,
+    /// Orders pending or in lease at `t`.
+    pub open_orders: usize,
+    /// Mean charge of the docked batteries at `t`, percent (of the first cabinets on a
+    /// large fleet).
+    pub fleet_charge: f64,
+    /// Pushes and callbacks delivered in the interval (all agents: one journal).
+    pub pushes_delivered: u64,
+    /// Pushes and callbacks that failed or were dropped in the interval (all agents).
+    pub pushes_failed: u64,
+}
+
+/// The plots' memory: per agent, the latest [`SAMPLES_MAX`] samples and the journal totals
+/// the next interval is counted from. Bounded in agents and samples; kept outside the world
+/// (it is a view of it, not part of it) and emptied when virtual time goes back (reset).
+#[derive(Debug, Default)]
+pub struct Samples {
+    by_agent: BTreeMap<String, (VecDeque<Sample>, u64, u64)>,
+}
+
+impl Samples {
+    /// The samples of `agent`, oldest first.
+    pub fn of(&self, agent: &str) -> Vec<Sample> {
+        self.by_agent.get(agent).map(|(s, _, _)| s.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// When the next sample of `agent` is due at `now`: `Some(start of its interval)`.
+    fn due(&mut self, agent: &str, now: Millis) -> Option<Millis> {
+        match self.by_agent.get(agent).and_then(|(s, _, _)| s.back()) {
+            Some(last) if now < last.t_ms => {
+                // The clock went back (reset, snapshot): these samples describe another past.
+                self.by_agent.remove(agent);
+                Some(now - SAMPLE_EVERY_MS)
+            }
+            Some(last) => (now >= last.t_ms + SAMPLE_EVERY_MS).then_some(last.t_ms),
+            None => Some(now - SAMPLE_EVERY_MS),
+        }
+    }
+
+    fn push(&mut self, agent: &str, mut sample: Sample, delivered: u64, failed: u64) {
+        if !self.by_agent.contains_key(agent) && self.by_agent.len() >= SAMPLED_AGENTS_MAX {
+            return;
+        }
+        let (ring, last_delivered, last_failed) =
+            self.by_agent.entry(agent.to_string()).or_insert_with(|| (VecDeque::new(), delivered, failed));
+        sample.pushes_delivered = delivered.saturating_sub(*last_delivered);
+        sample.pushes_failed = failed.saturating_sub(*last_failed);
+        (*last_delivered, *last_failed) = (delivered, failed);
+        if ring.len() >= SAMPLES_MAX {
+            ring.pop_front();
+        }
+        ring.push_back(sample);
+    }
+}
+
+/// Rentals and returns of `agent` in `[since, now)`, open orders and mean docked charge now.
+/// Half-open: what happens at the instant of a sample, after it was taken, counts in the next
+/// interval, and nothing counts twice.
+fn activity(w: &World, agent: &str, since: Millis, now: Millis) -> Sample {
+    let in_window = |t: Option<Millis>| t.is_some_and(|t| t >= since && t < now);
+    let (mut rentals, mut returns, mut open) = (0usize, 0usize, 0usize);
+    for o in w.orders.values().filter(|o| o.agent == agent) {
+        rentals += usize::from(in_window(o.borrow_time));
+        returns += usize::from(o.status == crate::model::OrderStatus::Returned && in_window(o.end_time));
+        open += usize::from(!o.status.is_final());
+    }
+    let (mut sum, mut n) = (0.0, 0usize);
+    for c in w.cabinets.values().filter(|c| c.agent == agent).take(CHARGE_CABINETS_MAX) {
+        for id in c.slots.iter().filter_map(|s| s.battery.as_deref()) {
+            sum += f64::from(w.vol(id, now));
+            n += 1;
+        }
+    }
+    let per_hour = 3_600_000.0 / (now - since).max(1) as f64;
+    Sample {
+        t: fmt_datetime(now),
+        t_ms: now,
+        rentals_per_hour: rentals as f64 * per_hour,
+        returns_per_hour: returns as f64 * per_hour,
+        open_orders: open,
+        fleet_charge: if n == 0 { 0.0 } else { (sum / n as f64 * 10.0).round() / 10.0 },
+        pushes_delivered: 0,
+        pushes_failed: 0,
+    }
+}
+
+/// `GET /_sim/ui/world?agent=demo&cabinets=200&orders=50&pushes=40&order=&cabinet=&hideStatus=`:
+/// one agent's world, the clock, the latest journal entries (only those of `order` or
+/// `cabinet` when given; without CABINET_STATUS when `hideStatus` is true) and the plots'
+/// samples, in the envelope. Without `agent`: `demo` when it exists, else the first agent.
+/// A poll takes the plots' next sample when one is due (every five virtual minutes), so the
+/// plots cost nothing while no dashboard is open.
 async fn world(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
     let max_cabinets = p.int_in("cabinets", 1, CABINETS_MAX)?.unwrap_or(CABINETS_DEFAULT) as usize;
     let max_orders = p.int_in("orders", 0, ORDERS_MAX)?.unwrap_or(ORDERS_DEFAULT) as usize;
     let max_pushes = p.int_in("pushes", 0, PUSHES_MAX)?.unwrap_or(PUSHES_DEFAULT) as usize;
     let wanted = p.get("agent").map(str::trim).filter(|a| !a.is_empty()).map(str::to_string);
+    let only = |n: &str| p.get(n).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let (order, cabinet) = (only("order"), only("cabinet"));
+    let hide_status = p.bool("hideStatus")?.unwrap_or(false);
     let clock = state.clock.reading();
+    let journal_totals = state.push.totals();
     let view = state.store.read(|w| {
         let agent = match &wanted {
             Some(a) if w.agents.contains_key(a) => a.clone(),
@@ -428,10 +558,27 @@ async fn world(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Er
             None if w.agents.contains_key("demo") => "demo".to_string(),
             None => w.agents.keys().next().cloned().unwrap_or_default(),
         };
-        Ok(world_view(w, &agent, clock.now, max_cabinets, max_orders))
+        let since = state.ui_samples.lock().due(&agent, clock.now);
+        let sample = since.map(|since| activity(w, &agent, since, clock.now));
+        Ok((world_view(w, &agent, clock.now, max_cabinets, max_orders), sample))
     })?;
+    let (view, sample) = view;
+    let samples = {
+        let mut ring = state.ui_samples.lock();
+        if let Some(s) = sample {
+            let failed = journal_totals.failed + journal_totals.dropped;
+            ring.push(&view.agent, s, journal_totals.delivered, failed);
+        }
+        ring.of(&view.agent)
+    };
     // The journal has its own lock; it is read after the world lock is released.
-    let mine = Filter { agent: Some(view.agent.clone()), ..Filter::default() };
+    let mine = Filter {
+        agent: Some(view.agent.clone()),
+        order,
+        cabinet,
+        exclude_event: hide_status.then(|| "CABINET_STATUS".to_string()),
+        ..Filter::default()
+    };
     let total_pushes = state.push.count(&mine);
     let pushes: Vec<Entry> =
         if max_pushes == 0 { Vec::new() } else { state.push.list(&mine, Some(max_pushes)).into_iter().rev().collect() };
@@ -446,5 +593,6 @@ async fn world(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Er
         "seed": state.seed,
         "world": view,
         "pushes": { "total": total_pushes, "pendingDeliveries": state.push.pending(), "records": pushes },
+        "samples": samples,
     })))
 }

@@ -21,7 +21,7 @@ pub enum BatteryPlace {
 }
 
 /// The rates of the charge curve, in percent per minute.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ChargeModel {
     /// Charging below `taper_at` (fast phase).
@@ -50,7 +50,7 @@ impl Default for ChargeModel {
     }
 }
 
-/// Battery fault types (ENDPOINTS.md §7.6): 0 normal .. 11 over usage limit.
+/// Battery fault types (docs/api-reference.md): 0 normal .. 11 over usage limit.
 pub const BATTERY_FAULT_MAX: u8 = 11;
 /// Battery fault 7: cannot charge.
 pub const FAULT_CANNOT_CHARGE: u8 = 7;

@@ -1,6 +1,6 @@
 //! Price strategies and the billing formula.
 //!
-//! The formula (documented in the README, pinned by the table of cases below):
+//! The formula (documented in docs/billing.md, pinned by the table of cases below):
 //!
 //! 1. minutes = rental time rounded **up** to whole minutes;
 //! 2. minutes <= free minutes -> 0; otherwise the free minutes are deducted;

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Rates and shapes of the simulated activity (`sim` in fixture files, `/_sim/sim`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SimSettings {
     /// Customer rentals per cabinet per hour at demand factor 1.
@@ -51,9 +51,9 @@ pub struct SimSettings {
     pub battery_faults_per_battery_day: f64,
     /// Faults per slot per day.
     pub slot_faults_per_slot_day: f64,
-    /// Battery fault types drawn from (ENDPOINTS.md §7.6, 1..11).
+    /// Battery fault types drawn from (1..11, listed in docs/api-reference.md).
     pub battery_fault_types: Vec<u8>,
-    /// Slot fault types drawn from (ENDPOINTS.md §7.6, 1..8).
+    /// Slot fault types drawn from (1..8, listed in docs/api-reference.md).
     pub slot_fault_types: Vec<u8>,
     /// Mean time until a technician clears a simulated fault, hours (0: never).
     pub repair_hours: f64,

@@ -24,7 +24,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 /// Tunable rules of the world.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
     /// Batteries below this charge (percent) are not handed out by automatic ejects.
@@ -57,12 +57,20 @@ pub struct Agent {
     pub push: Option<Arc<PushConfig>>,
 }
 
+/// How long an order the client has taken over with `ejectByRent` (see
+/// [`World::claim_eject`]) waits for an eject that succeeds before it fails: virtual
+/// milliseconds from the first `ejectByRent` naming it.
+pub const EJECT_WINDOW_MS: Millis = 60_000;
+
 /// A piece of work the world owes at a virtual time.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "camelCase")]
 pub enum Due {
     /// The cabinet ejects for a pending order.
     Eject(String),
+    /// The client's retry window of an order it took over with `ejectByRent` closes: still
+    /// without a battery, the order fails.
+    EjectWindow(String),
     /// An order's buy-out deadline.
     Timeout(String),
     /// A restarted cabinet comes back online.
@@ -405,7 +413,11 @@ impl World {
         match order.status {
             OrderStatus::Pending => {}
             OrderStatus::InLease => {
-                return Err(Error::order_state(format!("Order {trade_no} has already ejected a battery.")))
+                return Err(Error::order_state(format!(
+                    "Order {trade_no} has already ejected battery {} from slot {}.",
+                    order.battery.as_deref().unwrap_or(""),
+                    order.slot.unwrap_or(0)
+                )))
             }
             _ => return Err(Error::order_state(format!("Order {trade_no} is finished."))),
         }
@@ -450,22 +462,7 @@ impl World {
         let Some(n) = chosen else {
             let (fault_type, cause, fslot) =
                 failure.unwrap_or((0, "No rentable battery in the cabinet".to_string(), None));
-            let o = self.orders.get_mut(trade_no).ok_or_else(|| Error::order_not_found(trade_no))?;
-            o.status = OrderStatus::Failed;
-            o.end_time = Some(now);
-            o.fault_type = Some(fault_type);
-            o.fault_cause = Some(cause.clone());
-            let o = o.clone();
-            let kind = EventKind::BorrowFailed {
-                cabinet: cab_id,
-                order: trade_no.to_string(),
-                slot: fslot,
-                fault_type,
-                fault_cause: cause,
-            };
-            self.emit(out, now, &agent, kind);
-            self.callback(out, now, &o, 0);
-            return Ok(());
+            return self.fail_order(trade_no, fault_type, cause, fslot, now, out);
         };
         let charge = self.settings.charge;
         let cab = self.cabinets.get_mut(&cab_id).ok_or_else(Error::unbound_device)?;
@@ -490,8 +487,64 @@ impl World {
         Ok(())
     }
 
+    /// A pending order's eject failed: the order fails, with a `BATTERY_BORROW_OUT` failure
+    /// push and a `status=0` callback.
+    fn fail_order(
+        &mut self,
+        trade_no: &str,
+        fault_type: u8,
+        cause: String,
+        slot: Option<u16>,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<()> {
+        let o = self.orders.get_mut(trade_no).ok_or_else(|| Error::order_not_found(trade_no))?;
+        o.status = OrderStatus::Failed;
+        o.end_time = Some(now);
+        o.fault_type = Some(fault_type);
+        o.fault_cause = Some(cause.clone());
+        let o = o.clone();
+        let kind = EventKind::BorrowFailed {
+            cabinet: o.cabinet.clone(),
+            order: trade_no.to_string(),
+            slot,
+            fault_type,
+            fault_cause: cause,
+        };
+        self.emit(out, now, &o.agent, kind);
+        self.callback(out, now, &o, 0);
+        Ok(())
+    }
+
+    /// A C3 `ejectByRent` names `trade_no`: when it is a pending order of `agent` whose
+    /// automatic eject is still queued, the client takes the eject over. Its automatic eject
+    /// is cancelled, so no battery ever leaves behind a refused `ejectByRent`, and the order
+    /// waits [`EJECT_WINDOW_MS`] for an `ejectByRent` that succeeds, then fails (`status=0`).
+    /// When the automatic eject was already due (the request came after it in virtual time,
+    /// before the driver ran it), it runs first, at its own time: the client's call then finds
+    /// the order in lease (2007) and the `status=1` callback is on its way.
+    ///
+    /// Called in its own write, before the eject: its events must survive the eject's refusal.
+    pub fn claim_eject(&mut self, agent: &str, trade_no: &str, now: Millis, out: &mut Vec<Event>) {
+        let Some(o) = self.orders.get(trade_no).filter(|o| o.agent == agent && o.status == OrderStatus::Pending) else {
+            return;
+        };
+        let key = (o.created_at + self.settings.eject_delay_ms, Due::Eject(trade_no.to_string()));
+        // Gone: taken over before (or created with an immediate eject).
+        if !self.due.remove(&key) {
+            return;
+        }
+        if key.0 <= now {
+            // An automatic eject cannot meet a business error: it fails the order instead.
+            let _ = self.eject_for_order(trade_no, None, key.0, out);
+        } else {
+            self.due.insert((now + EJECT_WINDOW_MS, Due::EjectWindow(trade_no.to_string())));
+        }
+    }
+
     /// C3 `ejectByRent`: eject `slot` (0 = the best battery) for order `rent_order_id`. An id
-    /// that is not an order yet creates a back-office order under that id.
+    /// that is not an order yet creates a back-office order under that id. An existing order
+    /// must have been taken over first ([`Self::claim_eject`]).
     pub fn eject_by_rent(
         &mut self,
         agent: &str,
@@ -678,6 +731,15 @@ impl World {
                         let _ = self.eject_for_order(&t, None, at, out);
                     }
                 }
+                Due::EjectWindow(t) => {
+                    if self.orders.get(&t).is_some_and(|o| o.status == OrderStatus::Pending) {
+                        let cause = format!(
+                            "No battery ejected: no ejectByRent for this order succeeded within {} s",
+                            EJECT_WINDOW_MS / 1000
+                        );
+                        let _ = self.fail_order(&t, 0, cause, None, at, out);
+                    }
+                }
                 Due::Timeout(t) => self.buy_out(&t, at),
                 Due::Reconnect(c) => {
                     let _ = self.set_online(&c, true, at, out);
@@ -842,6 +904,47 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An order of the default world on BJD60151 created at `t0`, its eject due a second later.
+    fn world_with_order() -> (World, String, Millis) {
+        let t0 = crate::clock::parse_datetime(crate::config::TEST_START).unwrap();
+        let mut w = crate::fixtures::load(crate::fixtures::DEFAULT_FIXTURES, 1, t0).unwrap().world;
+        w.settings.eject_delay_ms = 1000;
+        let t = w.create_order("demo", "BJD60151", None, OrderOrigin::OpenApi, t0, &mut Vec::new()).unwrap();
+        (w, t, t0)
+    }
+
+    #[test]
+    fn an_eject_by_rent_that_comes_after_the_automatic_eject_was_due_lets_it_happen_first() {
+        // The driver has not run the due eject yet when the request arrives 2 s after O2.
+        let (mut w, t, t0) = world_with_order();
+        let mut out = Vec::new();
+        w.claim_eject("demo", &t, t0 + 2000, &mut out);
+        let o = &w.orders[&t];
+        assert_eq!((o.status, o.borrow_time), (OrderStatus::InLease, Some(t0 + 1000)), "ejected at its own time");
+        assert!(out.iter().all(|e| e.at == t0 + 1000), "{out:?}");
+        let err = w.eject_by_rent("demo", "BJD60151", &t, 3, t0 + 2000, &mut out).unwrap_err();
+        assert_eq!(err.code(), code::ORDER_STATE);
+        assert!(w.due.iter().all(|(_, d)| !matches!(d, Due::Eject(x) | Due::EjectWindow(x) if *x == t)));
+    }
+
+    #[test]
+    fn an_order_taken_over_before_its_automatic_eject_has_a_window_instead() {
+        let (mut w, t, t0) = world_with_order();
+        let mut out = Vec::new();
+        w.claim_eject("demo", &t, t0 + 500, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(w.orders[&t].status, OrderStatus::Pending);
+        assert!(w.due.contains(&(t0 + 500 + EJECT_WINDOW_MS, Due::EjectWindow(t.clone()))));
+        assert!(!w.due.iter().any(|(_, d)| *d == Due::Eject(t.clone())), "no automatic eject left");
+        // Another account naming the order changes nothing; a second claim neither.
+        let before = w.clone();
+        w.claim_eject("acme", &t, t0 + 600, &mut out);
+        w.claim_eject("demo", &t, t0 + 700, &mut out);
+        assert_eq!(w, before);
+        w.run_due(t0 + 500 + EJECT_WINDOW_MS, &mut out);
+        assert_eq!(w.orders[&t].status, OrderStatus::Failed);
+    }
 
     #[test]
     fn ct_eq_compares_whole_strings() {

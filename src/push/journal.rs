@@ -135,6 +135,8 @@ pub struct Filter {
     pub status: Option<String>,
     /// Agent account.
     pub agent: Option<String>,
+    /// Event name to leave out (the dashboard hides the heartbeats' CABINET_STATUS).
+    pub exclude_event: Option<String>,
 }
 
 impl Filter {
@@ -145,6 +147,7 @@ impl Filter {
             && self.order.as_ref().is_none_or(|v| e.order.as_ref() == Some(v))
             && self.status.as_ref().is_none_or(|v| v == e.status.name())
             && self.agent.as_ref().is_none_or(|v| *v == e.agent)
+            && self.exclude_event.as_ref().is_none_or(|v| *v != e.event)
     }
 }
 

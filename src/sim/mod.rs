@@ -170,9 +170,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn world(seed: u64) -> (World, Millis) {
-        let l = load(DEFAULT_FIXTURES, seed, 0).unwrap();
-        let start = l.start.unwrap();
-        (l.world, start)
+        let start = crate::clock::parse_datetime(crate::config::TEST_START).unwrap();
+        (load(DEFAULT_FIXTURES, seed, start).unwrap().world, start)
     }
 
     #[test]

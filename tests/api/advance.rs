@@ -34,7 +34,7 @@ async fn device_row(app: &TestApp, who: (&str, &str), cabinet: &str) -> Value {
 
 async fn shop_row(app: &TestApp, who: (&str, &str), shop: &str) -> Value {
     let (_, v) = app.get_as(who, &format!("/shop/detail/{shop}")).await;
-    assert_eq!(v["code"], "0", "{v}");
+    assert_eq!(v["code"], 0, "{v}");
     v["data"].clone()
 }
 

@@ -48,7 +48,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
 }
 
-/// Start the simulator with the test configuration (frozen clock, no simulation, seed 42).
+/// Start the simulator with the test configuration (frozen clock at 2026-03-02 09:00:00, no
+/// simulation, seed 42).
 pub async fn spawn_app() -> TestApp {
     spawn_with(Config::for_tests()).await
 }
@@ -57,7 +58,14 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(config: Config) -> TestApp {
     let running = app::build(config).await.expect("simulator starts");
     let base = running.url();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    // Idle connections are dropped before the server's 5 s keep-alive closes them: a request
+    // sent on a connection the server is closing fails with IncompleteMessage (seen after a
+    // test spent seconds parsing a large export).
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
     TestApp { running, base, client }
 }
 

@@ -4,8 +4,11 @@
 mod admin_kit;
 mod advance;
 mod conformance;
+mod connection;
 mod cross_account;
+mod docs;
 mod faults;
+mod fidelity;
 mod fuzz;
 mod helpers;
 mod isolation;
@@ -21,5 +24,6 @@ mod security;
 mod sim;
 mod state;
 mod stress;
+mod type_walk;
 mod ui;
 mod validation;

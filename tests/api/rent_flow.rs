@@ -430,7 +430,7 @@ async fn every_device_info_of_the_default_world_is_consistent() {
 }
 
 #[tokio::test]
-async fn the_geo_list_sorts_by_distance_and_honours_show_price() {
+async fn the_geo_list_sorts_by_distance_and_answers_the_same_price_strings_whatever_show_price_says() {
     let app = spawn_app().await;
     // Standing at the Louvre pyramid.
     let (_, v) = app.post("/rent/cabinet/list?coordType=WGS-84&zoomLevel=4&lat=48.8606&lng=2.3376").await;
@@ -454,7 +454,26 @@ async fn the_geo_list_sorts_by_distance_and_honours_show_price() {
     // Only the agent's own shops, and none in London for demo.
     let (_, v) = app.post("/rent/cabinet/list?coordType=WGS-84&zoomLevel=3&lat=51.5308&lng=-0.1238").await;
     assert_eq!(v["list"], serde_json::json!([]));
+    // showPrice=false: the same price block, strings and an integer id, never null
+    // (docs/fidelity.md, "O6 price block").
+    let (_, shown) = app.post("/rent/cabinet/list?coordType=WGS-84&zoomLevel=5&lat=48.8606&lng=2.3376").await;
+    let (_, hidden) =
+        app.post("/rent/cabinet/list?coordType=WGS-84&zoomLevel=5&lat=48.8606&lng=2.3376&showPrice=false").await;
+    assert_eq!(hidden["list"], shown["list"]);
+    assert_eq!(
+        hidden["list"][0]["price"],
+        serde_json::json!({"priceId": 101, "freeDuration": "5", "price": "1.50", "chargeUnit": "30",
+            "dailyCapAmount": "6.00", "deposit": "30.00"})
+    );
     let (_, v) =
         app.post("/rent/cabinet/list?coordType=GCJ-02&zoomLevel=5&lat=48.8606&lng=2.3376&showPrice=false").await;
-    assert!(v["list"][0]["price"]["price"].is_null());
+    for item in v["list"].as_array().unwrap() {
+        assert!(item["price"]["priceId"].is_i64(), "{item}");
+        for f in ["freeDuration", "price", "chargeUnit", "dailyCapAmount", "deposit"] {
+            assert!(item["price"][f].as_str().is_some_and(|s| !s.is_empty()), "{f}: {item}");
+        }
+    }
+    let (_, v) =
+        app.post("/rent/cabinet/list?coordType=WGS-84&zoomLevel=5&lat=48.8606&lng=2.3376&showPrice=maybe").await;
+    assert_eq!(v["code"], 1001, "showPrice must be a boolean: {v}");
 }

@@ -156,3 +156,80 @@ async fn the_view_is_capped_but_its_totals_count_everything() {
     let v = world(&app, "?cabinets=0").await;
     assert_eq!(v["code"], 1001, "{v}");
 }
+
+/// The journal of the view filters by order and by cabinet and can hide the heartbeats; fault
+/// rules show on the cabinet they name; plots get one sample per five virtual minutes, bounded
+/// and started again when virtual time goes back.
+#[tokio::test]
+async fn the_view_filters_its_journal_shows_rules_on_cabinets_and_samples_virtual_time() {
+    let app = spawn_app().await;
+    app.control(&format!("/agents/demo/push?pushUrl={}/_sim/ui/sink", app.base)).await;
+    let sink = format!("{}/_sim/ui/sink/rent", app.base);
+    let first = rent(&app, DEMO_CAB, Some(&sink)).await;
+    let second = rent(&app, "BJD60152", Some(&sink)).await;
+    app.control("/cabinets/BJD60152/report").await;
+    let v = app.control_get("/pushes/wait?agent=demo&count=5&timeoutMs=10000").await;
+    assert_eq!(v["code"], 0, "{v}");
+
+    let records = |v: &Value| v["data"]["pushes"]["records"].as_array().cloned().unwrap_or_default();
+    let all = world(&app, "").await;
+    assert!(records(&all).iter().any(|r| r["event"] == "CABINET_STATUS"), "{all}");
+    let hidden = world(&app, "?hideStatus=true").await;
+    assert!(!records(&hidden).is_empty() && records(&hidden).iter().all(|r| r["event"] != "CABINET_STATUS"));
+    let of_first = world(&app, &format!("?order={first}")).await;
+    let events: Vec<String> =
+        records(&of_first).iter().map(|r| r["event"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(events, ["RENT_CALLBACK_1", "BATTERY_BORROW_OUT"], "latest first: {of_first}");
+    let of_cabinet = world(&app, "?cabinet=BJD60152&hideStatus=true").await;
+    assert!(records(&of_cabinet).iter().all(|r| r["cabinet"] == "BJD60152" && r["event"] != "CABINET_STATUS"));
+    assert!(records(&of_cabinet).iter().any(|r| r["order"] == second.as_str()));
+    let v = world(&app, "?hideStatus=maybe").await;
+    assert_eq!(v["code"], 1001, "{v}");
+
+    app.control("/faults?effect=ejectFailure&faultType=4&device=BJD60152").await;
+    app.control("/faults?effect=latency&latencyMs=1&endpoint=O1").await;
+    let v = world(&app, "").await;
+    let rules = cabinet(&v, "BJD60152")["faultRules"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rules.len(), 1, "{v}");
+    assert_eq!((rules[0]["effect"].as_str(), rules[0]["faultType"].as_u64()), (Some("ejectFailure"), Some(4)));
+    assert_eq!(cabinet(&v, DEMO_CAB)["faultRules"], serde_json::json!([]));
+    assert_eq!(v["data"]["world"]["faultRules"].as_array().map(Vec::len), Some(2));
+
+    // One sample per poll at most, a new one only when five virtual minutes have passed.
+    let samples = |v: &Value| v["data"]["samples"].as_array().cloned().unwrap_or_default();
+    let n = samples(&v).len();
+    assert!(n >= 1, "{v}");
+    assert_eq!(samples(&world(&app, "").await).len(), n, "no new sample within five virtual minutes");
+    app.advance(300).await;
+    let s = samples(&world(&app, "").await);
+    assert_eq!(s.len(), n + 1);
+    let last = &s[n];
+    assert_eq!(last["openOrders"], 2, "{last}");
+    assert!(last["fleetCharge"].as_f64().is_some_and(|c| c > 0.0 && c <= 100.0), "{last}");
+    // The two rentals happened within the first sample's window or this one: none now.
+    assert_eq!(last["rentalsPerHour"], 0.0, "{last}");
+    // A return in the next interval: one in five minutes is 12 an hour.
+    let (_, d) = app.get(&format!("/rent/order/detail?tradeNo={first}")).await;
+    let battery = d["data"]["batteryId"].as_str().unwrap().to_string();
+    app.control(&format!("/cabinets/BJD60188/return?batteryId={battery}")).await;
+    app.advance(300).await;
+    let s = samples(&world(&app, "").await);
+    assert_eq!(s[s.len() - 1]["returnsPerHour"], 12.0, "{s:?}");
+    assert_eq!(s[s.len() - 1]["openOrders"], 1);
+    // A reset takes virtual time back: the plots start again.
+    app.control("/reset").await;
+    assert_eq!(samples(&world(&app, "").await).len(), 1);
+}
+
+/// The user's own orders stay in the view when simulated customers' orders outnumber the rows.
+#[tokio::test]
+async fn the_users_orders_come_before_simulated_customers_orders() {
+    let app = spawn_with(bajie_sim::config::Config { no_sim: false, ..bajie_sim::config::Config::for_tests() }).await;
+    app.control("/sim?rentsPerCabinetHour=10").await;
+    let mine = rent(&app, DEMO_CAB, None).await;
+    app.advance(1800).await;
+    let v = world(&app, "?orders=3").await;
+    let orders = v["data"]["world"]["orders"].as_array().cloned().unwrap_or_default();
+    assert!(v["data"]["world"]["totals"]["orders"].as_u64().unwrap_or(0) > 10, "customers rented: {v}");
+    assert_eq!(orders[0]["tradeNo"], mine.as_str(), "{v}");
+}
