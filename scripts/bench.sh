@@ -106,6 +106,73 @@ print(f"{float(rps.group(1)) if rps else 0:.0f} {ms(p50.group(1)) if p50 else fl
 PY
 }
 
+
+# journal_rows: the request journal's cost. O1 on the default world against two servers side
+# by side, one with the journal at its default size (10,000 entries), one with
+# --request-journal 0, measured in alternation ROUNDS times; the ratio is the median of the
+# pairs. Then DURATION s of O6 requests carrying 200 KB form bodies at each: the journal keeps
+# 2 KB of a body, so the peak resident size with the journal on stays within its 64 MiB cap of
+# the one without. Appends to $EXTRA and records journal_ratio, journal_rss_delta.
+# `BENCH_ONLY=journal scripts/bench.sh` runs only this part.
+journal_rows() {
+  local on off onpid offpid
+  start_server target/release/bajie-sim --bind 127.0.0.1:0 --seed 1 --no-sim --frozen
+  on=$URL onpid=$PID
+  start_server target/release/bajie-sim --bind 127.0.0.1:0 --seed 1 --no-sim --frozen --request-journal 0
+  off=$URL offpid=$PID
+  : >"$OUT/journal-pairs.txt"
+  # Server CPU time (user + system clock ticks) per run as well: on a machine shared with other
+  # work, CPU per request moves far less than requests per second.
+  cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+  for _ in $(seq 1 "$ROUNDS"); do
+    local c0 c1 c2
+    c0=$(cpu_ticks "$onpid")
+    read -r A AP50 AP99 _ < <(run_wrk "$on/cdb-open-api/v1/rent/cabinet/query?deviceId=BJD60151" scripts/wrk/auth.lua)
+    c1=$(cpu_ticks "$onpid")
+    read -r B BP50 BP99 _ < <(run_wrk "$off/cdb-open-api/v1/rent/cabinet/query?deviceId=BJD60151" scripts/wrk/auth.lua)
+    c2=$(cpu_ticks "$offpid")
+    echo "$A $AP50 $AP99 $B $BP50 $BP99 $((c1 - c0)) $c2" >>"$OUT/journal-pairs.txt"
+  done
+  read -r ON ONP99 OFF OFFP99 RATIO CPU_ON CPU_OFF CPU_RATIO < <(python3 - "$OUT/journal-pairs.txt" "$DURATION" <<'PY'
+import statistics, sys
+rows = [[float(x) for x in l.split()] for l in open(sys.argv[1]) if l.strip()]
+d = float(sys.argv[2])
+# The off server's ticks are cumulative: per run, the difference to the previous row.
+prev = 0.0
+for r in rows:
+    r[7], prev = r[7] - prev, r[7]
+med = lambda i: statistics.median(r[i] for r in rows)
+# Microseconds of server CPU per request (100 ticks per second).
+us = lambda ticks, rps: ticks * 10000.0 / max(rps * d, 1.0)
+on = statistics.median(us(r[6], r[0]) for r in rows)
+off = statistics.median(us(r[7], r[3]) for r in rows[1:] or rows)
+print(f"{med(0):.0f} {med(2):.2f} {med(3):.0f} {med(5):.2f} {statistics.median(r[0] / r[3] for r in rows):.2f} {on:.1f} {off:.1f} {off / on:.2f}")
+PY
+)
+  HELD=$(curl -s "$on/_sim/report" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["journal"]["size"]["held"])')
+  echo "request journal: O1 with the journal on (10,000 entries, $HELD held) $ON req/s, p99 $ONP99 ms; with --request-journal 0 $OFF req/s, p99 $OFFP99 ms; ratio on/off $RATIO (median of $ROUNDS alternating pairs: $(awk '{printf "%s/%s ", $1, $4}' "$OUT/journal-pairs.txt"))" >>"$EXTRA"
+  echo "request journal: server CPU per O1 request $CPU_ON us with the journal, $CPU_OFF us without: throughput the CPU allows, on/off $CPU_RATIO (medians over the same runs)" >>"$EXTRA"
+  record journal_ratio "$RATIO"
+  record journal_cpu_ratio "$CPU_RATIO"
+  run_wrk "$on/cdb-open-api/v1/rent/cabinet/list" scripts/wrk/bigbody.lua >/dev/null
+  run_wrk "$off/cdb-open-api/v1/rent/cabinet/list" scripts/wrk/bigbody.lua >/dev/null
+  local rss_on rss_off bytes
+  rss_on=$(peak_rss_mb "$onpid")
+  rss_off=$(peak_rss_mb "$offpid")
+  bytes=$(curl -s "$on/_sim/report" | python3 -c 'import json,sys; s=json.load(sys.stdin)["data"]["journal"]["size"]; print("%d entries, %.1f MiB accounted, %d evicted" % (s["held"], s["bytes"] / 1048576, s["evicted"]))')
+  echo "request journal memory after ${DURATION} s of O6 with 200 KB bodies (+ the O1 runs): peak RSS $rss_on MB with the journal ($bytes) vs $rss_off MB without: +$((rss_on - rss_off)) MB" >>"$EXTRA"
+  record journal_rss_delta "$((rss_on - rss_off))"
+  kill "$onpid" "$offpid"
+}
+
+EXTRA="$OUT/extra.md"
+if [ "${BENCH_ONLY:-}" = journal ]; then
+  : >"$EXTRA"
+  journal_rows
+  cat "$EXTRA"
+  exit 0
+fi
+
 TABLE="$OUT/table.md"
 {
   echo "| workload | fleet | req/s | p50 ms | p99 ms | non-2xx | ratio to limit | peak RSS MB |"
@@ -213,8 +280,8 @@ echo
 cat "$OUT/checks.txt"
 
 # ---- the simulation step, memory, push delivery, and a hung receiver --------------------------
-EXTRA="$OUT/extra.md"
 : >"$EXTRA"
+journal_rows
 
 # One simulation step over the largest fleet: N steps through /_sim/tick, each one --tick-ms of
 # virtual time, at two step lengths, in steady state: two virtual hours are run first, so
@@ -376,6 +443,12 @@ if p is not None:
 hh, hy = get("hung_p99"), get("healthy_p99")
 if hh and hy:
     target("API p99 with a hung receiver within 1.2x", hh, hh / hy <= 1.2, f"{hh / hy:.2f}x")
+j, jc = get("journal_ratio"), get("journal_cpu_ratio")
+if j is not None:
+    target("O1 with the request journal on (10,000) within 10% of --request-journal 0", j, j >= 0.9, f"{j:.2f} req/s on/off (server CPU per request: {jc})")
+d = get("journal_rss_delta")
+if d is not None:
+    target("request journal memory bounded under 200 KB bodies (peak RSS on - off < 100 MB)", d, d < 100, f"+{d:.0f} MB")
 checks = [k for k in r if k.startswith("check_")]
 if checks:
     bad = [k for k in checks if r[k] != 0]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Python example of docs/testing.md (examples/python/test_rent.py) against a fresh simulator:
+# Runs the Python examples (examples/python/test_rent.py of docs/testing.md, test_requests.py of docs/request-journal.md) against a fresh simulator:
 # builds the debug binary, starts it on a free port with a frozen clock pinned to the example's
 # start and seed (the default world otherwise starts at the real time), runs the test, stops it.
 set -euo pipefail
@@ -16,4 +16,4 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -n "$URL" ] || { echo "the simulator did not start" >&2; cat "$WORK/sim.err" >&2; exit 1; }
-BAJIE_SIM_URL=$URL timeout 120 python3 -m unittest -v examples/python/test_rent.py
+BAJIE_SIM_URL=$URL timeout 120 python3 -m unittest -v examples/python/test_rent.py examples/python/test_requests.py

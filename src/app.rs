@@ -150,6 +150,8 @@ impl AppState {
     pub fn restore(&self, snap: Snapshot) {
         let _gate = self.stepping.lock();
         let mut world = snap.world;
+        // The process's shard, not the snapshot's, stamps the tokens and trade numbers it issues.
+        world.shard = self.config.shard;
         apply_sim_flags(&self.config, &mut world.sim.settings);
         world.warm_indexes();
         self.store.replace(world);
@@ -224,12 +226,19 @@ pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String>
 /// start is `--start`, else the fixture file's `start`, else `wall`; the world's cabinets are
 /// registered then.
 pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World, Millis), String> {
+    if config.agents.is_some() && config.fleet.is_none() {
+        return Err("--agents names the accounts of a generated fleet: give --fleet N too".into());
+    }
     let pinned = match config.start.as_deref() {
         Some(s) => Some(parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time"))?),
         None => None,
     };
     let loaded = match (&config.fleet, &config.fixtures) {
-        (Some(n), _) => fixtures::generate_fleet(*n, seed, pinned.unwrap_or(wall)),
+        (Some(n), _) => fixtures::generate_fleet_for(
+            fixtures::FleetSpec { cabinets: *n, agents: config.agents, shard: config.shard },
+            seed,
+            pinned.unwrap_or(wall),
+        ),
         (None, Some(path)) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
@@ -240,6 +249,13 @@ pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World,
     };
     let start = pinned.or(loaded.start).unwrap_or(wall);
     let mut world = loaded.world;
+    // A fixture world is split after loading (a fleet shard is generated split already).
+    if let Some(shard) = config.shard.filter(|_| world.shard.is_none()) {
+        world.keep_shard(shard, seed);
+    }
+    if let Some(shard) = config.shard.filter(|_| world.agents.is_empty()) {
+        return Err(format!("shard {shard} owns none of the world's accounts; use fewer shards or more --agents"));
+    }
     world.settings.eject_delay_ms = config.eject_delay_s as Millis * 1000;
     if let Some(sim) = loaded.sim {
         world.sim.settings = serde_json::from_value::<SimSettings>(sim).map_err(|e| format!("fixtures: sim: {e}"))?;
@@ -338,9 +354,11 @@ pub async fn build(config: Config) -> Result<Running, String> {
     state.catch_up(state.clock.now());
 
     let data = state.clone();
+    let requests = web::Data::new(control::requests::Requests::new(config.request_journal, seed));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(requests.clone())
             .app_data(api::json_config())
             .app_data(api::guard::path_config())
             .app_data(api::guard::query_config())
@@ -355,6 +373,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
                 actix_web::http::header::HeaderName::from_static("keep-alive"),
                 format!("timeout={KEEP_ALIVE_S}"),
             )))
+            .wrap(actix_web::middleware::from_fn(control::requests::record))
     })
     .keep_alive(Duration::from_secs(KEEP_ALIVE_S))
     .workers(if config.workers == 0 {

@@ -111,6 +111,11 @@ impl Clock {
     }
 }
 
+/// Wall-clock now in milliseconds (UTC): the request journal's real time beside the virtual.
+pub fn wall_now() -> Millis {
+    Utc::now().timestamp_millis()
+}
+
 /// The real time now as a virtual start: whole seconds (a client's `YYYY-MM-DD HH:mm:ss`
 /// filters and the platform's times then agree to the millisecond), on the wall clock
 /// `utc_offset_s` seconds east of UTC. Used once at start when no start time is pinned.

@@ -8,8 +8,9 @@
 //! [`Config`] is the validated result `app::build` takes; tests build one with
 //! [`Config::for_tests`].
 
+use crate::model::Shard;
 use clap::builder::{BoolishValueParser, RangedU64ValueParser};
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -57,6 +58,11 @@ pub struct Config {
     /// Token every `/_sim` request must carry (`X-Sim-Token` or `Authorization: Bearer`);
     /// `None` leaves the control API open, as on a developer's loopback.
     pub control_token: Option<Secret>,
+    /// Accounts of a synthetic fleet: `agent0001`.. with the name as password (with `fleet`);
+    /// `None`: `demo` and `acme`.
+    pub agents: Option<usize>,
+    /// Keep only this shard's accounts (`--shard K/S`).
+    pub shard: Option<Shard>,
     /// Every agent's event pushes (all nine events) go here, at start and after every reset;
     /// a path starting with `/` is on this simulator (see [`Config::with_own_address`]).
     pub push_url: Option<String>,
@@ -74,6 +80,11 @@ pub struct Config {
     pub body_timeout_ms: u64,
     /// Largest snapshot `PUT /_sim/state` reads, MiB.
     pub state_max_mb: u64,
+    /// Answer what production would answer where the simulator would only warn (contract
+    /// warnings, `docs/request-journal.md`).
+    pub strict: bool,
+    /// Entries of the request journal (`/_sim/requests`); 0 turns it off.
+    pub request_journal: usize,
 }
 
 /// A secret from the command line or the environment: compared in constant time, never
@@ -85,6 +96,11 @@ impl Secret {
     /// Wrap a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
+    }
+
+    /// The secret itself, to send it (`bajie-sim probe`); never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 
     /// Whether `candidate` is the secret, compared without an early exit.
@@ -197,6 +213,18 @@ pub struct Cli {
           value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     fleet: Option<usize>,
 
+    /// With --fleet: M accounts agent0001, agent0002, ... (password: the account name) share the
+    /// fleet shop by shop [default: demo and acme]
+    #[arg(long, env = "BAJIE_SIM_AGENTS", value_name = "M",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    agents: Option<usize>,
+
+    /// Keep only shard K of S (K from 0, S up to 100): the accounts whose FNV-1a 64 hash of the
+    /// name, modulo S, is K. Bearer tokens then start with sK- and trade numbers carry K; run S
+    /// processes with the same other flags behind scripts/cluster.sh (docs/scale.md)
+    #[arg(long, env = "BAJIE_SIM_SHARD", value_name = "K/S", value_parser = Shard::parse)]
+    shard: Option<Shard>,
+
     /// Per-attempt timeout of pushes and callbacks, milliseconds
     #[arg(long, env = "BAJIE_SIM_PUSH_TIMEOUT_MS", value_name = "N", default_value = "5000",
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
@@ -265,6 +293,49 @@ pub struct Cli {
     #[arg(long, env = "BAJIE_SIM_STATE_MAX_MB", value_name = "N", default_value = "4096",
           value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     state_max_mb: u64,
+    /// Answer what production would answer instead of only warning where the simulator
+    /// tolerates a request (X-Sim-Warnings; the answers are listed in docs/request-journal.md)
+    #[arg(long, env = "BAJIE_SIM_STRICT", value_name = "BOOL", action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    strict: bool,
+
+    /// Platform requests kept in the request journal (/_sim/requests), newest first; 0 turns
+    /// the journal off (load tests)
+    #[arg(long, env = "BAJIE_SIM_REQUEST_JOURNAL", value_name = "N", default_value = "10000",
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
+    request_journal: usize,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What to do instead of serving; the flags above still apply.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Ask the simulator at --bind (0.0.0.0 as 127.0.0.1; with --control-token if set) for
+    /// GET /_sim/health; exit 0 when it answers up within 2 s, 1 otherwise. The container
+    /// image's health check (it has no curl)
+    Probe,
+}
+
+/// What the process was asked to do: serve with [`Invocation::config`], or run a
+/// [`Command`] with it.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The configuration from the flags and the environment.
+    pub config: Config,
+    /// A subcommand, if one was given.
+    pub command: Option<Command>,
+}
+
+impl Invocation {
+    /// Parse this process's command line over its environment. On `--help` or `--version`
+    /// prints and exits 0; on a bad flag or value prints what is wrong and exits 2.
+    pub fn from_process() -> Self {
+        let mut cli = Cli::parse();
+        let command = cli.command.take();
+        Invocation { config: cli.into(), command }
+    }
 }
 
 impl From<Cli> for Config {
@@ -288,6 +359,8 @@ impl From<Cli> for Config {
             save_every_s: c.save_every_s,
             rent_rate: c.rent_rate,
             control_token: c.control_token,
+            agents: c.agents,
+            shard: c.shard,
             push_url: c.push_url,
             customer_callback_url: c.customer_callback_url,
             fixture_schema: c.fixture_schema,
@@ -295,6 +368,8 @@ impl From<Cli> for Config {
             token_ttl_s: c.token_ttl_s,
             body_timeout_ms: c.body_timeout_ms,
             state_max_mb: c.state_max_mb,
+            strict: c.strict,
+            request_journal: c.request_journal,
         }
     }
 }
@@ -408,6 +483,8 @@ impl Default for Config {
             save_every_s: 60,
             rent_rate: None,
             control_token: None,
+            agents: None,
+            shard: None,
             push_url: None,
             customer_callback_url: None,
             fixture_schema: false,
@@ -415,6 +492,8 @@ impl Default for Config {
             token_ttl_s: crate::model::credentials::DEFAULT_TOKEN_TTL_S,
             body_timeout_ms: crate::api::body_deadline::DEFAULT_BODY_TIMEOUT_MS,
             state_max_mb: crate::control::state::DEFAULT_STATE_MAX_MB,
+            strict: false,
+            request_journal: 10_000,
         }
     }
 }
@@ -426,13 +505,6 @@ impl Config {
             max_per_account: self.max_tokens_per_account,
             ttl_ms: self.token_ttl_s as crate::clock::Millis * 1000,
         }
-    }
-
-    /// The configuration of this process: its command line over its environment. On
-    /// `--help` or `--version` prints and exits 0; on a bad flag or value prints what is wrong
-    /// and exits 2.
-    pub fn from_process() -> Self {
-        Cli::parse().into()
     }
 
     /// Parse `args` (the program name first) over the process's environment; `Err` also
@@ -588,6 +660,34 @@ mod tests {
     }
 
     #[test]
+    fn strict_and_the_request_journal_have_flags_and_variables() {
+        let c = run(&[]);
+        assert!(!c.strict);
+        assert_eq!(c.request_journal, 10_000);
+        let c = run(&["--strict", "--request-journal", "0"]);
+        assert!(c.strict);
+        assert_eq!(c.request_journal, 0);
+        assert!(!parse(&["--strict=false"], &[("BAJIE_SIM_STRICT", "true")]).unwrap().strict);
+        let c = parse(&[], &[("BAJIE_SIM_STRICT", "1"), ("BAJIE_SIM_REQUEST_JOURNAL", "5")]).unwrap();
+        assert!(c.strict && c.request_journal == 5);
+        assert!(refused(&["--strict=maybe"]).contains("--strict"));
+        assert!(refused(&["--request-journal", "x"]).contains("--request-journal"));
+    }
+
+    #[test]
+    fn every_flag_and_subcommand_is_documented_in_docs_configuration() {
+        let doc = include_str!("../docs/configuration.md");
+        let cmd = Cli::command();
+        for a in cmd.get_arguments().filter_map(|a| a.get_long()).filter(|l| !matches!(*l, "help" | "version")) {
+            let env = format!("BAJIE_SIM_{}", a.to_uppercase().replace('-', "_"));
+            assert!(doc.contains(&format!("| `--{a}")) && doc.contains(&format!("`{env}`")), "docs lack --{a}");
+        }
+        for sub in cmd.get_subcommands() {
+            assert!(doc.contains(&format!("`bajie-sim {}`", sub.get_name())), "docs lack {}", sub.get_name());
+        }
+    }
+
+    #[test]
     fn wiring_urls_are_absolute_or_paths_on_this_simulator() {
         let c = parse(&["--push-url", "/_sim/ui/sink"], &[("BAJIE_SIM_CUSTOMER_CALLBACK_URL", "/cb")]).unwrap();
         let c = c.with_own_address("0.0.0.0:8080".parse().unwrap());
@@ -709,7 +809,8 @@ mod tests {
             assert!(err.contains(args[0].split('=').next().unwrap()), "{args:?}: {err}");
         }
         assert!(refused(&["--nope"]).contains("unexpected argument"));
-        assert!(refused(&["stray"]).contains("unexpected argument"));
+        assert!(refused(&["stray"]).contains("unrecognized subcommand"));
+        assert!(parse(&["probe"], &[]).is_ok());
         let err = parse(&[], &[("BAJIE_SIM_SEED", "x")]).unwrap_err().to_string();
         assert!(err.contains("--seed"), "{err}");
     }
@@ -738,6 +839,18 @@ mod tests {
         let arg = Cli::command();
         let arg = arg.get_arguments().find(|a| a.get_id() == "control_token").unwrap();
         assert!(arg.is_hide_env_values_set(), "--help must not print the environment's token");
+    }
+
+    #[test]
+    fn agents_and_shard_are_flags_and_environment_variables() {
+        let c = run(&["--fleet", "100", "--agents=12", "--shard", "2/3"]);
+        assert_eq!((c.agents, c.shard), (Some(12), Some(Shard { index: 2, count: 3 })));
+        let c = parse(&[], &[("BAJIE_SIM_AGENTS", "5"), ("BAJIE_SIM_SHARD", "0/2")]).unwrap();
+        assert_eq!((c.agents, c.shard), (Some(5), Some(Shard { index: 0, count: 2 })));
+        assert!(refused(&["--shard", "3/3"]).contains("--shard"));
+        assert!(refused(&["--agents", "0"]).contains("--agents"));
+        let help = Config::help();
+        assert!(help.contains("--agents") && help.contains("--shard"), "{help}");
     }
 
     #[test]

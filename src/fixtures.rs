@@ -4,9 +4,10 @@
 //! (BJD60151): ...`), so the simulator never starts on half a world.
 
 use crate::clock::{parse_datetime, Millis};
+use crate::model::shard::agent_name;
 use crate::model::shop::currency_symbol;
 use crate::model::{
-    Agent, Battery, BatteryPlace, Cabinet, Money, PriceStrategy, Settings, Shop, Slot, TimetableRow, World,
+    Agent, Battery, BatteryPlace, Cabinet, Money, PriceStrategy, Settings, Shard, Shop, Slot, TimetableRow, World,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -505,18 +506,59 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
 /// Paris, inside the Périphérique: the area a synthetic fleet is spread over.
 const FLEET_AREA: (f64, f64, f64, f64) = (48.816, 48.900, 2.255, 2.415);
 
-/// Generate a synthetic fleet of `n` cabinets for load tests, reproducible from `seed`.
-///
-/// Two merchants as in the default world (`demo`/`demo`, `acme`/`acme`) share the fleet
-/// shop by shop; shops hold 1-4 cabinets of 8, 12, 24 or 48 slots, filled 40-90 % with
-/// batteries at varied charge; every shop is bound to one of three strategies per merchant.
+/// What a synthetic fleet is made of (`--fleet`, `--agents`, `--shard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetSpec {
+    /// Cabinets in the whole fleet (all shards together).
+    pub cabinets: usize,
+    /// Generated accounts `agent0001`.. (password = name); `None`: `demo` and `acme`.
+    pub agents: Option<usize>,
+    /// Generate only this shard's accounts' records; `None`: everything.
+    pub shard: Option<Shard>,
+}
+
+/// Generate a synthetic fleet of `n` cabinets for load tests, reproducible from `seed`: the
+/// two merchants of the default world. See [`generate_fleet_for`].
 pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
+    generate_fleet_for(FleetSpec { cabinets: n, agents: None, shard: None }, seed, now)
+}
+
+/// A 40-bit bijection keyed by `seed`, as ten upper-case hex digits: battery number `n` of a
+/// fleet gets an id no other battery of the fleet has, on whichever shard it lives, without
+/// a table of the ids drawn so far.
+fn battery_id(seed: u64, n: u64) -> String {
+    const MASK: u64 = (1 << 40) - 1;
+    // Each step is invertible on 40 bits: xor with a key, multiplication by an odd number,
+    // xor with a right shift of itself.
+    let mut x = (n ^ seed) & MASK;
+    x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) & MASK;
+    x ^= x >> 20;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9) & MASK;
+    x ^= x >> 17;
+    format!("{x:010X}")
+}
+
+/// Generate a synthetic fleet, reproducible from `seed`.
+///
+/// The merchants (`demo`/`demo` and `acme`/`acme`, or `agent0001`.. with the name as
+/// password) share the fleet shop by shop in turn; shops hold 1-4 cabinets of 8, 12, 24 or 48
+/// slots, filled 40-90 % with batteries at varied charge; every shop is bound to one of three
+/// strategies of its merchant. Ids follow from the position in the whole fleet (shop number,
+/// cabinet number, battery number), and every random draw is made for every shop, so a shard
+/// generates exactly its accounts' part of the whole fleet without building the rest.
+pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
+    let n = spec.cabinets;
     let mut w = World::empty(seed);
     let mut rng = crate::model::SimRng::new(seed ^ 0xF1EE7);
-    for (account, name) in [("demo", "ChargeNow Paris SAS"), ("acme", "Acme Power Ltd")] {
+    let accounts: Vec<(String, String)> = match spec.agents {
+        None => vec![("demo".into(), "ChargeNow Paris SAS".into()), ("acme".into(), "Acme Power Ltd".into())],
+        Some(m) => (1..=m.max(1)).map(|i| (agent_name(i), format!("Fleet Agent {i}"))).collect(),
+    };
+    let keep: Vec<bool> = accounts.iter().map(|(a, _)| spec.shard.is_none_or(|s| s.owns(a))).collect();
+    for (account, name) in &accounts {
         w.agents.insert(
-            account.into(),
-            Agent { account: account.into(), password: account.into(), name: name.into(), push: None },
+            account.clone(),
+            Agent { account: account.clone(), password: account.clone(), name: name.clone(), push: None },
         );
     }
     let plans = [
@@ -524,9 +566,13 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
         ("Premium", 200, 60, 0, 800, 4000, 5),
         ("Night", 100, 60, 10, 500, 2500, 3),
     ];
-    for (i, agent) in ["demo", "acme"].iter().enumerate() {
+    for (i, (agent, _)) in accounts.iter().enumerate() {
         for (j, (name, price, period, free, cap, deposit, days)) in plans.iter().enumerate() {
             let id = (i as u64 + 1) * 100 + j as u64 + 1;
+            w.next_price_id = w.next_price_id.max(id + 1);
+            if !keep[i] {
+                continue;
+            }
             w.strategies.insert(
                 id,
                 PriceStrategy {
@@ -551,7 +597,6 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
                     details: Vec::new(),
                 },
             );
-            w.next_price_id = w.next_price_id.max(id + 1);
         }
     }
     const SIZES: [u16; 4] = [8, 12, 24, 48];
@@ -568,65 +613,75 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
     let (lat0, lat1, lng0, lng1) = FLEET_AREA;
     let mut made = 0usize;
     let mut shop_no = 0u64;
+    let mut battery_no = 0u64;
     while made < n {
         shop_no += 1;
-        let agent = if shop_no % 2 == 1 { "demo" } else { "acme" };
+        let ai = ((shop_no - 1) % accounts.len() as u64) as usize;
+        let (agent, kept) = (accounts[ai].0.as_str(), keep[ai]);
         let shop_id = format!("{:010x}", shop_no.wrapping_mul(0x9E37_79B9) & 0xFF_FFFF_FFFF);
-        let price_id = if agent == "demo" { 101 } else { 201 } + rng.below(3);
-        w.shops.insert(
-            shop_id.clone(),
-            Shop {
-                id: shop_id.clone(),
-                row: shop_no,
-                agent: agent.into(),
-                name: format!("Fleet Shop {shop_no}"),
-                address: Some(format!(
-                    "{} {}, 750{:02} Paris",
-                    1 + rng.below(180),
-                    STREETS[rng.below(8) as usize],
-                    1 + rng.below(20)
-                )),
-                city: "Paris".into(),
-                province: "Île-de-France".into(),
-                region: String::new(),
-                latitude: lat0 + (lat1 - lat0) * rng.unit(),
-                longitude: lng0 + (lng1 - lng0) * rng.unit(),
-                opening_time: "08:00-22:00".into(),
-                currency: "EUR".into(),
-                mobile: String::new(),
-                content: String::new(),
-                icon: String::new(),
-                logo: String::new(),
-                banner: String::new(),
-                scene_type: rng.below(12) as i64,
-                store_type: rng.below(30) as i64,
-                auditor: 1,
-                location_id: String::new(),
-                price_id: Some(price_id),
-                pos_price_id: None,
-                created_at: now,
-            },
-        );
+        // Every draw is made whether or not the shop is kept, in the same order.
+        let price_id = (ai as u64 + 1) * 100 + 1 + rng.below(3);
+        let (number, street, district) = (1 + rng.below(180), rng.below(8) as usize, 1 + rng.below(20));
+        let (lat, lng) = (lat0 + (lat1 - lat0) * rng.unit(), lng0 + (lng1 - lng0) * rng.unit());
+        let (scene_type, store_type) = (rng.below(12) as i64, rng.below(30) as i64);
+        if kept {
+            w.shops.insert(
+                shop_id.clone(),
+                Shop {
+                    id: shop_id.clone(),
+                    row: shop_no,
+                    agent: agent.into(),
+                    name: format!("Fleet Shop {shop_no}"),
+                    address: Some(format!("{number} {}, 750{district:02} Paris", STREETS[street])),
+                    city: "Paris".into(),
+                    province: "Île-de-France".into(),
+                    region: String::new(),
+                    latitude: lat,
+                    longitude: lng,
+                    opening_time: "08:00-22:00".into(),
+                    currency: "EUR".into(),
+                    mobile: String::new(),
+                    content: String::new(),
+                    icon: String::new(),
+                    logo: String::new(),
+                    banner: String::new(),
+                    scene_type,
+                    store_type,
+                    auditor: 1,
+                    location_id: String::new(),
+                    price_id: Some(price_id),
+                    pos_price_id: None,
+                    created_at: now,
+                },
+            );
+        }
         w.next_shop_row = shop_no + 1;
         for _ in 0..(1 + rng.below(4)).min((n - made) as u64) {
             let size = SIZES[rng.below(4) as usize];
-            let id = format!(
-                "{}{}{}{:05}",
-                ["BJD", "DTA", "BJH", "SAB"][made % 4].chars().next().unwrap_or('B'),
-                (b'A' + (made / 100_000 % 26) as u8) as char,
-                (b'A' + (made / 2_600_000 % 26) as u8) as char,
-                made % 100_000
-            );
-            let mut slots = vec![Slot::default(); size as usize];
+            let id = if kept {
+                format!(
+                    "{}{}{}{:05}",
+                    ["BJD", "DTA", "BJH", "SAB"][made % 4].chars().next().unwrap_or('B'),
+                    (b'A' + (made / 100_000 % 26) as u8) as char,
+                    (b'A' + (made / 2_600_000 % 26) as u8) as char,
+                    made % 100_000
+                )
+            } else {
+                String::new()
+            };
+            let mut slots = vec![Slot::default(); if kept { size as usize } else { 0 }];
             let fill = 0.4 + 0.5 * rng.unit();
-            for (k, slot) in slots.iter_mut().enumerate() {
+            for k in 0..size as usize {
                 if rng.unit() < fill {
-                    let bid = format!("{:010X}", rng.next_u64() & 0xFF_FFFF_FFFF);
-                    if w.batteries.contains_key(&bid) {
+                    battery_no += 1;
+                    let level = if rng.chance(0.8) { 60.0 + 40.0 * rng.unit() } else { 100.0 * rng.unit() };
+                    if !kept {
                         continue;
                     }
-                    slot.battery = Some(bid.clone());
-                    let level = if rng.chance(0.8) { 60.0 + 40.0 * rng.unit() } else { 100.0 * rng.unit() };
+                    let bid = battery_id(seed, battery_no);
+                    if let Some(slot) = slots.get_mut(k) {
+                        slot.battery = Some(bid.clone());
+                    }
                     w.batteries.insert(
                         bid.clone(),
                         Battery {
@@ -641,29 +696,39 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
                     );
                 }
             }
-            w.cabinets.insert(
-                id.clone(),
-                Cabinet {
-                    id,
-                    agent: agent.into(),
-                    shop: Some(shop_id.clone()),
-                    slots,
-                    online: !rng.chance(0.02),
-                    ip: format!("82.{}.{}.{}", 64 + rng.below(64), rng.below(256), 1 + rng.below(254)),
-                    port: 10_000 + rng.below(50_000) as u16,
-                    signal: (18 + rng.below(14)).to_string(),
-                    iccid: format!("8933{}", rng.digits(16)),
-                    remark: String::new(),
-                    pos_device_id: String::new(),
-                    pos_online: false,
-                    registered_at: now,
-                    last_seen: now,
-                    handshakes: 1,
-                    ads: None,
-                },
-            );
+            let online = !rng.chance(0.02);
+            let ip = (64 + rng.below(64), rng.below(256), 1 + rng.below(254));
+            let port = 10_000 + rng.below(50_000) as u16;
+            let signal = 18 + rng.below(14);
+            let iccid = rng.digits(16);
+            if kept {
+                w.cabinets.insert(
+                    id.clone(),
+                    Cabinet {
+                        id,
+                        agent: agent.into(),
+                        shop: Some(shop_id.clone()),
+                        slots,
+                        online,
+                        ip: format!("82.{}.{}.{}", ip.0, ip.1, ip.2),
+                        port,
+                        signal: signal.to_string(),
+                        iccid: format!("8933{iccid}"),
+                        remark: String::new(),
+                        pos_device_id: String::new(),
+                        pos_online: false,
+                        registered_at: now,
+                        last_seen: now,
+                        handshakes: 1,
+                        ads: None,
+                    },
+                );
+            }
             made += 1;
         }
+    }
+    if let Some(shard) = spec.shard {
+        w.keep_shard(shard, seed);
     }
     Loaded { world: w, start: None, sim: None }
 }
@@ -671,6 +736,7 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn the_default_world_loads_and_is_rich_enough() {
@@ -700,6 +766,70 @@ mod tests {
         for n in [8, 12, 24, 48] {
             assert!(a.cabinets.values().any(|c| c.slots.len() == n));
         }
+    }
+
+    #[test]
+    fn the_shards_of_a_fleet_are_disjoint_and_together_the_whole_fleet() {
+        let spec = FleetSpec { cabinets: 600, agents: Some(7), shard: None };
+        let whole = generate_fleet_for(spec, 11, 5).world;
+        assert_eq!(whole.agents.len(), 7);
+        assert!(whole.agents.values().all(|a| a.account == a.password && a.account.starts_with("agent")));
+        assert!(whole.check().is_empty(), "{:?}", whole.check());
+        let shards: Vec<World> = (0..3)
+            .map(|index| generate_fleet_for(FleetSpec { shard: Some(Shard { index, count: 3 }), ..spec }, 11, 5).world)
+            .collect();
+        let (mut agents, mut shops, mut cabinets, mut batteries, mut strategies) =
+            (BTreeMap::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        for (k, w) in shards.iter().enumerate() {
+            assert!(w.check().is_empty(), "shard {k}: {:?}", w.check());
+            assert!(!w.cabinets.is_empty(), "shard {k} owns some of the fleet");
+            assert!(w.agents.keys().all(|a| crate::model::shard::shard_of(a, 3) == k as u32));
+            // Each id at most once across all shards: insert must find no earlier record.
+            for (id, a) in &w.agents {
+                assert!(agents.insert(id.clone(), a.clone()).is_none(), "agent {id} twice");
+            }
+            for (id, x) in &w.shops {
+                assert!(shops.insert(id.clone(), x.clone()).is_none(), "shop {id} twice");
+            }
+            for (id, x) in &w.cabinets {
+                assert!(cabinets.insert(id.clone(), x.clone()).is_none(), "cabinet {id} twice");
+            }
+            for (id, x) in &w.batteries {
+                assert!(batteries.insert(id.clone(), x.clone()).is_none(), "battery {id} twice");
+            }
+            for (id, x) in &w.strategies {
+                assert!(strategies.insert(*id, x.clone()).is_none(), "strategy {id} twice");
+            }
+            assert_eq!((w.next_shop_row, w.next_price_id), (whole.next_shop_row, whole.next_price_id));
+        }
+        assert_eq!(agents, whole.agents);
+        assert_eq!(shops, whole.shops);
+        assert_eq!(cabinets, whole.cabinets);
+        assert_eq!(batteries, whole.batteries.clone().into_iter().collect::<BTreeMap<_, _>>());
+        assert_eq!(strategies, whole.strategies);
+        // A shard keeps its random source apart, so ids it draws at run time differ too.
+        assert_ne!(shards[0].rng, shards[1].rng);
+    }
+
+    #[test]
+    fn a_fixture_world_splits_by_account_too() {
+        let whole = load(DEFAULT_FIXTURES, 3, 0).expect("loads").world;
+        let mut cabinets = 0;
+        for index in 0..2 {
+            let mut w = whole.clone();
+            w.keep_shard(Shard { index, count: 2 }, 3);
+            assert_eq!(w.agents.len(), 1, "demo and acme fall on different shards of two");
+            assert!(w.check().is_empty(), "{:?}", w.check());
+            cabinets += w.cabinets.len();
+        }
+        assert_eq!(cabinets, whole.cabinets.len());
+    }
+
+    #[test]
+    fn battery_ids_of_a_fleet_are_distinct() {
+        let ids: BTreeSet<String> = (1..=50_000).map(|n| battery_id(9, n)).collect();
+        assert_eq!(ids.len(), 50_000);
+        assert!(ids.iter().all(|id| id.len() == 10 && id.chars().all(|c| c.is_ascii_hexdigit())));
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! - [`control`]: the `/_sim` control API;
 //! - [`sim`]: the simulation step;
 //! - [`push`]: outbound event pushes and rent callbacks, with the delivery journal;
-//! - [`error`]: the one error type.
+//! - [`error`]: the one error type;
+//! - [`probe`]: `bajie-sim probe`, the container health check.
 
 pub mod api;
 pub mod app;
@@ -21,6 +22,7 @@ pub mod control;
 pub mod error;
 pub mod fixtures;
 pub mod model;
+pub mod probe;
 pub mod push;
 pub mod sim;
 pub mod store;

@@ -1,23 +1,33 @@
 //! The `bajie-sim` binary: parse the configuration, start the simulator, print the listening
 //! line, run until SIGINT or SIGTERM, then shut down gracefully: stop accepting, finish the
 //! requests in flight (up to 5 s), give pending pushes and callbacks 5 s, exit 0. A second
-//! signal exits at once (130).
+//! signal exits at once (130). `bajie-sim probe` asks a running simulator for its health instead.
 
-use bajie_sim::app;
-use bajie_sim::config::Config;
+use bajie_sim::config::{Command, Invocation};
+use bajie_sim::{app, probe};
 use std::io::Write;
 use std::time::Duration;
 
 #[actix_web::main]
 async fn main() {
     // `--help` and `--version` print and exit 0 here; a bad flag prints what is wrong and exits 2.
-    let config = Config::from_process();
+    let Invocation { config, command } = Invocation::from_process();
+    if command == Some(Command::Probe) {
+        match probe::probe(&config).await {
+            Ok(up) => println!("{up}"),
+            Err(e) => {
+                eprintln!("bajie-sim probe: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     if config.fixture_schema {
         // Not println!: a closed pipe (`| head`) is no reason to panic.
         let _ = writeln!(std::io::stdout(), "{:#}", bajie_sim::fixtures::schema());
         return;
     }
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,bajie_sim::access=warn")).init();
     raise_open_file_limit();
     if let Some(warning) = config.exposure_warning() {
         log::warn!("{warning}");

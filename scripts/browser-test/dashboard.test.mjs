@@ -202,6 +202,17 @@ test("fault controls in the page reach the simulator", async () => {
   assert.equal((await cell.locator(".flag").textContent()).trim(), "B5");
 });
 
+test("the Requests card shows the client's requests and the integration report", async () => {
+  // The O1 answered 2004 above is journaled; the card polls every 2 s.
+  const row = page.locator("#requests details", { hasText: "/rent/cabinet/query" }).first();
+  await row.waitFor({ state: "visible" });
+  assert.match(await row.textContent(), /2004/);
+  await page.locator('.rq-tab[data-rq="report"]').click();
+  await page.locator("#requests-report", { hasText: "Production behaviours met by the client" }).waitFor({ state: "visible" });
+  assert.match(await page.locator("#requests-report").textContent(), /2004×/);
+  await page.locator('.rq-tab[data-rq="list"]').click();
+});
+
 test("the journal filters by order and by cabinet and hides CABINET_STATUS", async () => {
   // A heartbeat: pushed (the agent subscribes every event) but hidden by default.
   const report = await sim("POST", "/_sim/cabinets/BJD60152/report");
@@ -237,6 +248,20 @@ test("the journal filters by order and by cabinet and hides CABINET_STATUS", asy
   await page.locator("#jf-hide-status").check();
   await page.locator("#jf-clear").click();
   await page.waitForFunction(() => document.querySelectorAll("#journal details").length >= 2);
+
+  // An entry opens to its attempts: the time never wraps and the answer has room.
+  const entry = page.locator('#journal details[data-event="RENT_CALLBACK_1"]').first();
+  await entry.locator("summary").click();
+  const table = entry.locator("table.attempts");
+  await table.waitFor({ state: "visible" });
+  const at = table.locator("tbody td.nw.mono").first();
+  const lineHeight = await at.evaluate((td) => parseFloat(getComputedStyle(td).lineHeight) || 16);
+  assert.ok((await at.boundingBox()).height < lineHeight * 2 + 10, "the time of an attempt stays on one line");
+  assert.ok((await table.locator("tbody td.ans").first().boundingBox()).width > 120, "the answer column has room");
+  const box = await table.boundingBox(), card = await page.locator("#journal-card").boundingBox();
+  assert.ok(box.x + box.width <= card.x + card.width + 1, "the attempts table fits its card");
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.locator("#journal-card").screenshot({ path: path.join(ARTIFACTS, "dashboard-journal.png") });
 });
 
 test("the plots follow virtual time from samples the simulator keeps", async () => {

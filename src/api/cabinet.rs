@@ -40,6 +40,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cabinet/publishAd", web::post().to(publish_ad));
 }
 
+/// The cabinet of C1-C3: `cabinetid` as documented, `cabinetId` tolerated (the journal warns,
+/// `--strict` refuses it before the handler runs).
+fn cabinet_param(p: &Params) -> Result<&str, Error> {
+    p.get_any(&["cabinetid", "cabinetId"])
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::missing_param("cabinetid"))
+}
+
 /// C3 `POST /cabinet/ejectByRent?cabinetid=&rentOrderId=&slotNum=`: eject `slotNum` for the
 /// order (0 lets the cabinet pick the best battery). An order that already ejected is refused:
 /// a battery is never ejected twice for one order. A pending order named here is the client's
@@ -47,7 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// `ejectByRent` succeeds within a minute. An id that is no order yet becomes a back-office
 /// order (ADMIN_RENTAL_ORDER).
 async fn eject_by_rent(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let cabinet = p.required("cabinetid")?;
+    let cabinet = cabinet_param(&p)?;
     let order = p.required("rentOrderId")?;
     let slot = p.int_in("slotNum", 0, 1000)?.ok_or_else(|| Error::missing_param("slotNum"))? as u16;
     let now = state.clock.now();
@@ -87,7 +96,7 @@ fn op_names() -> String {
 /// `batteryFault` (with `type` 1 or absent) sets that fault on the slot's battery; either
 /// raises BATTERY_ABNORMAL_WARNING before the operation runs.
 async fn operation(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let cabinet = p.required("cabinetid")?;
+    let cabinet = cabinet_param(&p)?;
     let name = p.required("operationType")?;
     let op = CabinetOp::parse(name)
         .ok_or_else(|| Error::bad_param("operationType", format!("'{}' is not one of {}", clip(name), op_names())))?;
@@ -121,7 +130,7 @@ async fn operation(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> R
 /// `slotNum` is 0 or absent (BATTERY_POPUP per slot). Popped batteries leave the fleet's slots
 /// but stay in the world as loose batteries; a return docks them again.
 async fn eject_by_repair(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let cabinet = p.required("cabinetid")?;
+    let cabinet = cabinet_param(&p)?;
     let slot = p.int_in("slotNum", 0, 1000)?.map(|n| n as u16);
     let now = state.clock.now();
     let (results, events) = state.store.write(|w, out| w.eject_by_repair(&agent.0, cabinet, slot, now, out))?;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod body_deadline;
 pub mod cabinet;
+pub mod contract;
 pub mod envelope;
 pub mod event_push;
 pub mod guard;

@@ -15,6 +15,7 @@ use std::time::Duration;
 pub mod faults;
 pub mod openapi;
 pub mod pos;
+pub mod requests;
 pub mod scenario;
 pub mod state;
 pub mod ui;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(faults::routes)
             .configure(openapi::routes)
             .configure(pos::routes)
+            .configure(requests::routes)
             .configure(scenario::routes)
             .configure(state::routes)
             .configure(ui::routes),
@@ -51,6 +53,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "status": "up",
         "version": env!("CARGO_PKG_VERSION"),
         "seed": state.seed,
+        "shard": state.config.shard.map(|s| s.to_string()),
         "now": fmt_datetime(c.now),
         "speed": c.speed,
         "frozen": c.frozen,
@@ -60,9 +63,11 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
-/// `POST /_sim/reset`: back to the loaded world, seed and start time; the journal is emptied.
-async fn reset(state: web::Data<AppState>) -> HttpResponse {
+/// `POST /_sim/reset`: back to the loaded world, seed and start time; the push and request
+/// journals are emptied.
+async fn reset(state: web::Data<AppState>, requests: web::Data<requests::Requests>) -> HttpResponse {
     state.reset();
+    requests.clear();
     envelope::ok_empty()
 }
 
@@ -223,7 +228,7 @@ fn frozen_hint(state: &AppState, order: Option<&str>) -> String {
             .collect()
     });
     let Some((at, trade)) = due.first() else {
-        return String::new();
+        return window_hint(state, order);
     };
     let others = match due.len() {
         1 => String::new(),
@@ -234,6 +239,26 @@ fn frozen_hint(state: &AppState, order: Option<&str>) -> String {
          clock ejects nothing and sends no callback. Move it (POST /_sim/clock?advance=SECONDS or ?freeze=false) or \
          name the slot with /cabinet/ejectByRent.",
         fmt_datetime(*at)
+    )
+}
+
+/// The frozen-clock hint for an order taken over by a refused `ejectByRent`: it waits for the
+/// client's retry, and fails only when its window closes, which a frozen clock never reaches.
+fn window_hint(state: &AppState, order: Option<&str>) -> String {
+    let window = state.store.read(|w| {
+        w.due.iter().find_map(|(at, d)| match d {
+            crate::model::world::Due::EjectWindow(t) if order.is_none_or(|o| o == t) => Some((*at, t.clone())),
+            _ => None,
+        })
+    });
+    let Some((at, trade)) = window else {
+        return String::new();
+    };
+    format!(
+        " The virtual clock is frozen and order {trade} waits for an ejectByRent that succeeds (its automatic eject \
+         was cancelled when ejectByRent named it); it fails at {} (status=0), which a frozen clock never reaches. \
+         Retry /cabinet/ejectByRent or move the clock (POST /_sim/clock?advance=SECONDS).",
+        fmt_datetime(at)
     )
 }
 

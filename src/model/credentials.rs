@@ -108,7 +108,9 @@ impl World {
         for k in expired {
             self.tokens.remove(&k);
         }
-        let token = self.rng.hex(32);
+        // A shard's tokens start with its number, so a balancer routes them to it.
+        let prefix = self.shard.map(|s| s.token_prefix()).unwrap_or_default();
+        let token = format!("{prefix}{}", self.rng.hex(32));
         self.tokens.insert(token_key(&token), Token { account: account.to_string(), issued_at: now });
         Ok(token)
     }

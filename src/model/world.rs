@@ -113,6 +113,10 @@ pub struct World {
     /// Fault-injection rules.
     #[serde(default)]
     pub faults: FaultRules,
+    /// The shard this world is (`--shard K/S`), `None` for a whole world; tokens and trade
+    /// numbers carry it (`model/shard.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::Shard>,
     /// Shops by place and cabinets by shop (derived, never saved; `model/shop_index.rs`).
     #[serde(skip)]
     pub(crate) shop_index: super::shop_index::ShopIndexCell,
@@ -162,6 +166,7 @@ impl World {
             next_shop_row: 1,
             sim: SimState::default(),
             faults: FaultRules::default(),
+            shard: None,
             shop_index: Default::default(),
         }
     }
@@ -331,7 +336,12 @@ impl World {
 
     fn new_trade_no(&mut self, now: Millis) -> String {
         loop {
-            let t = format!("{}{}", fmt_trade_prefix(now), self.rng.digits(8));
+            // A shard's trade numbers carry its number, so they are unique across shards.
+            let tail = match self.shard {
+                Some(s) => format!("{:02}{}", s.index, self.rng.digits(6)),
+                None => self.rng.digits(8),
+            };
+            let t = format!("{}{tail}", fmt_trade_prefix(now));
             if !self.orders.contains_key(&t) {
                 return t;
             }

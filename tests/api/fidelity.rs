@@ -145,6 +145,10 @@ async fn a_refused_eject_by_rent_is_never_followed_by_an_automatic_eject_and_the
     // The client names the empty slot before the cabinet's own eject (due 1 s after O2).
     let v = eject_by_rent(&app, &trade, 2).await;
     assert_eq!(v["code"], 2008, "{v}");
+    // A wait on the frozen clock says why nothing comes.
+    let v = app.control_get(&format!("/pushes/wait?order={trade}&count=1&timeoutMs=100")).await;
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.contains(&trade) && msg.contains("2026-03-02 09:01:00") && msg.contains("ejectByRent"), "{msg}");
     // Well past the automatic eject: nothing left the cabinet, the order waits for a retry.
     app.advance(59).await;
     assert_eq!(batteries(&app, DEMO_CAB).await, stock, "no battery behind the client's back");

@@ -3,6 +3,7 @@
 
 mod admin_kit;
 mod advance;
+mod cli;
 mod conformance;
 mod connection;
 mod cross_account;
@@ -18,9 +19,11 @@ mod perf;
 mod pushes;
 mod receivers;
 mod rent_flow;
+mod requests;
 mod restart;
 mod schema;
 mod security;
+mod shards;
 mod sim;
 mod state;
 mod stress;

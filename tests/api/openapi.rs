@@ -171,6 +171,12 @@ fn every_control_route_of_the_design_is_documented_and_every_schema_is_checkable
         ("get", "/_sim/check"),
         ("get", "/_sim/openapi.json"),
         ("get", "/_sim/ui"),
+        ("get", "/_sim/requests"),
+        ("delete", "/_sim/requests"),
+        ("get", "/_sim/requests/count"),
+        ("get", "/_sim/requests/wait"),
+        ("get", "/_sim/requests/{id}"),
+        ("get", "/_sim/report"),
     ];
     for (method, path) in design {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
@@ -454,6 +460,8 @@ async fn what_the_simulator_answers_conforms_to_the_document() {
 
     // The control API.
     let resend_id = app.control_get("/pushes").await["data"]["records"][0]["id"].as_u64().unwrap();
+    let request_id =
+        app.control_get("/requests?limit=1").await["data"]["records"][0]["id"].as_str().unwrap().to_string();
     let control = [
         call("get", "/_sim/health", "/_sim/health"),
         call("get", "/_sim/clock", "/_sim/clock"),
@@ -472,6 +480,16 @@ async fn what_the_simulator_answers_conforms_to_the_document() {
         call("post", "/_sim/pushes/{id}/resend", format!("/_sim/pushes/{resend_id}/resend")),
         call("post", "/_sim/pushes/{id}/resend", "/_sim/pushes/999999/resend").expect(9001),
         call("get", "/_sim/openapi.json", "/_sim/openapi.json"),
+        call("get", "/_sim/requests", "/_sim/requests?limit=3"),
+        call("get", "/_sim/requests", "/_sim/requests?op=O1&warned=false&code=0"),
+        call("get", "/_sim/requests", "/_sim/requests?since=yesterday").expect(1001),
+        call("get", "/_sim/requests/count", "/_sim/requests/count?warned=true"),
+        call("get", "/_sim/requests/wait", "/_sim/requests/wait?count=1&timeoutMs=1000&op=O1"),
+        call("get", "/_sim/requests/wait", "/_sim/requests/wait?count=100000&timeoutMs=0").expect(9001),
+        call("get", "/_sim/requests/{id}", format!("/_sim/requests/{request_id}")),
+        call("get", "/_sim/requests/{id}", "/_sim/requests/nope").expect(9001),
+        call("get", "/_sim/report", "/_sim/report"),
+        call("delete", "/_sim/requests", "/_sim/requests"),
     ];
     for c in control {
         conform(&app, &doc, &c.anonymous(), &mut pending).await;

@@ -1,0 +1,343 @@
+//! The middleware that journals every platform request, names its contract warnings (in the
+//! entry and in `X-Sim-Warnings`), answers for `--strict`, and writes the access log.
+//!
+//! It wraps the whole application (outside `api::guard`), so an entry holds exactly what the
+//! client got, size refusals and injected faults included. A body is read here only when the
+//! request has one (GET requests pay nothing for it) and handed on unchanged; a body
+//! compressed with `Content-Encoding` is passed through unread, since the handlers decode it.
+//!
+//! The access log is one line per request (platform and control) at `info` under the target
+//! `bajie_sim::access`, which the binary keeps quiet unless `RUST_LOG` asks for it.
+
+use super::journal::{capped, cut, Entry, Header, Kept, Requests, HEADERS_CAP, HEADER_VALUE_CAP, QUERY_CAP};
+use crate::api::contract::{self, Code, RequestShape, Warning};
+use crate::api::guard::MAX_BODY;
+use crate::api::params::read_error;
+use crate::api::PREFIX;
+use crate::app::AppState;
+use crate::clock::wall_now;
+use crate::error::code;
+use crate::fixtures::is_device_id;
+use crate::model::OrderStatus;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, ResponseError};
+use base64::Engine;
+use std::time::Instant;
+
+/// The log target of the access log.
+pub const ACCESS_TARGET: &str = "bajie_sim::access";
+
+/// The response header listing a request's warning codes.
+pub const WARNINGS_HEADER: &str = "x-sim-warnings";
+
+/// Whether `path` is a platform path.
+fn is_platform(path: &str) -> bool {
+    path.strip_prefix(PREFIX).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The middleware; registered once around the whole application in `app::build`.
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let access = log::log_enabled!(target: ACCESS_TARGET, log::Level::Info);
+    if !is_platform(req.path()) {
+        if !access {
+            return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        }
+        let started = Instant::now();
+        let (method, path) = (req.method().to_string(), req.path().to_string());
+        let res = next.call(req).await?.map_into_boxed_body();
+        let (res, bytes) = take_body(res);
+        let code = bytes.as_deref().and_then(|b| envelope_head(b).0);
+        access_line(&method, &path, res.status().as_u16(), code, started, None);
+        return Ok(put_body(res, bytes));
+    }
+    let (Some(state), Some(journal)) =
+        (req.app_data::<web::Data<AppState>>().cloned(), req.app_data::<web::Data<Requests>>().cloned())
+    else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let started = Instant::now();
+    let at_ms = state.clock.now();
+    let method = req.method().as_str().to_ascii_uppercase();
+    let path = req.path().to_string();
+    let rel = path[PREFIX.len()..].to_string();
+    let query = req.query_string().to_string();
+    let header = |name: HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let content_type = header(header::CONTENT_TYPE).unwrap_or("").to_ascii_lowercase();
+    let declared: Option<u64> = header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    let has_body = declared.is_some_and(|n| n > 0) || chunked;
+    let encoded = header(header::CONTENT_ENCODING).is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
+    let (auth_view, account) = credentials(&state, header(header::AUTHORIZATION));
+    let headers = if journal.enabled() { headers_of(&req, auth_view.as_deref()) } else { Vec::new() };
+
+    // The body: read (within the size limit every handler has) and handed on unchanged.
+    let mut req = req;
+    let mut body: Option<web::Bytes> = None;
+    let mut refused: Option<crate::error::Error> = None;
+    if has_body && !encoded && declared.is_none_or(|n| n <= MAX_BODY as u64) {
+        let (http, mut payload) = req.into_parts();
+        match web::Bytes::from_request(&http, &mut payload).await {
+            Ok(b) => {
+                req = ServiceRequest::from_parts(http, Payload::from(b.clone()));
+                body = Some(b);
+            }
+            Err(e) => {
+                req = ServiceRequest::from_parts(http, Payload::None);
+                refused = Some(read_error(&e));
+            }
+        }
+    }
+
+    let shape = RequestShape {
+        method: &method,
+        path: &rel,
+        query: &query,
+        content_type: &content_type,
+        body: body.as_deref(),
+        has_body,
+    };
+    let mut verdict = contract::check(&shape, state.config.strict);
+    let op = verdict.op.map(|o| o.id);
+    let pairs = std::mem::take(&mut verdict.params);
+    let find = |names: &[&str]| pairs.iter().find(|(k, v)| names.contains(&k.as_str()) && !v.trim().is_empty());
+    let cabinet = find(&["deviceId", "cabinetid", "cabinetId", "qrcode", "pCabinetid"])
+        .map(|(_, v)| v.trim().to_string())
+        .or_else(|| rel.split('/').find(|s| is_device_id(s)).map(str::to_string));
+    let mut order = find(&["tradeNo", "orderId", "rentOrderId"]).map(|(_, v)| v.trim().to_string());
+    if let (Some("C3"), Some(acct), Some(o)) = (op, account.as_deref(), order.as_deref()) {
+        let again =
+            state.store.read(|w| w.orders.get(o).is_some_and(|x| x.agent == acct && x.status != OrderStatus::Pending));
+        if again {
+            verdict.warnings.push(Warning {
+                code: Code::SecondEject,
+                message: format!("Order {o} was already ejected (or its eject failed); this is a second eject."),
+            });
+        }
+    }
+
+    let strict = refused.is_none() && verdict.refusal.is_some();
+    let res = match refused.or(verdict.refusal.take()) {
+        Some(e) => req.into_response(e.error_response()),
+        None => {
+            if verdict.drop_body {
+                req.set_payload(Payload::None);
+            }
+            next.call(req).await?.map_into_boxed_body()
+        }
+    };
+    let (mut res, bytes) = take_body(res);
+    let status = res.status().as_u16();
+    let (code, msg) = bytes.as_deref().map(envelope_head).unwrap_or_default();
+    if op == Some("O2") && code == Some(0) {
+        order = bytes.as_deref().and_then(trade_no_of);
+    }
+    if let (Some(id), Some(acct), Some(c)) = (op, account.as_deref(), code) {
+        let not_found = [code::UNBOUND_DEVICE, code::ORDER_NOT_FOUND, code::SHOP_NOT_FOUND, code::PRICE_NOT_FOUND];
+        if contract::WRITES.contains(&id) && not_found.contains(&c) {
+            let shop = find(&["shopid", "shopId", "newID", "pNewid"])
+                .map(|(_, v)| v.trim().to_string())
+                .or_else(|| shop_in_path(id, &rel));
+            let foreign = state.store.read(|w| {
+                cabinet.as_deref().and_then(|d| w.cabinets.get(d)).is_some_and(|x| x.agent != acct)
+                    || order.as_deref().and_then(|o| w.orders.get(o)).is_some_and(|x| x.agent != acct)
+                    || shop.as_deref().and_then(|s| w.shops.get(s)).is_some_and(|x| x.agent != acct)
+            });
+            if foreign {
+                verdict.warnings.push(Warning {
+                    code: Code::ForeignRecord,
+                    message: format!(
+                        "{id} named a record of another account; it was answered like one that does not exist."
+                    ),
+                });
+            }
+        }
+    }
+    if !verdict.warnings.is_empty() {
+        let codes: Vec<&str> = verdict.warnings.iter().map(|w| w.code.name()).collect();
+        if let Ok(v) = HeaderValue::from_str(&codes.join(",")) {
+            res.headers_mut().insert(HeaderName::from_static(WARNINGS_HEADER), v);
+        }
+    }
+    if access {
+        access_line(&method, &path, status, code, started, account.as_deref());
+    }
+    if journal.enabled() {
+        journal.push(Entry {
+            id: uuid::Uuid::nil(),
+            seq: 0,
+            at_ms,
+            real_ms: wall_now(),
+            method,
+            path: cut(path, QUERY_CAP),
+            op,
+            query: cut(query, QUERY_CAP),
+            headers,
+            // The request's buffer may be larger than its body: copied, never shared.
+            body: body.as_deref().map(Kept::copy),
+            body_bytes: body.as_ref().map_or(declared.unwrap_or(0) as usize, |b| b.len()),
+            account: account.map(|a| cut(a, HEADER_VALUE_CAP)),
+            cabinet: cabinet.map(|c| cut(c, HEADER_VALUE_CAP)),
+            order: order.map(|o| cut(o, HEADER_VALUE_CAP)),
+            http_status: status,
+            code,
+            msg: msg.map(|m| cut(m, HEADER_VALUE_CAP * 2)),
+            response: bytes.as_ref().map(Kept::of).unwrap_or_default(),
+            duration_us: started.elapsed().as_micros() as u64,
+            strict,
+            warnings: verdict.warnings,
+        });
+    }
+    Ok(put_body(res, bytes))
+}
+
+/// One access-log line.
+fn access_line(method: &str, path: &str, status: u16, code: Option<i64>, started: Instant, account: Option<&str>) {
+    let code = code.map_or_else(|| "-".to_string(), |c| c.to_string());
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    log::info!(target: ACCESS_TARGET, "{method} {path} {status} code={code} {ms:.2}ms account={}", account.unwrap_or("-"));
+}
+
+/// The response's body as bytes when it is held in memory (every envelope answer is); a
+/// streamed body is left in place (`None`).
+fn take_body(res: ServiceResponse<BoxBody>) -> (ServiceResponse<BoxBody>, Option<web::Bytes>) {
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    match body.try_into_bytes() {
+        Ok(bytes) => (ServiceResponse::new(req, head.set_body(BoxBody::new(()))), Some(bytes)),
+        Err(body) => (ServiceResponse::new(req, head.set_body(body)), None),
+    }
+}
+
+/// Put back what [`take_body`] took.
+fn put_body(res: ServiceResponse<BoxBody>, bytes: Option<web::Bytes>) -> ServiceResponse<BoxBody> {
+    match bytes {
+        Some(b) => res.map_body(|_, _| BoxBody::new(b)),
+        None => res,
+    }
+}
+
+/// `code` and `msg` of an envelope. The simulator's envelopes start `{"msg":..,"code":..`, so
+/// a body is read only that far; any other small JSON body is parsed whole (any key order).
+fn envelope_head(body: &[u8]) -> (Option<i64>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        msg: Option<String>,
+        code: Option<serde_json::Value>,
+    }
+    let code_of = |v: serde_json::Value| match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let Some(rest) = body.strip_prefix(br#"{"msg":"#) else {
+        // Not the envelope's own order (A1's `{key}`, an injected answer): parsed whole when small.
+        if body.len() > 64 * 1024 {
+            return (None, None);
+        }
+        return match serde_json::from_slice::<Head>(body) {
+            Ok(h) => (h.code.and_then(code_of), h.msg),
+            Err(_) => (None, None),
+        };
+    };
+    let mut msgs = serde_json::Deserializer::from_slice(rest).into_iter::<String>();
+    let Some(Ok(msg)) = msgs.next() else { return (None, None) };
+    let rest = &rest[msgs.byte_offset()..];
+    let Some(rest) = rest.strip_prefix(br#","code":"#) else { return (None, Some(msg)) };
+    let code = serde_json::Deserializer::from_slice(rest).into_iter::<serde_json::Value>().next();
+    (code.and_then(Result::ok).and_then(code_of), Some(msg))
+}
+
+/// `data.tradeNo` of an O2 answer.
+fn trade_no_of(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v["data"]["tradeNo"].as_str().map(str::to_string)
+}
+
+/// The shop an operation's path names (C10's new shop, S5's shop).
+fn shop_in_path(op: &str, rel: &str) -> Option<String> {
+    match op {
+        "C10" | "S5" => rel.rsplit('/').next().filter(|s| !s.is_empty() && *s != "delete").map(str::to_string),
+        _ => None,
+    }
+}
+
+/// `Authorization` as the journal shows it (scheme and account, never the secret) and the
+/// account it names. Basic names its account itself (right password or not); a bearer token
+/// is looked up.
+fn credentials(state: &AppState, header: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(h) = header else { return (None, None) };
+    let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
+    match scheme.to_ascii_lowercase().as_str() {
+        "basic" => {
+            let user = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .and_then(|t| t.split_once(':').map(|(u, _)| u.to_string()));
+            match user {
+                Some(u) => (Some(format!("Basic {u}")), Some(u)),
+                None => (Some("Basic (malformed)".into()), None),
+            }
+        }
+        "bearer" => {
+            let (now, policy) = (state.clock.now(), state.config.token_policy());
+            let acct = state.store.read(|w| w.token_account(rest.trim(), now, policy).map(str::to_string));
+            match acct {
+                Some(a) => (Some(format!("Bearer {a}")), Some(a)),
+                None => (Some("Bearer (unknown token)".into()), None),
+            }
+        }
+        _ => (Some(format!("{} (unsupported scheme)", capped(scheme, 32).0)), None),
+    }
+}
+
+/// The request's headers as journaled: at most [`HEADERS_CAP`], values capped, credentials
+/// replaced by their scheme and account.
+fn headers_of(req: &ServiceRequest, auth: Option<&str>) -> Vec<Header> {
+    req.headers()
+        .iter()
+        .take(HEADERS_CAP)
+        .map(|(name, value)| {
+            let value = if name == header::AUTHORIZATION {
+                auth.unwrap_or("").to_string()
+            } else if name == header::COOKIE || name.as_str() == "x-sim-token" {
+                "(hidden)".to_string()
+            } else {
+                capped(&String::from_utf8_lossy(value.as_bytes()), HEADER_VALUE_CAP).0
+            };
+            Header { name: name.as_str().to_string(), value }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_head_is_read_from_small_and_large_bodies() {
+        assert_eq!(
+            envelope_head(br#"{"msg":"Device not online.","code":2004}"#),
+            (Some(2004), Some("Device not online.".into()))
+        );
+        assert_eq!(envelope_head(br#"{"code":"0","msg":"ok","data":[]}"#).0, Some(0));
+        let big = format!(r#"{{"msg":"Successful operation","code":"0","data":["{}"]}}"#, "x".repeat(100_000));
+        assert_eq!(envelope_head(big.as_bytes()), (Some(0), Some("Successful operation".into())));
+        assert_eq!(envelope_head(b"not json"), (None, None));
+        assert_eq!(envelope_head(br#"{"key":"t"}"#), (None, None));
+    }
+
+    #[test]
+    fn only_platform_paths_are_journaled() {
+        assert!(is_platform("/cdb-open-api/v1/rent/cabinet/query"));
+        assert!(is_platform("/cdb-open-api/v1"));
+        assert!(!is_platform("/cdb-open-api/v10/x"));
+        assert!(!is_platform("/_sim/requests"));
+    }
+}
