@@ -313,6 +313,14 @@ pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World,
     Ok((world, start))
 }
 
+/// The virtual start time: `--start`, else the world file's, else the wall clock.
+fn configured_start(config: &Config, from_file: Option<Millis>, wall: Millis) -> Result<Millis, String> {
+    match config.start.as_deref() {
+        Some(s) => parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time")),
+        None => Ok(from_file.unwrap_or(wall)),
+    }
+}
+
 /// Command-line overrides of the simulation's rates.
 fn apply_sim_flags(config: &Config, s: &mut SimSettings) {
     if let Some(r) = config.rent_rate {
@@ -334,11 +342,17 @@ pub async fn build(config: Config) -> Result<Running, String> {
     let config = config.with_own_address(addr);
     // The real time now, unless the start is pinned (`--start`, a fixture's `start`).
     let loaded_at = clock::wall_start(config.utc_offset_s);
-    let (world, start) = load_world_at(&config, seed, loaded_at)?;
     // A saved world, when there is one, wins over the fixtures (which remain the reset point).
     let saved = match &config.state_file {
         Some(path) => control::state::read_file(path)?,
         None => None,
+    };
+    let (world, start) = match (&saved, config.fleet) {
+        // A generated fleet would only be dropped for the saved world (at 100,000 cabinets
+        // seconds and a gigabyte for nothing): only its start time is needed, for reset,
+        // which generates it again.
+        (Some(_), Some(_)) => (World::empty(seed), configured_start(&config, None, loaded_at)?),
+        _ => load_world_at(&config, seed, loaded_at)?,
     };
     let now = saved.as_ref().map_or(start, |s| s.now);
     let clock = Arc::new(Clock::new(now, config.speed, config.frozen));
@@ -394,6 +408,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .configure(api::routes)
             .configure(control::routes)
             .default_service(web::to(api::not_found))
+            .wrap(actix_web::middleware::from_fn(api::body_deadline::deadline))
             .wrap(actix_web::middleware::from_fn(api::guard::guard))
             .wrap(actix_web::middleware::DefaultHeaders::new().add((
                 actix_web::http::header::HeaderName::from_static("keep-alive"),

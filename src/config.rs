@@ -77,6 +77,15 @@ pub struct Config {
     pub customer_callback_url: Option<String>,
     /// Print the JSON Schema of fixture files and exit instead of starting.
     pub fixture_schema: bool,
+    /// Live OAuth2 bearer tokens one account may hold; a login past it is refused (HTTP 429).
+    pub max_tokens_per_account: usize,
+    /// Virtual seconds a bearer token stays valid (0: forever).
+    pub token_ttl_s: u64,
+    /// Real milliseconds a request body may stall before the request is answered 408 and its
+    /// connection closed.
+    pub body_timeout_ms: u64,
+    /// Largest snapshot `PUT /_sim/state` reads, MiB.
+    pub state_max_mb: u64,
     /// Answer what production would answer where the simulator would only warn (contract
     /// warnings, `docs/request-journal.md`).
     pub strict: bool,
@@ -288,6 +297,29 @@ pub struct Cli {
           value_parser = BoolishValueParser::new())]
     fixture_schema: bool,
 
+    /// Live OAuth2 bearer tokens one account may hold; a login past it answers HTTP 429 (no
+    /// live token is ever retired to make room)
+    #[arg(long, env = "BAJIE_SIM_MAX_TOKENS_PER_ACCOUNT", value_name = "N", default_value = "10000",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    max_tokens_per_account: usize,
+
+    /// Virtual seconds a bearer token stays valid (30 days: 72 real minutes at --speed 600);
+    /// 0: tokens never expire
+    #[arg(long, env = "BAJIE_SIM_TOKEN_TTL_S", value_name = "N", default_value = "2592000",
+          value_parser = clap::value_parser!(u64).range(0..=3_153_600_000))]
+    token_ttl_s: u64,
+
+    /// A request body that stalls this many real milliseconds (no byte arrives) is answered
+    /// HTTP 408 and its connection closed
+    #[arg(long, env = "BAJIE_SIM_BODY_TIMEOUT_MS", value_name = "N", default_value = "5000",
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    body_timeout_ms: u64,
+
+    /// Largest snapshot PUT /_sim/state reads, MiB (a 100,000-cabinet world is about 450 MiB);
+    /// it is parsed as it streams in, so the limit bounds the upload, not memory held for it
+    #[arg(long, env = "BAJIE_SIM_STATE_MAX_MB", value_name = "N", default_value = "4096",
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    state_max_mb: u64,
     /// Answer what production would answer instead of only warning where the simulator
     /// tolerates a request (X-Sim-Warnings; the answers are listed in docs/request-journal.md)
     #[arg(long, env = "BAJIE_SIM_STRICT", value_name = "BOOL", action = clap::ArgAction::Set,
@@ -377,6 +409,10 @@ impl From<Cli> for Config {
             push_url: c.push_url,
             customer_callback_url: c.customer_callback_url,
             fixture_schema: c.fixture_schema,
+            max_tokens_per_account: c.max_tokens_per_account,
+            token_ttl_s: c.token_ttl_s,
+            body_timeout_ms: c.body_timeout_ms,
+            state_max_mb: c.state_max_mb,
             strict: c.strict,
             request_journal: c.request_journal,
             metrics: c.metrics,
@@ -507,6 +543,10 @@ impl Default for Config {
             push_url: None,
             customer_callback_url: None,
             fixture_schema: false,
+            max_tokens_per_account: crate::model::credentials::DEFAULT_MAX_TOKENS_PER_ACCOUNT,
+            token_ttl_s: crate::model::credentials::DEFAULT_TOKEN_TTL_S,
+            body_timeout_ms: crate::api::body_deadline::DEFAULT_BODY_TIMEOUT_MS,
+            state_max_mb: crate::control::state::DEFAULT_STATE_MAX_MB,
             strict: false,
             request_journal: 10_000,
             metrics: true,
@@ -516,6 +556,14 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The bearer-token rules these flags ask for.
+    pub fn token_policy(&self) -> crate::model::credentials::TokenPolicy {
+        crate::model::credentials::TokenPolicy {
+            max_per_account: self.max_tokens_per_account,
+            ttl_ms: self.token_ttl_s as crate::clock::Millis * 1000,
+        }
+    }
+
     /// Parse `args` (the program name first) over the process's environment; `Err` also
     /// carries `--help` and `--version` (print it with `err.exit()` or `err.to_string()`).
     pub fn try_parse_from<I, T>(args: I) -> Result<Self, clap::Error>
@@ -627,6 +675,31 @@ mod tests {
         match parse(args, &[]) {
             Ok(c) => panic!("{args:?} was accepted: {c:?}"),
             Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_load_test_limits_have_defaults_ranges_and_environment_variables() {
+        let c = run(&[]);
+        assert_eq!(
+            (c.max_tokens_per_account, c.token_ttl_s, c.body_timeout_ms, c.state_max_mb),
+            (10_000, 2_592_000, 5000, 4096)
+        );
+        let c = run(&[
+            "--max-tokens-per-account",
+            "50000",
+            "--token-ttl-s=0",
+            "--body-timeout-ms",
+            "250",
+            "--state-max-mb",
+            "1",
+        ]);
+        assert_eq!((c.max_tokens_per_account, c.token_ttl_s, c.body_timeout_ms, c.state_max_mb), (50_000, 0, 250, 1));
+        assert_eq!(c.token_policy().ttl_ms, 0);
+        let c = parse(&[], &[("BAJIE_SIM_BODY_TIMEOUT_MS", "900"), ("BAJIE_SIM_STATE_MAX_MB", "8")]).unwrap();
+        assert_eq!((c.body_timeout_ms, c.state_max_mb), (900, 8));
+        for bad in [["--max-tokens-per-account", "0"], ["--body-timeout-ms", "0"], ["--state-max-mb", "0"]] {
+            assert!(refused(&bad).contains(bad[0]), "{bad:?}");
         }
     }
 

@@ -132,6 +132,33 @@ impl Error {
             msg: format!("Request URL is {len} bytes long; at most {} KiB are accepted.", limit / 1024),
         }
     }
+    /// An OAuth2 login for an account that already holds `live` unexpired tokens, the cap
+    /// (HTTP 429): no live token is ever retired to make room.
+    pub fn token_cap(account: &str, live: usize) -> Self {
+        Error::Http {
+            status: 429,
+            msg: format!(
+                "Account {account} already has {live} live bearer tokens, the limit (--max-tokens-per-account); \
+                 reuse a token, wait for one to expire (--token-ttl-s) or raise the limit."
+            ),
+        }
+    }
+    /// A snapshot upload larger than `--state-max-mb` (HTTP 413).
+    pub fn state_too_large(mb: u64) -> Self {
+        Error::Http {
+            status: 413,
+            msg: format!("Snapshot is larger than {mb} MiB, the limit of PUT /_sim/state (--state-max-mb)."),
+        }
+    }
+    /// A request body stalled for `ms` milliseconds (HTTP 408; the connection is closed).
+    pub fn body_timeout(ms: u64) -> Self {
+        Error::Http {
+            status: 408,
+            msg: format!(
+                "Request body did not arrive: nothing came for {ms} ms (--body-timeout-ms); the connection is closed."
+            ),
+        }
+    }
     /// The control API's token is missing or wrong (HTTP 401).
     pub fn control_token() -> Self {
         Error::Unauthorized(

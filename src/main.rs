@@ -28,6 +28,7 @@ async fn main() {
         return;
     }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,bajie_sim::access=warn")).init();
+    raise_open_file_limit();
     if let Some(warning) = config.exposure_warning() {
         log::warn!("{warning}");
     }
@@ -54,6 +55,18 @@ async fn main() {
     // includes every answered request.
     running.shutdown(Duration::from_secs(5)).await;
     log::info!("stopped");
+}
+
+/// Raise the soft open-file limit (RLIMIT_NOFILE) to the hard one. Every client connection
+/// holds a descriptor, and many systems start processes at a soft 1024: a load test of a
+/// thousand connections (or clients that open and never finish their requests) then locked
+/// every other client out, although the hard limit allowed far more.
+fn raise_open_file_limit() {
+    // u64::MAX: as high as the hard limit (and, on macOS, the kernel's per-process cap) allow.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => log::debug!("open-file limit (RLIMIT_NOFILE): {n}"),
+        Err(e) => log::warn!("cannot raise the open-file limit (RLIMIT_NOFILE): {e}"),
+    }
 }
 
 async fn wait_for_signal() {

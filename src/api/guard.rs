@@ -3,7 +3,8 @@
 //!
 //! Handlers already answer in the envelope. What this layer adds:
 //! - a URL longer than [`MAX_URL`] gets HTTP 414 and a body declared larger than
-//!   [`MAX_BODY`] HTTP 413, both in the envelope and before any handler reads anything;
+//!   [`MAX_BODY`] (a snapshot upload: `--state-max-mb`) HTTP 413, both in the envelope and
+//!   before any handler reads anything;
 //! - with `--control-token`, every `/_sim` request without the token gets HTTP 401;
 //! - any 4xx/5xx answer that is not JSON (actix's own answers: a method a resource does not
 //!   take, a payload error raised by a plain `web::Bytes` extractor) is rewritten into the
@@ -59,8 +60,10 @@ async fn checked(
     if target > MAX_URL {
         return Ok(req.into_response(Error::uri_too_long(target, MAX_URL).error_response()));
     }
-    if declared_length(&req).is_some_and(|n| n > MAX_BODY as u64) {
-        return Ok(req.into_response(Error::payload_too_large(MAX_BODY).error_response()));
+    if let Some(n) = declared_length(&req) {
+        if let Some(refusal) = over_limit(&req, n) {
+            return Ok(req.into_response(refusal.error_response()));
+        }
     }
     if is_control(req.path()) || is_control(req.match_info().as_str()) {
         if let Some(refusal) = check_control_token(&req) {
@@ -72,6 +75,20 @@ async fn checked(
     // middleware, and actix renders it with its own `error_response` (ours: the envelope).
     let res = next.call(req).await?.map_into_boxed_body();
     Ok(into_envelope(res).await)
+}
+
+/// The refusal of a body of `declared` bytes, if it is over the route's limit: [`MAX_BODY`],
+/// except for a snapshot upload (`PUT /_sim/state`), which has its own (`--state-max-mb`).
+fn over_limit(req: &ServiceRequest, declared: u64) -> Option<Error> {
+    let snapshot = req.method() == actix_web::http::Method::PUT
+        && (req.path() == "/_sim/state" || req.match_info().as_str() == "/_sim/state");
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) if snapshot => {
+            let mb = state.config.state_max_mb;
+            (declared > mb.saturating_mul(1024 * 1024)).then(|| Error::state_too_large(mb))
+        }
+        _ => (declared > MAX_BODY as u64).then(|| Error::payload_too_large(MAX_BODY)),
+    }
 }
 
 /// Whether `path` is under `/_sim`. Checked on the path as sent and as the router reads it

@@ -4,6 +4,7 @@
 pub mod answer_cache;
 pub mod auth;
 pub mod body;
+pub mod body_deadline;
 pub mod cabinet;
 pub mod contract;
 pub mod envelope;

@@ -6,13 +6,19 @@
 use crate::api::envelope;
 use crate::app::AppState;
 use crate::clock::fmt_datetime;
+use crate::clock::Millis;
 use crate::error::Error;
 use crate::model::snapshot::SNAPSHOT_FORMAT;
-use crate::model::Snapshot;
-use actix_web::{web, HttpResponse};
-use serde_json::Value;
-use std::io::Write;
+use crate::model::{Snapshot, World};
+use actix_web::dev::Decompress;
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_core::Stream;
+use serde::Deserialize;
+use std::io::{Read, Write};
 use std::path::Path;
+use std::pin::Pin;
+use tokio::sync::mpsc;
 
 /// Register these routes (inside the `/_sim` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -25,15 +31,69 @@ pub fn snapshot(state: &AppState) -> Snapshot {
     Snapshot { format: SNAPSHOT_FORMAT.into(), now, time: fmt_datetime(now), seed: state.seed, world }
 }
 
-/// Parse a snapshot: the bare object, or the envelope `GET /_sim/state` answered with.
-pub fn parse(text: &str) -> Result<Snapshot, Error> {
-    let mut v: Value = serde_json::from_str(text).map_err(|e| Error::bad_body(format!("malformed JSON ({e})")))?;
-    if v.get("world").is_none() {
-        if let Some(data) = v.get_mut("data").map(Value::take) {
-            v = data;
-        }
+/// Default of `--state-max-mb`: the largest snapshot `PUT /_sim/state` reads, in MiB. A
+/// 100,000-cabinet world exports to about 400 MiB; the body is parsed as it streams in, so
+/// the limit bounds the time an upload may take, not memory held for it.
+pub const DEFAULT_STATE_MAX_MB: u64 = 4096;
+
+/// What a `PUT /_sim/state` body or a state file may hold: the bare snapshot, or the whole
+/// envelope `GET /_sim/state` answered with (`data` is the snapshot; `msg` and `code` are
+/// ignored like any other unknown member).
+///
+/// Read straight into the typed world, never through a `serde_json::Value` tree: at 100,000
+/// cabinets that tree (an ordered map and a heap key per member of 3 million objects) took
+/// several gigabytes and most of the 23-26 s a restore cost.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Incoming {
+    format: Option<String>,
+    now: Option<Millis>,
+    #[serde(default)]
+    time: String,
+    #[serde(default)]
+    seed: u64,
+    world: Option<World>,
+    data: Option<Snapshot>,
+}
+
+/// Why a body is not a snapshot, in the envelope's words.
+fn refusal(e: serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io => Error::bad_body(format!("it could not be read ({e})")),
+        Category::Syntax | Category::Eof => Error::bad_body(format!("malformed JSON ({e})")),
+        Category::Data => Error::bad_body(format!("not a snapshot ({e})")),
     }
-    let snap: Snapshot = serde_json::from_value(v).map_err(|e| Error::bad_body(format!("not a snapshot ({e})")))?;
+}
+
+/// Parse and validate a snapshot from `reader` (the bare object or the envelope).
+pub fn parse_reader(reader: impl Read) -> Result<Snapshot, Error> {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let incoming = Incoming::deserialize(&mut de).map_err(refusal)?;
+    // Only whitespace may follow.
+    de.end().map_err(refusal)?;
+    validated(incoming)
+}
+
+/// Parse and validate a snapshot held in memory (the bare object or the envelope).
+pub fn parse(text: &[u8]) -> Result<Snapshot, Error> {
+    let incoming: Incoming = serde_json::from_slice(text).map_err(refusal)?;
+    validated(incoming)
+}
+
+fn validated(incoming: Incoming) -> Result<Snapshot, Error> {
+    let missing = |name: &str| Error::bad_body(format!("not a snapshot (missing field `{name}`)"));
+    let snap = match incoming {
+        Incoming { world: Some(world), format, now, time, seed, .. } => Snapshot {
+            format: format.ok_or_else(|| missing("format"))?,
+            now: now.ok_or_else(|| missing("now"))?,
+            time,
+            seed,
+            world,
+        },
+        Incoming { data: Some(snap), .. } => snap,
+        Incoming { .. } => return Err(missing("world")),
+    };
     let problems = snap.problems();
     if let Some(first) = problems.first() {
         return Err(Error::bad_body(format!(
@@ -56,35 +116,89 @@ async fn export(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// A blocking reader over body pieces handed over from the async side.
+struct Pieces {
+    rx: mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for Pieces {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(piece) => self.current = piece?,
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
 /// `PUT /_sim/state`: replace the world (and set the clock to the snapshot's time). A
 /// snapshot that is not valid JSON, not a snapshot, or inconsistent is refused and the world
 /// stays as it was.
-async fn import(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, Error> {
-    // Parsing, indexing and swapping a large world take a while: off the async workers.
-    let st = state.clone().into_inner();
-    let done = web::block(move || -> Result<_, Error> {
-        let text = std::str::from_utf8(&body).map_err(|_| Error::bad_body("it is not UTF-8"))?;
-        let snap = parse(text)?;
-        let summary = (snap.now, snap.world.orders.len(), snap.world.cabinets.len());
+///
+/// Whatever its size up to `--state-max-mb`: the body is parsed on a blocking thread while it
+/// streams in (the async worker only hands pieces over, through a short queue), so neither
+/// the text nor a JSON tree of it is ever held whole; a body that stops arriving meets the
+/// request-body deadline like any other.
+async fn import(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, Error> {
+    let limit = state.config.state_max_mb.saturating_mul(1024 * 1024);
+    // A compressed upload is read decompressed; the limit counts what it decompresses to.
+    let mut body = Decompress::from_headers(payload.into_inner(), req.headers());
+    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(16);
+    let st = state.clone();
+    let parsing = web::block(move || {
+        let snap = parse_reader(std::io::BufReader::with_capacity(256 * 1024, Pieces { rx, current: Bytes::new() }))?;
+        let (now, orders, cabinets) = (snap.now, snap.world.orders.len(), snap.world.cabinets.len());
         st.restore(snap);
-        Ok(summary)
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?;
-    let (now, orders, cabinets) = done?;
+        Ok::<_, Error>((now, orders, cabinets))
+    });
+    let mut received: u64 = 0;
+    let mut too_large = false;
+    while let Some(piece) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_next(cx)).await {
+        let piece = match piece {
+            Ok(b) => {
+                received += b.len() as u64;
+                too_large = received > limit;
+                if too_large {
+                    Err(std::io::Error::other("over the size limit"))
+                } else {
+                    Ok(b)
+                }
+            }
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        let stop = piece.is_err();
+        // A closed queue: the parser has already refused the snapshot; the rest is not read.
+        if tx.send(piece).await.is_err() || stop {
+            break;
+        }
+    }
+    drop(tx);
+    let outcome = parsing.await.map_err(|e| Error::Internal(e.to_string()))?;
+    if too_large {
+        return Err(Error::state_too_large(state.config.state_max_mb));
+    }
+    let (now, orders, cabinets) = outcome?;
     Ok(envelope::ok(serde_json::json!({
         "now": fmt_datetime(now), "nowMs": state.epoch_ms(now), "cabinets": cabinets, "orders": orders,
     })))
 }
 
 /// Read and validate the snapshot in `path`; `Ok(None)` when the file does not exist yet.
+/// Read as a stream, like `PUT /_sim/state`.
 pub fn read_file(path: &Path) -> Result<Option<Snapshot>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read state file {}: {e}", path.display())),
     };
-    parse(&text).map(Some).map_err(|e| format!("state file {}: {}", path.display(), e.message()))
+    parse_reader(std::io::BufReader::with_capacity(256 * 1024, file))
+        .map(Some)
+        .map_err(|e| format!("state file {}: {}", path.display(), e.message()))
 }
 
 /// Save a snapshot of the world to `path` atomically: write `<path>.tmp`, flush it to disk,

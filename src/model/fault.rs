@@ -216,6 +216,30 @@ impl FaultRules {
         self.rules.iter().any(|r| r.effect.family() == family)
     }
 
+    /// Which request rules could apply to a platform request at this endpoint: `None` when no
+    /// rule names it (the common case, decided under the read lock), else whether any of them
+    /// filters by agent and by device, so the caller works those out only when they matter.
+    pub fn request_filters(&self, endpoint_ok: &dyn Fn(&str) -> bool) -> Option<(bool, bool)> {
+        let mut found: Option<(bool, bool)> = None;
+        for r in self.rules.iter().filter(|r| r.effect.family() == FaultFamily::Request) {
+            if r.endpoint.as_deref().is_none_or(endpoint_ok) {
+                let (a, d) = found.unwrap_or_default();
+                found = Some((a || r.agent.is_some(), d || r.device.is_some()));
+            }
+        }
+        found
+    }
+
+    /// Whether any request rule matches this request, before its probability is drawn.
+    pub fn request_matches(
+        &self,
+        agent: Option<&str>,
+        device: Option<&str>,
+        endpoint_ok: &dyn Fn(&str) -> bool,
+    ) -> bool {
+        self.rules.iter().any(|r| r.matches(FaultFamily::Request, agent, device, None, endpoint_ok))
+    }
+
     /// Every reason the rule set cannot be used (snapshot validation).
     pub fn problems(&self) -> Vec<String> {
         let mut v = Vec::new();

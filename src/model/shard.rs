@@ -91,7 +91,7 @@ impl World {
         self.batteries.retain(|_, b| agents.contains_key(&b.agent));
         self.strategies.retain(|_, p| agents.contains_key(&p.agent));
         self.orders.retain(|_, o| agents.contains_key(&o.agent));
-        self.tokens.retain(|_, a| agents.contains_key(a));
+        self.tokens.retain(|_, t| agents.contains_key(&t.account));
         let (orders, cabinets) = (&self.orders, &self.cabinets);
         self.due.retain(|(_, d)| match d {
             Due::Eject(t) | Due::EjectWindow(t) | Due::Timeout(t) => orders.contains_key(t),

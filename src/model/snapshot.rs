@@ -87,7 +87,8 @@ impl World {
             }
         }
         for (t, a) in &self.tokens {
-            if !self.agents.contains_key(a) {
+            if !self.agents.contains_key(&a.account) {
+                let a = &a.account;
                 v.push(format!("token {}… belongs to unknown agent {a}", t.chars().take(6).collect::<String>()));
             }
         }

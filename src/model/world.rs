@@ -98,9 +98,9 @@ pub struct World {
     pub orders: BTreeMap<String, Order>,
     /// Work due at a virtual time, in time order.
     pub due: BTreeSet<(Millis, Due)>,
-    /// OAuth2 bearer tokens -> agent account. Private to `model/`: only the world's own
-    /// operations issue, retire or count them.
-    pub(super) tokens: BTreeMap<String, String>,
+    /// OAuth2 bearer tokens by digest (`model/credentials.rs`).
+    #[serde(deserialize_with = "super::credentials::deserialize_tokens")]
+    pub tokens: super::credentials::Tokens,
     /// The one random source.
     pub rng: SimRng,
     /// Next price-strategy id.
@@ -204,20 +204,6 @@ impl World {
             }
         }
         found
-    }
-
-    /// Number of live bearer tokens.
-    pub fn token_count(&self) -> usize {
-        self.tokens.len()
-    }
-
-    /// Issue a bearer token for `account`.
-    pub fn issue_token(&mut self, account: &str) -> String {
-        // A shard's tokens start with its number, so a balancer routes them to it.
-        let prefix = self.shard.map(|s| s.token_prefix()).unwrap_or_default();
-        let token = format!("{prefix}{}", self.rng.hex(32));
-        self.tokens.insert(token.clone(), account.to_string());
-        token
     }
 
     // ----- look-ups -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ mod fidelity;
 mod fuzz;
 mod helpers;
 mod isolation;
+mod load_clients;
 mod metrics;
 mod openapi;
 mod perf;

@@ -86,3 +86,94 @@ async fn put_state_replaces_the_world_and_refuses_a_broken_snapshot() {
     assert_eq!(export(&app).await.to_string(), snapshot);
     app.assert_consistent().await;
 }
+
+/// `GET /_sim/state` as text.
+async fn export_text(app: &TestApp) -> String {
+    let r = app.client.get(app.sim("/state")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_snapshot_far_larger_than_other_bodies_goes_back_in_unchanged() {
+    let app = spawn_with(Config { fleet: Some(1000), ..sim_config() }).await;
+    app.advance(1800).await;
+    let saved = export_text(&app).await;
+    assert!(saved.len() > 1024 * 1024, "a 1,000-cabinet world is over a MiB: {} bytes", saved.len());
+    // The world moves on, then the export (the whole envelope) is put back as it was given.
+    app.advance(4 * 3600).await;
+    assert_ne!(export_text(&app).await, saved);
+    let r = app.client.put(app.sim("/state")).body(saved.clone()).send().await.unwrap();
+    let (status, v) = read(r).await;
+    assert_eq!((status, &v["code"]), (200, &Value::from(0)), "{v}");
+    assert_eq!(v["data"]["cabinets"], 1000, "{v}");
+    let back = export_text(&app).await;
+    if back != saved {
+        let at = back.bytes().zip(saved.bytes()).position(|(a, b)| a != b).unwrap_or(0);
+        let near = |t: &str| t.get(at.saturating_sub(200)..(at + 100).min(t.len())).unwrap_or("").to_string();
+        panic!("the round trip differs at byte {at}: {} <> {}", near(&back), near(&saved));
+    }
+    app.assert_consistent().await;
+}
+
+#[tokio::test]
+async fn a_bad_snapshot_body_is_refused_in_the_envelope_naming_the_problem() {
+    let app = spawn_with(Config { state_max_mb: 1, ..sim_config() }).await;
+    let before = export_text(&app).await;
+    let cases: [(&str, String, u16, i64, &str); 6] = [
+        ("truncated", before[..before.len() / 2].to_string(), 200, 1002, "malformed JSON"),
+        ("not JSON", "snapshot please".into(), 200, 1002, "malformed JSON"),
+        ("an array", "[1,2]".into(), 200, 1002, "not a snapshot"),
+        ("no world", r#"{"format":"bajie-sim/1","now":0}"#.into(), 200, 1002, "missing field `world`"),
+        ("trailing data", format!("{before} {{}}"), 200, 1002, "malformed JSON (trailing characters"),
+        ("over the limit", format!("{}{}", " ".repeat(1024 * 1024), before), 413, 413, "--state-max-mb"),
+    ];
+    for (what, body, status, code, words) in cases {
+        let r = app.client.put(app.sim("/state")).body(body).send().await.unwrap();
+        let (s, v) = read(r).await;
+        assert_eq!((s, v["code"].as_i64()), (status, Some(code)), "{what}: {v}");
+        assert!(v["msg"].as_str().unwrap().contains(words), "{what}: {v}");
+        assert!(v.get("data").is_none(), "{what}: {v}");
+    }
+    // Streamed without a length (chunked), the limit still holds.
+    let answer = put_chunked(&app, 20, 64 * 1024).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "chunked: {answer}");
+    assert!(answer.contains("--state-max-mb") && answer.contains(r#""code":413"#), "chunked: {answer}");
+    assert_eq!(export_text(&app).await, before, "the world is as it was");
+}
+
+/// `PUT /_sim/state` with a chunked body of `n` chunks of `size` spaces, on a raw connection;
+/// the raw answer (read until the server closes, at most 10 s).
+async fn put_chunked(app: &TestApp, n: usize, size: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(app.running.addr).await.unwrap();
+    let head = "PUT /_sim/state HTTP/1.1\r\nHost: sim\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    s.write_all(head.as_bytes()).await.unwrap();
+    let chunk = format!("{size:x}\r\n{}\r\n", " ".repeat(size));
+    for _ in 0..n {
+        // The server may stop reading once it has refused the body.
+        if s.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    // Read the answer (head and its Content-Length of body), at most 10 s.
+    let mut out = Vec::new();
+    let complete = |out: &[u8]| {
+        let text = String::from_utf8_lossy(out);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else { return false };
+        let length = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()));
+        length.and_then(|l| l.parse::<usize>().ok()).is_some_and(|n| body.len() >= n)
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 4096];
+    while !complete(&out) {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+            other => panic!("no complete answer within 10 s ({other:?}): {}", String::from_utf8_lossy(&out)),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

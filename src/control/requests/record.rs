@@ -286,7 +286,8 @@ fn credentials(state: &AppState, header: Option<&str>) -> (Option<String>, Optio
             }
         }
         "bearer" => {
-            let acct = state.store.read(|w| w.token_account(rest.trim()).map(str::to_string));
+            let (now, policy) = (state.clock.now(), state.config.token_policy());
+            let acct = state.store.read(|w| w.token_account(rest.trim(), now, policy).map(str::to_string));
             match acct {
                 Some(a) => (Some(format!("Bearer {a}")), Some(a)),
                 None => (Some("Bearer (unknown token)".into()), None),
