@@ -408,13 +408,15 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .configure(api::routes)
             .configure(control::routes)
             .default_service(web::to(api::not_found))
-            .wrap(actix_web::middleware::from_fn(api::body_deadline::deadline))
             .wrap(actix_web::middleware::from_fn(api::guard::guard))
             .wrap(actix_web::middleware::DefaultHeaders::new().add((
                 actix_web::http::header::HeaderName::from_static("keep-alive"),
                 format!("timeout={KEEP_ALIVE_S}"),
             )))
             .wrap(actix_web::middleware::from_fn(control::requests::record))
+            // Outermost: the request journal reads platform bodies before any handler does, so
+            // the body must already be watched by the deadline when the journal first reads it.
+            .wrap(actix_web::middleware::from_fn(api::body_deadline::deadline))
     })
     .keep_alive(Duration::from_secs(KEEP_ALIVE_S))
     .workers(if config.workers == 0 {
