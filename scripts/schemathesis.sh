@@ -50,7 +50,8 @@ done
 [ -n "$URL" ] || { echo "no listening line within 10 s" >&2; exit 1; }
 echo "== schemathesis $VERSION against $URL/_sim/openapi.json (at most $MAX_EXAMPLES examples per operation, ${TIME_LIMIT}s)"
 
-# Excluded: /_sim/pushes/wait (its documented timeout, up to 120 s, is a wait by design) and
+# Excluded: /_sim/pushes/wait and /_sim/requests/wait (their documented timeout, up to 120 s, is
+# a wait by design, longer than the per-request timeout below) and
 # POST /_sim/faults and POST /_sim/latency (a rule or a profile may inject 5xx answers or
 # minutes of latency into later requests on purpose).
 # The virtual clock may be changed by the run; --frozen only sets how it starts.
@@ -66,6 +67,7 @@ set +e
     --workers 2 \
     --request-timeout 20 \
     --exclude-operation-id sim_pushes_wait \
+    --exclude-operation-id sim_requests_wait \
     --exclude-operation-id sim_add_fault \
     --exclude-operation-id sim_set_latency \
     --suppress-health-check all \
