@@ -111,21 +111,9 @@ impl PushMetrics {
 /// The label of a journaled delivery's event name: the nine push events and the three rent
 /// callbacks by name, anything else `other` (labels must stay a small fixed set).
 pub fn event_label(name: &str) -> &'static str {
-    const NAMES: [&str; 12] = [
-        "CABINET_ONLINE",
-        "CABINET_OFFLINE",
-        "CABINET_STATUS",
-        "BATTERY_IN",
-        "BATTERY_BORROW_OUT",
-        "BATTERY_ABNORMAL_WARNING",
-        "BATTERY_POPUP",
-        "ADMIN_RENTAL_ORDER",
-        "POS_INFO_STATUS",
-        "RENT_CALLBACK_0",
-        "RENT_CALLBACK_1",
-        "RENT_CALLBACK_2",
-    ];
-    NAMES.iter().find(|n| **n == name).copied().unwrap_or("other")
+    // The nine push events are the model's list; the rent callbacks are this label set's own.
+    const CALLBACKS: [&str; 3] = ["RENT_CALLBACK_0", "RENT_CALLBACK_1", "RENT_CALLBACK_2"];
+    crate::model::push_config::EVENT_NAMES.iter().chain(&CALLBACKS).find(|n| **n == name).copied().unwrap_or("other")
 }
 
 /// Figures read from the world and the engines when scraped.
