@@ -57,6 +57,13 @@ class RentFlow(unittest.TestCase):
         self.assertEqual(d["borrowStatus"], 3)
         self.assertEqual(d["orderAmount"], 3)  # 55 billable minutes: two periods of 1.50
 
+        # What the client sent: one order create, two details, and nothing production would
+        # answer differently.
+        create = SIM.assert_requested("O2", count=1)[0]
+        self.assertEqual(create["order"], trade)
+        SIM.assert_requested("O5", count=2, order=trade)
+        SIM.assert_no_warnings()
+
     def test_an_injected_eject_failure_is_reported(self):
         SIM.control("POST", "/faults", effect="ejectFailure", faultType=4, device="BJD60151", times=1)
         trade = self.rent()

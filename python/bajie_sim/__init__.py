@@ -177,18 +177,32 @@ class Simulator:
         return self.wait_deliveries(1, timeout_ms, order=trade_no)[0]["body"]
 
     def requests(self, **filters):
-        """The request journal, `GET /_sim/requests` (op=, and the route's other filters): what
-        your client sent, oldest first."""
-        return self.control("GET", "/requests", **filters)["data"]
+        """The request journal, `GET /_sim/requests` (op=, warned=, and the route's other
+        filters): the entries of what your client sent, newest first (at most `limit`, 100 by
+        default)."""
+        return self.control("GET", "/requests", **filters)["data"]["records"]
+
+    def request_count(self, **filters):
+        """How many journaled requests match the filters (`GET /_sim/requests/count`)."""
+        return self.control("GET", "/requests/count", **filters)["data"]["count"]
 
     def assert_requested(self, op, count=None, **filters):
         """Assert that the client called operation `op` (exactly `count` times when given);
-        returns the matching journal entries."""
-        seen = self.requests(op=op, **filters)
-        if (count is None and not seen) or (count is not None and len(seen) != count):
+        returns the matching journal entries, newest first."""
+        n = self.request_count(op=op, **filters)
+        if (count is None and n == 0) or (count is not None and n != count):
             want = "at least once" if count is None else f"{count} time(s)"
-            raise AssertionError(f"expected {op} {want}, saw {len(seen)}: {json.dumps(seen)[:2000]}")
-        return seen
+            seen = self.requests(op=op, **filters)
+            raise AssertionError(f"expected {op} {want}, saw {n}: {json.dumps(seen)[:2000]}")
+        return self.requests(op=op, **filters)
+
+    def assert_no_warnings(self):
+        """Assert that no request your client sent leaned on the simulator's tolerance (no
+        contract warning: see docs/request-journal.md)."""
+        warned = self.requests(warned="true")
+        if warned:
+            lines = [f"{e['method']} {e['path']}: {[w['code'] for w in e['warnings']]}" for e in warned]
+            raise AssertionError("requests production would treat differently:\n" + "\n".join(lines))
 
     @staticmethod
     def _url(base, params):
