@@ -11,10 +11,13 @@
 //! - time moves in bounded steps ([`Store::step`]): a step runs simulated activity for at
 //!   most [`HOLD`] of real time (or [`HOLD_EVENTS`] events), then releases the lock fairly so
 //!   waiting requests go first, and reports how far it got; the driver calls it again;
-//! - the few operations that must see the whole world at once (the invariant check, a copy
-//!   for a snapshot) are "long reads": while one runs, other readers no longer queue behind
-//!   a waiting writer (which the lock's fair policy would otherwise make them do), so reads
-//!   keep being answered and only writers wait for the long read;
+//! - the passes over the whole world (the invariant check, the copy a snapshot is written
+//!   from) run in pieces of at most [`PIECE`] under the read lock, released fairly between
+//!   pieces so waiting writers go first (`model/world/chunked.rs` says why a check cut this
+//!   way never reports a violation that was not there, and [`Store::copy_at`] which cut of
+//!   the world a copy is);
+//! - a copy in one piece remains for tests and as the last resort of a copy ("long read":
+//!   other readers join it rather than queue behind a waiting writer);
 //! - a world replacing this one (reset, snapshot import) is built by the caller outside the
 //!   lock and swapped in; the old one is freed after the lock is released.
 //!
@@ -25,13 +28,18 @@
 
 use crate::clock::Millis;
 use crate::error::Result;
+use crate::model::world::{CheckPass, CopyPass};
 use crate::model::{Event, World};
-use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Real time one step may hold the world lock.
 pub const HOLD: Duration = Duration::from_millis(2);
+/// Real time one piece of a whole-world pass (check, copy) may hold the read lock.
+pub const PIECE: Duration = Duration::from_millis(1);
+/// Copies of the world [`Store::copy_at`] takes in pieces before it takes one in a single hold.
+const COPY_TRIES: usize = 3;
 /// Events one step may produce before it lets go (bounds the memory of one step's events).
 pub const HOLD_EVENTS: usize = 2_000;
 
@@ -257,13 +265,58 @@ impl Store {
         self.read_long(World::clone)
     }
 
-    /// A copy of the whole world with the virtual time it has been brought to.
-    pub fn snapshot_at(&self) -> (Millis, World) {
+    /// One piece of a whole-world pass under the read lock, released fairly so writers that
+    /// came meanwhile go before the next piece.
+    fn read_piece<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        let world = self.world.read();
+        let r = f(&world);
+        RwLockReadGuard::unlock_fair(world);
+        r
+    }
+
+    /// A copy of the world and the virtual time it has been brought to, for a snapshot,
+    /// without a long hold: taken in pieces of at most [`PIECE`] while requests go on
+    /// between them. The caller holds the time gate, so the simulation and every other
+    /// mover of time stand still: virtual time is one instant for the whole copy.
+    ///
+    /// Which cut of the world it is:
+    /// - when no request changed the world while the copy was taken (the version did not
+    ///   move), it is exactly the world at that instant;
+    /// - otherwise every record in it (cabinet, battery, order, ...) is whole, as it was at
+    ///   one instant during the copy, and a request answered meanwhile may be in it only in
+    ///   part. Such a copy is kept only when it passes [`World::check`] (no battery lost or
+    ///   in two places, orders and batteries agreeing); one that does not is taken again, and
+    ///   after [`COPY_TRIES`] tries it is taken in one hold, as a long read.
+    pub fn copy_at(&self, _gate: &TimeGate<'_>) -> (Millis, World) {
+        for _ in 0..COPY_TRIES {
+            let before = self.version.load(Ordering::Acquire);
+            let mut pass = CopyPass::default();
+            while !self.read_piece(|w| w.copy_piece(&mut pass, PIECE)) {}
+            let copy = pass.into_world();
+            if self.version.load(Ordering::Acquire) == before {
+                return (self.reached(), copy);
+            }
+            // Checked outside the lock: the copy is this thread's own.
+            let problems = copy.check();
+            if problems.is_empty() {
+                return (self.reached(), copy);
+            }
+            log::debug!("a copy of the world taken in pieces is inconsistent ({}); taking it again", problems[0]);
+        }
         self.read_long(|w| (self.reached(), w.clone()))
     }
 
-    /// Broken invariants, empty when all hold. Readers go on meanwhile.
+    /// Broken invariants, empty when all hold. Checked in pieces of at most [`PIECE`] under
+    /// the read lock, so writers wait at most that long; each violation reported held at
+    /// one instant (`model/world/chunked.rs`).
     pub fn check(&self) -> Vec<String> {
+        let mut pass = CheckPass::default();
+        while !self.read_piece(|w| w.check_piece(&mut pass, PIECE)) {}
+        pass.into_violations()
+    }
+
+    /// The whole check in one hold (writers wait for all of it), for comparison.
+    pub fn check_whole(&self) -> Vec<String> {
         self.read_long(World::check)
     }
 }
