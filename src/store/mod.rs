@@ -40,6 +40,8 @@ pub const HOLD: Duration = Duration::from_millis(2);
 pub const PIECE: Duration = Duration::from_millis(1);
 /// Copies of the world [`Store::copy_at`] takes in pieces before it takes one in a single hold.
 const COPY_TRIES: usize = 3;
+/// Times [`Store::copy_at`] mends one copy before it takes another.
+const MEND_ROUNDS: usize = 4;
 /// Events one step may produce before it lets go (bounds the memory of one step's events).
 pub const HOLD_EVENTS: usize = 2_000;
 
@@ -82,6 +84,29 @@ pub struct Stamp {
     pub store: u64,
     /// Its world's version.
     pub version: u64,
+}
+
+/// How a pass in pieces went: logged at debug level (`RUST_LOG=bajie_sim::store=debug`), for
+/// `scripts/bench-holds.sh` and anyone asking how long the lock was held.
+struct Pieces {
+    started: Instant,
+    count: usize,
+    longest: Duration,
+}
+
+impl Pieces {
+    fn new() -> Self {
+        Pieces { started: Instant::now(), count: 0, longest: Duration::ZERO }
+    }
+
+    fn log(&self, what: &str) {
+        log::debug!(
+            "{what}: {} pieces in {:.1} ms, longest hold {:.3} ms",
+            self.count,
+            self.started.elapsed().as_secs_f64() * 1e3,
+            self.longest.as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// Proof that the caller holds the time gate ([`Store::gate`]); dropping it opens the gate.
@@ -267,10 +292,13 @@ impl Store {
 
     /// One piece of a whole-world pass under the read lock, released fairly so writers that
     /// came meanwhile go before the next piece.
-    fn read_piece<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+    fn read_piece<R>(&self, pieces: &mut Pieces, f: impl FnOnce(&World) -> R) -> R {
         let world = self.world.read();
+        let held = Instant::now();
         let r = f(&world);
         RwLockReadGuard::unlock_fair(world);
+        pieces.count += 1;
+        pieces.longest = pieces.longest.max(held.elapsed());
         r
     }
 
@@ -284,25 +312,40 @@ impl Store {
     ///   move), it is exactly the world at that instant;
     /// - otherwise every record in it (cabinet, battery, order, ...) is whole, as it was at
     ///   one instant during the copy, and a request answered meanwhile may be in it only in
-    ///   part. Such a copy is kept only when it passes [`World::check`] (no battery lost or
-    ///   in two places, orders and batteries agreeing); one that does not is taken again, and
-    ///   after [`COPY_TRIES`] tries it is taken in one hold, as a long read.
+    ///   part. The copy is then checked ([`World::check`], outside the lock) and mended: the
+    ///   records a violation names (a battery a return moved from a cabinet not yet copied
+    ///   to one already copied, ...), those they point to and those orders' scheduled work
+    ///   are copied again in one short hold ([`World::recopy`]), until the check passes (at
+    ///   most [`MEND_ROUNDS`] rounds). Records that refer to each other then agree, as they
+    ///   did at the instant of the last mend. A copy that cannot be mended is taken again,
+    ///   and after [`COPY_TRIES`] tries in one hold, as a long read.
     pub fn copy_at(&self, _gate: &TimeGate<'_>) -> (Millis, World) {
         for _ in 0..COPY_TRIES {
             let before = self.version.load(Ordering::Acquire);
             let mut pass = CopyPass::default();
-            while !self.read_piece(|w| w.copy_piece(&mut pass, PIECE)) {}
-            let copy = pass.into_world();
+            let mut pieces = Pieces::new();
+            while !self.read_piece(&mut pieces, |w| w.copy_piece(&mut pass, PIECE)) {}
+            let mut copy = pass.into_world();
             if self.version.load(Ordering::Acquire) == before {
+                pieces.log("copy (exact)");
                 return (self.reached(), copy);
             }
-            // Checked outside the lock: the copy is this thread's own.
-            let problems = copy.check();
-            if problems.is_empty() {
-                return (self.reached(), copy);
+            for round in 0..=MEND_ROUNDS {
+                // Checked outside the lock: the copy is this thread's own.
+                let mut check = CheckPass::default();
+                while !copy.check_piece(&mut check, Duration::MAX) {}
+                if check.violations().is_empty() {
+                    pieces.log(&format!("copy (checked, {round} mend(s))"));
+                    return (self.reached(), copy);
+                }
+                if round == MEND_ROUNDS || check.involved().is_empty() {
+                    log::debug!("a copy of the world taken in pieces stays inconsistent ({})", check.violations()[0]);
+                    break;
+                }
+                self.read_piece(&mut pieces, |w| w.recopy(&mut copy, check.involved()));
             }
-            log::debug!("a copy of the world taken in pieces is inconsistent ({}); taking it again", problems[0]);
         }
+        log::debug!("copy: {COPY_TRIES} copies in pieces were inconsistent; copying in one hold");
         self.read_long(|w| (self.reached(), w.clone()))
     }
 
@@ -311,7 +354,9 @@ impl Store {
     /// one instant (`model/world/chunked.rs`).
     pub fn check(&self) -> Vec<String> {
         let mut pass = CheckPass::default();
-        while !self.read_piece(|w| w.check_piece(&mut pass, PIECE)) {}
+        let mut pieces = Pieces::new();
+        while !self.read_piece(&mut pieces, |w| w.check_piece(&mut pass, PIECE)) {}
+        pieces.log("check");
         pass.into_violations()
     }
 
