@@ -96,7 +96,7 @@ pub async fn login(state: web::Data<AppState>, p: Params) -> Result<HttpResponse
     let hash = p.required("password")?.to_ascii_lowercase();
     // Every account is compared (no `find`), so the time taken does not tell which exist.
     let account = state.store.read(|w| {
-        w.agents.values().fold(None, |found, a| {
+        w.agents().values().fold(None, |found, a| {
             let ok = ct_eq(a.account.as_bytes(), user.as_bytes())
                 & ct_eq(sha256_hex(&a.password).as_bytes(), hash.as_bytes());
             if ok {

@@ -190,7 +190,7 @@ struct DeviceRow<'a> {
 }
 
 fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> DeviceRow<'a> {
-    let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+    let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
     let returnable = cab.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count();
     let rentable = w.rentable_count(cab, now);
     let last_seen = fmt_datetime(cab.last_seen);
@@ -233,7 +233,7 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
 
 /// Rows of the agent's cabinets that pass `keep`, in id order.
 fn device_rows<'a>(w: &'a World, agent: &str, now: i64, keep: impl Fn(&Cabinet) -> bool) -> Vec<DeviceRow<'a>> {
-    w.cabinets
+    w.cabinets()
         .values()
         .enumerate()
         .filter(|(_, c)| c.agent == agent && keep(c))
@@ -296,7 +296,7 @@ async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Param
                 let records = p
                     .records
                     .iter()
-                    .filter_map(|(i, id)| w.cabinets.get(id).map(|c| device_row(w, i + 1, c, now)))
+                    .filter_map(|(i, id)| w.cabinets().get(id).map(|c| device_row(w, i + 1, c, now)))
                     .collect();
                 // Rows borrow the world: serialised inside the read lock.
                 return envelope::ok_bytes(Page {
@@ -307,7 +307,7 @@ async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Param
                     pages: list.len().div_ceil(p.size),
                 });
             }
-            None => w.cabinets.values().enumerate().filter(|(_, c)| c.agent == agent.0).collect(),
+            None => w.cabinets().values().enumerate().filter(|(_, c)| c.agent == agent.0).collect(),
         };
         let p = paginate(mine, page, limit);
         let records: Vec<DeviceRow> = p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now)).collect();
@@ -326,7 +326,7 @@ fn flag(b: bool) -> i64 {
 fn temperature(w: &World, b: &Battery, now: i64) -> i64 {
     if b.fault == 5 {
         45
-    } else if b.fault != FAULT_CANNOT_CHARGE && !b.charge_paused && b.vol_at(&w.settings.charge, now) < 100 {
+    } else if b.fault != FAULT_CANNOT_CHARGE && !b.charge_paused && b.vol_at(&w.settings().charge, now) < 100 {
         31
     } else {
         25
@@ -337,7 +337,7 @@ fn temperature(w: &World, b: &Battery, now: i64) -> i64 {
 fn slot_row(w: &World, cab: &Cabinet, n: u16, now: i64) -> Value {
     let s = cab.slot(n);
     let bid = s.and_then(|s| s.battery.as_deref());
-    let b = bid.and_then(|id| w.batteries.get(id));
+    let b = bid.and_then(|id| w.batteries().get(id));
     let fault = s.map(|s| s.fault).unwrap_or(0);
     let locked = s.is_some_and(|s| s.locked);
     // A locked healthy slot reports fault 8 (manually locked), as in CABINET_STATUS.
@@ -347,7 +347,7 @@ fn slot_row(w: &World, cab: &Cabinet, n: u16, now: i64) -> Value {
         "pKakou": n,
         "pBatteryid": bid.unwrap_or(""),
         "pbatteryid": bid.unwrap_or(""),
-        "pDianliang": b.map(|b| b.vol_at(&w.settings.charge, now)).unwrap_or(0),
+        "pDianliang": b.map(|b| b.vol_at(&w.settings().charge, now)).unwrap_or(0),
         "pErrid": battery_fault,
         "pFaultType": fault_type,
         "pFaultCause": slot_fault_cause(fault_type),
@@ -366,13 +366,13 @@ fn slot_row(w: &World, cab: &Cabinet, n: u16, now: i64) -> Value {
 /// The record of the battery in slot `n` (C8), `None` for an empty slot.
 fn battery_row(w: &World, cab: &Cabinet, n: u16, now: i64) -> Option<Value> {
     let s = cab.slot(n)?;
-    let b = w.batteries.get(s.battery.as_deref()?)?;
+    let b = w.batteries().get(s.battery.as_deref()?)?;
     let fault_type = if s.locked && s.fault == 0 { 8 } else { s.fault };
     Some(json!({
         "pKakou": n,
         "pBatteryid": b.id,
         "pbatteryid": b.id,
-        "pDianliang": b.vol_at(&w.settings.charge, now),
+        "pDianliang": b.vol_at(&w.settings().charge, now),
         "pTemperature": temperature(w, b, now),
         "pInfostatus": if cab.online { "在线" } else { "离线" },
         "pErrid": b.fault,
@@ -391,7 +391,7 @@ fn battery_row(w: &World, cab: &Cabinet, n: u16, now: i64) -> Option<Value> {
 /// The cabinet's last status report, in the field names of a CABINET_STATUS push.
 fn status_report(w: &World, cab: &Cabinet, now: i64) -> Value {
     let r = w.report(cab, now);
-    let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+    let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
     let list: Vec<Value> = r
         .slots
         .iter()
@@ -431,7 +431,7 @@ async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<St
     let now = state.clock.now();
     let data = state.store.read(|w| {
         let cab = w.resolve_cabinet(&agent.0, &path)?;
-        let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+        let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
         let busy = cab.battery_count();
         let batcabs: Vec<Value> = (1..=cab.slots.len() as u16).map(|n| slot_row(w, cab, n, now)).collect();
         let ads = cab.ads.as_ref();

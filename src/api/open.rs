@@ -110,7 +110,7 @@ struct DeviceInfo<'a> {
 /// Serialise O1 for `cab` inside the read lock (borrowed views, no copies of the world), and
 /// until when the answer holds (no battery's `vol` in it moves before then).
 fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<(Vec<u8>, i64), Error> {
-    let shop: Option<&Shop> = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+    let shop: Option<&Shop> = cab.shop.as_deref().and_then(|s| w.shops().get(s));
     let strategy = shop.and_then(|s| w.strategy_for_shop(s));
     let terms = w.terms_for(cab);
     let currency = shop.map(|s| s.currency.as_str()).unwrap_or("USD");
@@ -245,7 +245,7 @@ async fn order_detail(state: web::Data<AppState>, agent: AuthAgent, p: Params) -
     let body = state.store.read(|w| {
         let o = w.order_of(&agent.0, t)?;
         let ended = matches!(o.status, OrderStatus::Returned | OrderStatus::Closed | OrderStatus::BoughtOut);
-        let return_shop = o.return_shop.as_deref().and_then(|s| w.shops.get(s)).map(|s| s.name.clone());
+        let return_shop = o.return_shop.as_deref().and_then(|s| w.shops().get(s)).map(|s| s.name.clone());
         Ok::<_, Error>(json!({
             "cabinetId": o.cabinet,
             "orderId": o.trade_no,

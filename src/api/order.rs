@@ -71,7 +71,7 @@ async fn order_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> 
     let now = state.clock.now();
     let page = state.store.read(|w| {
         let mut orders: Vec<&Order> = w
-            .orders
+            .orders()
             .values()
             .filter(|o| o.agent == agent.0)
             .filter(|o| from.is_none_or(|t| o.created_at >= t) && to.is_none_or(|t| o.created_at <= t))

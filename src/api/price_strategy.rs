@@ -87,7 +87,7 @@ async fn page(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> R
     let price_id = f.int_in("priceId", 0, i64::MAX)?.filter(|&v| v > 0).map(|v| v as u64);
     let name = f.string("name")?.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty());
     let records = state.store.read(|w| {
-        w.strategies
+        w.strategies()
             .values()
             .filter(|p| p.agent == agent.0)
             .filter(|p| price_id.is_none_or(|id| p.id == id))

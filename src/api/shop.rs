@@ -206,7 +206,7 @@ async fn shop_list(state: web::Data<AppState>, agent: AuthAgent) -> Result<HttpR
     let now = state.clock.now();
     let rows = state.store.read(|w| {
         let by_shop = w.cabinets_by_shop(&agent.0);
-        let mut shops: Vec<&Shop> = w.shops.values().filter(|s| s.agent == agent.0).collect();
+        let mut shops: Vec<&Shop> = w.shops().values().filter(|s| s.agent == agent.0).collect();
         shops.sort_by_key(|s| s.row);
         shops
             .into_iter()

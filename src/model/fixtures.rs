@@ -14,7 +14,7 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 
 /// The embedded default world.
-pub const DEFAULT_FIXTURES: &str = include_str!("../fixtures/default.json");
+pub const DEFAULT_FIXTURES: &str = include_str!("../../fixtures/default.json");
 
 /// A fixture file.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -26,7 +26,7 @@ pub struct FixtureFile {
     /// World rules; defaults apply to what is left out.
     #[serde(default)]
     pub settings: Option<Settings>,
-    /// Simulation rates, read by `sim/` (kept as given).
+    /// Simulation rates, read by `model/sim/` (kept as given).
     #[serde(default)]
     #[schemars(with = "Option<crate::model::SimSettings>")]
     pub sim: Option<serde_json::Value>,
