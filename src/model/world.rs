@@ -396,7 +396,7 @@ impl World {
                 slot: i as u16 + 1,
                 battery: s.battery.clone(),
                 vol,
-                slot_fault: if s.locked && s.fault == 0 { 8 } else { s.fault },
+                slot_fault: s.reported_fault(),
                 battery_fault,
             });
         }
