@@ -219,7 +219,7 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
         p_status: "1",
         p_lognum: cab.handshakes,
         p_logtime: last_seen,
-        p_json: serde_json::to_string(&last).unwrap_or_default(),
+        p_json: serde_json::to_string(&last).expect("strings, numbers and booleans serialise"),
         p_card: &cab.iccid,
         p_jingdu: shop.map(|s| coord(s.longitude)).unwrap_or_default(),
         p_weidu: shop.map(|s| coord(s.latitude)).unwrap_or_default(),

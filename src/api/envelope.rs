@@ -159,7 +159,7 @@ pub fn ok_empty() -> HttpResponse {
 
 /// The error envelope of `e`, with its status.
 pub fn error_body(e: &Error) -> Vec<u8> {
-    serde_json::to_vec(&Bare { msg: e.message(), code: e.code() }).unwrap_or_default()
+    serde_json::to_vec(&Bare { msg: e.message(), code: e.code() }).expect("a string and a number serialise")
 }
 
 impl ResponseError for Error {

@@ -152,7 +152,7 @@ pub async fn inject(
         .store
         .write(|w, _| Ok(w.draw_request_faults(agent.as_deref(), device.as_deref(), &endpoint_ok)))
         .map(|(v, _)| v)
-        .unwrap_or_default();
+        .expect("drawing request faults cannot fail");
     if verdict.latency_ms > 0 {
         // Only this request waits; the world lock is not held.
         tokio::time::sleep(Duration::from_millis(verdict.latency_ms)).await;
