@@ -359,5 +359,6 @@ async fn thirty_two_clients_at_once_leave_a_consistent_world_and_a_complete_jour
         tallies.iter().map(|t| t.returns).sum::<usize>(),
         journal.len()
     );
-    assert!(elapsed < Duration::from_secs(60));
+    // A hang deadline, not a speed bound (speed is measured in scripts/bench.sh).
+    assert!(elapsed < Duration::from_secs(300), "the stress run did not finish: a hang");
 }
