@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 /// Real time one step may hold the world lock.
 pub const HOLD: Duration = Duration::from_millis(2);
 /// Real time one piece of a whole-world pass (check, copy) may hold the read lock.
-pub const PIECE: Duration = Duration::from_millis(1);
+pub const PIECE: Duration = Duration::from_millis(2);
 /// Copies of the world [`Store::copy_at`] takes in pieces before it takes one in a single hold.
 const COPY_TRIES: usize = 3;
 /// Times [`Store::copy_at`] mends one copy before it takes another.

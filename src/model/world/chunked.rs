@@ -1,7 +1,7 @@
 //! Whole-world passes cut into short pieces: the invariant check and the copy taken for a
 //! snapshot. The store runs one piece per hold of the world lock and lets writers in between
-//! (`store/`), so at 100,000 cabinets neither holds the lock for more than about a
-//! millisecond where one pass held it for seconds.
+//! (`store/`), so at 100,000 cabinets neither holds the lock for more than a couple of
+//! milliseconds where one pass held it for seconds.
 //!
 //! A pass keeps its place in a cursor: the last key done in each ordered table, and a
 //! position in the battery hash table. Between two pieces the world may change:
