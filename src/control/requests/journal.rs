@@ -11,6 +11,7 @@ use actix_web::web::Bytes;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -438,6 +439,9 @@ pub struct Requests {
     seed: u64,
     ring: Mutex<Ring>,
     changed: Notify,
+    /// Waits in progress: a push wakes them only when there is one (the wake-up takes a lock
+    /// of its own, which every journaled request would otherwise pay).
+    waiting: AtomicUsize,
 }
 
 /// SplitMix64: the UUID's bits from the seed and the counter.
@@ -475,7 +479,13 @@ pub struct Size {
 impl Requests {
     /// A journal of at most `cap` entries (0: off), ids derived from `seed`.
     pub fn new(cap: usize, seed: u64) -> Self {
-        Requests { cap, seed, ring: Mutex::new(Ring { next: 1, ..Ring::default() }), changed: Notify::new() }
+        Requests {
+            cap,
+            seed,
+            ring: Mutex::new(Ring { next: 1, ..Ring::default() }),
+            changed: Notify::new(),
+            waiting: AtomicUsize::new(0),
+        }
     }
 
     /// Whether entries are kept at all.
@@ -532,7 +542,7 @@ impl Requests {
             }
         }
         drop(more);
-        self.changed.notify_waiters();
+        self.wake();
     }
 
     /// The latest `limit` entries matching `f`, newest first.
@@ -578,7 +588,16 @@ impl Requests {
         drop(r);
         // Freed after the lock, like evicted entries.
         drop(entries);
-        self.changed.notify_waiters();
+        self.wake();
+    }
+
+    /// Wake the waits in progress. Called after the ring's lock is released: a wait counts
+    /// itself in `waiting` before it takes the lock to count entries, so a push that reads 0
+    /// here released the lock before that wait took it, and the wait sees the new entry.
+    fn wake(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.changed.notify_waiters();
+        }
     }
 
     /// Wait until at least `count` entries match `f`, or `timeout` passes; the matching
@@ -590,6 +609,15 @@ impl Requests {
         limit: usize,
         timeout: std::time::Duration,
     ) -> (Vec<Arc<Entry>>, usize, bool) {
+        /// Counts this wait in `waiting` for as long as it runs, dropped or not.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.changed.notified();
