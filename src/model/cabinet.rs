@@ -36,6 +36,33 @@ pub struct Slot {
     pub lock_reason: String,
 }
 
+/// A cabinet's advertising as C11 or C13 last set it. Saved in snapshots under these names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ads {
+    /// The advertising items, each kept as the client sent it (validated by the API).
+    pub ad_config_list: Vec<serde_json::Value>,
+    /// Whether the cabinets were asked to restart to show them.
+    pub is_restart: bool,
+    /// When they were set, `YYYY-MM-DD HH:mm:ss` virtual time.
+    pub update_time: String,
+}
+
+/// Slot fault 8: manually locked.
+pub const SLOT_FAULT_LOCKED: u8 = 8;
+
+impl Slot {
+    /// The fault type the cabinet reports for this slot: its fault, or 8 (manually locked)
+    /// for a locked slot with no fault of its own (status reports, C5, C8, C9).
+    pub fn reported_fault(&self) -> u8 {
+        if self.locked && self.fault == 0 {
+            SLOT_FAULT_LOCKED
+        } else {
+            self.fault
+        }
+    }
+}
+
 impl Slot {
     /// Whether a battery may be ejected from (or docked into) this slot.
     pub fn usable(&self) -> bool {
@@ -77,8 +104,8 @@ pub struct Cabinet {
     pub last_seen: Millis,
     /// Number of handshakes with the platform.
     pub handshakes: u64,
-    /// Advertising configuration last bound or published (stored as given).
-    pub ads: Option<serde_json::Value>,
+    /// Advertising configuration last bound or published (C11, C13).
+    pub ads: Option<Ads>,
 }
 
 impl Cabinet {
