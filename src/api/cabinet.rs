@@ -193,7 +193,7 @@ struct DeviceRow<'a> {
 
 fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> DeviceRow<'a> {
     let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
-    let returnable = cab.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count();
+    let returnable = cab.returnable_count();
     let rentable = w.rentable_count(cab, now);
     let last_seen = fmt_datetime(cab.last_seen);
     let last = LastReport {

@@ -324,7 +324,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             slot_count: c.slots.len(),
             batteries: c.battery_count(),
             rentable: slots.iter().filter(|s| s.rentable).count(),
-            returnable: c.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count(),
+            returnable: c.returnable_count(),
             signal: c.signal.clone(),
             last_seen: fmt_datetime(c.last_seen),
             slots,

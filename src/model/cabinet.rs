@@ -68,6 +68,13 @@ impl Slot {
     pub fn usable(&self) -> bool {
         self.fault == 0 && !self.locked
     }
+
+    /// Whether a returned battery can go into this slot: empty and usable. The one
+    /// definition behind `returnableCount`, `pAlso`, a shop's `canReturnNum` and where a
+    /// return docks.
+    pub fn is_returnable(&self) -> bool {
+        self.battery.is_none() && self.usable()
+    }
 }
 
 /// A charging cabinet.
@@ -125,8 +132,12 @@ impl Cabinet {
     pub fn slot_mut(&mut self, n: u16) -> Option<&mut Slot> {
         (n as usize).checked_sub(1).and_then(move |i| self.slots.get_mut(i))
     }
+    /// Number of slots a battery can be returned into.
+    pub fn returnable_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_returnable()).count()
+    }
     /// First empty, usable slot, for a return.
     pub fn free_slot(&self) -> Option<u16> {
-        self.slots.iter().position(|s| s.battery.is_none() && s.usable()).map(|i| i as u16 + 1)
+        self.slots.iter().position(Slot::is_returnable).map(|i| i as u16 + 1)
     }
 }

@@ -6,7 +6,7 @@
 //! event list; they never lock, sleep or do I/O.
 
 use super::battery::{Battery, BatteryPlace, ChargeModel};
-use super::cabinet::{slot_fault_cause, Cabinet};
+use super::cabinet::{slot_fault_cause, Cabinet, Slot};
 use super::event::{CabinetReport, Event, EventKind, PushConfig, SlotReport};
 use super::fault::FaultRules;
 use super::order::{Order, OrderOrigin, OrderStatus};
@@ -347,7 +347,13 @@ impl World {
         let Some(b) = self.batteries.get(id) else {
             return false;
         };
-        s.usable() && b.fault == 0 && b.vol_at(&self.settings.charge, now) >= self.settings.min_rent_vol
+        self.rentable_with(s, b, b.vol_at(&self.settings.charge, now))
+    }
+
+    /// The rule of a rentable battery, given its charge `vol` (callers that need the charge
+    /// anyway compute it once): a usable slot, a battery without fault, charged enough.
+    fn rentable_with(&self, s: &Slot, b: &Battery, vol: u8) -> bool {
+        s.usable() && b.fault == 0 && vol >= self.settings.min_rent_vol
     }
 
     /// Number of rentable batteries in a cabinet.
@@ -363,11 +369,8 @@ impl World {
             let Some(b) = s.battery.as_deref().and_then(|id| self.batteries.get(id)) else {
                 continue;
             };
-            if !s.usable() || b.fault != 0 {
-                continue;
-            }
             let vol = b.vol_at(&self.settings.charge, now);
-            if vol >= self.settings.min_rent_vol && best.is_none_or(|(v, _)| vol > v) {
+            if self.rentable_with(s, b, vol) && best.is_none_or(|(v, _)| vol > v) {
                 best = Some((vol, i as u16 + 1));
             }
         }
@@ -380,16 +383,15 @@ impl World {
         let mut slots = Vec::new();
         let (mut rentable, mut returnable) = (0, 0);
         for (i, s) in cab.slots.iter().enumerate() {
-            if s.battery.is_none() && s.usable() {
+            if s.is_returnable() {
+                // An empty healthy slot reports nothing.
                 returnable += 1;
-            }
-            if s.battery.is_none() && s.fault == 0 && !s.locked {
                 continue;
             }
             let b = s.battery.as_deref().and_then(|id| self.batteries.get(id));
             let vol = b.map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0);
             let battery_fault = b.map(|b| b.fault).unwrap_or(0);
-            if b.is_some() && s.usable() && battery_fault == 0 && vol >= self.settings.min_rent_vol {
+            if b.is_some_and(|b| self.rentable_with(s, b, vol)) {
                 rentable += 1;
             }
             slots.push(SlotReport {

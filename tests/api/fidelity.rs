@@ -14,8 +14,9 @@ async fn order_on(app: &TestApp, cabinet: &str) -> String {
     let sink = format!("{}/_sim/ui/sink", app.base);
     let v = app.control(&format!("/agents/demo/push?pushUrl={}", urlencode(&format!("{sink}/events")))).await;
     assert_eq!(v["code"], 0, "{v}");
-    let (_, v) =
-        app.post(&format!("/rent/order/create?deviceId={cabinet}&callbackURL={}", urlencode(&format!("{sink}/cb")))).await;
+    let (_, v) = app
+        .post(&format!("/rent/order/create?deviceId={cabinet}&callbackURL={}", urlencode(&format!("{sink}/cb"))))
+        .await;
     assert_eq!(v["code"], 0, "{v}");
     v["data"]["tradeNo"].as_str().unwrap().to_string()
 }

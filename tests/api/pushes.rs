@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-
 /// E2 as raw text (to see the key order) and as JSON.
 async fn get_config(app: &TestApp, who: (&str, &str)) -> (String, Value) {
     let r = app.client.get(app.api("/cabinet/eventPush/config/get")).basic_auth(who.0, Some(who.1)).send().await;
