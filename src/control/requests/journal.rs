@@ -332,10 +332,15 @@ pub struct EntryView<'a> {
     warnings: Vec<WarningView<'a>>,
 }
 
+/// Evicted entries a thread keeps for its next requests. More than one, because requests
+/// whose handlers wait (a body, a latency profile) are written side by side on one worker.
+/// Bounded: at most this many entries, each within its caps, per worker thread.
+const SPARES: usize = 16;
+
 thread_local! {
-    /// The entry this thread last evicted, when nobody else held it: the next request on this
-    /// thread writes into it instead of allocating (actix runs each worker on one thread).
-    static SPARE: std::cell::Cell<Option<Arc<Entry>>> = const { std::cell::Cell::new(None) };
+    /// The entries this thread last evicted, when nobody else held them: its next requests
+    /// write into them instead of allocating (actix runs each worker on one thread).
+    static SPARE: std::cell::RefCell<Vec<Arc<Entry>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// An entry being written by the request it records, pushed with [`Requests::push`].
@@ -343,10 +348,10 @@ thread_local! {
 pub struct Draft(Arc<Entry>);
 
 impl Draft {
-    /// An empty entry: this thread's spare (its buffer reused) or a new one.
+    /// An empty entry: one of this thread's spares (its buffer reused) or a new one.
     pub fn new() -> Self {
-        let mut e = SPARE.take().unwrap_or_default();
-        // The spare is held by nobody else (checked when it was kept), so this never copies.
+        let mut e = SPARE.with_borrow_mut(Vec::pop).unwrap_or_default();
+        // A spare is held by nobody else (checked when it was kept), so this never copies.
         Arc::make_mut(&mut e).reset();
         Draft(e)
     }
@@ -500,7 +505,7 @@ impl Requests {
 
     /// Append an entry (its `seq` is assigned here), count it, evict past the caps. The lock
     /// is held for the counts and a pointer move: the entry was written before, and an evicted
-    /// one is freed (or kept as this thread's next [`Draft`]) after.
+    /// one is freed (or kept for one of this thread's next [`Draft`]s) after.
     pub fn push(&self, draft: Draft) {
         if !self.enabled() {
             return;
@@ -538,7 +543,11 @@ impl Requests {
         // After the lock: the other workers do not wait for a free or a wake-up.
         if let Some(mut old) = first {
             if Arc::get_mut(&mut old).is_some() {
-                SPARE.set(Some(old));
+                SPARE.with_borrow_mut(|spares| {
+                    if spares.len() < SPARES {
+                        spares.push(old);
+                    }
+                });
             }
         }
         drop(more);
