@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-
 /// E2 as raw text (to see the key order) and as JSON.
 async fn get_config(app: &TestApp, who: (&str, &str)) -> (String, Value) {
     let r = app.client.get(app.api("/cabinet/eventPush/config/get")).basic_auth(who.0, Some(who.1)).send().await;
@@ -665,4 +664,27 @@ async fn reset_cancels_queued_deliveries() {
     }
     assert_eq!(app.pushes("").await.len(), 0);
     assert_eq!(get_config(&app, DEMO).await.1["data"]["pushUrl"], "");
+}
+
+/// An `https` receiver is called over TLS: a receiver that answers plain HTTP at an `https`
+/// URL never sees a request (a plain-text client would have delivered to it), and each
+/// attempt is journaled as failed with the reason.
+#[tokio::test]
+async fn an_https_receiver_is_called_over_tls_and_a_failed_handshake_is_journaled_with_the_reason() {
+    let app = spawn_app().await;
+    let sink = Sink::start().await;
+    let https = sink.url.replacen("http://", "https://", 1);
+    assert!(https.starts_with("https://127.0.0.1:"), "{https}");
+    app.subscribe_all(DEMO, &format!("{https}/events")).await;
+    app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
+    let e = &app.wait_pushes("status=failed", 1).await[0];
+    let attempts = e["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 4, "{e}");
+    for a in attempts {
+        let error = a["error"].as_str().unwrap_or_default();
+        assert!(a["httpStatus"].is_null() && !error.is_empty(), "{e}");
+        // rustls's reason: the receiver's plain-text answer is no TLS record.
+        assert!(error.contains("received corrupt message"), "{e}");
+    }
+    assert!(sink.received().is_empty(), "plain text reached the receiver: {:?}", sink.received().len());
 }
