@@ -688,3 +688,33 @@ async fn an_https_receiver_is_called_over_tls_and_a_failed_handshake_is_journale
     }
     assert!(sink.received().is_empty(), "plain text reached the receiver: {:?}", sink.received().len());
 }
+
+/// Redirects are not followed: a receiver answering 302 with a `Location` is a failed
+/// attempt, journaled with its status, and the URL it points to never gets the push.
+#[tokio::test]
+async fn a_receiver_answering_a_redirect_is_a_failed_attempt_and_the_redirect_is_not_followed() {
+    let app = spawn_app().await;
+    let elsewhere = Sink::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let answer = format!(
+        "HTTP/1.1 302 Found\r\nLocation: {}/moved\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        elsewhere.url
+    );
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn.write_all(answer.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        }
+    });
+    app.subscribe_all(DEMO, &format!("http://127.0.0.1:{port}/events")).await;
+    app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
+    let e = &app.wait_pushes("status=failed", 1).await[0];
+    let attempts = e["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 4, "{e}");
+    assert!(attempts.iter().all(|a| a["httpStatus"] == 302), "{e}");
+    assert!(elsewhere.received().is_empty(), "the redirect was followed");
+}
