@@ -257,7 +257,8 @@ fn money(v: f64, what: &str) -> Result<Money, String> {
 /// The JSON Schema of fixture files (`bajie-sim --fixture-schema`), derived from the types
 /// above, so it cannot drift from what [`load`] accepts.
 pub fn schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(FixtureFile)).expect("a derived JSON Schema serialises");
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(FixtureFile)).expect("a derived JSON Schema serialises");
     if let Some(o) = schema.as_object_mut() {
         o.insert("title".into(), "bajie-sim fixture file".into());
         o.insert(

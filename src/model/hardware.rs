@@ -162,9 +162,8 @@ impl World {
             return Err(Error::bad_param("vol", format!("{vol} is outside 0..100")));
         }
         let cab = self.cabinets.get(cabinet).ok_or_else(Error::unbound_device)?;
-        let free: Vec<u16> = (1..=cab.slots.len() as u16)
-            .filter(|&n| cab.slot(n).is_some_and(Slot::is_returnable))
-            .collect();
+        let free: Vec<u16> =
+            (1..=cab.slots.len() as u16).filter(|&n| cab.slot(n).is_some_and(Slot::is_returnable)).collect();
         let (agent, online) = (cab.agent.clone(), cab.online);
         let mut added = Vec::new();
         for n in free {

@@ -5,7 +5,6 @@
 use crate::helpers::*;
 use serde_json::{json, Value};
 
-
 /// Send `method path?query` as `who` with an optional JSON body; returns (status, body).
 pub async fn call(
     app: &TestApp,

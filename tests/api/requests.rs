@@ -225,4 +225,3 @@ async fn entries_stay_within_their_caps_and_the_journal_can_be_off() {
 fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
-

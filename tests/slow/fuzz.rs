@@ -236,7 +236,8 @@ fn build_case(op: &Op, k: &Known, g: &mut Gen) -> Case {
             pairs.insert(0, ("timeoutMs".into(), "0".into()));
         }
     }
-    let mut query: String = pairs.iter().map(|(n, v)| format!("{}={}", urlencode(n), urlencode(v))).collect::<Vec<_>>().join("&");
+    let mut query: String =
+        pairs.iter().map(|(n, v)| format!("{}={}", urlencode(n), urlencode(v))).collect::<Vec<_>>().join("&");
     match g.below(25) {
         0 => {
             what.push("20 KB query".into());
