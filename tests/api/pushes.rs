@@ -718,3 +718,35 @@ async fn a_receiver_answering_a_redirect_is_a_failed_attempt_and_the_redirect_is
     assert!(attempts.iter().all(|a| a["httpStatus"] == 302), "{e}");
     assert!(elsewhere.received().is_empty(), "the redirect was followed");
 }
+
+/// What counts as delivered is any 2xx, whatever its body says (here not even JSON), and the
+/// journal keeps its first 512 bytes; a 4xx is retried like any other failure (a receiver route
+/// that is not deployed yet often comes up later).
+#[tokio::test]
+async fn a_4xx_is_retried_and_any_2xx_is_delivered_keeping_512_bytes_of_its_answer() {
+    let app = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let long = "x".repeat(2000);
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut n = 0;
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = conn.read(&mut buf).await;
+            n += 1;
+            let (status, body) = if n == 1 { ("404 Not Found", "no route yet") } else { ("200 OK", long.as_str()) };
+            let answer =
+                format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = conn.write_all(answer.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        }
+    });
+    app.subscribe_all(DEMO, &format!("http://127.0.0.1:{port}/events")).await;
+    app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
+    let e = &app.wait_pushes("status=delivered", 1).await[0];
+    let attempts = e["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{e}");
+    assert_eq!((&attempts[0]["httpStatus"], &attempts[1]["httpStatus"]), (&Value::from(404), &Value::from(200)), "{e}");
+    assert_eq!(attempts[1]["response"], "x".repeat(512), "{e}");
+}
