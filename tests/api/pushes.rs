@@ -750,3 +750,22 @@ async fn a_4xx_is_retried_and_any_2xx_is_delivered_keeping_512_bytes_of_its_answ
     assert_eq!((&attempts[0]["httpStatus"], &attempts[1]["httpStatus"]), (&Value::from(404), &Value::from(200)), "{e}");
     assert_eq!(attempts[1]["response"], "x".repeat(512), "{e}");
 }
+
+/// The configuration that counts is the one in force when the change happened: a push being
+/// retried keeps going to the URL it was queued for after E1 names another receiver.
+#[tokio::test]
+async fn a_queued_push_keeps_the_url_of_the_configuration_in_force_when_it_happened() {
+    let app = spawn_app().await;
+    let (old, new) = (Sink::start().await, Sink::start().await);
+    old.set(Behaviour::Status(500));
+    app.subscribe_all(DEMO, &old.url).await;
+    app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
+    old.wait_for(1, |_| true, Duration::from_secs(10)).await;
+    // The push failed once and waits for its retry; now the configuration moves.
+    app.subscribe_all(DEMO, &new.url).await;
+    old.set(Behaviour::Ok);
+    let e = &app.wait_pushes("event=CABINET_OFFLINE&status=delivered", 1).await[0];
+    assert!(e["url"].as_str().unwrap().starts_with(&old.url), "{e}");
+    assert!(e["attempts"].as_array().unwrap().len() >= 2, "{e}");
+    assert!(new.received().is_empty(), "the queued push was re-routed");
+}
