@@ -504,3 +504,22 @@ async fn a_return_is_refused_by_a_foreign_an_offline_or_a_full_cabinet_and_docks
     assert_eq!(v["data"]["borrowStatus"], 3, "{v}");
     app.assert_consistent().await;
 }
+
+/// `ejectByRent` with an unknown `rentOrderId` creates a back-office order only when the eject
+/// can happen: a named slot that is empty, locked or missing answers 2008 and no order exists.
+#[tokio::test]
+async fn eject_by_rent_of_a_new_order_on_an_empty_locked_or_missing_slot_answers_2008_and_creates_no_order() {
+    let app = spawn_app().await;
+    let (_, v) =
+        app.post(&format!("/cabinet/operation?cabinetid={DEMO_CAB}&slotNum=5&operationType=lock&reason=")).await;
+    assert_eq!(v["code"], 0, "{v}");
+    for (slot, order) in [(2, "26030209000000000011"), (5, "26030209000000000012"), (99, "26030209000000000013")] {
+        let before = app.running.state.store.snapshot();
+        let (_, v) =
+            app.post(&format!("/cabinet/ejectByRent?cabinetid={DEMO_CAB}&rentOrderId={order}&slotNum={slot}")).await;
+        assert_eq!(v["code"], 2008, "slot {slot}: {v}");
+        let (_, d) = app.get(&format!("/rent/order/detail?tradeNo={order}")).await;
+        assert_eq!(d["code"], 2006, "slot {slot}: {d}");
+        assert!(app.running.state.store.snapshot() == before, "slot {slot} changed the world");
+    }
+}
