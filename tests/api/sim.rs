@@ -401,9 +401,9 @@ async fn simulated_faults_warn_and_are_repaired_without_a_push() {
     }
     let journaled = app.control_get("/pushes?limit=1").await["data"]["total"].clone();
 
-    // No new faults; a day is far more than the repairs take.
+    // No new faults; six hours are far more than the repairs take (half an hour on average).
     quiet_sim(&app, serde_json::json!({})).await;
-    app.advance(24 * 3600).await;
+    app.advance(6 * 3600).await;
     assert!(stats(&app).await["repairs"].as_u64().unwrap() >= faults, "{}", stats(&app).await);
     assert_eq!(app.control_get("/pushes?limit=1").await["data"]["total"], journaled, "repairs push nothing");
     // What is faulty is what the fixtures made faulty (a technician clears simulated faults only).
