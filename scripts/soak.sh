@@ -4,7 +4,8 @@
 # of rents and returns, for DURATION seconds. Every SAMPLE seconds it records the resident
 # size, /_sim/health (and its latency), /_sim/check, the clock's lag, deliveries and drops;
 # a prober times /_sim/health once a second. It ends with `N passed, N failed` against the
-# targets and exits non-zero when any failed.
+# targets and exits non-zero when any failed (GATE=correctness: only when a correctness
+# target failed; the timing and memory targets are then reported, not gating).
 #
 #   scripts/soak.sh                                  # 100,000 cabinets at 600x for 10 minutes
 #   FLEET=20000 SPEED=60 DURATION=60 SAMPLE=10 scripts/soak.sh
@@ -28,6 +29,11 @@ RATE=${RATE:-10}
 SEED=${SEED:-1}
 OUT=${OUT:-soak-out}
 HEALTH_P99_MS=${HEALTH_P99_MS:-100}
+# all: every target decides the exit status. correctness: only the correctness targets (no
+# stalled worker, no API error, /_sim/check, bounded lag, deliveries, drops); the timing and
+# memory targets (health p99, memory plateau) are measurements of the machine as much as of
+# the simulator, so a shared CI machine reports them without failing on them.
+GATE=${GATE:-all}
 MEM_GROWTH_PCT=${MEM_GROWTH_PCT:-10}
 # The world may fall behind the clock by what the brake allows (1 s of real time at SPEED,
 # docs/reliability.md), never more: a lag past it means the brake failed and time ran away.
@@ -144,7 +150,7 @@ done
 wait "$LOADPID" || true
 
 python3 - "$SAMPLES" "$PROBES" "$OUT/load.json" "$OUT/load-progress.jsonl" \
-  "$HEALTH_P99_MS" "$MEM_GROWTH_PCT" "$LAG_MAX_MS" "$QUEUE_FULL" <<'PY' | tee "$OUT/summary.txt"
+  "$HEALTH_P99_MS" "$MEM_GROWTH_PCT" "$LAG_MAX_MS" "$QUEUE_FULL" "$GATE" <<'PY' | tee "$OUT/summary.txt"
 import json, sys
 samples = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 probes = sorted(float(l) * 1000 for l in open(sys.argv[2]) if l.strip())
@@ -154,9 +160,15 @@ except Exception:
     load = {}
 progress = [json.loads(l) for l in open(sys.argv[4]) if l.strip()]
 p99_max, growth_max, lag_max, queue_full = float(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]), float(sys.argv[8])
+gate = sys.argv[9]
 results = []
+gating = []
+# Targets that measure time or memory: reported, not gating, under GATE=correctness.
+MEASURES = {"memory plateau", "health p99"}
 def check(name, ok, detail):
     results.append(ok)
+    if gate == "all" or name not in MEASURES:
+        gating.append(ok)
     print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
 
 # Memory plateau. The first third of the samples is the warm-up: a cold start fills the
@@ -220,5 +232,7 @@ else:
     check("drops", not early, f"{dropped[-1]} dropped; dropped while fewer than {queue_full:.0f} were queued at {early or 'no'} sample(s)")
 passed = sum(results)
 print(f"{passed} passed, {len(results) - passed} failed")
+if gate != "all":
+    print(f"gating ({gate} targets only): {sum(gating)} passed, {len(gating) - sum(gating)} failed")
 PY
 tail -1 "$OUT/summary.txt" | grep -q ', 0 failed$'
