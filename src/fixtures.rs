@@ -7,7 +7,8 @@ use crate::clock::{parse_datetime, Millis};
 use crate::model::shard::agent_name;
 use crate::model::shop::currency_symbol;
 use crate::model::{
-    Agent, Battery, BatteryPlace, Cabinet, Money, PriceStrategy, Settings, Shard, Shop, Slot, TimetableRow, World,
+    Agent, Battery, BatteryId, BatteryPlace, Cabinet, CabinetId, Money, PriceStrategy, Settings, Shard, Shop, Slot,
+    TimetableRow, World,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -423,7 +424,7 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
             if !is_device_id(&c.id) {
                 return Err(format!("{at}: id must be 3 upper-case letters and 5 digits"));
             }
-            if w.cabinets.contains_key(&c.id) {
+            if w.cabinets.contains_key(c.id.as_str()) {
                 return Err(format!("{at}: duplicate cabinet id"));
             }
             if c.slots == 0 || c.slots > 96 {
@@ -461,26 +462,24 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
                 if slot.battery.is_some() {
                     return Err(format!("{at}: slot {} holds two batteries", b.slot));
                 }
-                slot.battery = Some(b.id.clone());
-                w.batteries.insert(
-                    b.id.clone(),
-                    Battery {
-                        id: b.id,
-                        agent: a.account.clone(),
-                        place: BatteryPlace::Slot { cabinet: c.id.clone(), slot: b.slot },
-                        level: b.vol,
-                        since: now,
-                        fault: b.fault,
-                        charge_paused: false,
-                    },
-                );
+                let bid = BatteryId::from(b.id);
+                slot.battery = Some(bid.clone());
+                w.batteries.insert(Battery {
+                    id: bid,
+                    agent: a.account.as_str().into(),
+                    place: BatteryPlace::Slot { cabinet: c.id.as_str().into(), slot: b.slot },
+                    level: b.vol,
+                    since: now,
+                    fault: b.fault,
+                    charge_paused: false,
+                });
             }
             let port = 10_000 + (w.rng.below(50_000) as u16);
             w.cabinets.insert(
-                c.id.clone(),
+                c.id.as_str().into(),
                 Cabinet {
-                    id: c.id,
-                    agent: a.account.clone(),
+                    id: c.id.into(),
+                    agent: a.account.as_str().into(),
                     shop: c.shop_id,
                     slots,
                     online: c.online,
@@ -529,7 +528,7 @@ pub fn generate_fleet(n: usize, seed: u64, now: Millis) -> Loaded {
 /// A 40-bit bijection keyed by `seed`, as ten upper-case hex digits: battery number `n` of a
 /// fleet gets an id no other battery of the fleet has, on whichever shard it lives, without
 /// a table of the ids drawn so far.
-fn battery_id(seed: u64, n: u64) -> String {
+fn battery_id(seed: u64, n: u64) -> BatteryId {
     const MASK: u64 = (1 << 40) - 1;
     // Each step is invertible on 40 bits: xor with a key, multiplication by an odd number,
     // xor with a right shift of itself.
@@ -538,7 +537,7 @@ fn battery_id(seed: u64, n: u64) -> String {
     x ^= x >> 20;
     x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9) & MASK;
     x ^= x >> 17;
-    format!("{x:010X}")
+    BatteryId::from_fmt(format_args!("{x:010X}"))
 }
 
 /// Generate a synthetic fleet, reproducible from `seed`.
@@ -662,15 +661,15 @@ pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
         for _ in 0..(1 + rng.below(4)).min((n - made) as u64) {
             let size = SIZES[rng.below(4) as usize];
             let id = if kept {
-                format!(
+                CabinetId::from_fmt(format_args!(
                     "{}{}{}{:05}",
                     ["BJD", "DTA", "BJH", "SAB"][made % 4].chars().next().unwrap_or('B'),
                     (b'A' + (made / 100_000 % 26) as u8) as char,
                     (b'A' + (made / 2_600_000 % 26) as u8) as char,
                     made % 100_000
-                )
+                ))
             } else {
-                String::new()
+                CabinetId::default()
             };
             let mut slots = vec![Slot::default(); if kept { size as usize } else { 0 }];
             let fill = 0.4 + 0.5 * rng.unit();
@@ -685,18 +684,15 @@ pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
                     if let Some(slot) = slots.get_mut(k) {
                         slot.battery = Some(bid.clone());
                     }
-                    w.batteries.insert(
-                        bid.clone(),
-                        Battery {
-                            id: bid,
-                            agent: agent.into(),
-                            place: BatteryPlace::Slot { cabinet: id.clone(), slot: k as u16 + 1 },
-                            level: level.floor(),
-                            since: now,
-                            fault: 0,
-                            charge_paused: false,
-                        },
-                    );
+                    w.batteries.insert(Battery {
+                        id: bid,
+                        agent: agent.into(),
+                        place: BatteryPlace::Slot { cabinet: id.clone(), slot: k as u16 + 1 },
+                        level: level.floor(),
+                        since: now,
+                        fault: 0,
+                        charge_paused: false,
+                    });
                 }
             }
             let online = !rng.chance(0.02);
@@ -830,7 +826,7 @@ mod tests {
 
     #[test]
     fn battery_ids_of_a_fleet_are_distinct() {
-        let ids: BTreeSet<String> = (1..=50_000).map(|n| battery_id(9, n)).collect();
+        let ids: BTreeSet<BatteryId> = (1..=50_000).map(|n| battery_id(9, n)).collect();
         assert_eq!(ids.len(), 50_000);
         assert!(ids.iter().all(|id| id.len() == 10 && id.chars().all(|c| c.is_ascii_hexdigit())));
     }

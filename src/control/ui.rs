@@ -292,7 +292,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         }
         let shop = c.shop.as_deref().and_then(|id| w.shops.get(id));
         if let Some(s) = shop {
-            shown_by_shop.entry(s.id.as_str()).or_default().push(c.id.clone());
+            shown_by_shop.entry(s.id.as_str()).or_default().push(c.id.to_string());
         }
         let slots: Vec<SlotView> = c
             .slots
@@ -304,7 +304,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
                 let battery_fault = b.map_or(0, |b| b.fault);
                 SlotView {
                     slot: n,
-                    battery_id: s.battery.clone(),
+                    battery_id: s.battery.as_deref().map(str::to_string),
                     vol: s.battery.as_deref().map_or(0, |id| w.vol(id, now)),
                     slot_fault: s.fault,
                     slot_fault_cause: slot_fault_cause(s.fault),
@@ -317,7 +317,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             })
             .collect();
         cabinets.push(CabinetView {
-            id: c.id.clone(),
+            id: c.id.to_string(),
             shop: c.shop.clone(),
             shop_name: shop.map(|s| s.name.clone()).unwrap_or_default(),
             online: c.online,
@@ -386,7 +386,12 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
     outside.truncate(OUTSIDE_MAX);
     let outside: Vec<OutsideBatteryView> = outside
         .into_iter()
-        .map(|(b, order)| OutsideBatteryView { id: b.id.clone(), vol: w.vol(&b.id, now), fault: b.fault, order })
+        .map(|(b, order)| OutsideBatteryView {
+            id: b.id.to_string(),
+            vol: w.vol(&b.id, now),
+            fault: b.fault,
+            order: order.map(String::from),
+        })
         .collect();
 
     let mut mine: Vec<&crate::model::Order> = w.orders.values().filter(|o| o.agent == agent).collect();

@@ -1,5 +1,6 @@
 //! Cabinets (charging stations) and their 1-based slots.
 
+use super::id::{AgentId, BatteryId, CabinetId};
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +28,7 @@ pub fn slot_fault_cause(t: u8) -> &'static str {
 #[serde(rename_all = "camelCase", default)]
 pub struct Slot {
     /// The battery docked here, if any.
-    pub battery: Option<String>,
+    pub battery: Option<BatteryId>,
     /// Slot fault type, 0 when healthy.
     pub fault: u8,
     /// Locked by an operator (`lock` operation): nothing is ejected from or returned into it.
@@ -48,9 +49,9 @@ impl Slot {
 #[serde(rename_all = "camelCase")]
 pub struct Cabinet {
     /// Device id: 3 upper-case letters + 5 digits; also its QR code.
-    pub id: String,
+    pub id: CabinetId,
     /// Owning agent.
-    pub agent: String,
+    pub agent: AgentId,
     /// Shop it stands in, if bound.
     pub shop: Option<String>,
     /// Slots, index 0 is slot 1.

@@ -57,7 +57,7 @@ fn build(world: &World, at: Millis, cell: f64) -> SimIndex {
     for (i, c) in world.cabinets.values().enumerate() {
         let next = agent_no.len() as u32;
         ix.agents.push(*agent_no.entry(c.agent.as_str()).or_insert(next));
-        ix.cabinets.push(c.id.clone());
+        ix.cabinets.push(c.id.to_string());
         total += c.slots.len() as u64;
         ix.slot_prefix.push(total);
         if !c.pos_device_id.is_empty() {
@@ -174,7 +174,7 @@ mod tests {
         // The other cabinet of the Louvre shop is nearby; acme's cabinets never are.
         let near = nearby(&w, "BJD60151", 2000.0, 8);
         assert!(near.contains(&"BJD60152".to_string()), "{near:?}");
-        assert!(near.iter().all(|c| w.cabinets[c].agent == "demo"));
+        assert!(near.iter().all(|c| w.cabinets[c.as_str()].agent == "demo"));
     }
 
     #[test]
