@@ -309,7 +309,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
                     slot_fault: s.fault,
                     slot_fault_cause: slot_fault_cause(s.fault),
                     locked: s.locked,
-                    lock_reason: s.lock_reason.clone(),
+                    lock_reason: s.lock_reason.to_string(),
                     battery_fault,
                     battery_fault_cause: battery_fault_cause(battery_fault),
                     rentable: w.is_rentable(c, n, now),
@@ -318,14 +318,14 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             .collect();
         cabinets.push(CabinetView {
             id: c.id.to_string(),
-            shop: c.shop.clone(),
+            shop: c.shop.as_deref().map(str::to_string),
             shop_name: shop.map(|s| s.name.clone()).unwrap_or_default(),
             online: c.online,
             slot_count: c.slots.len(),
             batteries: c.battery_count(),
             rentable: slots.iter().filter(|s| s.rentable).count(),
             returnable: c.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count(),
-            signal: c.signal.clone(),
+            signal: c.signal.to_string(),
             last_seen: fmt_datetime(c.last_seen),
             slots,
             fault_rules: w

@@ -299,7 +299,7 @@ impl World {
             return;
         };
         s.locked = true;
-        s.lock_reason = reason.to_string();
+        s.lock_reason = reason.into();
         if stop_charge {
             if let Some(b) = s.battery.as_deref().and_then(|b| self.batteries.get_mut(b)) {
                 // Settle first so the level reached so far is kept, then hold it.
@@ -341,7 +341,7 @@ impl World {
     pub fn bind_cabinet_to_shop(&mut self, agent: &str, cabinet: &str, shop: &str) -> Result<String> {
         let id = self.resolve_cabinet(agent, cabinet)?.id.to_string();
         self.shop_of(agent, shop)?;
-        let before = self.cabinets.get_mut(id.as_str()).and_then(|c| c.shop.replace(shop.to_string()));
+        let before = self.cabinets.get_mut(id.as_str()).and_then(|c| c.shop.replace(shop.into()));
         self.index_cabinet(&id, before.as_deref());
         Ok(id)
     }
@@ -379,7 +379,7 @@ impl World {
         for id in &resolved {
             let online = match self.cabinets.get_mut(id.as_str()) {
                 Some(c) => {
-                    c.ads = Some(ads.clone());
+                    c.ads = Some(Box::new(ads.clone()));
                     c.online
                 }
                 None => continue,

@@ -21,6 +21,7 @@
 
 use super::battery::Battery;
 use super::id::BatteryId;
+use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use rustc_hash::FxHasher;
 use serde::de::{MapAccess, Visitor};
@@ -81,17 +82,34 @@ impl Batteries {
         self.position(id).is_some()
     }
 
+    /// Make room for `n` more batteries (a fleet generator knows about how many).
+    pub fn reserve(&mut self, n: usize) {
+        self.all.reserve(n);
+        let all = &self.all;
+        self.index.reserve(n, |&i| all.get(i as usize).map_or(0, |b| hash_of(&b.id)));
+    }
+
     /// File `battery` under its id; returns the battery it replaces, if any.
     pub fn insert(&mut self, battery: Battery) -> Option<Battery> {
-        if let Some(i) = self.position(&battery.id) {
-            return self.all.get_mut(i).map(|old| std::mem::replace(old, battery));
-        }
         let at = u32::try_from(self.all.len()).unwrap_or(u32::MAX);
-        let h = hash_of(&battery.id);
-        self.all.push(battery);
         let all = &self.all;
-        self.index.insert_unique(h, at, |&i| all.get(i as usize).map_or(0, |b| hash_of(&b.id)));
-        None
+        // One probe finds either the battery to replace or the free place for the new one.
+        let entry = self.index.entry(
+            hash_of(&battery.id),
+            |&i| all.get(i as usize).is_some_and(|b| b.id == battery.id),
+            |&i| all.get(i as usize).map_or(0, |b| hash_of(&b.id)),
+        );
+        match entry {
+            Entry::Occupied(e) => {
+                let i = *e.get() as usize;
+                self.all.get_mut(i).map(|old| std::mem::replace(old, battery))
+            }
+            Entry::Vacant(v) => {
+                v.insert(at);
+                self.all.push(battery);
+                None
+            }
+        }
     }
 
     /// Take the battery with this id out of the table.

@@ -321,10 +321,10 @@ impl World {
             total: cab.slots.len(),
             rentable,
             returnable,
-            iccid: cab.iccid.clone(),
-            ip: cab.ip.clone(),
+            iccid: cab.iccid.to_string(),
+            ip: cab.ip.to_string(),
             port: cab.port,
-            signal: cab.signal.clone(),
+            signal: cab.signal.to_string(),
             slots,
         }
     }
@@ -684,7 +684,7 @@ impl World {
                 o.status = OrderStatus::Returned;
                 o.end_time = Some(now);
                 o.return_cabinet = Some(cabinet.to_string());
-                o.return_shop = shop;
+                o.return_shop = shop.map(String::from);
                 o.amount = o.terms.bill(now - o.borrow_time.unwrap_or(now));
                 let o = o.clone();
                 self.callback(out, now, &o, 2);
@@ -793,7 +793,7 @@ impl World {
             cab.last_seen = now;
             cab.handshakes += 1;
         }
-        let (agent, ip, port) = (cab.agent.clone(), cab.ip.clone(), cab.port);
+        let (agent, ip, port) = (cab.agent.clone(), cab.ip.to_string(), cab.port);
         let kind = if online {
             EventKind::CabinetOnline { cabinet: cabinet.to_string(), ip, port }
         } else {
