@@ -155,8 +155,12 @@ impl AppState {
         self.runtime.cancel_advance("cancelled by a snapshot import");
         let mut world = snap.world;
         // The process's shard, not the snapshot's, stamps the tokens and trade numbers it issues.
-        world.shard = self.config.shard;
-        apply_sim_flags(&self.config, &mut world.sim.settings);
+        world.set_shard(self.config.shard);
+        let mut settings = world.sim().settings.clone();
+        apply_sim_flags(&self.config, &mut settings);
+        // The snapshot's settings were valid when it was imported; the flags only set rates
+        // and URLs the command line already validated.
+        world.load_sim_settings(settings).expect("flag-adjusted settings of a valid snapshot are valid");
         world.warm_indexes();
         let gate = self.store.gate();
         let old = self.store.replace(&gate, world, snap.now);
@@ -280,17 +284,19 @@ pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World,
     let start = pinned.or(loaded.start).unwrap_or(wall);
     let mut world = loaded.world;
     // A fixture world is split after loading (a fleet shard is generated split already).
-    if let Some(shard) = config.shard.filter(|_| world.shard.is_none()) {
+    if let Some(shard) = config.shard.filter(|_| world.shard().is_none()) {
         world.keep_shard(shard, seed);
     }
-    if let Some(shard) = config.shard.filter(|_| world.agents.is_empty()) {
+    if let Some(shard) = config.shard.filter(|_| world.agents().is_empty()) {
         return Err(format!("shard {shard} owns none of the world's accounts; use fewer shards or more --agents"));
     }
-    world.settings.eject_delay_ms = config.eject_delay_s as Millis * 1000;
-    if let Some(sim) = loaded.sim {
-        world.sim.settings = serde_json::from_value::<SimSettings>(sim).map_err(|e| format!("fixtures: sim: {e}"))?;
-    }
-    apply_sim_flags(config, &mut world.sim.settings);
+    world.set_eject_delay(config.eject_delay_s as Millis * 1000);
+    let mut settings = match loaded.sim {
+        Some(sim) => serde_json::from_value::<SimSettings>(sim).map_err(|e| format!("fixtures: sim: {e}"))?,
+        None => world.sim().settings.clone(),
+    };
+    apply_sim_flags(config, &mut settings);
+    world.load_sim_settings(settings).map_err(|e| e.to_string())?;
     // Part of the world as loaded, so a reset (which reloads) keeps the wiring of a demo.
     if let Some(url) = &config.push_url {
         let all = PushConfig {
@@ -300,14 +306,7 @@ pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World,
                 .map(|e| Subscription { event: e.to_string(), push_url: String::new(), enable: true })
                 .collect(),
         };
-        let all = Arc::new(all);
-        for agent in world.agents.values_mut() {
-            agent.push = Some(all.clone());
-        }
-    }
-    let problems = world.sim.settings.problems();
-    if !problems.is_empty() {
-        return Err(format!("simulation settings: {}", problems.join("; ")));
+        world.set_push_config_all(Arc::new(all));
     }
     world.warm_indexes();
     Ok((world, start))

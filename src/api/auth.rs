@@ -96,7 +96,7 @@ pub async fn login(state: web::Data<AppState>, p: Params) -> Result<HttpResponse
     let hash = p.required("password")?.to_ascii_lowercase();
     // Every account is compared (no `find`), so the time taken does not tell which exist.
     let account = state.store.read(|w| {
-        w.agents.values().fold(None, |found, a| {
+        w.agents().values().fold(None, |found, a| {
             let ok = ct_eq(a.account.as_bytes(), user.as_bytes())
                 & ct_eq(sha256_hex(&a.password).as_bytes(), hash.as_bytes());
             if ok {
@@ -110,5 +110,14 @@ pub async fn login(state: web::Data<AppState>, p: Params) -> Result<HttpResponse
         .ok_or_else(|| unauthorized("Bad credentials: password must be the SHA-256 hex of the account password."))?;
     let (now, policy) = (state.clock.now(), state.config.token_policy());
     let (token, _) = state.store.write(|w, _| w.issue_token(&account, now, policy))?;
-    Ok(envelope::json(&serde_json::json!({ "key": token, "access_token": token, "token_type": "bearer" })))
+    Ok(envelope::json(&TokenAnswer { key: &token, access_token: &token, token_type: "bearer" }))
+}
+
+/// A1's answer: an OAuth2 token response, not the platform's envelope (`key` repeats the
+/// token for clients written against the platform's older token route).
+#[derive(serde::Serialize)]
+struct TokenAnswer<'a> {
+    key: &'a str,
+    access_token: &'a str,
+    token_type: &'static str,
 }

@@ -7,7 +7,7 @@
 
 use super::auth::AuthAgent;
 use super::body::{id_strings, Fields, JsonBody};
-use super::envelope::{self, coord};
+use super::envelope::{self, coord, Envelope};
 use super::paging::{paginate, Page};
 use super::params::{clip, Params};
 use crate::app::AppState;
@@ -15,11 +15,13 @@ use crate::clock::{fmt_datetime, parse_datetime};
 use crate::error::Error;
 use crate::model::admin::{CabinetOp, Command, FaultReport, PopResult};
 use crate::model::battery::{battery_fault_cause, BATTERY_FAULT_MAX, FAULT_CANNOT_CHARGE};
+use crate::model::cabinet::Ads;
 use crate::model::cabinet::{slot_fault_cause, SLOT_FAULT_MAX};
+use crate::model::event::CabinetReport;
 use crate::model::{geohash, Battery, Cabinet, World};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -190,8 +192,8 @@ struct DeviceRow<'a> {
 }
 
 fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> DeviceRow<'a> {
-    let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
-    let returnable = cab.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count();
+    let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
+    let returnable = cab.returnable_count();
     let rentable = w.rentable_count(cab, now);
     let last_seen = fmt_datetime(cab.last_seen);
     let last = LastReport {
@@ -217,7 +219,7 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
         p_status: "1",
         p_lognum: cab.handshakes,
         p_logtime: last_seen,
-        p_json: serde_json::to_string(&last).unwrap_or_default(),
+        p_json: serde_json::to_string(&last).expect("strings, numbers and booleans serialise"),
         p_card: &cab.iccid,
         p_jingdu: shop.map(|s| coord(s.longitude)).unwrap_or_default(),
         p_weidu: shop.map(|s| coord(s.latitude)).unwrap_or_default(),
@@ -233,7 +235,7 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
 
 /// Rows of the agent's cabinets that pass `keep`, in id order.
 fn device_rows<'a>(w: &'a World, agent: &str, now: i64, keep: impl Fn(&Cabinet) -> bool) -> Vec<DeviceRow<'a>> {
-    w.cabinets
+    w.cabinets()
         .values()
         .enumerate()
         .filter(|(_, c)| c.agent == agent && keep(c))
@@ -244,21 +246,8 @@ fn device_rows<'a>(w: &'a World, agent: &str, now: i64, keep: impl Fn(&Cabinet) 
 /// C4 `GET /cabinet/getAllDevice`: every cabinet of the account; `code` is the string "0".
 async fn all_devices(state: web::Data<AppState>, agent: AuthAgent) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
-    /// C4's envelope, whose `code` is a string.
-    #[derive(Serialize)]
-    struct AllDevices<'a> {
-        msg: &'static str,
-        code: &'static str,
-        data: Vec<DeviceRow<'a>>,
-    }
     // Rows borrow the world, so they are serialised inside the read lock.
-    let bytes = state.store.read(|w| {
-        envelope::to_bytes(&AllDevices {
-            msg: envelope::OK_MSG,
-            code: "0",
-            data: device_rows(w, &agent.0, now, |_| true),
-        })
-    })?;
+    let bytes = state.store.read(|w| Envelope::ok_string_code(device_rows(w, &agent.0, now, |_| true)).to_bytes())?;
     Ok(envelope::json_bytes(bytes))
 }
 
@@ -296,7 +285,7 @@ async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Param
                 let records = p
                     .records
                     .iter()
-                    .filter_map(|(i, id)| w.cabinets.get(id.as_str()).map(|c| device_row(w, i + 1, c, now)))
+                    .filter_map(|(i, id)| w.cabinets().get(id.as_str()).map(|c| device_row(w, i + 1, c, now)))
                     .collect();
                 // Rows borrow the world: serialised inside the read lock.
                 return envelope::ok_bytes(Page {
@@ -307,7 +296,7 @@ async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Param
                     pages: list.len().div_ceil(p.size),
                 });
             }
-            None => w.cabinets.values().enumerate().filter(|(_, c)| c.agent == agent.0).collect(),
+            None => w.cabinets().values().enumerate().filter(|(_, c)| c.agent == agent.0).collect(),
         };
         let p = paginate(mine, page, limit);
         let records: Vec<DeviceRow> = p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now)).collect();
@@ -326,102 +315,238 @@ fn flag(b: bool) -> i64 {
 fn temperature(w: &World, b: &Battery, now: i64) -> i64 {
     if b.fault == 5 {
         45
-    } else if b.fault != FAULT_CANNOT_CHARGE && !b.charge_paused && b.vol_at(&w.settings.charge, now) < 100 {
+    } else if b.fault != FAULT_CANNOT_CHARGE && !b.charge_paused && b.vol_at(&w.settings().charge, now) < 100 {
         31
     } else {
         25
     }
 }
 
-/// The record of slot `n` (C5 `batcabs[]` and C9): empty slots have `pBatteryid` "".
-fn slot_row(w: &World, cab: &Cabinet, n: u16, now: i64) -> Value {
+/// The record of one slot (C5 `batcabs[]` and C9): empty slots have `pBatteryid` "". The
+/// platform writes some names in two spellings (`pBatteryid`/`pbatteryid`,
+/// `pcabinetid`/`pCabinetid`); both are kept, as clients read either.
+#[derive(Serialize)]
+struct SlotRow<'a> {
+    #[serde(rename = "pKakou")]
+    slot: u16,
+    #[serde(rename = "pBatteryid")]
+    battery_id: &'a str,
+    #[serde(rename = "pbatteryid")]
+    battery_id_lower: &'a str,
+    #[serde(rename = "pDianliang")]
+    vol: u8,
+    #[serde(rename = "pErrid")]
+    err_id: u8,
+    #[serde(rename = "pFaultType")]
+    fault_type: u8,
+    #[serde(rename = "pFaultCause")]
+    fault_cause: &'static str,
+    #[serde(rename = "pBatteryFaultType")]
+    battery_fault_type: u8,
+    #[serde(rename = "pBatteryFaultCause")]
+    battery_fault_cause: &'static str,
+    #[serde(rename = "pIsGuard")]
+    is_guard: i64,
+    #[serde(rename = "pLock")]
+    lock: i64,
+    #[serde(rename = "pLockReason")]
+    lock_reason: &'a str,
+    #[serde(rename = "pChargeStop")]
+    charge_stop: i64,
+    #[serde(rename = "pRentable")]
+    rentable: i64,
+    #[serde(rename = "pcabinetid")]
+    cabinet_id_lower: &'a str,
+    #[serde(rename = "pCabinetid")]
+    cabinet_id: &'a str,
+}
+
+fn slot_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> SlotRow<'a> {
     let s = cab.slot(n);
-    let bid = s.and_then(|s| s.battery.as_deref());
-    let b = bid.and_then(|id| w.batteries.get(id));
-    let fault = s.map(|s| s.fault).unwrap_or(0);
+    let bid = s.and_then(|s| s.battery.as_deref()).unwrap_or("");
+    let b = w.batteries().get(bid);
+    let fault_type = s.map(|s| s.reported_fault()).unwrap_or(0);
     let locked = s.is_some_and(|s| s.locked);
-    // A locked healthy slot reports fault 8 (manually locked), as in CABINET_STATUS.
-    let fault_type = if locked && fault == 0 { 8 } else { fault };
     let battery_fault = b.map(|b| b.fault).unwrap_or(0);
-    json!({
-        "pKakou": n,
-        "pBatteryid": bid.unwrap_or(""),
-        "pbatteryid": bid.unwrap_or(""),
-        "pDianliang": b.map(|b| b.vol_at(&w.settings.charge, now)).unwrap_or(0),
-        "pErrid": battery_fault,
-        "pFaultType": fault_type,
-        "pFaultCause": slot_fault_cause(fault_type),
-        "pBatteryFaultType": battery_fault,
-        "pBatteryFaultCause": battery_fault_cause(battery_fault),
-        "pIsGuard": flag(locked),
-        "pLock": flag(locked),
-        "pLockReason": s.map(|s| s.lock_reason.as_str()).unwrap_or(""),
-        "pChargeStop": flag(b.is_some_and(|b| b.charge_paused)),
-        "pRentable": flag(w.is_rentable(cab, n, now)),
-        "pcabinetid": cab.id,
-        "pCabinetid": cab.id,
-    })
+    SlotRow {
+        slot: n,
+        battery_id: bid,
+        battery_id_lower: bid,
+        vol: b.map(|b| b.vol_at(&w.settings().charge, now)).unwrap_or(0),
+        err_id: battery_fault,
+        fault_type,
+        fault_cause: slot_fault_cause(fault_type),
+        battery_fault_type: battery_fault,
+        battery_fault_cause: battery_fault_cause(battery_fault),
+        is_guard: flag(locked),
+        lock: flag(locked),
+        lock_reason: s.map(|s| s.lock_reason.as_str()).unwrap_or(""),
+        charge_stop: flag(b.is_some_and(|b| b.charge_paused)),
+        rentable: flag(w.is_rentable(cab, n, now)),
+        cabinet_id_lower: &cab.id,
+        cabinet_id: &cab.id,
+    }
 }
 
-/// The record of the battery in slot `n` (C8), `None` for an empty slot.
-fn battery_row(w: &World, cab: &Cabinet, n: u16, now: i64) -> Option<Value> {
+/// The record of the battery in one slot (C8).
+#[derive(Serialize)]
+struct BatteryRow<'a> {
+    #[serde(rename = "pKakou")]
+    slot: u16,
+    #[serde(rename = "pBatteryid")]
+    battery_id: &'a str,
+    #[serde(rename = "pbatteryid")]
+    battery_id_lower: &'a str,
+    #[serde(rename = "pDianliang")]
+    vol: u8,
+    #[serde(rename = "pTemperature")]
+    temperature: i64,
+    #[serde(rename = "pInfostatus")]
+    info_status: &'static str,
+    #[serde(rename = "pErrid")]
+    err_id: u8,
+    #[serde(rename = "pFaultType")]
+    fault_type: u8,
+    #[serde(rename = "pFaultCause")]
+    fault_cause: &'static str,
+    #[serde(rename = "pBatteryFaultType")]
+    battery_fault_type: u8,
+    #[serde(rename = "pBatteryFaultCause")]
+    battery_fault_cause: &'static str,
+    #[serde(rename = "pIsGuard")]
+    is_guard: i64,
+    #[serde(rename = "pChargeStop")]
+    charge_stop: i64,
+    #[serde(rename = "pRentable")]
+    rentable: i64,
+    #[serde(rename = "pcabinetid")]
+    cabinet_id_lower: &'a str,
+    #[serde(rename = "pCabinetid")]
+    cabinet_id: &'a str,
+}
+
+/// The battery in slot `n`, `None` for an empty slot.
+fn battery_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> Option<BatteryRow<'a>> {
     let s = cab.slot(n)?;
-    let b = w.batteries.get(s.battery.as_deref()?)?;
-    let fault_type = if s.locked && s.fault == 0 { 8 } else { s.fault };
-    Some(json!({
-        "pKakou": n,
-        "pBatteryid": b.id,
-        "pbatteryid": b.id,
-        "pDianliang": b.vol_at(&w.settings.charge, now),
-        "pTemperature": temperature(w, b, now),
-        "pInfostatus": if cab.online { "在线" } else { "离线" },
-        "pErrid": b.fault,
-        "pFaultType": fault_type,
-        "pFaultCause": slot_fault_cause(fault_type),
-        "pBatteryFaultType": b.fault,
-        "pBatteryFaultCause": battery_fault_cause(b.fault),
-        "pIsGuard": flag(s.locked),
-        "pChargeStop": flag(b.charge_paused),
-        "pRentable": flag(w.is_rentable(cab, n, now)),
-        "pcabinetid": cab.id,
-        "pCabinetid": cab.id,
-    }))
+    let b = w.batteries().get(s.battery.as_deref()?)?;
+    let fault_type = s.reported_fault();
+    Some(BatteryRow {
+        slot: n,
+        battery_id: &b.id,
+        battery_id_lower: &b.id,
+        vol: b.vol_at(&w.settings().charge, now),
+        temperature: temperature(w, b, now),
+        info_status: if cab.online { "在线" } else { "离线" },
+        err_id: b.fault,
+        fault_type,
+        fault_cause: slot_fault_cause(fault_type),
+        battery_fault_type: b.fault,
+        battery_fault_cause: battery_fault_cause(b.fault),
+        is_guard: flag(s.locked),
+        charge_stop: flag(b.charge_paused),
+        rentable: flag(w.is_rentable(cab, n, now)),
+        cabinet_id_lower: &cab.id,
+        cabinet_id: &cab.id,
+    })
 }
 
-/// The cabinet's last status report, in the field names of a CABINET_STATUS push.
-fn status_report(w: &World, cab: &Cabinet, now: i64) -> Value {
-    let r = w.report(cab, now);
-    let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
-    let list: Vec<Value> = r
-        .slots
-        .iter()
-        .map(|s| {
-            json!({
-                "batteryId": s.battery.clone().unwrap_or_default(),
-                "slot": s.slot,
-                "vol": s.vol,
-                "infoStatus": if s.battery.is_some() { "Online" } else { "Offline" },
-                "faultType": s.slot_fault,
-                "faultCause": slot_fault_cause(s.slot_fault),
-                "batteryFaultType": s.battery_fault,
-                "batteryFaultCause": battery_fault_cause(s.battery_fault),
+/// One slot of C5's `subDeviceStatusReport.batteryList`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportedSlot<'a> {
+    battery_id: &'a str,
+    slot: u16,
+    vol: u8,
+    info_status: &'static str,
+    fault_type: u8,
+    fault_cause: &'static str,
+    battery_fault_type: u8,
+    battery_fault_cause: &'static str,
+}
+
+/// The cabinet's last status report (C5 `subDeviceStatusReport`), in the field names of a
+/// CABINET_STATUS push plus the shop's `geoHash` and the `reportTime`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusReport<'a> {
+    cabinet_id: String,
+    info_status: &'static str,
+    total_count: usize,
+    rentable_count: usize,
+    returnable_count: usize,
+    ic_card: String,
+    client_ip: String,
+    client_port: String,
+    geo_hash: String,
+    signal: String,
+    report_time: String,
+    battery_list: Vec<ReportedSlot<'a>>,
+}
+
+fn status_report<'a>(w: &World, cab: &Cabinet, r: &'a CabinetReport) -> StatusReport<'a> {
+    let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
+    StatusReport {
+        cabinet_id: r.cabinet.clone(),
+        info_status: if r.online { "Online" } else { "Offline" },
+        total_count: r.total,
+        rentable_count: r.rentable,
+        returnable_count: r.returnable,
+        ic_card: r.iccid.clone(),
+        client_ip: r.ip.clone(),
+        client_port: r.port.to_string(),
+        geo_hash: shop.map(|s| geohash::encode(s.latitude, s.longitude, 12)).unwrap_or_default(),
+        signal: r.signal.clone(),
+        report_time: fmt_datetime(cab.last_seen),
+        battery_list: r
+            .slots
+            .iter()
+            .map(|s| ReportedSlot {
+                battery_id: s.battery.as_deref().unwrap_or_default(),
+                slot: s.slot,
+                vol: s.vol,
+                info_status: if s.battery.is_some() { "Online" } else { "Offline" },
+                fault_type: s.slot_fault,
+                fault_cause: slot_fault_cause(s.slot_fault),
+                battery_fault_type: s.battery_fault,
+                battery_fault_cause: battery_fault_cause(s.battery_fault),
             })
-        })
-        .collect();
-    json!({
-        "cabinetId": r.cabinet,
-        "infoStatus": if r.online { "Online" } else { "Offline" },
-        "totalCount": r.total,
-        "rentableCount": r.rentable,
-        "returnableCount": r.returnable,
-        "icCard": r.iccid,
-        "clientIp": r.ip,
-        "clientPort": r.port.to_string(),
-        "geoHash": shop.map(|s| geohash::encode(s.latitude, s.longitude, 12)).unwrap_or_default(),
-        "signal": r.signal,
-        "reportTime": fmt_datetime(cab.last_seen),
-        "batteryList": list,
-    })
+            .collect(),
+    }
+}
+
+/// C5's cabinet. `adConfigList` is the advertising as the client stored it (C11/C13), `[]`
+/// before; `adUpdateTime` is left out until ads were set, as production leaves an unset
+/// field out: never `null` where a client's types expect a time string (docs/fidelity.md,
+/// "Types").
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CabinetDetail<'a> {
+    ip: &'a str,
+    remark: &'a str,
+    pos_online_status: &'static str,
+    #[serde(rename = "type")]
+    kind: String,
+    slots: usize,
+    qr_code: &'a str,
+    online: bool,
+    empty_slots: usize,
+    busy_slots: usize,
+    id: &'a str,
+    shop_id: &'a str,
+    shop_name: &'a str,
+    signal: &'a str,
+    pos_device_id: &'a str,
+    batcabs: Vec<SlotRow<'a>>,
+    sub_device_status_report: StatusReport<'a>,
+    ad_config_list: &'a [Value],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ad_update_time: Option<&'a str>,
+}
+
+/// C5's `data`.
+#[derive(Serialize)]
+struct CabinetDetailAnswer<'a> {
+    cabinet: CabinetDetail<'a>,
 }
 
 /// C5 `GET /cabinet/detail/{cabinetId}`: the cabinet (device id, QR code or QR-code URL)
@@ -429,55 +554,64 @@ fn status_report(w: &World, cab: &Cabinet, now: i64) -> Value {
 /// advertising. Offline cabinets answer too (`online` false): this is the back-office view.
 async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
-    let data = state.store.read(|w| {
+    // The view borrows the world, so the answer is serialised inside the read lock.
+    let bytes = state.store.read(|w| {
         let cab = w.resolve_cabinet(&agent.0, &path)?;
-        let shop = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+        let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
         let busy = cab.battery_count();
-        let batcabs: Vec<Value> = (1..=cab.slots.len() as u16).map(|n| slot_row(w, cab, n, now)).collect();
+        let report = w.report(cab, now);
         let ads = cab.ads.as_ref();
-        let mut cabinet = json!({
-                "ip": cab.ip,
-                "remark": cab.remark,
-                "posOnlineStatus": if cab.pos_online { "online" } else { "offline" },
-                "type": cab.slots.len().to_string(),
-                "slots": cab.slots.len(),
-                "qrCode": cab.id,
-                "online": cab.online,
-                "emptySlots": cab.slots.len() - busy,
-                "busySlots": busy,
-                "id": cab.id,
-                "shopId": cab.shop.clone().unwrap_or_default(),
-                "shopName": shop.map(|s| s.name.as_str()).unwrap_or(""),
-                "signal": cab.signal,
-                "posDeviceId": cab.pos_device_id,
-                "batcabs": batcabs,
-                "subDeviceStatusReport": status_report(w, cab, now),
-                "adConfigList": ads.and_then(|a| a.get("adConfigList")).cloned().unwrap_or_else(|| json!([])),
-        });
-        // Left out until ads were set, as production leaves an unset field out: never `null`
-        // where a client's types expect a time string (docs/fidelity.md, "Types").
-        if let (Some(t), Value::Object(m)) = (ads.and_then(|a| a.get("updateTime")), &mut cabinet) {
-            m.insert("adUpdateTime".into(), t.clone());
-        }
-        Ok::<_, Error>(json!({ "cabinet": cabinet }))
+        Envelope::ok(CabinetDetailAnswer {
+            cabinet: CabinetDetail {
+                ip: &cab.ip,
+                remark: &cab.remark,
+                pos_online_status: if cab.pos_online { "online" } else { "offline" },
+                kind: cab.slots.len().to_string(),
+                slots: cab.slots.len(),
+                qr_code: &cab.id,
+                online: cab.online,
+                empty_slots: cab.slots.len() - busy,
+                busy_slots: busy,
+                id: &cab.id,
+                shop_id: cab.shop.as_deref().unwrap_or_default(),
+                shop_name: shop.map(|s| s.name.as_str()).unwrap_or(""),
+                signal: &cab.signal,
+                pos_device_id: &cab.pos_device_id,
+                batcabs: (1..=cab.slots.len() as u16).map(|n| slot_row(w, cab, n, now)).collect(),
+                sub_device_status_report: status_report(w, cab, &report),
+                ad_config_list: ads.map(|a| a.ad_config_list.as_slice()).unwrap_or_default(),
+                ad_update_time: ads.map(|a| a.update_time.as_str()),
+            },
+        })
+        .to_bytes()
     })?;
-    Ok(envelope::ok(data))
+    Ok(envelope::json_bytes(bytes))
 }
 
-/// One row per slot of the caller's cabinet named in the path, made by `row` (which leaves
-/// a slot out by answering `None`): C8 and C9.
-fn slot_rows(
-    state: &AppState,
-    agent: &AuthAgent,
-    cabinet: &str,
-    row: impl Fn(&World, &Cabinet, u16, i64) -> Option<Value>,
-) -> Result<HttpResponse, Error> {
+/// The rows of C8 and C9.
+#[derive(Clone, Copy)]
+enum Rows {
+    /// C8: the batteries present, by slot.
+    Batteries,
+    /// C9: every slot, empty ones included.
+    Slots,
+}
+
+/// One row per slot of the caller's cabinet named in the path: C8 and C9.
+fn slot_rows(state: &AppState, agent: &AuthAgent, cabinet: &str, rows: Rows) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
-    let rows = state.store.read(|w| {
+    // Rows borrow the world, so the answer is serialised inside the read lock.
+    let bytes = state.store.read(|w| {
         let cab = w.resolve_cabinet(&agent.0, cabinet)?;
-        Ok::<_, Error>((1..=cab.slots.len() as u16).filter_map(|n| row(w, cab, n, now)).collect::<Vec<_>>())
+        let slots = 1..=cab.slots.len() as u16;
+        match rows {
+            Rows::Batteries => {
+                Envelope::ok(slots.filter_map(|n| battery_row(w, cab, n, now)).collect::<Vec<_>>()).to_bytes()
+            }
+            Rows::Slots => Envelope::ok(slots.map(|n| slot_row(w, cab, n, now)).collect::<Vec<_>>()).to_bytes(),
+        }
     })?;
-    Ok(envelope::ok(rows))
+    Ok(envelope::json_bytes(bytes))
 }
 
 /// C8 `GET /cabinet/batteryListByCabinetId/{cabinetId}`: the batteries present, by slot.
@@ -486,7 +620,7 @@ async fn battery_list(
     agent: AuthAgent,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    slot_rows(&state, &agent, &path, battery_row)
+    slot_rows(&state, &agent, &path, Rows::Batteries)
 }
 
 /// C9 `GET /cabinet/slotByCabinetId/{cabinetId}`: every slot, empty ones included.
@@ -495,7 +629,7 @@ async fn slot_list(
     agent: AuthAgent,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    slot_rows(&state, &agent, &path, |w, cab, n, now| Some(slot_row(w, cab, n, now)))
+    slot_rows(&state, &agent, &path, Rows::Slots)
 }
 
 // ----- shop binding (C10, C12) ----------------------------------------------------------------
@@ -632,7 +766,7 @@ async fn store_ads(
     restart: bool,
 ) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
-    let stored = json!({ "adConfigList": ads, "isRestart": restart, "updateTime": fmt_datetime(now) });
+    let stored = Ads { ad_config_list: ads, is_restart: restart, update_time: fmt_datetime(now) };
     let (_, events) = state.store.write(|w, out| w.set_ads(agent, &ids, &stored, restart, now, out))?;
     state.publish(events);
     Ok(envelope::ok_empty())

@@ -3,6 +3,9 @@
 //! Success: HTTP 200 `{"msg":"Successful operation","code":0,"data":...}`. Business errors:
 //! HTTP 200 with a non-zero `code` and no `data` key. Credentials: HTTP 401. Unknown routes:
 //! HTTP 404. All in the same shape, always `application/json`.
+//!
+//! A few operations answer in an odd shape that strict clients depend on; each is a named
+//! variant of [`Envelope`] rather than a hand-built tree in its handler.
 
 use crate::error::Error;
 use crate::model::Money;
@@ -14,12 +17,56 @@ use serde::{Serialize, Serializer};
 /// The success `msg` seen in production.
 pub const OK_MSG: &str = "Successful operation";
 
-/// `{"msg","code","data"}` in production's key order.
+/// Every shape of answer, in production's key order (serialised as the variant's fields).
 #[derive(Serialize)]
-struct WithData<'a, T: Serialize> {
-    msg: &'a str,
-    code: i64,
-    data: T,
+#[serde(untagged)]
+pub enum Envelope<'a, T: Serialize> {
+    /// `{"msg","code","data"}`: almost every success, and a control-API failure that carries
+    /// what it found (a wait that timed out, the check's violations).
+    Data {
+        /// `Successful operation`, or the failure's message.
+        msg: &'a str,
+        /// `0`, or the failure's code.
+        code: i64,
+        /// The payload.
+        data: T,
+    },
+    /// `{"msg","code":"0","data"}`: the successes of S1 and C4, whose `code` is a string.
+    StringCode {
+        /// `Successful operation`.
+        msg: &'a str,
+        /// Always `"0"`.
+        code: &'static str,
+        /// The payload.
+        data: T,
+    },
+    /// `{"msg","code","list"}`: O6, whose array is top-level.
+    List {
+        /// `Successful operation`.
+        msg: &'a str,
+        /// Always `0`.
+        code: i64,
+        /// The items.
+        list: T,
+    },
+    /// `{"msg","code","page"}`: R1, whose page object is top-level.
+    Page {
+        /// `Successful operation`.
+        msg: &'a str,
+        /// Always `0`.
+        code: i64,
+        /// The page.
+        page: T,
+    },
+    /// `{"code","msg","data"}`: E2, documented code first.
+    CodeFirst {
+        /// Always `0`.
+        code: i64,
+        /// `Successful operation`.
+        msg: &'a str,
+        /// The payload.
+        data: T,
+    },
 }
 
 /// `{"msg","code"}`: a success without payload, or a business error.
@@ -27,6 +74,44 @@ struct WithData<'a, T: Serialize> {
 struct Bare<'a> {
     msg: &'a str,
     code: i64,
+}
+
+impl<T: Serialize> Envelope<'static, T> {
+    /// `{"msg":"Successful operation","code":0,"data":data}`.
+    pub fn ok(data: T) -> Self {
+        Envelope::Data { msg: OK_MSG, code: 0, data }
+    }
+    /// The string-code success (S1, C4).
+    pub fn ok_string_code(data: T) -> Self {
+        Envelope::StringCode { msg: OK_MSG, code: "0", data }
+    }
+    /// The top-level `list` success (O6).
+    pub fn ok_list(list: T) -> Self {
+        Envelope::List { msg: OK_MSG, code: 0, list }
+    }
+    /// The top-level `page` success (R1).
+    pub fn ok_page(page: T) -> Self {
+        Envelope::Page { msg: OK_MSG, code: 0, page }
+    }
+    /// The code-first success (E2).
+    pub fn ok_code_first(data: T) -> Self {
+        Envelope::CodeFirst { code: 0, msg: OK_MSG, data }
+    }
+}
+
+impl<'a, T: Serialize> Envelope<'a, T> {
+    /// A failure that carries data (control API: a wait that timed out, check violations).
+    pub fn failure(code: i64, msg: &'a str, data: T) -> Self {
+        Envelope::Data { msg, code, data }
+    }
+    /// As a 200 JSON response.
+    pub fn respond(&self) -> HttpResponse {
+        json(self)
+    }
+    /// As bytes (for building inside a read lock from borrowed rows).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        to_bytes(self)
+    }
 }
 
 /// Serialise into a buffer sized for a typical answer (an O1 body is about 1.2 KB), so the
@@ -54,12 +139,12 @@ pub fn json<T: Serialize>(body: &T) -> HttpResponse {
 
 /// Success with `data`.
 pub fn ok<T: Serialize>(data: T) -> HttpResponse {
-    json(&WithData { msg: OK_MSG, code: 0, data })
+    json(&Envelope::ok(data))
 }
 
 /// Success with `data`, serialised to bytes (for building inside a read lock).
 pub fn ok_bytes<T: Serialize>(data: T) -> Result<Vec<u8>, Error> {
-    to_vec_sized(&WithData { msg: OK_MSG, code: 0, data }).map_err(|e| Error::Internal(e.to_string()))
+    to_vec_sized(&Envelope::ok(data)).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Any body serialised to bytes (for building inside a read lock).
@@ -74,7 +159,7 @@ pub fn ok_empty() -> HttpResponse {
 
 /// The error envelope of `e`, with its status.
 pub fn error_body(e: &Error) -> Vec<u8> {
-    serde_json::to_vec(&Bare { msg: e.message(), code: e.code() }).unwrap_or_default()
+    serde_json::to_vec(&Bare { msg: e.message(), code: e.code() }).expect("a string and a number serialise")
 }
 
 impl ResponseError for Error {

@@ -3,13 +3,13 @@
 //! `push/payload.rs` and delivered by `push/`).
 
 use super::auth::AuthAgent;
-use super::envelope::{self, OK_MSG};
+use super::envelope::{self, Envelope};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::event::{PushConfig, Subscription};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 /// Longest URL accepted (a receiver URL is a configuration value, not a payload).
 const MAX_URL: usize = 2048;
@@ -88,19 +88,35 @@ fn parse_config(body: &[u8]) -> Result<PushConfig, Error> {
 }
 
 /// The wire form of a configuration (`AgentCabinetEventPushConfig`).
-fn view(c: Option<&PushConfig>) -> Value {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigView<'a> {
+    push_url: &'a str,
+    event_subscriptions: Vec<SubscriptionView<'a>>,
+}
+
+/// One subscription of a [`ConfigView`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscriptionView<'a> {
+    event: &'a str,
+    push_url: &'a str,
+    enable: bool,
+}
+
+/// The view of `c`; before any E1, `{"pushUrl":"","eventSubscriptions":[]}`.
+fn view(c: Option<&PushConfig>) -> ConfigView<'_> {
     let Some(c) = c else {
-        return json!({ "pushUrl": "", "eventSubscriptions": [] });
+        return ConfigView { push_url: "", event_subscriptions: Vec::new() };
     };
-    let subs: Vec<Value> = c
-        .event_subscriptions
-        .iter()
-        .map(|s| json!({ "event": s.event, "pushUrl": s.push_url, "enable": s.enable }))
-        .collect();
-    let mut m = Map::new();
-    m.insert("pushUrl".into(), Value::String(c.push_url.clone()));
-    m.insert("eventSubscriptions".into(), Value::Array(subs));
-    Value::Object(m)
+    ConfigView {
+        push_url: &c.push_url,
+        event_subscriptions: c
+            .event_subscriptions
+            .iter()
+            .map(|s| SubscriptionView { event: &s.event, push_url: &s.push_url, enable: s.enable })
+            .collect(),
+    }
 }
 
 /// E1 `POST /cabinet/eventPush/config` (JSON `AgentCabinetEventPushConfig`): replace the
@@ -116,19 +132,12 @@ async fn save_config(
     Ok(envelope::ok(view(Some(&saved))))
 }
 
-/// E2's envelope, in its documented key order `code, msg, data`.
-#[derive(Serialize)]
-struct CodeFirst<'a> {
-    code: i64,
-    msg: &'a str,
-    data: Value,
-}
-
 /// E2 `GET /cabinet/eventPush/config/get`: the agent's configuration. Before any E1 it is
 /// `{"pushUrl":"","eventSubscriptions":[]}` (nothing is pushed).
 async fn get_config(state: web::Data<AppState>, agent: AuthAgent) -> HttpResponse {
     let config = state.store.read(|w| w.push_config(&agent.0));
-    envelope::json(&CodeFirst { code: 0, msg: OK_MSG, data: view(config.as_deref()) })
+    // E2's envelope is documented code first.
+    Envelope::ok_code_first(view(config.as_deref())).respond()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::answer_cache;
 use super::auth::AuthAgent;
-use super::envelope::{self, coord, Amount};
+use super::envelope::{self, coord, Amount, Envelope};
 use super::params::Params;
 use crate::app::AppState;
 use crate::clock::fmt_datetime;
@@ -13,7 +13,6 @@ use crate::model::shop::currency_symbol;
 use crate::model::{Cabinet, OrderOrigin, OrderStatus, Shop, World};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use serde_json::json;
 
 /// Register the Open API routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -110,7 +109,7 @@ struct DeviceInfo<'a> {
 /// Serialise O1 for `cab` inside the read lock (borrowed views, no copies of the world), and
 /// until when the answer holds (no battery's `vol` in it moves before then).
 fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<(Vec<u8>, i64), Error> {
-    let shop: Option<&Shop> = cab.shop.as_deref().and_then(|s| w.shops.get(s));
+    let shop: Option<&Shop> = cab.shop.as_deref().and_then(|s| w.shops().get(s));
     let strategy = shop.and_then(|s| w.strategy_for_shop(s));
     let terms = w.terms_for(cab);
     let currency = shop.map(|s| s.currency.as_str()).unwrap_or("USD");
@@ -210,7 +209,7 @@ async fn create_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) -
     let (trade_no, events) =
         state.store.write(|w, out| w.create_order(&agent.0, device, callback, OrderOrigin::OpenApi, now, out))?;
     state.push.publish(events);
-    Ok(envelope::ok(json!({ "tradeNo": trade_no })))
+    Ok(envelope::ok(Created { trade_no: &trade_no }))
 }
 
 fn trade_no(p: &Params) -> Result<&str, Error> {
@@ -227,7 +226,7 @@ async fn query_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
     let now = state.clock.now();
     let (o, events) = state.store.write(|w, out| w.query_order(&agent.0, t, now, out))?;
     state.push.publish(events);
-    Ok(envelope::ok(json!({ "tradeNo": o.trade_no, "borrowStatus": o.status.borrow_status() })))
+    Ok(envelope::ok(Queried { trade_no: &o.trade_no, borrow_status: o.status.borrow_status() }))
 }
 
 /// O4 `POST /rent/order/close?tradeNo=`: mark the order completed.
@@ -242,30 +241,31 @@ async fn close_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
 async fn order_detail(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
     let t = trade_no(&p)?;
     let now = state.clock.now();
-    let body = state.store.read(|w| {
+    let bytes = state.store.read(|w| {
         let o = w.order_of(&agent.0, t)?;
-        let ended = matches!(o.status, OrderStatus::Returned | OrderStatus::Closed | OrderStatus::BoughtOut);
-        let return_shop = o.return_shop.as_deref().and_then(|s| w.shops.get(s)).map(|s| s.name.clone());
-        Ok::<_, Error>(json!({
-            "cabinetId": o.cabinet,
-            "orderId": o.trade_no,
-            "batteryId": o.battery.clone().unwrap_or_default(),
-            "dailyMaxPrice": Amount(o.terms.daily_max),
-            "freeMinutes": o.terms.free_minutes,
-            "orderAmount": Amount(o.amount_at(now)),
-            "borrowTime": fmt_datetime(o.borrow_time.unwrap_or(o.created_at)),
-            "price": Amount(o.terms.price),
-            "currency": o.terms.currency,
-            "deviceType": o.device_type,
-            "priceMinute": o.terms.period_minutes.to_string(),
-            "borrowSlot": o.slot.unwrap_or(0),
-            "returnTime": if ended { o.end_time.map(fmt_datetime) } else { None },
-            "returnShop": if o.status == OrderStatus::Returned { return_shop } else { None },
-            "borrowStatus": o.status.borrow_status(),
-            "deposit": Amount(o.terms.deposit),
-        }))
+        let ended = o.status.is_ended();
+        let return_shop = o.return_shop.as_deref().and_then(|s| w.shops().get(s)).map(|s| s.name.as_str());
+        Envelope::ok(OrderDetail {
+            cabinet_id: &o.cabinet,
+            order_id: &o.trade_no,
+            battery_id: o.battery.as_deref().unwrap_or_default(),
+            daily_max_price: Amount(o.terms.daily_max),
+            free_minutes: o.terms.free_minutes,
+            order_amount: Amount(o.amount_at(now)),
+            borrow_time: fmt_datetime(o.borrow_time.unwrap_or(o.created_at)),
+            price: Amount(o.terms.price),
+            currency: &o.terms.currency,
+            device_type: &o.device_type,
+            price_minute: o.terms.period_minutes.to_string(),
+            borrow_slot: o.slot.unwrap_or(0),
+            return_time: if ended { o.end_time.map(fmt_datetime) } else { None },
+            return_shop: if o.status == OrderStatus::Returned { return_shop } else { None },
+            borrow_status: o.status.borrow_status(),
+            deposit: Amount(o.terms.deposit),
+        })
+        .to_bytes()
     })?;
-    Ok(envelope::ok(body))
+    Ok(envelope::json_bytes(bytes))
 }
 
 /// At most this many shops in an O6 answer: the nearest ones. A map view shows a screenful of
@@ -298,10 +298,12 @@ async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
     };
     let radius = geo::zoom_radius_m(zoom).unwrap_or(0.0);
     let now = state.clock.now();
-    let list = state.store.read(|w| {
+    // Items borrow the world, so the answer is serialised inside the read lock.
+    let bytes = state.store.read(|w| {
         // Nearest first, at most O6_LIMIT shops (docs/fidelity.md, Scale): the grid of
         // shops by place answers without scanning the fleet.
-        w.shops_near(&agent.0, lat, lng, radius, O6_LIMIT)
+        let list = w
+            .shops_near(&agent.0, lat, lng, radius, O6_LIMIT)
             .into_iter()
             .map(|(d, shop)| {
                 let cabs: Vec<&Cabinet> = w.cabinets_in_shop(&shop.id).collect();
@@ -314,26 +316,121 @@ async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
                     .strategy_for_shop(shop)
                     .map(|p| p.terms(&shop.currency))
                     .unwrap_or_else(|| PriceTerms::platform_default(&shop.currency));
-                let price = json!({
-                    "priceId": terms.price_id.unwrap_or(0),
-                    "freeDuration": terms.free_minutes.to_string(),
-                    "price": terms.price.to_string(),
-                    "chargeUnit": terms.period_minutes.to_string(),
-                    "dailyCapAmount": terms.daily_max.to_string(),
-                    "deposit": terms.deposit.to_string(),
-                });
-                json!({
-                    "price": price,
-                    "cabinet": { "batteryNum": batteries.to_string(), "freeNum": free.to_string(), "infoStatus": if online { "1" } else { "0" } },
-                    "shop": {
-                        "id": shop.id, "shopName": shop.name, "shopAddress": shop.address.clone().unwrap_or_default(),
-                        "mobile": shop.mobile, "distance": geo::distance_text(d), "longitude": coord(shop.longitude),
-                        "latitude": coord(shop.latitude), "shopBanner": shop.banner, "shopIcon": shop.icon,
-                        "distanceNumber": (d * 10.0).round() / 10.0, "sceneType": shop.scene_type.to_string(),
+                NearbyShop {
+                    price: NearbyPrice {
+                        price_id: terms.price_id.unwrap_or(0),
+                        free_duration: terms.free_minutes.to_string(),
+                        price: terms.price.to_string(),
+                        charge_unit: terms.period_minutes.to_string(),
+                        daily_cap_amount: terms.daily_max.to_string(),
+                        deposit: terms.deposit.to_string(),
                     },
-                })
+                    cabinet: NearbyStock {
+                        battery_num: batteries.to_string(),
+                        free_num: free.to_string(),
+                        info_status: if online { "1" } else { "0" },
+                    },
+                    shop: NearbyShopInfo {
+                        id: &shop.id,
+                        shop_name: &shop.name,
+                        shop_address: shop.address.as_deref().unwrap_or_default(),
+                        mobile: &shop.mobile,
+                        distance: geo::distance_text(d),
+                        longitude: coord(shop.longitude),
+                        latitude: coord(shop.latitude),
+                        shop_banner: &shop.banner,
+                        shop_icon: &shop.icon,
+                        distance_number: (d * 10.0).round() / 10.0,
+                        scene_type: shop.scene_type.to_string(),
+                    },
+                }
             })
-            .collect::<Vec<_>>()
-    });
-    Ok(envelope::json(&json!({ "msg": envelope::OK_MSG, "code": 0, "list": list })))
+            .collect::<Vec<_>>();
+        Envelope::ok_list(list).to_bytes()
+    })?;
+    Ok(envelope::json_bytes(bytes))
+}
+
+/// O2's answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created<'a> {
+    trade_no: &'a str,
+}
+
+/// O3's answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Queried<'a> {
+    trade_no: &'a str,
+    borrow_status: i64,
+}
+
+/// O5's answer. `returnTime` once the rental ended, `returnShop` once the battery came back
+/// (`null` before: the platform's fields are nullable here).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderDetail<'a> {
+    cabinet_id: &'a str,
+    order_id: &'a str,
+    battery_id: &'a str,
+    daily_max_price: Amount,
+    free_minutes: i64,
+    order_amount: Amount,
+    borrow_time: String,
+    price: Amount,
+    currency: &'a str,
+    device_type: &'a str,
+    price_minute: String,
+    borrow_slot: u16,
+    return_time: Option<String>,
+    return_shop: Option<&'a str>,
+    borrow_status: i64,
+    deposit: Amount,
+}
+
+/// One O6 item: a shop near the point with its cabinets' stock and its price terms.
+#[derive(Serialize)]
+struct NearbyShop<'a> {
+    price: NearbyPrice,
+    cabinet: NearbyStock,
+    shop: NearbyShopInfo<'a>,
+}
+
+/// O6 `price`: every amount a string, as production writes them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NearbyPrice {
+    price_id: u64,
+    free_duration: String,
+    price: String,
+    charge_unit: String,
+    daily_cap_amount: String,
+    deposit: String,
+}
+
+/// O6 `cabinet`: the shop's stock over all its cabinets.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NearbyStock {
+    battery_num: String,
+    free_num: String,
+    info_status: &'static str,
+}
+
+/// O6 `shop`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NearbyShopInfo<'a> {
+    id: &'a str,
+    shop_name: &'a str,
+    shop_address: &'a str,
+    mobile: &'a str,
+    distance: String,
+    longitude: String,
+    latitude: String,
+    shop_banner: &'a str,
+    shop_icon: &'a str,
+    distance_number: f64,
+    scene_type: String,
 }

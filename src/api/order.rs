@@ -3,15 +3,15 @@
 //! platform's `p`-prefixed names and a numeric-string `settledAmount`.
 
 use super::auth::AuthAgent;
-use super::envelope;
-use super::paging::{paginate, Page};
+use super::envelope::{self, Envelope};
+use super::paging::paginate;
 use super::params::{clip, Params};
 use crate::app::AppState;
 use crate::clock::{fmt_datetime, parse_datetime, Millis};
 use crate::error::Error;
-use crate::model::{Order, OrderStatus};
+use crate::model::Order;
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -21,26 +21,46 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// One order as an R1 record. `settledAmount` is the final amount once the order ended and the
 /// running amount while in lease; `billingDuration` is whole minutes (rounded up) from the
 /// eject to the end (or to now).
-fn record(o: &Order, now: Millis) -> Value {
-    let ended = matches!(o.status, OrderStatus::Returned | OrderStatus::Closed | OrderStatus::BoughtOut);
-    json!({
-        "id": o.trade_no,
-        "pOrderid": o.trade_no,
-        "pBatteryid": o.battery.clone().unwrap_or_default(),
-        "pCabinetid": o.cabinet,
-        "pBorrowtime": fmt_datetime(o.borrow_time.unwrap_or(o.created_at)),
-        "pGhtime": if ended { o.end_time.map(fmt_datetime) } else { None },
-        "pShopName": o.shop_name,
-        "pShopid": o.shop.clone().unwrap_or_default(),
-        "pReturnCabinetid": o.return_cabinet.clone().unwrap_or_default(),
-        "pKakou": o.slot.unwrap_or(0),
-        "settledAmount": o.amount_at(now).to_string(),
-        "billingDuration": o.duration_minutes_at(now),
-        "borrowStatus": o.status.borrow_status(),
-        "currency": o.terms.currency,
-        "priceId": o.terms.price_id.unwrap_or(0),
-        "createTime": fmt_datetime(o.created_at),
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderRecord<'a> {
+    id: &'a str,
+    p_orderid: &'a str,
+    p_batteryid: &'a str,
+    p_cabinetid: &'a str,
+    p_borrowtime: String,
+    p_ghtime: Option<String>,
+    p_shop_name: &'a str,
+    p_shopid: &'a str,
+    p_return_cabinetid: &'a str,
+    p_kakou: u16,
+    settled_amount: String,
+    billing_duration: i64,
+    borrow_status: i64,
+    currency: &'a str,
+    price_id: u64,
+    create_time: String,
+}
+
+fn record(o: &Order, now: Millis) -> OrderRecord<'_> {
+    OrderRecord {
+        id: &o.trade_no,
+        p_orderid: &o.trade_no,
+        p_batteryid: o.battery.as_deref().unwrap_or_default(),
+        p_cabinetid: &o.cabinet,
+        p_borrowtime: fmt_datetime(o.borrow_time.unwrap_or(o.created_at)),
+        p_ghtime: if o.status.is_ended() { o.end_time.map(fmt_datetime) } else { None },
+        p_shop_name: &o.shop_name,
+        p_shopid: o.shop.as_deref().unwrap_or_default(),
+        p_return_cabinetid: o.return_cabinet.as_deref().unwrap_or_default(),
+        p_kakou: o.slot.unwrap_or(0),
+        settled_amount: o.amount_at(now).to_string(),
+        billing_duration: o.duration_minutes_at(now),
+        borrow_status: o.status.borrow_status(),
+        currency: &o.terms.currency,
+        price_id: o.terms.price_id.unwrap_or(0),
+        create_time: fmt_datetime(o.created_at),
+    }
 }
 
 fn time_param(p: &Params, name: &str) -> Result<Option<Millis>, Error> {
@@ -69,9 +89,10 @@ async fn order_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> 
     }
     let cabinet = p.get("pCabinetid").map(str::trim).filter(|c| !c.is_empty());
     let now = state.clock.now();
-    let page = state.store.read(|w| {
+    // Records borrow the world, so the answer is serialised inside the read lock.
+    let bytes = state.store.read(|w| {
         let mut orders: Vec<&Order> = w
-            .orders
+            .orders()
             .values()
             .filter(|o| o.agent == agent.0)
             .filter(|o| from.is_none_or(|t| o.created_at >= t) && to.is_none_or(|t| o.created_at <= t))
@@ -82,9 +103,7 @@ async fn order_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> 
         }
         orders.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.trade_no.cmp(&a.trade_no)));
         // Page first, then build records only for the page: busy worlds hold many orders.
-        let p = paginate(orders, page, limit);
-        let records: Vec<Value> = p.records.iter().map(|o| record(o, now)).collect();
-        Page { records, total: p.total, size: p.size, current: p.current, pages: p.pages }
-    });
-    Ok(envelope::json(&json!({ "msg": envelope::OK_MSG, "code": 0, "page": page })))
+        Envelope::ok_page(paginate(orders, page, limit).map(|o| record(o, now))).to_bytes()
+    })?;
+    Ok(envelope::json_bytes(bytes))
 }

@@ -19,6 +19,20 @@ pub struct Page<T> {
 }
 
 /// Cut page `current` (1-based) of `size` items out of `all`; a page past the end is empty.
+impl<T> Page<T> {
+    /// The same page with each record turned by `f`: cut the page first, then build
+    /// records only for its items, not for the whole list.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            records: self.records.into_iter().map(f).collect(),
+            total: self.total,
+            size: self.size,
+            current: self.current,
+            pages: self.pages,
+        }
+    }
+}
+
 pub fn paginate<T>(all: Vec<T>, current: usize, size: usize) -> Page<T> {
     let size = size.max(1);
     let current = current.max(1);

@@ -4,14 +4,15 @@
 
 use super::auth::AuthAgent;
 use super::body::{kind, Fields, JsonBody};
-use super::envelope::{self, Amount};
+use super::envelope::{self, Amount, Envelope};
 use super::paging::paginate;
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::price_admin::BindingKind;
 use crate::model::{PriceStrategy, TimetableRow, World};
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,49 +31,99 @@ fn custom_type(k: BindingKind) -> i64 {
     }
 }
 
+/// One row of a strategy's timetable (`priceStrategyDetailList`). `setcionFee` is the
+/// platform's spelling.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TimetableView {
+    start_minute: i64,
+    end_minute: i64,
+    setcion_fee: Amount,
+    total_fee: Amount,
+    seqno: i64,
+}
+
+/// A shop a strategy is bound to (`bindShops`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BoundShopView<'a> {
+    shop_id: &'a str,
+    shop_name: &'a str,
+    custom_type: i64,
+}
+
 /// One strategy as P1 records and P2 show it: P3's fields, plus `autoRefund`, the billing
 /// period `priceMinute` and the shops it is bound to.
-fn strategy_view(w: &World, p: &PriceStrategy) -> Value {
-    let details: Vec<Value> = p
-        .details
-        .iter()
-        .map(|r| {
-            json!({
-                "startMinute": r.start_minute,
-                "endMinute": r.end_minute,
-                "setcionFee": Amount(r.section_fee),
-                "totalFee": Amount(r.total_fee),
-                "seqno": r.seqno,
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StrategyView<'a> {
+    price_id: u64,
+    name: &'a str,
+    shop_id: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: i64,
+    custom_type: i64,
+    priority: i64,
+    is_deposit: bool,
+    deposit_amount: Amount,
+    timeout_amount: Amount,
+    timeout_day: i64,
+    free_minutes: i64,
+    day_use_free_count: i64,
+    price: Amount,
+    price_time: i64,
+    price_unit: i64,
+    daily_max_price: Amount,
+    auto_refund: i64,
+    price_minute: i64,
+    price_strategy_detail_list: Vec<TimetableView>,
+    bind_shops: Vec<BoundShopView<'a>>,
+}
+
+fn strategy_view<'a>(w: &'a World, p: &'a PriceStrategy) -> StrategyView<'a> {
+    StrategyView {
+        price_id: p.id,
+        name: &p.name,
+        shop_id: p.shop.as_deref(),
+        kind: p.kind,
+        custom_type: p.custom_type,
+        priority: p.priority,
+        is_deposit: p.is_deposit,
+        deposit_amount: Amount(p.deposit),
+        timeout_amount: Amount(p.timeout_amount),
+        timeout_day: p.timeout_day,
+        free_minutes: p.free_minutes,
+        day_use_free_count: p.day_use_free_count,
+        price: Amount(p.price),
+        price_time: p.price_time,
+        price_unit: p.price_unit,
+        daily_max_price: Amount(p.daily_max),
+        auto_refund: p.auto_refund,
+        price_minute: p.period_minutes(),
+        price_strategy_detail_list: p
+            .details
+            .iter()
+            .map(|r| TimetableView {
+                start_minute: r.start_minute,
+                end_minute: r.end_minute,
+                setcion_fee: Amount(r.section_fee),
+                total_fee: Amount(r.total_fee),
+                seqno: r.seqno,
             })
-        })
-        .collect();
-    let bound: Vec<Value> = w
-        .shops_bound_to(p.id)
-        .into_iter()
-        .map(|(s, k)| json!({ "shopId": s.id, "shopName": s.name, "customType": custom_type(k) }))
-        .collect();
-    json!({
-        "priceId": p.id,
-        "name": p.name,
-        "shopId": p.shop,
-        "type": p.kind,
-        "customType": p.custom_type,
-        "priority": p.priority,
-        "isDeposit": p.is_deposit,
-        "depositAmount": Amount(p.deposit),
-        "timeoutAmount": Amount(p.timeout_amount),
-        "timeoutDay": p.timeout_day,
-        "freeMinutes": p.free_minutes,
-        "dayUseFreeCount": p.day_use_free_count,
-        "price": Amount(p.price),
-        "priceTime": p.price_time,
-        "priceUnit": p.price_unit,
-        "dailyMaxPrice": Amount(p.daily_max),
-        "autoRefund": p.auto_refund,
-        "priceMinute": p.period_minutes(),
-        "priceStrategyDetailList": details,
-        "bindShops": bound,
-    })
+            .collect(),
+        bind_shops: w
+            .shops_bound_to(p.id)
+            .into_iter()
+            .map(|(s, k)| BoundShopView { shop_id: &s.id, shop_name: &s.name, custom_type: custom_type(k) })
+            .collect(),
+    }
+}
+
+/// P3's answer: the id of the strategy saved.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SavedStrategy {
+    price_id: u64,
 }
 
 /// P1 `POST /shop/priceStrategy/page` with `{size, current, shopId, priceId, name}` (all
@@ -86,8 +137,11 @@ async fn page(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> R
     let shop = f.string("shopId")?.map(str::trim).filter(|s| !s.is_empty());
     let price_id = f.int_in("priceId", 0, i64::MAX)?.filter(|&v| v > 0).map(|v| v as u64);
     let name = f.string("name")?.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty());
-    let records = state.store.read(|w| {
-        w.strategies
+    // Views borrow the world, so the answer is serialised inside the read lock; only the
+    // page's strategies are turned into views.
+    let bytes = state.store.read(|w| {
+        let mine = w
+            .strategies()
             .values()
             .filter(|p| p.agent == agent.0)
             .filter(|p| price_id.is_none_or(|id| p.id == id))
@@ -97,10 +151,10 @@ async fn page(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> R
                     p.shop.as_deref() == Some(s) || w.shops_bound_to(p.id).iter().any(|(b, _)| b.id == s)
                 })
             })
-            .map(|p| strategy_view(w, p))
-            .collect::<Vec<_>>()
-    });
-    Ok(envelope::ok(paginate(records, current, size)))
+            .collect::<Vec<_>>();
+        Envelope::ok(paginate(mine, current, size).map(|p| strategy_view(w, p))).to_bytes()
+    })?;
+    Ok(envelope::json_bytes(bytes))
 }
 
 fn price_id_of(raw: &str) -> Result<u64, Error> {
@@ -112,8 +166,8 @@ fn price_id_of(raw: &str) -> Result<u64, Error> {
 /// P2 `GET /shop/priceStrategy/detail/{priceId}`: one strategy.
 async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let id = price_id_of(&path)?;
-    let v = state.store.read(|w| w.strategy_of(&agent.0, id).map(|p| strategy_view(w, p)))?;
-    Ok(envelope::ok(v))
+    let bytes = state.store.read(|w| Envelope::ok(strategy_view(w, w.strategy_of(&agent.0, id)?)).to_bytes())?;
+    Ok(envelope::json_bytes(bytes))
 }
 
 /// Parse the timetable rows (`priceStrategyDetailList`), sorted by start minute.
@@ -182,7 +236,7 @@ fn strategy_draft(body: &JsonBody) -> Result<(Option<u64>, PriceStrategy), Error
 async fn save_or_update(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
     let (id, p) = strategy_draft(&body)?;
     let (id, _) = state.store.write(|w, _| w.save_strategy(&agent.0, id, p))?;
-    Ok(envelope::ok(json!({ "priceId": id })))
+    Ok(envelope::ok(SavedStrategy { price_id: id }))
 }
 
 /// P4 `POST /shop/priceStrategy/delete` with a bare JSON array of price ids. A strategy still

@@ -6,7 +6,7 @@
 
 use super::auth::AuthAgent;
 use super::body::{Fields, JsonBody};
-use super::envelope::{self, coord};
+use super::envelope::{self, coord, Envelope};
 use super::params::{clip, Params};
 use crate::app::AppState;
 use crate::clock::{Millis, MINUTE};
@@ -16,7 +16,7 @@ use crate::model::shop::{currency_name, currency_symbol};
 use crate::model::shop_admin::{ShopDraft, ShopStock};
 use crate::model::{Shop, World};
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -115,108 +115,176 @@ fn is_open(text: &str, now: Millis) -> bool {
     }
 }
 
+/// One day of a shop's opening hours (`shopWorkTime`), 1 = Monday.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkDay<'a> {
+    open_time: &'a str,
+    close_time: &'a str,
+    day_of_week: u8,
+}
+
+/// The row of one shop in S1 and S2: the documented fields (the `p`-prefixed organisation ids
+/// and the business fields are empty here), then the rest of the shop as S3/S4 write it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ShopRow<'a> {
+    id: u64,
+    ids: i64,
+    #[serde(rename = "newID")]
+    new_id: &'a str,
+    p_ptid: &'static str,
+    p_sfid: &'static str,
+    p_csid: &'static str,
+    p_qyid: &'static str,
+    p_ywid: &'static str,
+    p_dpid: &'static str,
+    shop_name: &'a str,
+    shop_address: &'a str,
+    shop_address1: &'static str,
+    mobile: &'a str,
+    distance: &'static str,
+    battery_num: String,
+    free_num: String,
+    cabinet_num: usize,
+    longitude: String,
+    latitude: String,
+    shop_banner: &'a str,
+    shop_icon: &'a str,
+    shop_time: &'a str,
+    shop_work_time: Vec<WorkDay<'a>>,
+    shop_url: &'a str,
+    distance_number: i64,
+    scene_type: String,
+    scene_type_desc: &'static str,
+    p_store_type: String,
+    p_store_category: &'static str,
+    info_status: &'static str,
+    p_priceid: u64,
+    pos_price_id: u64,
+    p_mian: String,
+    p_jifei: String,
+    p_jifei_danwei: String,
+    price_unit: i64,
+    p_fengding: String,
+    p_yajin: String,
+    overtime_amount: String,
+    overtime_day: i64,
+    p_currency: &'a str,
+    currency_name: &'static str,
+    can_return_num: String,
+    charging_battery_num: String,
+    shop_type: [u8; 1],
+    cabinet_ids: String,
+    business_type: &'static str,
+    business_type_desc: &'static str,
+    business_scene: &'static str,
+    business_scene_desc: &'static str,
+    business_category: &'static str,
+    business_category_desc: &'static str,
+    business_status: i64,
+    extended_json: &'static str,
+    p_auditor: i64,
+    p_content: &'a str,
+    p_location_id: &'a str,
+    p_logo: &'a str,
+    currency_symbol: &'static str,
+}
+
 /// The row of one shop in S1 and S2, computed from its cabinets' `stock` and its bound
 /// strategies.
-fn shop_row(w: &World, shop: &Shop, stock: &ShopStock, now: Millis) -> Value {
+fn shop_row<'a>(w: &World, shop: &'a Shop, stock: &ShopStock, now: Millis) -> ShopRow<'a> {
     let strategy = w.strategy_for_shop(shop);
     let terms =
         strategy.map(|p| p.terms(&shop.currency)).unwrap_or_else(|| PriceTerms::platform_default(&shop.currency));
     let (price_time, price_unit) = strategy.map(|p| (p.price_time, p.price_unit)).unwrap_or((terms.period_minutes, 0));
-    let work_time: Vec<Value> = opening_hours(&shop.opening_time)
-        .map(|(open, close)| (1..=7).map(|d| json!({ "openTime": open, "closeTime": close, "dayOfWeek": d })).collect())
+    let work_time = opening_hours(&shop.opening_time)
+        .map(|(open_time, close_time)| {
+            (1..=7).map(|day_of_week| WorkDay { open_time, close_time, day_of_week }).collect()
+        })
         .unwrap_or_default();
-    let mut row = json!({
-        "id": shop.row,
-        "ids": 0,
-        "newID": shop.id,
-        "pPtid": "",
-        "pSfid": "",
-        "pCsid": "",
-        "pQyid": "",
-        "pYwid": "",
-        "pDpid": "",
-        "shopName": shop.name,
-        "shopAddress": shop.address.clone().unwrap_or_default(),
-        "shopAddress1": "",
-        "mobile": shop.mobile,
-        "distance": "",
-        "batteryNum": stock.batteries.to_string(),
-        "freeNum": stock.rentable.to_string(),
-        "cabinetNum": stock.cabinets.len(),
-        "longitude": coord(shop.longitude),
-        "latitude": coord(shop.latitude),
-        "shopBanner": shop.banner,
-        "shopIcon": shop.icon,
-        "shopTime": shop.opening_time,
-        "shopWorkTime": work_time,
-        "shopUrl": shop.logo,
-        "distanceNumber": 0,
-        "sceneType": shop.scene_type.to_string(),
-        "sceneTypeDesc": label(&SCENES, shop.scene_type),
-        "pStoreType": shop.store_type.to_string(),
-        "pStoreCategory": label(&STORE_TYPES, shop.store_type),
-        "infoStatus": if stock.online { "1" } else { "0" },
-    });
-    // Two halves: one json! of 60 members exceeds the macro's recursion limit.
-    let prices = json!({
-        "pPriceid": shop.price_id.unwrap_or(0),
-        "posPriceId": shop.pos_price_id.unwrap_or(0),
-        "pMian": terms.free_minutes.to_string(),
-        "pJifei": terms.price.to_string(),
-        "pJifeiDanwei": price_time.to_string(),
-        "priceUnit": price_unit,
-        "pFengding": terms.daily_max.to_string(),
-        "pYajin": terms.deposit.to_string(),
-        "overtimeAmount": terms.timeout_amount.to_string(),
-        "overtimeDay": terms.timeout_day,
-        "pCurrency": shop.currency,
-        "currencyName": currency_name(&shop.currency).unwrap_or(""),
-        "canReturnNum": stock.returnable.to_string(),
-        "chargingBatteryNum": stock.charging.to_string(),
-        "shopType": [1],
-        "cabinetIds": stock.cabinets.join(","),
-        "businessType": "",
-        "businessTypeDesc": "",
-        "businessScene": "",
-        "businessSceneDesc": "",
-        "businessCategory": "",
-        "businessCategoryDesc": "",
-        "businessStatus": i64::from(is_open(&shop.opening_time, now)),
-        "extendedJson": "",
-        // Beyond the documented fields: the rest of the shop as S3/S4 write it.
-        "pAuditor": shop.auditor,
-        "pContent": shop.content,
-        "pLocationId": shop.location_id,
-        "pLogo": shop.logo,
-        "currencySymbol": currency_symbol(&shop.currency).unwrap_or(""),
-    });
-    if let (Value::Object(a), Value::Object(b)) = (&mut row, prices) {
-        a.extend(b);
+    ShopRow {
+        id: shop.row,
+        ids: 0,
+        new_id: &shop.id,
+        p_ptid: "",
+        p_sfid: "",
+        p_csid: "",
+        p_qyid: "",
+        p_ywid: "",
+        p_dpid: "",
+        shop_name: &shop.name,
+        shop_address: shop.address.as_deref().unwrap_or_default(),
+        shop_address1: "",
+        mobile: &shop.mobile,
+        distance: "",
+        battery_num: stock.batteries.to_string(),
+        free_num: stock.rentable.to_string(),
+        cabinet_num: stock.cabinets.len(),
+        longitude: coord(shop.longitude),
+        latitude: coord(shop.latitude),
+        shop_banner: &shop.banner,
+        shop_icon: &shop.icon,
+        shop_time: &shop.opening_time,
+        shop_work_time: work_time,
+        shop_url: &shop.logo,
+        distance_number: 0,
+        scene_type: shop.scene_type.to_string(),
+        scene_type_desc: label(&SCENES, shop.scene_type),
+        p_store_type: shop.store_type.to_string(),
+        p_store_category: label(&STORE_TYPES, shop.store_type),
+        info_status: if stock.online { "1" } else { "0" },
+        p_priceid: shop.price_id.unwrap_or(0),
+        pos_price_id: shop.pos_price_id.unwrap_or(0),
+        p_mian: terms.free_minutes.to_string(),
+        p_jifei: terms.price.to_string(),
+        p_jifei_danwei: price_time.to_string(),
+        price_unit,
+        p_fengding: terms.daily_max.to_string(),
+        p_yajin: terms.deposit.to_string(),
+        overtime_amount: terms.timeout_amount.to_string(),
+        overtime_day: terms.timeout_day,
+        p_currency: &shop.currency,
+        currency_name: currency_name(&shop.currency).unwrap_or(""),
+        can_return_num: stock.returnable.to_string(),
+        charging_battery_num: stock.charging.to_string(),
+        shop_type: [1],
+        cabinet_ids: stock.cabinets.join(","),
+        business_type: "",
+        business_type_desc: "",
+        business_scene: "",
+        business_scene_desc: "",
+        business_category: "",
+        business_category_desc: "",
+        business_status: i64::from(is_open(&shop.opening_time, now)),
+        extended_json: "",
+        p_auditor: shop.auditor,
+        p_content: &shop.content,
+        p_location_id: &shop.location_id,
+        p_logo: &shop.logo,
+        currency_symbol: currency_symbol(&shop.currency).unwrap_or(""),
     }
-    row
-}
-
-/// `{"msg","code":"0","data"}`: the string-`code` envelope of the shop list (S1 only).
-fn string_code(data: Value) -> HttpResponse {
-    envelope::json(&json!({ "msg": envelope::OK_MSG, "code": "0", "data": data }))
 }
 
 /// S1 `GET /shop/getShopList`: every shop of the account, in row order.
 async fn shop_list(state: web::Data<AppState>, agent: AuthAgent) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
-    let rows = state.store.read(|w| {
+    // Rows borrow the world, so the answer is serialised inside the read lock.
+    let bytes = state.store.read(|w| {
         let by_shop = w.cabinets_by_shop(&agent.0);
-        let mut shops: Vec<&Shop> = w.shops.values().filter(|s| s.agent == agent.0).collect();
+        let mut shops: Vec<&Shop> = w.shops().values().filter(|s| s.agent == agent.0).collect();
         shops.sort_by_key(|s| s.row);
-        shops
+        let rows = shops
             .into_iter()
             .map(|s| {
                 let stock = w.stock_of(by_shop.get(s.id.as_str()).into_iter().flatten().copied(), now);
                 shop_row(w, s, &stock, now)
             })
-            .collect::<Vec<_>>()
-    });
-    Ok(string_code(Value::Array(rows)))
+            .collect::<Vec<_>>();
+        // S1's `code` is the string "0".
+        Envelope::ok_string_code(rows).to_bytes()
+    })?;
+    Ok(envelope::json_bytes(bytes))
 }
 
 /// S2 `GET /shop/detail/{shopid}`: one shop, as its S1 row, with an integer `code` (only S1
@@ -227,9 +295,11 @@ async fn shop_detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let now = state.clock.now();
-    let row =
-        state.store.read(|w| w.shop_of(&agent.0, path.trim()).map(|s| shop_row(w, s, &w.shop_stock(s, now), now)))?;
-    Ok(envelope::ok(row))
+    let bytes = state.store.read(|w| {
+        let shop = w.shop_of(&agent.0, path.trim())?;
+        Envelope::ok(shop_row(w, shop, &w.shop_stock(shop, now), now)).to_bytes()
+    })?;
+    Ok(envelope::json_bytes(bytes))
 }
 
 /// A shop id usable in paths: 1..64 of `A-Z a-z 0-9 _ -`.

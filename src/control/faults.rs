@@ -124,13 +124,13 @@ pub async fn inject(
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
     let store = &state.store;
-    let rules = answer_cache::request_rules(store.stamp(), || store.read(|w| w.faults.any(FaultFamily::Request)));
+    let rules = answer_cache::request_rules(store.stamp(), || store.read(|w| w.faults().any(FaultFamily::Request)));
     if !rules {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     let candidates = {
         let path = &req.path()[PREFIX.len()..];
-        store.read(|w| w.faults.request_filters(&|p: &str| endpoint_matches(p, path)))
+        store.read(|w| w.faults().request_filters(&|p: &str| endpoint_matches(p, path)))
     };
     let Some((by_agent, by_device)) = candidates else {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
@@ -145,14 +145,14 @@ pub async fn inject(
         None
     };
     let device = if by_device { device_of(&req) } else { None };
-    if !store.read(|w| w.faults.request_matches(agent.as_deref(), device.as_deref(), &endpoint_ok)) {
+    if !store.read(|w| w.faults().request_matches(agent.as_deref(), device.as_deref(), &endpoint_ok)) {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     let verdict = state
         .store
         .write(|w, _| Ok(w.draw_request_faults(agent.as_deref(), device.as_deref(), &endpoint_ok)))
         .map(|(v, _)| v)
-        .unwrap_or_default();
+        .expect("drawing request faults cannot fail");
     if verdict.latency_ms > 0 {
         // Only this request waits; the world lock is not held.
         tokio::time::sleep(Duration::from_millis(verdict.latency_ms)).await;
@@ -216,7 +216,7 @@ fn rule_from(p: &Params) -> Result<FaultRule, Error> {
 
 /// `GET /_sim/faults`: the rules in force, oldest first.
 async fn list(state: web::Data<AppState>) -> HttpResponse {
-    let rules = state.store.read(|w| w.faults.rules.clone());
+    let rules = state.store.read(|w| w.faults().rules.clone());
     envelope::ok(json!({ "total": rules.len(), "rules": rules }))
 }
 
@@ -241,7 +241,7 @@ async fn remove(state: web::Data<AppState>, path: web::Path<String>) -> Result<H
 
 /// `DELETE /_sim/faults`: remove every rule.
 async fn clear(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let (n, _) = state.store.write(|w, _| Ok(std::mem::take(&mut w.faults.rules).len()))?;
+    let (n, _) = state.store.write(|w, _| Ok(w.clear_fault_rules()))?;
     Ok(envelope::ok(json!({ "removed": n })))
 }
 

@@ -20,8 +20,8 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
         return Err(Error::control("Metrics are off (--metrics=false); start without it to record them."));
     }
     let (cabinets, batteries, open_orders, orders) = state.store.read(|w| {
-        let open = w.orders.values().filter(|o| !o.status.is_final()).count();
-        (w.cabinets.len(), w.batteries.len(), open, w.orders.len())
+        let open = w.orders().values().filter(|o| !o.status.is_final()).count();
+        (w.cabinets().len(), w.batteries().len(), open, w.orders().len())
     });
     let snapshot = Snapshot {
         queue_depth: state.push.pending(),

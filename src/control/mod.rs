@@ -197,11 +197,11 @@ async fn return_battery(state: web::Data<AppState>, path: web::Path<String>, p: 
     let (order, events) = state.store.write(|w, out| w.return_battery(&path, battery, slot, now, out))?;
     state.push.publish(events);
     let detail = state.store.read(|w| {
-        let slot = w.batteries.get(battery).and_then(|b| match &b.place {
+        let slot = w.batteries().get(battery).and_then(|b| match &b.place {
             crate::model::BatteryPlace::Slot { slot, .. } => Some(*slot),
             _ => None,
         });
-        let amount = order.as_deref().and_then(|t| w.orders.get(t)).map(|o| envelope::Amount(o.amount));
+        let amount = order.as_deref().and_then(|t| w.orders().get(t)).map(|o| envelope::Amount(o.amount));
         json!({ "cabinetId": path.as_str(), "batteryId": battery, "slot": slot, "orderId": order, "orderAmount": amount })
     });
     Ok(envelope::ok(detail))
@@ -276,7 +276,7 @@ fn frozen_hint(state: &AppState, order: Option<&str>) -> String {
         return String::new();
     }
     let due: Vec<(crate::clock::Millis, String)> = state.store.read(|w| {
-        w.due
+        w.due()
             .iter()
             .filter_map(|(at, d)| match d {
                 crate::model::world::Due::Eject(t) if order.is_none_or(|o| o == t) => Some((*at, t.clone())),
@@ -303,7 +303,7 @@ fn frozen_hint(state: &AppState, order: Option<&str>) -> String {
 /// client's retry, and fails only when its window closes, which a frozen clock never reaches.
 fn window_hint(state: &AppState, order: Option<&str>) -> String {
     let window = state.store.read(|w| {
-        w.due.iter().find_map(|(at, d)| match d {
+        w.due().iter().find_map(|(at, d)| match d {
             crate::model::world::Due::EjectWindow(t) if order.is_none_or(|o| o == t) => Some((*at, t.clone())),
             _ => None,
         })

@@ -21,7 +21,7 @@ async fn set_pos(state: web::Data<AppState>, path: web::Path<String>, p: Params)
     let (_, events) = state.store.write(|w, out| w.set_pos_online(&path, online, now, out))?;
     let changed = !events.is_empty();
     state.publish(events);
-    let pos_sn = state.store.read(|w| w.cabinets.get(path.as_str()).map(|c| c.pos_device_id.clone()));
+    let pos_sn = state.store.read(|w| w.cabinets().get(path.as_str()).map(|c| c.pos_device_id.clone()));
     Ok(envelope::ok(json!({ "cabinetId": path.as_str(), "posSn": pos_sn, "posOnline": online, "changed": changed })))
 }
 

@@ -20,10 +20,8 @@ use crate::error::Error;
 use crate::model::event::Subscription;
 use crate::model::push_config::EVENT_NAMES;
 use crate::model::{BatteryPlace, FaultEffect, FaultRule, PushConfig, SimSettings};
-use crate::sim;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// Register these routes (inside the `/_sim` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -59,7 +57,7 @@ async fn empty(state: web::Data<AppState>, id: web::Path<String>) -> Result<Http
 /// `POST /_sim/cabinets/{id}/fail-next-eject?faultType=3&times=1`: a fault rule for this
 /// cabinet that fires `times` times (see `/_sim/faults`).
 async fn fail_next_eject(state: web::Data<AppState>, id: web::Path<String>, p: Params) -> Result<HttpResponse, Error> {
-    if !state.store.read(|w| w.cabinets.contains_key(id.as_str())) {
+    if !state.store.read(|w| w.cabinets().contains_key(id.as_str())) {
         return Err(Error::unbound_device());
     }
     let fault_type = p.int_in("faultType", 1, 9)?.unwrap_or(3) as u8;
@@ -138,9 +136,10 @@ async fn push_config(state: web::Data<AppState>, account: web::Path<String>, p: 
             .collect(),
     };
     state.store.write(|w, _| {
-        let a = w.agents.get_mut(account.as_str()).ok_or_else(|| Error::control(format!("No agent {account}.")))?;
-        a.push = Some(Arc::new(config.clone()));
-        Ok(())
+        if !w.agents().contains_key(account.as_str()) {
+            return Err(Error::control(format!("No agent {account}.")));
+        }
+        w.set_push_config(&account, config.clone())
     })?;
     Ok(envelope::ok(config))
 }
@@ -150,9 +149,9 @@ fn sim_body(state: &AppState) -> Value {
         json!({
             "enabled": !state.config.no_sim,
             "stepMs": state.step_ms(),
-            "settings": w.sim.settings,
-            "stats": w.sim.stats,
-            "scheduled": w.sim.queue.len(),
+            "settings": w.sim().settings,
+            "stats": w.sim().stats,
+            "scheduled": w.sim().queue.len(),
         })
     })
 }
@@ -182,21 +181,13 @@ async fn sim_update(state: web::Data<AppState>, req: HttpRequest, body: web::Byt
     let gate = state.store.gate();
     let now = state.clock.now();
     state.store.write(|w, _| {
-        let mut current = serde_json::to_value(&w.sim.settings).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut current = serde_json::to_value(&w.sim().settings).map_err(|e| Error::Internal(e.to_string()))?;
         if let Value::Object(m) = &mut current {
             m.extend(changes);
         }
         let settings: SimSettings =
             serde_json::from_value(current).map_err(|e| Error::bad_body(format!("not simulation settings ({e})")))?;
-        let problems = settings.problems();
-        if !problems.is_empty() {
-            return Err(Error::bad_body(format!("simulation settings: {}", problems.join("; "))));
-        }
-        w.sim.settings = settings;
-        if w.sim.started {
-            sim::reschedule(w, now);
-        }
-        Ok(())
+        w.set_sim_settings(settings, now)
     })?;
     drop(gate);
     Ok(envelope::ok(sim_body(&state)))

@@ -273,14 +273,14 @@ pub struct WorldView {
 
 /// Build the view of `agent` at `now`.
 pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_orders: usize) -> WorldView {
-    let agents = w.agents.values().map(|a| AgentView { account: a.account.clone(), name: a.name.clone() }).collect();
+    let agents = w.agents().values().map(|a| AgentView { account: a.account.clone(), name: a.name.clone() }).collect();
     let mut totals = Totals::default();
 
     // Cabinets first: the shops on the map are those of the cabinets shown (plus cabinet-less
     // shops while there is room), so the map and the cabinet list always agree.
     let mut cabinets = Vec::new();
     let mut shown_by_shop: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for c in w.cabinets.values().filter(|c| c.agent == agent) {
+    for c in w.cabinets().values().filter(|c| c.agent == agent) {
         totals.cabinets += 1;
         totals.online += usize::from(c.online);
         totals.slots += c.slots.len();
@@ -290,7 +290,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             // Beyond the cap only the totals above: a poll must stay cheap on a huge fleet.
             continue;
         }
-        let shop = c.shop.as_deref().and_then(|id| w.shops.get(id));
+        let shop = c.shop.as_deref().and_then(|id| w.shops().get(id));
         if let Some(s) = shop {
             shown_by_shop.entry(s.id.as_str()).or_default().push(c.id.to_string());
         }
@@ -300,7 +300,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             .enumerate()
             .map(|(i, s)| {
                 let n = i as u16 + 1;
-                let b = s.battery.as_deref().and_then(|id| w.batteries.get(id));
+                let b = s.battery.as_deref().and_then(|id| w.batteries().get(id));
                 let battery_fault = b.map_or(0, |b| b.fault);
                 SlotView {
                     slot: n,
@@ -324,12 +324,12 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             slot_count: c.slots.len(),
             batteries: c.battery_count(),
             rentable: slots.iter().filter(|s| s.rentable).count(),
-            returnable: c.slots.iter().filter(|s| s.battery.is_none() && s.usable()).count(),
+            returnable: c.returnable_count(),
             signal: c.signal.to_string(),
             last_seen: fmt_datetime(c.last_seen),
             slots,
             fault_rules: w
-                .faults
+                .faults()
                 .rules
                 .iter()
                 .filter(|r| r.device.as_deref() == Some(c.id.as_str()))
@@ -342,7 +342,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
     // otherwise every shop, those without a cabinet included.
     let capped = totals.cabinets > cabinets.len();
     let mut shops = Vec::new();
-    for s in w.shops.values().filter(|s| s.agent == agent) {
+    for s in w.shops().values().filter(|s| s.agent == agent) {
         totals.shops += 1;
         let shown = shown_by_shop.remove(s.id.as_str());
         if shown.is_none() && capped {
@@ -362,7 +362,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
     }
 
     let mut outside = Vec::new();
-    for b in w.batteries.values() {
+    for b in w.batteries().values() {
         // The place and the fault are checked before the agent: on a fleet of a million
         // batteries, comparing each one's agent string is most of the cost of a poll.
         let order = match &b.place {
@@ -394,7 +394,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         })
         .collect();
 
-    let mut mine: Vec<&crate::model::Order> = w.orders.values().filter(|o| o.agent == agent).collect();
+    let mut mine: Vec<&crate::model::Order> = w.orders().values().filter(|o| o.agent == agent).collect();
     totals.orders = mine.len();
     totals.open_orders = mine.iter().filter(|o| !o.status.is_final()).count();
     // Open orders first, the user's own (API, back office) before simulated customers' so a
@@ -439,7 +439,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         .collect();
 
     let fault_rules =
-        w.faults.rules.iter().filter(|r| r.agent.as_deref().is_none_or(|a| a == agent)).cloned().collect();
+        w.faults().rules.iter().filter(|r| r.agent.as_deref().is_none_or(|a| a == agent)).cloned().collect();
     WorldView { agent: agent.to_string(), agents, totals, shops, cabinets, orders, outside, fault_rules }
 }
 
@@ -515,13 +515,13 @@ impl Samples {
 fn activity(w: &World, agent: &str, since: Millis, now: Millis) -> Sample {
     let in_window = |t: Option<Millis>| t.is_some_and(|t| t >= since && t < now);
     let (mut rentals, mut returns, mut open) = (0usize, 0usize, 0usize);
-    for o in w.orders.values().filter(|o| o.agent == agent) {
+    for o in w.orders().values().filter(|o| o.agent == agent) {
         rentals += usize::from(in_window(o.borrow_time));
         returns += usize::from(o.status == crate::model::OrderStatus::Returned && in_window(o.end_time));
         open += usize::from(!o.status.is_final());
     }
     let (mut sum, mut n) = (0.0, 0usize);
-    for c in w.cabinets.values().filter(|c| c.agent == agent).take(CHARGE_CABINETS_MAX) {
+    for c in w.cabinets().values().filter(|c| c.agent == agent).take(CHARGE_CABINETS_MAX) {
         for id in c.slots.iter().filter_map(|s| s.battery.as_deref()) {
             sum += f64::from(w.vol(id, now));
             n += 1;
@@ -558,10 +558,10 @@ async fn world(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Er
     let journal_totals = state.push.totals();
     let view = state.store.read(|w| {
         let agent = match &wanted {
-            Some(a) if w.agents.contains_key(a) => a.clone(),
+            Some(a) if w.agents().contains_key(a) => a.clone(),
             Some(a) => return Err(Error::control(format!("No agent '{}'.", crate::api::params::clip(a)))),
-            None if w.agents.contains_key("demo") => "demo".to_string(),
-            None => w.agents.keys().next().cloned().unwrap_or_default(),
+            None if w.agents().contains_key("demo") => "demo".to_string(),
+            None => w.agents().keys().next().cloned().unwrap_or_default(),
         };
         let since = state.ui_samples.lock().due(&agent, clock.now);
         let sample = since.map(|since| activity(w, &agent, since, clock.now));

@@ -7,7 +7,7 @@
 //! events of a failed operation but cannot undo its changes.
 
 use super::battery::BatteryPlace;
-use super::cabinet::Cabinet;
+use super::cabinet::{Ads, Cabinet};
 use super::event::{Event, EventKind};
 use super::world::{Due, World};
 use crate::clock::Millis;
@@ -367,7 +367,7 @@ impl World {
         &mut self,
         agent: &str,
         ids: &[String],
-        ads: &serde_json::Value,
+        ads: &Ads,
         restart: bool,
         now: Millis,
         out: &mut Vec<Event>,

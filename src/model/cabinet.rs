@@ -89,10 +89,44 @@ pub struct Slot {
     pub lock_reason: RareText,
 }
 
+/// A cabinet's advertising as C11 or C13 last set it. Saved in snapshots under these names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ads {
+    /// The advertising items, each kept as the client sent it (validated by the API).
+    pub ad_config_list: Vec<serde_json::Value>,
+    /// Whether the cabinets were asked to restart to show them.
+    pub is_restart: bool,
+    /// When they were set, `YYYY-MM-DD HH:mm:ss` virtual time.
+    pub update_time: String,
+}
+
+/// Slot fault 8: manually locked.
+pub const SLOT_FAULT_LOCKED: u8 = 8;
+
+impl Slot {
+    /// The fault type the cabinet reports for this slot: its fault, or 8 (manually locked)
+    /// for a locked slot with no fault of its own (status reports, C5, C8, C9).
+    pub fn reported_fault(&self) -> u8 {
+        if self.locked && self.fault == 0 {
+            SLOT_FAULT_LOCKED
+        } else {
+            self.fault
+        }
+    }
+}
+
 impl Slot {
     /// Whether a battery may be ejected from (or docked into) this slot.
     pub fn usable(&self) -> bool {
         self.fault == 0 && !self.locked
+    }
+
+    /// Whether a returned battery can go into this slot: empty and usable. The one
+    /// definition behind `returnableCount`, `pAlso`, a shop's `canReturnNum` and where a
+    /// return docks.
+    pub fn is_returnable(&self) -> bool {
+        self.battery.is_none() && self.usable()
     }
 }
 
@@ -131,8 +165,9 @@ pub struct Cabinet {
     pub last_seen: Millis,
     /// Number of handshakes with the platform.
     pub handshakes: u64,
-    /// Advertising configuration last bound or published (stored as given).
-    pub ads: Option<Box<serde_json::Value>>,
+    /// Advertising configuration last bound or published (C11, C13), boxed: few cabinets have
+    /// any, and an inline one made every cabinet larger.
+    pub ads: Option<Box<Ads>>,
 }
 
 impl Cabinet {
@@ -152,8 +187,12 @@ impl Cabinet {
     pub fn slot_mut(&mut self, n: u16) -> Option<&mut Slot> {
         (n as usize).checked_sub(1).and_then(move |i| self.slots.get_mut(i))
     }
+    /// Number of slots a battery can be returned into.
+    pub fn returnable_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_returnable()).count()
+    }
     /// First empty, usable slot, for a return.
     pub fn free_slot(&self) -> Option<u16> {
-        self.slots.iter().position(|s| s.battery.is_none() && s.usable()).map(|i| i as u16 + 1)
+        self.slots.iter().position(Slot::is_returnable).map(|i| i as u16 + 1)
     }
 }

@@ -4,7 +4,7 @@
 //! fault raised by hand and one raised by the simulation are the same event.
 
 use super::battery::{Battery, BatteryPlace, BATTERY_FAULT_MAX};
-use super::cabinet::SLOT_FAULT_MAX;
+use super::cabinet::{Slot, SLOT_FAULT_MAX};
 use super::event::{Event, EventKind};
 use super::id::BatteryId;
 use super::order::OrderOrigin;
@@ -168,9 +168,8 @@ impl World {
             return Err(Error::bad_param("vol", format!("{vol} is outside 0..100")));
         }
         let cab = self.cabinets.get(cabinet).ok_or_else(Error::unbound_device)?;
-        let free: Vec<u16> = (1..=cab.slots.len() as u16)
-            .filter(|&n| cab.slot(n).is_some_and(|s| s.battery.is_none() && s.usable()))
-            .collect();
+        let free: Vec<u16> =
+            (1..=cab.slots.len() as u16).filter(|&n| cab.slot(n).is_some_and(Slot::is_returnable)).collect();
         let (agent, online) = (cab.agent.clone(), cab.online);
         let mut added = Vec::new();
         for n in free {

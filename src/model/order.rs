@@ -48,6 +48,12 @@ impl OrderStatus {
         }
     }
 
+    /// Whether a rental took place and is over (returned, closed by the merchant or bought
+    /// out): the order has an end time and a final amount.
+    pub fn is_ended(self) -> bool {
+        matches!(self, OrderStatus::Returned | OrderStatus::Closed | OrderStatus::BoughtOut)
+    }
+
     /// Whether the order is finished.
     pub fn is_final(self) -> bool {
         !matches!(self, OrderStatus::Pending | OrderStatus::InLease)

@@ -86,7 +86,7 @@ impl World {
                 s.rentable += self.rentable_count(c, now);
                 s.online = true;
             }
-            s.returnable += c.slots.iter().filter(|sl| sl.battery.is_none() && sl.usable()).count();
+            s.returnable += c.returnable_count();
             s.charging += c
                 .slots
                 .iter()

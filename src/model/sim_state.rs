@@ -1,6 +1,6 @@
 //! The simulation's rates and schedule, kept inside the world so snapshots carry them.
 //!
-//! `sim/` reads and writes these; the model only defines them. The schedule is a time-ordered
+//! `model/sim/` reads and writes these; the model only defines them. The schedule is a time-ordered
 //! set of tasks: a handful of fleet-wide processes (customer arrivals, heartbeats, outages,
 //! faults), each of which re-schedules itself, plus one task per thing in flight (a customer
 //! who will return a battery, a POS terminal that will come back, a fault that will be

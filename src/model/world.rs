@@ -5,8 +5,8 @@
 //! Operations take `now` from the caller (the virtual clock) and append what happened to an
 //! event list; they never lock, sleep or do I/O.
 
-use super::battery::{BatteryPlace, ChargeModel};
-use super::cabinet::{slot_fault_cause, Cabinet};
+use super::battery::{Battery, BatteryPlace, ChargeModel};
+use super::cabinet::{slot_fault_cause, Cabinet, Slot};
 use super::event::{CabinetReport, Event, EventKind, PushConfig, SlotReport};
 use super::fault::FaultRules;
 use super::id::CabinetId;
@@ -77,47 +77,53 @@ pub enum Due {
 }
 
 /// The whole simulated platform.
+///
+/// Its fields are private to `model/`: the rest of the crate reads the world through the
+/// accessors below and changes it only through named operations (`World::create_order`,
+/// `World::return_battery`, the control operations in `model/admin.rs`, ...) that validate
+/// everything before they change anything. The store (`store/`) is the only owner of the
+/// world and of its lock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct World {
     /// Rules.
-    pub settings: Settings,
+    pub(super) settings: Settings,
     /// Agents by account.
-    pub agents: BTreeMap<String, Agent>,
+    pub(super) agents: BTreeMap<String, Agent>,
     /// Shops by id.
-    pub shops: BTreeMap<String, Shop>,
+    pub(super) shops: BTreeMap<String, Shop>,
     /// Cabinets by id.
-    pub cabinets: BTreeMap<CabinetId, Cabinet>,
+    pub(super) cabinets: BTreeMap<CabinetId, Cabinet>,
     /// Batteries by id: a hash table, saved in id order (see [`Batteries`]).
-    pub batteries: Batteries,
+    pub(super) batteries: Batteries,
     /// Price strategies by id.
-    pub strategies: BTreeMap<u64, PriceStrategy>,
+    pub(super) strategies: BTreeMap<u64, PriceStrategy>,
     /// Orders by trade number.
-    pub orders: BTreeMap<String, Order>,
+    pub(super) orders: BTreeMap<String, Order>,
     /// Work due at a virtual time, in time order.
-    pub due: BTreeSet<(Millis, Due)>,
+    pub(super) due: BTreeSet<(Millis, Due)>,
     /// OAuth2 bearer tokens by digest (`model/credentials.rs`).
     #[serde(deserialize_with = "super::credentials::deserialize_tokens")]
-    pub tokens: super::credentials::Tokens,
+    pub(super) tokens: super::credentials::Tokens,
     /// The one random source.
-    pub rng: SimRng,
+    pub(super) rng: SimRng,
     /// Next price-strategy id.
-    pub next_price_id: u64,
+    pub(super) next_price_id: u64,
     /// Next shop row number.
-    pub next_shop_row: u64,
+    pub(super) next_shop_row: u64,
     /// The simulation's rates, schedule and counters.
     #[serde(default)]
-    pub sim: SimState,
+    pub(super) sim: SimState,
     /// Fault-injection rules.
     #[serde(default)]
-    pub faults: FaultRules,
+    pub(super) faults: FaultRules,
     /// The shard this world is (`--shard K/S`), `None` for a whole world; tokens and trade
     /// numbers carry it (`model/shard.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<super::shard::Shard>,
+    pub(super) shard: Option<super::shard::Shard>,
     /// Shops by place and cabinets by shop (derived, never saved; `model/shop_index.rs`).
     #[serde(skip)]
-    pub(crate) shop_index: super::shop_index::ShopIndexCell,
+    pub(super) shop_index: super::shop_index::ShopIndexCell,
 }
 
 pub use super::batteries::Batteries;
@@ -129,6 +135,68 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
         diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
     }
     diff == 0
+}
+
+/// Read access: what the rest of the crate may look at. Everything returned is borrowed from
+/// the world under the store's lock, so none of it outlives a `Store::read`.
+impl World {
+    /// The rules (eject delay, charge model, ...).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    /// Agents by account.
+    pub fn agents(&self) -> &BTreeMap<String, Agent> {
+        &self.agents
+    }
+    /// Shops by id.
+    pub fn shops(&self) -> &BTreeMap<String, Shop> {
+        &self.shops
+    }
+    /// Cabinets by id.
+    pub fn cabinets(&self) -> &BTreeMap<CabinetId, Cabinet> {
+        &self.cabinets
+    }
+    /// Batteries by id.
+    pub fn batteries(&self) -> &Batteries {
+        &self.batteries
+    }
+    /// Price strategies by id.
+    pub fn strategies(&self) -> &BTreeMap<u64, PriceStrategy> {
+        &self.strategies
+    }
+    /// Orders by trade number.
+    pub fn orders(&self) -> &BTreeMap<String, Order> {
+        &self.orders
+    }
+    /// Work due at a virtual time, in time order.
+    pub fn due(&self) -> &BTreeSet<(Millis, Due)> {
+        &self.due
+    }
+    /// Whether two worlds are the same apart from their schedules of due work (a refused
+    /// ejectByRent still takes its order's automatic eject off the schedule; tests compare
+    /// the worlds around it with this).
+    pub fn eq_except_due(&self, other: &World) -> bool {
+        let (mut a, mut b) = (self.clone(), other.clone());
+        a.due.clear();
+        b.due.clear();
+        a == b
+    }
+    /// When the next due work is, if any.
+    pub fn next_due(&self) -> Option<Millis> {
+        self.due.first().map(|(t, _)| *t)
+    }
+    /// The simulation's settings, schedule and counters.
+    pub fn sim(&self) -> &SimState {
+        &self.sim
+    }
+    /// The fault-injection rules.
+    pub fn faults(&self) -> &FaultRules {
+        &self.faults
+    }
+    /// The shard this world is, `None` for a whole world.
+    pub fn shard(&self) -> Option<super::shard::Shard> {
+        self.shard
+    }
 }
 
 impl World {
@@ -262,7 +330,13 @@ impl World {
         let Some(b) = self.batteries.get(id) else {
             return false;
         };
-        s.usable() && b.fault == 0 && b.vol_at(&self.settings.charge, now) >= self.settings.min_rent_vol
+        self.rentable_with(s, b, b.vol_at(&self.settings.charge, now))
+    }
+
+    /// The rule of a rentable battery, given its charge `vol` (callers that need the charge
+    /// anyway compute it once): a usable slot, a battery without fault, charged enough.
+    fn rentable_with(&self, s: &Slot, b: &Battery, vol: u8) -> bool {
+        s.usable() && b.fault == 0 && vol >= self.settings.min_rent_vol
     }
 
     /// Number of rentable batteries in a cabinet.
@@ -278,11 +352,8 @@ impl World {
             let Some(b) = s.battery.as_deref().and_then(|id| self.batteries.get(id)) else {
                 continue;
             };
-            if !s.usable() || b.fault != 0 {
-                continue;
-            }
             let vol = b.vol_at(&self.settings.charge, now);
-            if vol >= self.settings.min_rent_vol && best.is_none_or(|(v, _)| vol > v) {
+            if self.rentable_with(s, b, vol) && best.is_none_or(|(v, _)| vol > v) {
                 best = Some((vol, i as u16 + 1));
             }
         }
@@ -295,23 +366,22 @@ impl World {
         let mut slots = Vec::new();
         let (mut rentable, mut returnable) = (0, 0);
         for (i, s) in cab.slots.iter().enumerate() {
-            if s.battery.is_none() && s.usable() {
+            if s.is_returnable() {
+                // An empty healthy slot reports nothing.
                 returnable += 1;
-            }
-            if s.battery.is_none() && s.fault == 0 && !s.locked {
                 continue;
             }
             let b = s.battery.as_deref().and_then(|id| self.batteries.get(id));
             let vol = b.map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0);
             let battery_fault = b.map(|b| b.fault).unwrap_or(0);
-            if b.is_some() && s.usable() && battery_fault == 0 && vol >= self.settings.min_rent_vol {
+            if b.is_some_and(|b| self.rentable_with(s, b, vol)) {
                 rentable += 1;
             }
             slots.push(SlotReport {
                 slot: i as u16 + 1,
                 battery: s.battery.as_deref().map(str::to_string),
                 vol,
-                slot_fault: if s.locked && s.fault == 0 { 8 } else { s.fault },
+                slot_fault: s.reported_fault(),
                 battery_fault,
             });
         }

@@ -284,7 +284,9 @@ impl Hub {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("bajie-sim/", env!("CARGO_PKG_VERSION")))
             .build()
-            .unwrap_or_default();
+            // Fails only when the TLS backend cannot start: a default client would silently
+            // drop the timeouts, so the process stops instead.
+            .expect("the push client builds (fixed settings, rustls)");
         Hub {
             inner: Arc::new(Inner {
                 journal: Mutex::new(Journal::new(settings.journal_cap, settings.journal_bytes)),

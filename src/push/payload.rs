@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 
 /// The rent callback body: `status=<0|1|2>&tradeNo=<tradeNo>`, form-encoded.
 pub fn callback_form(trade_no: &str, status: u8) -> String {
-    serde_urlencoded::to_string([("status", status.to_string().as_str()), ("tradeNo", trade_no)]).unwrap_or_default()
+    serde_urlencoded::to_string([("status", status.to_string().as_str()), ("tradeNo", trade_no)])
+        .expect("two string pairs form-encode")
 }
 
 /// One slot of a status block. Fields in alphabetical order: serialised as declared.
@@ -168,7 +169,7 @@ pub fn event_body(e: &Event, name: &str) -> String {
         event_data: event_data(&e.kind, e.at),
         timestamp: fmt_push_timestamp(e.at),
     };
-    serde_json::to_string(&body).unwrap_or_default()
+    serde_json::to_string(&body).expect("a push body (strings, numbers, JSON values) serialises")
 }
 
 #[cfg(test)]

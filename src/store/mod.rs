@@ -208,7 +208,7 @@ impl Store {
             if sim {
                 crate::sim::next_at(w)
             } else {
-                w.due.first().map(|(t, _)| *t)
+                w.next_due()
             }
         };
         // Cheap check under the read lock first: the driver calls this many times a second.

@@ -5,8 +5,6 @@
 use crate::helpers::*;
 use serde_json::{json, Value};
 
-pub use crate::helpers::EVENT_NAMES as EVENTS;
-
 /// Send `method path?query` as `who` with an optional JSON body; returns (status, body).
 pub async fn call(
     app: &TestApp,
@@ -66,14 +64,6 @@ pub async fn fingerprint(app: &TestApp) -> Value {
     }
     parts.push(app.control_get("/check").await);
     Value::Array(parts)
-}
-
-/// Subscribe `who` to every event at `url` (E1).
-pub async fn subscribe(app: &TestApp, who: (&str, &str), url: &str) {
-    let subs: Vec<Value> = EVENTS.iter().map(|e| json!({"event": e, "pushUrl": "", "enable": true})).collect();
-    let body = json!({ "pushUrl": url, "eventSubscriptions": subs });
-    let (s, v) = app.post_json_as(who, "/cabinet/eventPush/config", &body).await;
-    assert_eq!((s, &v["code"]), (200, &json!(0)), "E1 refused the configuration: {v}");
 }
 
 /// The event pushes a sink received with this event name, as JSON bodies.

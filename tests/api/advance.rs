@@ -44,7 +44,7 @@ async fn shop_row(app: &TestApp, who: (&str, &str), shop: &str) -> Value {
 async fn pop_ejects_a_battery_that_stays_accounted_for_as_a_loose_battery() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     let battery = battery_in(&app, DEMO, DEMO_CAB, 1).await;
     assert!(!battery.is_empty());
 
@@ -74,7 +74,7 @@ async fn pop_ejects_a_battery_that_stays_accounted_for_as_a_loose_battery() {
 async fn pop_of_an_empty_faulty_or_locked_slot_answers_2008_and_pushes_a_failed_popup() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     // Slot 3 gets a slot fault, slot 5 is locked, slot 2 is empty.
     operate(&app, DEMO_CAB, "3", "report", &[("batcabFault", "2"), ("type", "0")]).await;
     operate(&app, DEMO_CAB, "5", "lock", &[]).await;
@@ -178,7 +178,7 @@ async fn lock_stop_charge_holds_the_charge_until_the_slot_is_unlocked() {
 async fn restart_takes_the_cabinet_offline_for_the_restart_delay() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     let v = operate(&app, DEMO_CAB, "0", "restart", &[]).await;
     assert_eq!(v["code"], 0, "{v}");
     assert_eq!(app.device(DEMO, DEMO_CAB).await["code"], 2004);
@@ -196,7 +196,7 @@ async fn restart_takes_the_cabinet_offline_for_the_restart_delay() {
 async fn heartbeat_and_report_refresh_the_connection_and_push_the_status() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     let before = device_row(&app, DEMO, DEMO_CAB).await;
     app.advance(60).await;
     operate(&app, DEMO_CAB, "0", "heartbeat", &[]).await;
@@ -216,7 +216,7 @@ async fn heartbeat_and_report_refresh_the_connection_and_push_the_status() {
 async fn a_fault_report_sets_a_slot_or_battery_fault_and_warns() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     operate(&app, DEMO_CAB, "3", "report", &[("batcabFault", "2"), ("type", "0")]).await;
     operate(&app, DEMO_CAB, "5", "report", &[("batteryFault", "5"), ("type", "1")]).await;
     let rows = slots(&app, DEMO, DEMO_CAB).await;
@@ -252,7 +252,7 @@ async fn commands_to_an_offline_cabinet_answer_2004_and_change_nothing() {
 async fn eject_by_repair_pops_one_slot_or_every_battery() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     let (_, v) = app
         .post(&format!(
             "/cabinet/ejectByRepair?cabinetid={DEMO_CAB}&slotNum=3&id=7&dailiId=x&username=u&password=p&status=1"

@@ -166,9 +166,9 @@ async fn no_open_api_request_reaches_the_other_accounts_cabinets_or_orders() {
             .running
             .state
             .store
-            .read(|w| w.shops.values().filter(|s| s.agent == who.0).map(|s| s.id.clone()).collect::<Vec<_>>());
+            .read(|w| w.shops().values().filter(|s| s.agent == who.0).map(|s| s.id.clone()).collect::<Vec<_>>());
         let theirs = app.running.state.store.read(|w| {
-            w.shops.values().filter(|s| s.agent == other.0).map(|s| (s.latitude, s.longitude)).collect::<Vec<_>>()
+            w.shops().values().filter(|s| s.agent == other.0).map(|s| (s.latitude, s.longitude)).collect::<Vec<_>>()
         });
         for (lat, lng) in theirs.iter().take(3) {
             let (_, v) =

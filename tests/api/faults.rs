@@ -2,7 +2,7 @@
 //! receiving end of pushes and callbacks.
 
 use crate::helpers::*;
-use crate::sim::{export, subscribe};
+use crate::sim::{export, wire_pushes};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -62,7 +62,7 @@ async fn a_latency_rule_holds_the_answer() {
 async fn an_eject_failure_fails_the_rent_with_its_fault_type() {
     let sink = Sink::start().await;
     let app = spawn_app().await;
-    subscribe(&app, "demo", &sink.url).await;
+    wire_pushes(&app, "demo", &sink.url).await;
     let v = app.control(&format!("/cabinets/{DEMO_CAB}/fail-next-eject?faultType=4")).await;
     assert_eq!(v["code"], 0, "{v}");
     assert_eq!(v["data"]["effect"], "ejectFailure");
@@ -90,7 +90,7 @@ async fn an_eject_failure_fails_the_rent_with_its_fault_type() {
 async fn battery_and_slot_fault_rules_fail_the_eject_and_raise_warnings() {
     let sink = Sink::start().await;
     let app = spawn_app().await;
-    subscribe(&app, "demo", &sink.url).await;
+    wire_pushes(&app, "demo", &sink.url).await;
     rule(&app, &format!("effect=batteryFault&batteryFault=5&device={DEMO_CAB}&times=1")).await;
     let (_, v) = app.post(&format!("/rent/order/create?deviceId={DEMO_CAB}")).await;
     let first = v["data"]["tradeNo"].as_str().unwrap().to_string();
@@ -129,7 +129,7 @@ async fn battery_and_slot_fault_rules_fail_the_eject_and_raise_warnings() {
 async fn push_rules_drop_duplicate_and_delay_deliveries() {
     let sink = Sink::start().await;
     let app = spawn_app().await;
-    subscribe(&app, "demo", &sink.url).await;
+    wire_pushes(&app, "demo", &sink.url).await;
     rule(&app, "effect=dropPush&event=CABINET_OFFLINE").await;
     rule(&app, &format!("effect=duplicatePush&event=CABINET_ONLINE&device={DEMO_CAB}")).await;
     rule(&app, "effect=delayPush&delayMs=1500&event=CABINET_STATUS").await;

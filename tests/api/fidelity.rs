@@ -8,19 +8,15 @@ use bajie_sim::config::{Config, TEST_START};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// `url` as one query-string value.
-fn enc(url: &str) -> String {
-    url.replace(':', "%3A").replace('/', "%2F")
-}
-
 /// A new Open API order on `cabinet` whose callbacks go to the built-in receiver; event pushes
 /// of demo go there too, so both show in the journal.
 async fn order_on(app: &TestApp, cabinet: &str) -> String {
     let sink = format!("{}/_sim/ui/sink", app.base);
-    let v = app.control(&format!("/agents/demo/push?pushUrl={}", enc(&format!("{sink}/events")))).await;
+    let v = app.control(&format!("/agents/demo/push?pushUrl={}", urlencode(&format!("{sink}/events")))).await;
     assert_eq!(v["code"], 0, "{v}");
-    let (_, v) =
-        app.post(&format!("/rent/order/create?deviceId={cabinet}&callbackURL={}", enc(&format!("{sink}/cb")))).await;
+    let (_, v) = app
+        .post(&format!("/rent/order/create?deviceId={cabinet}&callbackURL={}", urlencode(&format!("{sink}/cb"))))
+        .await;
     assert_eq!(v["code"], 0, "{v}");
     v["data"]["tradeNo"].as_str().unwrap().to_string()
 }

@@ -131,6 +131,56 @@ impl TestApp {
         assert_eq!(s, 200);
         v
     }
+
+    /// O2 as `who`: a new order on `device` with callbacks to `callback` (percent-encoded
+    /// here); its trade number.
+    pub async fn create_order(&self, who: (&str, &str), device: &str, callback: &str) -> String {
+        let (s, v) = self
+            .post_as(who, &format!("/rent/order/create?deviceId={device}&callbackURL={}", urlencode(callback)))
+            .await;
+        assert_eq!((s, &v["code"]), (200, &serde_json::json!(0)), "O2 on {device}: {v}");
+        let t = v["data"]["tradeNo"].as_str().expect("tradeNo is a string").to_string();
+        assert_eq!(t.len(), 20, "tradeNo is yyMMddHHmmss + 8 digits: {t}");
+        t
+    }
+
+    /// E1 as `who`: every event pushed to `url`.
+    pub async fn subscribe_all(&self, who: (&str, &str), url: &str) {
+        let subs: Vec<Value> =
+            EVENT_NAMES.iter().map(|e| serde_json::json!({"event": e, "pushUrl": "", "enable": true})).collect();
+        let body = serde_json::json!({ "pushUrl": url, "eventSubscriptions": subs });
+        let (s, v) = self.post_json_as(who, "/cabinet/eventPush/config", &body).await;
+        assert_eq!((s, &v["code"]), (200, &serde_json::json!(0)), "E1 refused the configuration: {v}");
+    }
+
+    /// Delivery-journal records matching a query string (`event=..&status=..`),
+    /// `GET /_sim/pushes`.
+    pub async fn pushes(&self, query: &str) -> Vec<Value> {
+        let v = self.control_get(&format!("/pushes?{query}")).await;
+        assert_eq!(v["code"], 0, "{v}");
+        v["data"]["records"].as_array().expect("records is an array").clone()
+    }
+
+    /// Wait (on the server, 5 s deadline) until `count` delivery-journal records match
+    /// `query`, `GET /_sim/pushes/wait`.
+    pub async fn wait_pushes(&self, query: &str, count: usize) -> Vec<Value> {
+        let v = self.control_get(&format!("/pushes/wait?count={count}&timeoutMs=5000&{query}")).await;
+        assert_eq!(v["code"], 0, "waiting for {count} x {query}: {v}");
+        v["data"]["records"].as_array().expect("records is an array").clone()
+    }
+}
+
+/// Percent-encode every byte but the unreserved ones (RFC 3986), for query values.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Status and JSON body of a response (the body must be JSON).

@@ -1,5 +1,6 @@
 //! Black-box tests: each test starts the simulator on port 0, talks HTTP to it and receives
-//! pushes and callbacks on a local recording sink.
+//! pushes and callbacks on a local recording sink. The long-running groups (fuzz, stress,
+//! restart, slow receivers) are the `slow` suite (`tests/slow/`); `cargo test` runs both.
 
 mod admin_kit;
 mod advance;
@@ -10,7 +11,6 @@ mod cross_account;
 mod docs;
 mod faults;
 mod fidelity;
-mod fuzz;
 mod helpers;
 mod isolation;
 mod load_clients;
@@ -18,17 +18,14 @@ mod metrics;
 mod openapi;
 mod perf;
 mod pushes;
-mod receivers;
 mod rent_flow;
 mod requests;
-mod restart;
 mod runtime;
 mod schema;
 mod security;
 mod shards;
 mod sim;
 mod state;
-mod stress;
 mod type_walk;
 mod ui;
 mod validation;

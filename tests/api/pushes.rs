@@ -8,36 +8,12 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-use crate::helpers::EVENT_NAMES as ALL;
-
-/// Subscribe `who` to all nine events at `url`.
-async fn subscribe_all(app: &TestApp, who: (&str, &str), url: &str) {
-    let subs: Vec<Value> = ALL.iter().map(|e| json!({"event": e, "pushUrl": "", "enable": true})).collect();
-    let (s, v) =
-        app.post_json_as(who, "/cabinet/eventPush/config", &json!({"pushUrl": url, "eventSubscriptions": subs})).await;
-    assert_eq!((s, &v["code"]), (200, &json!(0)), "{v}");
-}
-
 /// E2 as raw text (to see the key order) and as JSON.
 async fn get_config(app: &TestApp, who: (&str, &str)) -> (String, Value) {
     let r = app.client.get(app.api("/cabinet/eventPush/config/get")).basic_auth(who.0, Some(who.1)).send().await;
     let text = r.unwrap().text().await.unwrap();
     let v = serde_json::from_str(&text).unwrap();
     (text, v)
-}
-
-/// Journal records matching a query string (`event=..&status=..`).
-async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
-    let v = app.control_get(&format!("/pushes?{query}")).await;
-    assert_eq!(v["code"], 0, "{v}");
-    v["data"]["records"].as_array().unwrap().clone()
-}
-
-/// Wait until `count` journal records match `query` (default status: delivered).
-async fn wait_journal(app: &TestApp, query: &str, count: usize) -> Vec<Value> {
-    let v = app.control_get(&format!("/pushes/wait?count={count}&timeoutMs=5000&{query}")).await;
-    assert_eq!(v["code"], 0, "waiting for {count} x {query}: {v}");
-    v["data"]["records"].as_array().unwrap().clone()
 }
 
 fn event_is(name: &'static str) -> impl Fn(&Received) -> bool {
@@ -56,12 +32,6 @@ fn client_port(r: &Received) -> String {
     let p = r.json()["eventData"]["clientPort"].as_str().expect("clientPort is a string").to_string();
     assert!(p.parse::<u16>().is_ok(), "clientPort {p} is a port number");
     p
-}
-
-async fn create_order(app: &TestApp, cab: &str, callback: &str) -> String {
-    let (_, v) = app.post(&format!("/rent/order/create?deviceId={cab}&callbackURL={callback}")).await;
-    assert_eq!(v["code"], 0, "{v}");
-    v["data"]["tradeNo"].as_str().unwrap().to_string()
 }
 
 // ----- E1 / E2 ---------------------------------------------------------------------------
@@ -166,9 +136,9 @@ async fn e1_refuses_bad_configs_with_a_clear_message_and_keeps_the_old_one() {
 async fn demo_and_acme_configs_and_pushes_never_mix() {
     let app = spawn_app().await;
     let (demo_sink, acme_sink) = (Sink::start().await, Sink::start().await);
-    subscribe_all(&app, DEMO, &demo_sink.url).await;
+    app.subscribe_all(DEMO, &demo_sink.url).await;
     assert_eq!(get_config(&app, ACME).await.1["data"], json!({"pushUrl":"","eventSubscriptions":[]}));
-    subscribe_all(&app, ACME, &format!("{}/acme", acme_sink.url)).await;
+    app.subscribe_all(ACME, &format!("{}/acme", acme_sink.url)).await;
     assert_eq!(get_config(&app, DEMO).await.1["data"]["pushUrl"], demo_sink.url);
     assert_eq!(get_config(&app, ACME).await.1["data"]["pushUrl"], format!("{}/acme", acme_sink.url));
 
@@ -184,10 +154,10 @@ async fn demo_and_acme_configs_and_pushes_never_mix() {
         (d[0].json()["agentAccount"].clone(), d[0].json()["eventData"]["cabinetId"].clone()),
         (json!("demo"), json!(DEMO_CAB))
     );
-    wait_journal(&app, "", 2).await;
+    app.wait_pushes("", 2).await;
     assert_eq!(acme_sink.received().len(), 1);
     assert_eq!(demo_sink.received().len(), 1);
-    assert_eq!(journal(&app, "agent=acme").await.len(), 1);
+    assert_eq!(app.pushes("agent=acme").await.len(), 1);
 }
 
 // ----- the body of every event -----------------------------------------------------------
@@ -196,9 +166,9 @@ async fn demo_and_acme_configs_and_pushes_never_mix() {
 async fn a_rental_pushes_borrow_out_and_battery_in_with_the_documented_bodies_and_calls_back() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe_all(&app, DEMO, &format!("{}/events", sink.url)).await;
+    app.subscribe_all(DEMO, &format!("{}/events", sink.url)).await;
     let battery = battery_in_slot(&app, DEMO_CAB, 5).await;
-    let t = create_order(&app, DEMO_CAB, &format!("{}/cb", sink.url)).await;
+    let t = app.create_order(DEMO, DEMO_CAB, &format!("{}/cb", sink.url)).await;
     let (_, v) = app.post(&format!("/cabinet/ejectByRent?cabinetid={DEMO_CAB}&rentOrderId={t}&slotNum=5")).await;
     assert_eq!(v["code"], 0, "{v}");
     let got = sink.wait_for(1, event_is("BATTERY_BORROW_OUT"), WAIT).await;
@@ -227,12 +197,12 @@ async fn a_rental_pushes_borrow_out_and_battery_in_with_the_documented_bodies_an
     assert_eq!(cbs[0].form(), vec![("status".to_string(), "1".to_string()), ("tradeNo".to_string(), t.clone())]);
     assert_eq!(cbs[1].form()[0], ("status".to_string(), "2".to_string()));
     assert_eq!(cbs[0].content_type, "application/x-www-form-urlencoded");
-    let calls = wait_journal(&app, &format!("kind=callback&order={t}"), 2).await;
+    let calls = app.wait_pushes(&format!("kind=callback&order={t}"), 2).await;
     assert_eq!(
         calls.iter().map(|c| c["event"].clone()).collect::<Vec<_>>(),
         vec!["RENT_CALLBACK_1", "RENT_CALLBACK_2"]
     );
-    let events = wait_journal(&app, &format!("kind=event&order={t}"), 2).await;
+    let events = app.wait_pushes(&format!("kind=event&order={t}"), 2).await;
     assert_eq!(events.iter().map(|c| c["event"].clone()).collect::<Vec<_>>(), vec!["BATTERY_BORROW_OUT", "BATTERY_IN"]);
 }
 
@@ -240,8 +210,8 @@ async fn a_rental_pushes_borrow_out_and_battery_in_with_the_documented_bodies_an
 async fn a_failed_eject_pushes_borrow_out_with_the_fault() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe_all(&app, DEMO, &sink.url).await;
-    let t = create_order(&app, EMPTY_CAB, &format!("{}/cb", sink.url)).await;
+    app.subscribe_all(DEMO, &sink.url).await;
+    let t = app.create_order(DEMO, EMPTY_CAB, &format!("{}/cb", sink.url)).await;
     app.advance(1).await;
     let got = sink.wait_for(1, event_is("BATTERY_BORROW_OUT"), WAIT).await;
     assert_eq!(
@@ -258,7 +228,7 @@ async fn a_failed_eject_pushes_borrow_out_with_the_fault() {
 async fn going_offline_and_online_pushes_cabinet_offline_and_online() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     app.control(&format!("/cabinets/{DEMO_CAB}/report")).await;
     let port = client_port(&sink.wait_for(1, event_is("CABINET_STATUS"), WAIT).await[0]);
     app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
@@ -278,14 +248,14 @@ async fn going_offline_and_online_pushes_cabinet_offline_and_online() {
     );
     // No change, no push.
     app.control(&format!("/cabinets/{DEMO_CAB}/online")).await;
-    assert_eq!(journal(&app, "event=CABINET_ONLINE").await.len(), 1);
+    assert_eq!(app.pushes("event=CABINET_ONLINE").await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_status_report_pushes_cabinet_status_with_the_battery_list() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     let v = app.control(&format!("/cabinets/{DEMO_CAB}/report")).await;
     assert_eq!(v, json!({"msg":"Successful operation","code":0,"data":{"cabinetId":DEMO_CAB}}));
     let got = sink.wait_for(1, event_is("CABINET_STATUS"), WAIT).await;
@@ -313,7 +283,7 @@ async fn a_status_report_pushes_cabinet_status_with_the_battery_list() {
 async fn eject_by_rent_with_an_unknown_order_pushes_admin_rental_order_then_borrow_out() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     let battery = battery_in_slot(&app, DEMO_CAB, 1).await;
     let id = "26030209000000000001";
     let (_, v) = app.post(&format!("/cabinet/ejectByRent?cabinetid={DEMO_CAB}&rentOrderId={id}&slotNum=1")).await;
@@ -333,7 +303,7 @@ async fn eject_by_rent_with_an_unknown_order_pushes_admin_rental_order_then_borr
 async fn a_pos_terminal_changing_state_pushes_pos_info_status() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     let v = app.control("/cabinets/DTA10341/pos?online=false").await;
     assert_eq!(
         v,
@@ -351,7 +321,7 @@ async fn a_pos_terminal_changing_state_pushes_pos_info_status() {
         got[1].body,
         r#"{"agentAccount":"demo","event":"POS_INFO_STATUS","eventData":{"cabinetId":"DTA10341","posInfoStatus":"1","posSn":"POS-000123"},"timestamp":"2026-03-02T09:00:05"}"#
     );
-    assert_eq!(journal(&app, "event=POS_INFO_STATUS").await.len(), 2);
+    assert_eq!(app.pushes("event=POS_INFO_STATUS").await.len(), 2);
     // Refusals: no terminal, missing or bad parameter.
     let v = app.control(&format!("/cabinets/{DEMO_CAB}/pos?online=false")).await;
     assert_eq!((v["code"].clone(), v["msg"].clone()), (json!(9001), json!("Cabinet BJD60151 has no POS terminal.")));
@@ -376,7 +346,7 @@ async fn per_event_urls_and_disabled_or_missing_subscriptions_are_honoured() {
     app.control(&format!("/cabinets/{DEMO_CAB}/online")).await; // default URL
     app.control(&format!("/cabinets/{DEMO_CAB}/report")).await; // not subscribed
     let battery = battery_in_slot(&app, DEMO_CAB, 8).await;
-    let t = create_order(&app, DEMO_CAB, "").await;
+    let t = app.create_order(DEMO, DEMO_CAB, "").await;
     app.post(&format!("/cabinet/ejectByRent?cabinetid={DEMO_CAB}&rentOrderId={t}&slotNum=8")).await; // not subscribed
     app.control(&format!("/cabinets/{DEMO_CAB}/return?batteryId={battery}")).await; // its own URL
 
@@ -385,7 +355,7 @@ async fn per_event_urls_and_disabled_or_missing_subscriptions_are_honoured() {
     let back = special.wait_for(1, event_is("BATTERY_IN"), WAIT).await;
     assert_eq!((back[0].path.as_str(), back[0].query.as_str()), ("/in", "token=abc"));
     // Deliveries are journaled when the change happens, so what is not there never will be.
-    let all = wait_journal(&app, "", 2).await;
+    let all = app.wait_pushes("", 2).await;
     assert_eq!(all.iter().map(|e| e["event"].clone()).collect::<Vec<_>>(), vec!["CABINET_ONLINE", "BATTERY_IN"]);
     assert_eq!(main.received().len(), 1);
     assert_eq!(special.received().len(), 1);
@@ -395,7 +365,7 @@ async fn per_event_urls_and_disabled_or_missing_subscriptions_are_honoured() {
 async fn pushes_about_one_cabinet_arrive_in_the_order_they_happened() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     // Concurrent requests race for the world lock; whatever order they win in, the state
     // alternates, so the pushes must alternate too.
     let mut tasks = Vec::new();
@@ -407,7 +377,7 @@ async fn pushes_about_one_cabinet_arrive_in_the_order_they_happened() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200);
     }
-    let n = journal(&app, &format!("cabinet={DEMO_CAB}")).await.len();
+    let n = app.pushes(&format!("cabinet={DEMO_CAB}")).await.len();
     assert!(n >= 1);
     let got = sink.wait_for(n, |_| true, WAIT).await;
     let names: Vec<String> = got.iter().map(|r| r.json()["event"].as_str().unwrap().to_string()).collect();
@@ -424,11 +394,11 @@ async fn a_receiver_answering_500_is_retried_until_it_recovers_and_the_journal_t
     let app = spawn_app().await;
     let sink = Sink::start().await;
     sink.set(Behaviour::Status(500));
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
     sink.wait_for(2, |_| true, WAIT).await;
     sink.set(Behaviour::Ok);
-    let e = &wait_journal(&app, "event=CABINET_OFFLINE", 1).await[0];
+    let e = &app.wait_pushes("event=CABINET_OFFLINE", 1).await[0];
     assert_eq!(e["status"], "delivered");
     assert_eq!(e["error"], Value::Null);
     let attempts = e["attempts"].as_array().unwrap();
@@ -452,9 +422,9 @@ async fn a_delivery_gives_up_after_the_retry_schedule() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
     sink.set(Behaviour::Status(503));
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
-    let e = &wait_journal(&app, "status=failed", 1).await[0];
+    let e = &app.wait_pushes("status=failed", 1).await[0];
     // The test schedule is 50, 100, 200 ms: one attempt and three retries.
     let attempts = e["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 4, "{e}");
@@ -466,7 +436,7 @@ async fn a_delivery_gives_up_after_the_retry_schedule() {
     assert_eq!(attempts[3]["retryInMs"], Value::Null);
     assert_eq!(e["error"], "receiver answered HTTP 503");
     assert_eq!(sink.received().len(), 4);
-    assert_eq!(journal(&app, "status=delivered").await.len(), 0);
+    assert_eq!(app.pushes("status=delivered").await.len(), 0);
 }
 
 #[tokio::test]
@@ -476,15 +446,15 @@ async fn connection_refusals_are_retried_until_the_receiver_comes_up() {
     let app = spawn_with(config).await;
     // A port nothing listens on (yet).
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    subscribe_all(&app, DEMO, &format!("http://127.0.0.1:{port}/late")).await;
+    app.subscribe_all(DEMO, &format!("http://127.0.0.1:{port}/late")).await;
     app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
-    let e = &wait_journal(&app, "status=retrying", 1).await[0];
+    let e = &app.wait_pushes("status=retrying", 1).await[0];
     assert_eq!(e["attempts"][0]["httpStatus"], Value::Null);
     assert!(e["attempts"][0]["error"].as_str().unwrap().starts_with("connection failed"), "{e}");
     let sink = Sink::start_on(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap()).await;
     let got = sink.wait_for(1, event_is("CABINET_OFFLINE"), WAIT).await;
     assert_eq!(got[0].path, "/late");
-    let e = &wait_journal(&app, "event=CABINET_OFFLINE", 1).await[0];
+    let e = &app.wait_pushes("event=CABINET_OFFLINE", 1).await[0];
     let attempts = e["attempts"].as_array().unwrap();
     assert!(attempts.len() >= 2);
     assert_eq!(attempts.last().unwrap()["httpStatus"], 200);
@@ -494,9 +464,9 @@ async fn connection_refusals_are_retried_until_the_receiver_comes_up() {
 async fn refused_connections_give_up_after_the_schedule() {
     let app = spawn_app().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    subscribe_all(&app, DEMO, &format!("http://127.0.0.1:{port}/")).await;
+    app.subscribe_all(DEMO, &format!("http://127.0.0.1:{port}/")).await;
     app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
-    let e = &wait_journal(&app, "status=failed", 1).await[0];
+    let e = &app.wait_pushes("status=failed", 1).await[0];
     let attempts = e["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 4, "{e}");
     assert!(attempts
@@ -508,20 +478,20 @@ async fn refused_connections_give_up_after_the_schedule() {
 async fn the_journal_filters_by_event_cabinet_order_status_and_limit() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe_all(&app, DEMO, &sink.url).await;
-    let t = create_order(&app, DEMO_CAB, &format!("{}/cb", sink.url)).await;
+    app.subscribe_all(DEMO, &sink.url).await;
+    let t = app.create_order(DEMO, DEMO_CAB, &format!("{}/cb", sink.url)).await;
     app.advance(1).await; // the cabinet ejects on its own
     app.control("/cabinets/BJD60152/offline").await;
-    wait_journal(&app, "", 3).await;
+    app.wait_pushes("", 3).await;
     let only = |v: Vec<Value>| v.iter().map(|e| e["event"].as_str().unwrap().to_string()).collect::<Vec<_>>();
-    assert_eq!(only(journal(&app, "event=BATTERY_BORROW_OUT").await), ["BATTERY_BORROW_OUT"]);
-    assert_eq!(only(journal(&app, "cabinet=BJD60152").await), ["CABINET_OFFLINE"]);
-    assert_eq!(only(journal(&app, &format!("order={t}")).await), ["BATTERY_BORROW_OUT", "RENT_CALLBACK_1"]);
-    assert_eq!(only(journal(&app, "kind=callback").await), ["RENT_CALLBACK_1"]);
-    assert_eq!(journal(&app, "status=delivered").await.len(), 3);
-    assert_eq!(journal(&app, "status=failed").await.len(), 0);
-    assert_eq!(only(journal(&app, "limit=1").await), ["CABINET_OFFLINE"]);
-    let e = &journal(&app, "event=BATTERY_BORROW_OUT").await[0];
+    assert_eq!(only(app.pushes("event=BATTERY_BORROW_OUT").await), ["BATTERY_BORROW_OUT"]);
+    assert_eq!(only(app.pushes("cabinet=BJD60152").await), ["CABINET_OFFLINE"]);
+    assert_eq!(only(app.pushes(&format!("order={t}")).await), ["BATTERY_BORROW_OUT", "RENT_CALLBACK_1"]);
+    assert_eq!(only(app.pushes("kind=callback").await), ["RENT_CALLBACK_1"]);
+    assert_eq!(app.pushes("status=delivered").await.len(), 3);
+    assert_eq!(app.pushes("status=failed").await.len(), 0);
+    assert_eq!(only(app.pushes("limit=1").await), ["CABINET_OFFLINE"]);
+    let e = &app.pushes("event=BATTERY_BORROW_OUT").await[0];
     for key in [
         "id",
         "kind",
@@ -549,9 +519,9 @@ async fn the_journal_filters_by_event_cabinet_order_status_and_limit() {
 async fn resend_delivers_a_journaled_push_again() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
-    let first = &wait_journal(&app, "", 1).await[0];
+    let first = &app.wait_pushes("", 1).await[0];
     let id = first["id"].as_u64().unwrap();
     let v = app.control(&format!("/pushes/{id}/resend")).await;
     assert_eq!(v["code"], 0, "{v}");
@@ -560,7 +530,7 @@ async fn resend_delivers_a_journaled_push_again() {
     assert_eq!(v["data"]["resentFrom"], id);
     let got = sink.wait_for(2, |_| true, WAIT).await;
     assert_eq!(got[0].body, got[1].body);
-    let all = wait_journal(&app, "", 2).await;
+    let all = app.wait_pushes("", 2).await;
     assert_eq!(all[1]["id"], new_id);
     assert_eq!(all[1]["body"], first["body"]);
     assert_eq!(app.control("/pushes/999999/resend").await["code"], 9001);
@@ -612,10 +582,10 @@ async fn futures_join<F: std::future::Future<Output = ()> + Send + 'static>(fs: 
 async fn a_hanging_receiver_slows_neither_the_api_nor_other_receivers() {
     let app = spawn_app().await;
     let (stuck, healthy) = (Sink::start().await, Sink::start().await);
-    subscribe_all(&app, DEMO, &stuck.url).await;
-    subscribe_all(&app, ACME, &healthy.url).await;
+    app.subscribe_all(DEMO, &stuck.url).await;
+    app.subscribe_all(ACME, &healthy.url).await;
     let baseline = load(&app, 1000, 8).await;
-    wait_journal(&app, "agent=demo", 100).await;
+    app.wait_pushes("agent=demo", 100).await;
 
     stuck.set(Behaviour::Hang);
     // Queue deliveries behind the stuck receiver, one in flight per cabinet.
@@ -644,9 +614,9 @@ async fn shutdown_skips_the_back_off_and_gives_pending_deliveries_a_grace_period
     let app = spawn_with(config).await;
     let sink = Sink::start().await;
     sink.set(Behaviour::Status(500));
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
-    wait_journal(&app, "status=retrying", 1).await;
+    app.wait_pushes("status=retrying", 1).await;
     sink.set(Behaviour::Ok);
     let state = app.running.state.clone();
     let t = Instant::now();
@@ -663,7 +633,7 @@ async fn shutdown_abandons_what_a_hanging_receiver_holds_after_the_grace_period(
     let app = spawn_app().await;
     let sink = Sink::start().await;
     sink.set(Behaviour::Hang);
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
     sink.wait_for(1, |_| true, WAIT).await;
     let state = app.running.state.clone();
@@ -681,7 +651,7 @@ async fn reset_cancels_queued_deliveries() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
     sink.set(Behaviour::Hang);
-    subscribe_all(&app, DEMO, &sink.url).await;
+    app.subscribe_all(DEMO, &sink.url).await;
     for i in 0..6 {
         app.control(&format!("/cabinets/{DEMO_CAB}/{}", ["offline", "online"][i % 2])).await;
     }
@@ -692,6 +662,6 @@ async fn reset_cancels_queued_deliveries() {
         assert!(Instant::now() < deadline, "deliveries still pending after a reset");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(journal(&app, "").await.len(), 0);
+    assert_eq!(app.pushes("").await.len(), 0);
     assert_eq!(get_config(&app, DEMO).await.1["data"]["pushUrl"], "");
 }

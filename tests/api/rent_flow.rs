@@ -13,25 +13,6 @@ fn callback_of(r: &Received) -> (String, String) {
     (get("status"), get("tradeNo"))
 }
 
-async fn create(app: &TestApp, device: &str, callback: &str) -> String {
-    let (status, v) = app
-        .client
-        .post(app.api("/rent/order/create"))
-        .basic_auth("demo", Some("demo"))
-        .query(&[("deviceId", device), ("callbackURL", callback)])
-        .send()
-        .await
-        .map(|r| (r.status().as_u16(), r))
-        .unwrap();
-    assert_eq!(status, 200);
-    let v: Value = v.json().await.unwrap();
-    assert_eq!(v["code"], 0, "{v}");
-    let t = v["data"]["tradeNo"].as_str().expect("tradeNo is a string").to_string();
-    assert_eq!(t.len(), 20, "tradeNo is yyMMddHHmmss + 8 digits: {t}");
-    assert!(t.chars().all(|c| c.is_ascii_digit()));
-    t
-}
-
 async fn detail(app: &TestApp, t: &str) -> Value {
     let (s, v) = app.get(&format!("/rent/order/detail?tradeNo={t}")).await;
     assert_eq!(s, 200);
@@ -49,7 +30,7 @@ async fn a_whole_rent_and_return_cycle_calls_back_and_bills_by_the_strategy() {
 
     // The callback URL keeps its own query string.
     let cb = format!("{}/cb?rental=42&token=abc", sink.url);
-    let t = create(&app, DEMO_CAB, &cb).await;
+    let t = app.create_order(DEMO, DEMO_CAB, &cb).await;
     assert_eq!(detail(&app, &t).await["borrowStatus"], 0, "pending until the cabinet ejects");
 
     // The cabinet ejects one virtual second after the order.
@@ -108,7 +89,7 @@ async fn a_whole_rent_and_return_cycle_calls_back_and_bills_by_the_strategy() {
 async fn eject_by_rent_after_create_ejects_the_named_slot_once() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    let t = create(&app, DEMO_CAB, &format!("{}/cb", sink.url)).await;
+    let t = app.create_order(DEMO, DEMO_CAB, &format!("{}/cb", sink.url)).await;
     let (_, v) = app.post(&format!("/cabinet/ejectByRent?cabinetid={DEMO_CAB}&rentOrderId={t}&slotNum=3")).await;
     assert_eq!(v, serde_json::json!({"msg":"Successful operation","code":0}));
     assert_eq!(detail(&app, &t).await["borrowSlot"], 3);
@@ -130,7 +111,7 @@ async fn eject_by_rent_after_create_ejects_the_named_slot_once() {
 async fn an_empty_cabinet_fails_the_order_with_status_zero() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    let t = create(&app, EMPTY_CAB, &format!("{}/cb", sink.url)).await;
+    let t = app.create_order(DEMO, EMPTY_CAB, &format!("{}/cb", sink.url)).await;
     app.advance(1).await;
     let got = sink.wait_for(1, |_| true, WAIT).await;
     assert_eq!(got[0].body, format!("status=0&tradeNo={t}"));
@@ -143,7 +124,7 @@ async fn an_empty_cabinet_fails_the_order_with_status_zero() {
 async fn a_cabinet_that_drops_before_the_eject_fails_the_order() {
     let app = spawn_app().await;
     let sink = Sink::start().await;
-    let t = create(&app, DEMO_CAB, &format!("{}/cb", sink.url)).await;
+    let t = app.create_order(DEMO, DEMO_CAB, &format!("{}/cb", sink.url)).await;
     assert_eq!(app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await["code"], 0);
     app.advance(1).await;
     let got = sink.wait_for(1, |_| true, WAIT).await;
@@ -168,7 +149,7 @@ async fn offline_unknown_and_foreign_devices_get_the_production_errors() {
     let (_, v) = app.post(&format!("/rent/order/create?deviceId={ACME_CAB}&callbackURL=http://127.0.0.1:9/")).await;
     assert_eq!(v, unbound);
     // Another agent's order is unknown too.
-    let t = create(&app, DEMO_CAB, "http://127.0.0.1:9/cb").await;
+    let t = app.create_order(DEMO, DEMO_CAB, "http://127.0.0.1:9/cb").await;
     let (_, v) = app.get_as(ACME, &format!("/rent/order/detail?tradeNo={t}")).await;
     assert_eq!(v["code"], 2006);
     let (_, v) = app.post_as(ACME, &format!("/rent/order/close?tradeNo={t}")).await;
@@ -296,14 +277,14 @@ async fn parameters_are_accepted_as_a_form_body_and_order_query_accepts_get() {
 #[tokio::test]
 async fn closing_orders_revokes_pending_ones_and_bills_leased_ones() {
     let app = spawn_app().await;
-    let pending = create(&app, DEMO_CAB, "http://127.0.0.1:9/cb").await;
+    let pending = app.create_order(DEMO, DEMO_CAB, "http://127.0.0.1:9/cb").await;
     let (_, v) = app.post(&format!("/rent/order/close?tradeNo={pending}")).await;
     assert_eq!(v, serde_json::json!({"msg":"Successful operation","code":0}));
     assert_eq!(detail(&app, &pending).await["borrowStatus"], 2);
     app.advance(1).await;
     assert_eq!(app.device(DEMO, DEMO_CAB).await["data"]["cabinet"]["busySlots"], 4, "a revoked order ejects nothing");
 
-    let leased = create(&app, DEMO_CAB, "http://127.0.0.1:9/cb").await;
+    let leased = app.create_order(DEMO, DEMO_CAB, "http://127.0.0.1:9/cb").await;
     app.advance(1).await;
     app.advance(40 * 60).await;
     app.post(&format!("/rent/order/close?tradeNo={leased}")).await;
@@ -364,7 +345,7 @@ async fn every_device_info_of_the_default_world_is_consistent() {
     let app = spawn_app().await;
     let cabinets: Vec<(String, String)> = {
         let w = app.running.state.store.snapshot();
-        w.cabinets.values().filter(|c| c.online).map(|c| (c.agent.to_string(), c.id.to_string())).collect()
+        w.cabinets().values().filter(|c| c.online).map(|c| (c.agent.to_string(), c.id.to_string())).collect()
     };
     assert!(cabinets.len() >= 24);
     for (agent, id) in cabinets {

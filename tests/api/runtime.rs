@@ -162,7 +162,7 @@ async fn refused_control_requests_leave_the_world_as_it_was() {
     assert_eq!(v["code"], 0, "{v}");
     app.advance(2).await;
     let rented = app.running.state.store.read(|w| {
-        w.batteries
+        w.batteries()
             .iter()
             .find(|(_, b)| matches!(b.place, bajie_sim::model::BatteryPlace::Rented { .. }))
             .map(|(id, _)| id.clone())

@@ -198,18 +198,6 @@ async fn only_absolute_http_and_https_urls_are_called_back_or_pushed_to() {
     app.assert_consistent().await;
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn bearer_tokens_stay_bounded_however_often_a_client_logs_in() {
     let app = spawn_with(Config { max_tokens_per_account: 20, ..Config::for_tests() }).await;

@@ -13,7 +13,7 @@ pub fn sim_config() -> Config {
 }
 
 /// Subscribe `account` to every event, pushed to `url`.
-pub async fn subscribe(app: &TestApp, account: &str, url: &str) {
+pub async fn wire_pushes(app: &TestApp, account: &str, url: &str) {
     let v = app.control(&format!("/agents/{account}/push?pushUrl={url}/events")).await;
     assert_eq!(v["code"], 0, "{v}");
 }
@@ -46,8 +46,8 @@ fn vols(v: &Value) -> BTreeMap<String, i64> {
 async fn the_simulation_on_a_driven_clock_rents_charges_and_pushes() {
     let sink = Sink::start().await;
     let app = spawn_with(sim_config()).await;
-    subscribe(&app, "demo", &sink.url).await;
-    subscribe(&app, "acme", &sink.url).await;
+    wire_pushes(&app, "demo", &sink.url).await;
+    wire_pushes(&app, "acme", &sink.url).await;
     let cabinets = ["BJD60151", "BJD60152", "DTA10342", "BJH20433", "SAB30202"];
     let mut before = BTreeMap::new();
     for c in cabinets {
@@ -102,7 +102,7 @@ async fn the_simulation_on_a_driven_clock_rents_charges_and_pushes() {
 /// was made at (deliveries run while an advance moves the clock).
 async fn session(sink: &Sink) -> (String, Vec<Value>) {
     let app = spawn_with(sim_config()).await;
-    subscribe(&app, "demo", &sink.url).await;
+    wire_pushes(&app, "demo", &sink.url).await;
     let (_, v) = app.post(&format!("/rent/order/create?deviceId={DEMO_CAB}&callbackURL={}/cb", sink.url)).await;
     assert_eq!(v["code"], 0, "{v}");
     app.advance(2 * 3600).await;
@@ -180,7 +180,7 @@ async fn a_tick_moves_the_clock_by_one_step_and_runs_what_is_due() {
 async fn scenario_helpers_fill_empty_charge_and_break_batteries() {
     let sink = Sink::start().await;
     let app = spawn_app().await;
-    subscribe(&app, "demo", &sink.url).await;
+    wire_pushes(&app, "demo", &sink.url).await;
 
     let v = app.control(&format!("/cabinets/{EMPTY_CAB}/fill?vol=60")).await;
     assert_eq!(v["code"], 0, "{v}");

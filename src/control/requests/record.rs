@@ -111,8 +111,9 @@ pub async fn record(
         .or_else(|| rel.split('/').find(|s| is_device_id(s)).map(str::to_string));
     let mut order = find(&["tradeNo", "orderId", "rentOrderId"]).map(|(_, v)| v.trim().to_string());
     if let (Some("C3"), Some(acct), Some(o)) = (op, account.as_deref(), order.as_deref()) {
-        let again =
-            state.store.read(|w| w.orders.get(o).is_some_and(|x| x.agent == acct && x.status != OrderStatus::Pending));
+        let again = state
+            .store
+            .read(|w| w.orders().get(o).is_some_and(|x| x.agent == acct && x.status != OrderStatus::Pending));
         if again {
             verdict.warnings.push(Warning {
                 code: Code::SecondEject,
@@ -144,9 +145,9 @@ pub async fn record(
                 .map(|(_, v)| v.trim().to_string())
                 .or_else(|| shop_in_path(id, &rel));
             let foreign = state.store.read(|w| {
-                cabinet.as_deref().and_then(|d| w.cabinets.get(d)).is_some_and(|x| x.agent != acct)
-                    || order.as_deref().and_then(|o| w.orders.get(o)).is_some_and(|x| x.agent != acct)
-                    || shop.as_deref().and_then(|s| w.shops.get(s)).is_some_and(|x| x.agent != acct)
+                cabinet.as_deref().and_then(|d| w.cabinets().get(d)).is_some_and(|x| x.agent != acct)
+                    || order.as_deref().and_then(|o| w.orders().get(o)).is_some_and(|x| x.agent != acct)
+                    || shop.as_deref().and_then(|s| w.shops().get(s)).is_some_and(|x| x.agent != acct)
             });
             if foreign {
                 verdict.warnings.push(Warning {

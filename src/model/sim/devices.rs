@@ -108,7 +108,7 @@ pub fn slot_fault(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     let Some((cabinet, slot)) = random_slot(w) else {
         return;
     };
-    if !w.cabinets.get(cabinet.as_str()).and_then(|c| c.slot(slot)).is_some_and(|s| s.fault == 0 && !s.locked) {
+    if !w.cabinets.get(cabinet.as_str()).and_then(|c| c.slot(slot)).is_some_and(|s| s.usable()) {
         return;
     }
     let Some(&fault) = random::pick(&mut w.rng, &w.sim.settings.slot_fault_types) else {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 
 /// The embedded default world.
-pub const DEFAULT_FIXTURES: &str = include_str!("../fixtures/default.json");
+pub const DEFAULT_FIXTURES: &str = include_str!("../../fixtures/default.json");
 
 /// A fixture file.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -28,7 +28,7 @@ pub struct FixtureFile {
     /// World rules; defaults apply to what is left out.
     #[serde(default)]
     pub settings: Option<Settings>,
-    /// Simulation rates, read by `sim/` (kept as given).
+    /// Simulation rates, read by `model/sim/` (kept as given).
     #[serde(default)]
     #[schemars(with = "Option<crate::model::SimSettings>")]
     pub sim: Option<serde_json::Value>,
@@ -259,7 +259,8 @@ fn money(v: f64, what: &str) -> Result<Money, String> {
 /// The JSON Schema of fixture files (`bajie-sim --fixture-schema`), derived from the types
 /// above, so it cannot drift from what [`load`] accepts.
 pub fn schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(FixtureFile)).unwrap_or_default();
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(FixtureFile)).expect("a derived JSON Schema serialises");
     if let Some(o) = schema.as_object_mut() {
         o.insert("title".into(), "bajie-sim fixture file".into());
         o.insert(

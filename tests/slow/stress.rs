@@ -238,7 +238,7 @@ async fn thirty_two_clients_at_once_leave_a_consistent_world_and_a_complete_jour
     let (callbacks, events) = (Sink::start().await, Sink::start().await);
     let initial = app.running.state.store.snapshot();
     let cabinets_of = |agent: &str| -> Vec<String> {
-        initial.cabinets.values().filter(|c| c.agent == agent).map(|c| c.id.to_string()).collect()
+        initial.cabinets().values().filter(|c| c.agent == agent).map(|c| c.id.to_string()).collect()
     };
     let (demo_cabs, acme_cabs) = (cabinets_of("demo"), cabinets_of("acme"));
     let mut g = Gen(7);
@@ -271,21 +271,21 @@ async fn thirty_two_clients_at_once_leave_a_consistent_world_and_a_complete_jour
             let (_, v) = app.get_as(who, &format!("/rent/order/detail?tradeNo={trade}")).await;
             assert_eq!(v["data"]["borrowStatus"].as_i64(), Some(seen.borrow_status()), "{trade}: {seen:?} {v}");
             if let Seen::Leased(b) = seen {
-                assert_eq!(world.batteries[b.as_str()].place, BatteryPlace::Rented { order: trade.into() }, "{b}");
+                assert_eq!(world.batteries()[b.as_str()].place, BatteryPlace::Rented { order: trade.into() }, "{b}");
             }
             orders += 1;
         }
         for b in &t.loose {
-            assert_eq!(world.batteries[b.as_str()].place, BatteryPlace::Loose, "{b} closed out, with the customer");
+            assert_eq!(world.batteries()[b.as_str()].place, BatteryPlace::Loose, "{b} closed out, with the customer");
         }
     }
     // Every battery in exactly one place, none created or lost.
-    assert_eq!(world.batteries.len(), initial.batteries.len());
-    let docked: usize = world.cabinets.values().map(|c| c.slots.iter().filter(|s| s.battery.is_some()).count()).sum();
-    let rented = world.batteries.values().filter(|b| matches!(b.place, BatteryPlace::Rented { .. })).count();
-    let loose = world.batteries.values().filter(|b| b.place == BatteryPlace::Loose).count();
-    assert_eq!(docked + rented + loose, world.batteries.len());
-    let leased_orders = world.orders.values().filter(|o| o.status == bajie_sim::model::OrderStatus::InLease).count();
+    assert_eq!(world.batteries().len(), initial.batteries().len());
+    let docked: usize = world.cabinets().values().map(|c| c.slots.iter().filter(|s| s.battery.is_some()).count()).sum();
+    let rented = world.batteries().values().filter(|b| matches!(b.place, BatteryPlace::Rented { .. })).count();
+    let loose = world.batteries().values().filter(|b| b.place == BatteryPlace::Loose).count();
+    assert_eq!(docked + rented + loose, world.batteries().len());
+    let leased_orders = world.orders().values().filter(|o| o.status == bajie_sim::model::OrderStatus::InLease).count();
     assert_eq!(rented, leased_orders);
 
     // The journal accounts for every change, and everything was delivered.
@@ -359,5 +359,6 @@ async fn thirty_two_clients_at_once_leave_a_consistent_world_and_a_complete_jour
         tallies.iter().map(|t| t.returns).sum::<usize>(),
         journal.len()
     );
-    assert!(elapsed < Duration::from_secs(60));
+    // A hang deadline, not a speed bound (speed is measured in scripts/bench.sh).
+    assert!(elapsed < Duration::from_secs(300), "the stress run did not finish: a hang");
 }
