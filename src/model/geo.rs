@@ -6,13 +6,20 @@
 
 use std::f64::consts::PI;
 
+/// Mean Earth radius in metres, the sphere every distance is measured on.
+pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+/// Metres per degree of latitude on that sphere (and of longitude at the equator), rounded
+/// down: search boxes and rings built from it are never too small.
+pub const METRES_PER_DEGREE: f64 = 111_195.0;
+
 /// Great-circle distance in metres (haversine, mean Earth radius).
 pub fn distance_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dp = (lat2 - lat1).to_radians();
     let dl = (lng2 - lng1).to_radians();
     let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * 6_371_008.8 * a.sqrt().asin()
+    2.0 * EARTH_RADIUS_M * a.sqrt().asin()
 }
 
 /// Search radius in metres for an O6 `zoomLevel` (1 = 2500 km .. 8 = 19 m), per the docs.

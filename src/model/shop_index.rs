@@ -1,6 +1,7 @@
 //! Look-up tables of the world by place, by shop and by agent: the agent's shops by grid cell
-//! (the geo list, O6), the cabinets standing in each shop (O6 stock, shop stock, shop
-//! deletion) and each agent's cabinets with their position in the fleet (device pages, C7).
+//! (the geo list O6, and the nearby cabinets a simulated customer returns to), the cabinets
+//! standing in each shop (O6 stock, shop stock, shop deletion) and each agent's cabinets with
+//! their position in the fleet (device pages, C7). The world's one spatial index.
 //!
 //! At fleet scale a scan per request is too slow: O6 used to scan every shop of the agent and,
 //! per shop within reach, every cabinet (120 ms a request at 100,000 cabinets). The tables are
@@ -21,10 +22,12 @@ use std::sync::OnceLock;
 /// Grid cell edge in degrees (about 220 m north-south, 150 m east-west in Paris): a close
 /// zoom level looks at a few cells of a few shops each.
 const CELL_DEG: f64 = 0.002;
-/// Metres per degree of latitude, rounded down so the search box is never too small.
-const M_PER_DEG: f64 = 111_000.0;
+/// Metres per degree of latitude (rounded down: boxes and rings are never too small).
+const M_PER_DEG: f64 = geo::METRES_PER_DEGREE;
 /// A search box with more cells than this scans the agent's non-empty cells instead.
 const MAX_BOX_CELLS: i64 = 4096;
+/// Rings beyond which a nearest-first search gives up on rings and searches its box instead.
+const MAX_RINGS: i64 = 400;
 
 type Cell = (i64, i64);
 
@@ -162,6 +165,65 @@ impl ShopIndex {
     }
 }
 
+impl ShopIndex {
+    /// Like [`ShopIndex::near`], for a small `limit` in a dense fleet: rings of cells are
+    /// visited outward from the point's cell, and the search stops as soon as no farther cell
+    /// can hold a nearer shop, instead of measuring every shop within the radius (a return
+    /// at 100,000 cabinets otherwise measures thousands).
+    pub fn nearest<'a>(
+        &'a self,
+        agent: &str,
+        lat: f64,
+        lng: f64,
+        radius_m: f64,
+        limit: usize,
+        keep: impl Fn(&str) -> bool,
+    ) -> Vec<(f64, &'a str)> {
+        let Some(cells) = self.cells.get(agent) else {
+            return Vec::new();
+        };
+        // The shortest extent of a cell in metres, at the widest latitude a ring reaches:
+        // after ring `r`, everything not yet seen is at least `r` of these away.
+        let cos = (lat.abs() + CELL_DEG).min(90.0).to_radians().cos();
+        let cell_m = CELL_DEG * M_PER_DEG * cos;
+        let rings =
+            if lat.abs() > 80.0 || cell_m <= 0.0 { MAX_RINGS + 1 } else { (radius_m / cell_m).ceil() as i64 + 1 };
+        if rings > MAX_RINGS || limit == 0 {
+            return self.near(agent, lat, lng, radius_m, limit, keep);
+        }
+        let order = |a: &(f64, &str), b: &(f64, &str)| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1));
+        let (cy, cx) = cell_of(lat, lng);
+        let mut hits: Vec<(f64, &str)> = Vec::new();
+        for r in 0..=rings {
+            for y in cy - r..=cy + r {
+                // The ring's top and bottom rows in full, its sides as two cells.
+                let edge = y == cy - r || y == cy + r;
+                let step = if edge || r == 0 { 1 } else { 2 * r };
+                let mut x = cx - r;
+                while x <= cx + r {
+                    for p in cells.get(&(y, x)).into_iter().flatten() {
+                        let d = geo::distance_m(lat, lng, p.lat, p.lng);
+                        if d <= radius_m && keep(&p.id) {
+                            hits.push((d, p.id.as_str()));
+                        }
+                    }
+                    x += step;
+                }
+            }
+            if hits.len() >= limit {
+                hits.sort_unstable_by(order);
+                hits.truncate(limit);
+                if hits.last().is_some_and(|(d, _)| *d < r as f64 * cell_m) {
+                    break;
+                }
+            }
+        }
+        hits.sort_unstable_by(order);
+        hits.truncate(limit);
+        hits
+    }
+}
+
 /// Half the height and width in degrees of a box around `lat`/`lng` holding the circle of
 /// `radius_m`, or `None` when its east-west extent cannot be bounded in a simple box (near a
 /// pole, across the antimeridian, or wider than the globe).
@@ -236,6 +298,30 @@ impl World {
         ix.near(agent, lat, lng, radius_m, limit, |id| ix.has_cabinets(id))
             .into_iter()
             .filter_map(|(d, id)| self.shops.get(id).map(|s| (d, s)))
+            .collect()
+    }
+
+    /// Cabinets of the same agent within `radius_m` of cabinet `origin`'s shop, without
+    /// `origin` itself, nearest first (by shop: distance, then shop id; within a shop by
+    /// cabinet id), at most `limit`. Where a simulated customer may return instead.
+    pub fn cabinets_near(&self, origin: &str, radius_m: f64, limit: usize) -> Vec<String> {
+        let Some(cab) = self.cabinets.get(origin) else {
+            return Vec::new();
+        };
+        let Some(shop) = cab.shop.as_deref().and_then(|s| self.shops.get(s)) else {
+            return Vec::new();
+        };
+        let ix = self.shop_index();
+        // One shop more than asked: the origin's own shop may hold only the origin.
+        let shops = ix.nearest(&cab.agent, shop.latitude, shop.longitude, radius_m, limit.saturating_add(1), |id| {
+            ix.has_cabinets(id)
+        });
+        shops
+            .into_iter()
+            .flat_map(|(_, s)| ix.cabinets_of(s))
+            .filter(|c| *c != origin)
+            .take(limit)
+            .map(str::to_string)
             .collect()
     }
 

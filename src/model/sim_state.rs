@@ -8,7 +8,7 @@
 
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Rates and shapes of the simulated activity (`sim` in fixture files, `/_sim/sim`).
@@ -255,21 +255,12 @@ pub struct SimIndex {
     pub built_at: Option<Millis>,
     /// Cabinet and shop counts it was built from.
     pub fingerprint: (usize, usize),
-    /// Grid cell size in degrees (follows the "nearby" radius).
-    pub cell_deg: f64,
     /// Cabinet ids in id order.
     pub cabinets: Vec<String>,
     /// `slot_prefix[i]`: slots of cabinets `0..=i` (weighted picks of a slot).
     pub slot_prefix: Vec<u64>,
     /// Indices of cabinets with a POS terminal.
     pub pos: Vec<usize>,
-    /// Shop coordinates of each cabinet, if bound.
-    pub coords: Vec<Option<(f64, f64)>>,
-    /// Cabinets by grid cell of their shop's coordinates (cells of `sim::index::FINE_DEG`).
-    pub grid: BTreeMap<(i64, i64), Vec<usize>>,
-    /// Each cabinet's agent as a small number (same number, same agent), so neighbour
-    /// searches compare agents without a look-up in the world.
-    pub agents: Vec<u32>,
 }
 
 impl PartialEq for SimIndex {

@@ -4,7 +4,7 @@
 //! merchant; a full or offline cabinet sends them to the next one. Some never come back and
 //! become buy-outs at the strategy's timeout (the world's `Due::Timeout`).
 
-use super::{index, random, schedule, HOUR};
+use super::{random, schedule, HOUR};
 use crate::clock::{Millis, DAY, MINUTE};
 use crate::model::world::Due;
 use crate::model::{Event, OrderOrigin, OrderStatus, SimTask, World};
@@ -128,7 +128,7 @@ fn drop_timeout(w: &mut World, trade_no: &str) {
 fn choose_cabinets(w: &mut World, origin: &str) -> Vec<String> {
     let s = &w.sim.settings;
     let (same, radius) = (s.same_cabinet_share, s.nearby_radius_m);
-    let mut near = index::nearby(w, origin, radius, 8);
+    let mut near = w.cabinets_near(origin, radius, 8);
     let stay = w.rng.chance(same);
     if stay || near.is_empty() {
         near.insert(0, origin.to_string());
