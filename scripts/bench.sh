@@ -112,7 +112,8 @@ PY
 # --request-journal 0, measured in alternation ROUNDS times; the ratio is the median of the
 # pairs. Then DURATION s of O6 requests carrying 200 KB form bodies at each: the journal keeps
 # 2 KB of a body, so the peak resident size with the journal on stays within its 64 MiB cap of
-# the one without. Appends to $EXTRA and records journal_ratio, journal_rss_delta.
+# the one without. Appends to $EXTRA and records journal_ratio, journal_cpu_ratio,
+# journal_rss_delta.
 # `BENCH_ONLY=journal scripts/bench.sh` runs only this part.
 journal_rows() {
   local on off onpid offpid
@@ -124,28 +125,36 @@ journal_rows() {
   # Server CPU time (user + system clock ticks) per run as well: on a machine shared with other
   # work, CPU per request moves far less than requests per second.
   cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-  for _ in $(seq 1 "$ROUNDS"); do
-    local c0 c1 c2
-    c0=$(cpu_ticks "$onpid")
-    read -r A AP50 AP99 _ < <(run_wrk "$on/cdb-open-api/v1/rent/cabinet/query?deviceId=BJD60151" scripts/wrk/auth.lua)
-    c1=$(cpu_ticks "$onpid")
-    read -r B BP50 BP99 _ < <(run_wrk "$off/cdb-open-api/v1/rent/cabinet/query?deviceId=BJD60151" scripts/wrk/auth.lua)
-    c2=$(cpu_ticks "$offpid")
-    echo "$A $AP50 $AP99 $B $BP50 $BP99 $((c1 - c0)) $c2" >>"$OUT/journal-pairs.txt"
+  # o1_run URL PID -> "rps p50 p99 ticks": one wrk run of O1 and the server's CPU ticks in it.
+  o1_run() {
+    local c0 c1 rps p50 p99
+    c0=$(cpu_ticks "$2")
+    read -r rps p50 p99 _ < <(run_wrk "$1/cdb-open-api/v1/rent/cabinet/query?deviceId=BJD60151" scripts/wrk/auth.lua)
+    c1=$(cpu_ticks "$2")
+    echo "$rps $p50 $p99 $((c1 - c0))"
+  }
+  local i A AP50 AP99 CA B BP50 BP99 CB
+  for i in $(seq 1 "$ROUNDS"); do
+    # Which server goes first alternates, so neither gains from the order (a build starting
+    # or ending mid-round on the shared machine, a warmer cache).
+    if [ $((i % 2)) = 1 ]; then
+      read -r A AP50 AP99 CA < <(o1_run "$on" "$onpid")
+      read -r B BP50 BP99 CB < <(o1_run "$off" "$offpid")
+    else
+      read -r B BP50 BP99 CB < <(o1_run "$off" "$offpid")
+      read -r A AP50 AP99 CA < <(o1_run "$on" "$onpid")
+    fi
+    echo "$A $AP50 $AP99 $B $BP50 $BP99 $CA $CB" >>"$OUT/journal-pairs.txt"
   done
   read -r ON ONP99 OFF OFFP99 RATIO CPU_ON CPU_OFF CPU_RATIO < <(python3 - "$OUT/journal-pairs.txt" "$DURATION" <<'PY'
 import statistics, sys
 rows = [[float(x) for x in l.split()] for l in open(sys.argv[1]) if l.strip()]
 d = float(sys.argv[2])
-# The off server's ticks are cumulative: per run, the difference to the previous row.
-prev = 0.0
-for r in rows:
-    r[7], prev = r[7] - prev, r[7]
 med = lambda i: statistics.median(r[i] for r in rows)
 # Microseconds of server CPU per request (100 ticks per second).
 us = lambda ticks, rps: ticks * 10000.0 / max(rps * d, 1.0)
 on = statistics.median(us(r[6], r[0]) for r in rows)
-off = statistics.median(us(r[7], r[3]) for r in rows[1:] or rows)
+off = statistics.median(us(r[7], r[3]) for r in rows)
 print(f"{med(0):.0f} {med(2):.2f} {med(3):.0f} {med(5):.2f} {statistics.median(r[0] / r[3] for r in rows):.2f} {on:.1f} {off:.1f} {off / on:.2f}")
 PY
 )

@@ -155,6 +155,28 @@ test("a rent through the platform API shows up in the page", async () => {
   await page.locator(`#journal details[data-event="BATTERY_BORROW_OUT"][data-status="delivered"]`).waitFor({ state: "visible" });
 });
 
+test("Rent a battery in the page is a real O2 with the toolbar's credentials, called back to the built-in sink", async () => {
+  const before = await sim("GET", "/_sim/ui/world?agent=demo");
+  const known = new Set(before.body.data.world.orders.map((o) => o.tradeNo));
+  await page.locator(`[data-cabinet="${CAB}"] [data-act="rent"]`).click();
+  // A platform order of demo's (the toolbar's account), so O5 with demo's credentials finds it.
+  const tradeNo = await waitFor("the order the button created", async () => {
+    const w = await sim("GET", "/_sim/ui/world?agent=demo");
+    return w.body.data.world.orders.map((o) => o.tradeNo).find((t) => !known.has(t));
+  });
+  const detail = await sim("GET", `/cdb-open-api/v1/rent/order/detail?tradeNo=${tradeNo}`, { auth: DEMO_AUTH });
+  assert.equal(detail.body.code, 0, JSON.stringify(detail.body));
+  assert.equal(detail.body.data.cabinetId, CAB, JSON.stringify(detail.body));
+  const adv = await sim("POST", "/_sim/clock?advance=2");
+  assert.equal(adv.body.code, 0, JSON.stringify(adv.body));
+  // Its status=1 callback went to the simulator's own receiver and was delivered.
+  const cb = await waitFor("the status=1 callback", async () => {
+    const j = await sim("GET", `/_sim/pushes?order=${tradeNo}&event=RENT_CALLBACK_1&status=delivered`);
+    return j.body.data.records[0];
+  });
+  assert.equal(new URL(cb.url).pathname, "/_sim/ui/sink", JSON.stringify(cb));
+});
+
 test("a click in the page takes the cabinet offline for the platform API", async () => {
   await page.locator(`[data-cabinet="${CAB}"] [data-act="offline"]`).click();
   await page.locator(`[data-cabinet="${CAB}"][data-online="false"]`).waitFor({ state: "visible" });

@@ -754,3 +754,35 @@ async fn the_order_list_shows_rents_with_settled_amounts_and_filters() {
     assert_eq!(p2["page"]["records"][0]["pOrderid"], first["pOrderid"]);
     assert_eq!(app.get_as(ACME, "/order/list?page=1&limit=10").await.1["page"]["total"], 0);
 }
+
+/// Price ids come from one counter after the highest id in the world, whichever merchant
+/// creates the strategy: the first new one in the default world is 203.
+#[tokio::test]
+async fn price_ids_are_numbered_globally_so_the_first_new_strategy_is_203_whoever_creates_it() {
+    let mut acmes = strategy_body("Acme hourly");
+    acmes.as_object_mut().unwrap().remove("shopId");
+    for (first, second) in [(ACME, DEMO), (DEMO, ACME)] {
+        let app = spawn_app().await;
+        let body = |who: (&str, &str)| if who == ACME { acmes.clone() } else { strategy_body("Demo hourly") };
+        let v = post_ok(&app, first, "/shop/priceStrategy/saveOrUpdate", &body(first)).await;
+        assert_eq!(v["data"]["priceId"], 203, "{} first: {v}", first.0);
+        let v = post_ok(&app, second, "/shop/priceStrategy/saveOrUpdate", &body(second)).await;
+        assert_eq!(v["data"]["priceId"], 204, "{} second: {v}", second.0);
+    }
+}
+
+/// `reason` is documented as required but "may be empty": an absent one is an empty one, and
+/// a lock keeps up to 500 characters of it as its reason.
+#[tokio::test]
+async fn an_absent_reason_is_an_empty_one_and_a_lock_keeps_up_to_500_characters() {
+    let app = spawn_app().await;
+    let q = [("cabinetid", DEMO_CAB), ("slotNum", "5"), ("operationType", "lock")];
+    let v = call(&app, DEMO, "POST", "/cabinet/operation", &q, None).await.1;
+    assert_eq!(v["code"], 0, "{v}");
+    let s = &slots(&app, DEMO, DEMO_CAB).await[4];
+    assert_eq!((s["pLock"].clone(), s["pLockReason"].clone()), (json!(1), json!("")));
+    let long = "r".repeat(500);
+    let v = operate(&app, DEMO_CAB, "6", "lock", &[("reason", &long)]).await;
+    assert_eq!(v["code"], 0, "{v}");
+    assert_eq!(slots(&app, DEMO, DEMO_CAB).await[5]["pLockReason"], json!(long));
+}

@@ -379,3 +379,104 @@ fn the_api_reference_lists_the_fault_types_the_simulator_uses() {
         assert!(events.contains(&format!("| `{e}` |")), "event {e}");
     }
 }
+
+/// `docs/fidelity.md` names, for every choice (each bullet, and each `###` section, some of
+/// which are written as prose), the test that pins it, as `(test: [`module::name`](path))` or
+/// `(tests: ..., ...)`; every name cited is a test in the file it links. So a link cannot rot
+/// when a test is renamed or moved, and a choice cannot be added without its test. (A choice
+/// no test can check says why instead, as `(untestable: ...)`.)
+#[test]
+fn every_fidelity_choice_links_a_test_that_exists() {
+    const PAGE: &str = "docs/fidelity.md";
+    let doc = std::fs::read_to_string(PAGE).expect("docs/fidelity.md exists");
+    let lines: Vec<&str> = doc.lines().collect();
+    let mut problems = Vec::new();
+    let pinned = |text: &str| ["(test: [`", "(tests: [`", "(untestable: "].iter().any(|m| text.contains(m));
+
+    // Each bullet: its first line and the indented lines that continue it.
+    let mut choices = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with("- ") {
+            continue;
+        }
+        choices += 1;
+        let end = lines[i + 1..].iter().position(|l| !l.starts_with("  ")).map_or(lines.len(), |n| i + 1 + n);
+        if !pinned(&lines[i..end].join("\n")) {
+            problems.push(format!("{PAGE}:{}: a choice without a test link: {line}", i + 1));
+        }
+    }
+    // Each `###` section, up to the next heading.
+    for (i, line) in lines.iter().enumerate().filter(|(_, l)| l.starts_with("### ")) {
+        let end = lines[i + 1..].iter().position(|l| l.starts_with('#')).map_or(lines.len(), |n| i + 1 + n);
+        if !pinned(&lines[i..end].join("\n")) {
+            problems.push(format!("{PAGE}:{}: a section without a test link: {line}", i + 1));
+        }
+    }
+    assert!(choices >= 100, "only {choices} choices found in {PAGE}: did its bullet style change?");
+    assert!(!doc.contains("search them for the"), "{PAGE} still points at files instead of tests");
+
+    // Every cited test exists where its link points.
+    let mut cited = 0;
+    for (at, _) in doc.match_indices("(test: ").chain(doc.match_indices("(tests: ")) {
+        let mut rest = &doc[at..];
+        rest = &rest[rest.find(' ').map_or(0, |n| n + 1)..];
+        loop {
+            let Some(link) = rest.strip_prefix("[`").and_then(|r| r.split_once("`](")) else {
+                problems.push(format!("{PAGE}: a test link not written [`module::name`](path): {}", head(rest)));
+                break;
+            };
+            let (name, r) = link;
+            let Some((path, r)) = r.split_once(')') else {
+                problems.push(format!("{PAGE}: an unclosed test link: {}", head(rest)));
+                break;
+            };
+            cited += 1;
+            if let Err(e) = test_exists(name, path) {
+                problems.push(format!("{PAGE}: [`{name}`]({path}): {e}"));
+            }
+            match r.strip_prefix(", ") {
+                Some(next) => rest = next,
+                None if r.starts_with(')') => break,
+                None => {
+                    problems.push(format!("{PAGE}: a test list must end right after its last link: {}", head(r)));
+                    break;
+                }
+            }
+        }
+    }
+    assert!(cited >= choices, "{cited} test links for {choices} choices");
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// The first characters of `s`, for a message.
+fn head(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// Whether `name` is a test in the file `path` (relative to `docs/`): `module::function` for
+/// Rust (the module is the file's name, or its folder's for `mod.rs`), or
+/// `file.mjs: title` for a `node --test` test.
+fn test_exists(name: &str, path: &str) -> Result<(), String> {
+    let file = std::path::Path::new("docs").join(path);
+    let src = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    if let Some((script, title)) = name.split_once(": ") {
+        let same_file = file.file_name().is_some_and(|f| f == script);
+        return match same_file && src.contains(&format!("test(\"{title}\"")) {
+            true => Ok(()),
+            false => Err(format!("no test(\"{title}\", ...) in {script}")),
+        };
+    }
+    let (module, function) = name.split_once("::").ok_or("not module::function")?;
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let folder = file.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or_default();
+    if module != stem && !(stem == "mod" && module == folder) {
+        return Err(format!("the module of {} is not {module}", file.display()));
+    }
+    let at = src.find(&format!("fn {function}()")).ok_or_else(|| format!("no fn {function}() in the file"))?;
+    // The attributes and comments between the previous item and this function.
+    let before = &src[src[..at].rfind("\n}").unwrap_or(0)..at];
+    match before.contains("#[test]") || before.contains("#[tokio::test") {
+        true => Ok(()),
+        false => Err(format!("fn {function} is not a test")),
+    }
+}

@@ -405,3 +405,33 @@ async fn every_time_the_platform_writes_agrees_with_the_virtual_clock_real_start
     let app = spawn_with(Config { start: None, utc_offset_s: offset as i32, ..Config::for_tests() }).await;
     time_fields_agree(&app, offset).await;
 }
+
+/// An injected eject fault (`fail-next-eject`) wins over the checks of the slot `ejectByRent`
+/// names: the call answers `code` 0 and the order fails at once (no retry window), told by a
+/// failed BATTERY_BORROW_OUT with the injected fault type and a `status=0` callback.
+#[tokio::test]
+async fn an_injected_eject_fault_fails_an_eject_by_rent_at_once_even_on_the_empty_slot_it_names() {
+    let app = spawn_app().await;
+    let stock = batteries(&app, DEMO_CAB).await;
+    assert!(!stock.contains_key(&2), "slot 2 of {DEMO_CAB} is empty in the default world");
+    let trade = order_on(&app, DEMO_CAB).await;
+    let v = app.control(&format!("/cabinets/{DEMO_CAB}/fail-next-eject?faultType=4")).await;
+    assert_eq!(v["code"], 0, "{v}");
+    // Without the fault, naming the empty slot answers 2008 and keeps the order pending.
+    let v = eject_by_rent(&app, &trade, 2).await;
+    assert_eq!(v["code"], 0, "{v}");
+    // The clock is frozen: the failure did not wait for a window to close.
+    assert_eq!(borrow_status(&app, &trade).await, 2);
+    let v = app.control_get(&format!("/pushes/wait?order={trade}&count=2&timeoutMs=10000")).await;
+    assert_eq!(v["code"], 0, "{v}");
+    let j = journal(&app, &trade).await;
+    let mut names: Vec<&str> = j.iter().map(|(e, _)| e.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["BATTERY_BORROW_OUT", "RENT_CALLBACK_0"], "{j:?}");
+    let push = j.iter().find(|(e, _)| e == "BATTERY_BORROW_OUT").map(|(_, b)| b).unwrap();
+    let push: Value = serde_json::from_str(push).unwrap();
+    assert_eq!(push["eventData"]["faultType"], 4, "{push}");
+    assert_eq!(push["eventData"]["outBatteryId"], "", "{push}");
+    assert_eq!(batteries(&app, DEMO_CAB).await, stock);
+    app.assert_consistent().await;
+}

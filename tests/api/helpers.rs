@@ -115,8 +115,18 @@ impl TestApp {
 
     /// Advance the virtual clock by `secs`.
     pub async fn advance(&self, secs: u64) {
+        let now_ms = || async { self.control_get("/clock").await["data"]["nowMs"].as_i64().expect("nowMs") };
+        let end = now_ms().await + secs as i64 * 1000;
         let v = self.control(&format!("/clock?advance={secs}")).await;
         assert_eq!(v["code"], 0, "{v}");
+        // The server answers after 20 s even when the advance still runs, which a long advance
+        // on a loaded machine can take: wait for the clock itself (a hang deadline, not a
+        // speed bound).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+        while now_ms().await < end {
+            assert!(tokio::time::Instant::now() < deadline, "an advance of {secs} s did not finish");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Assert that `/_sim/check` holds.

@@ -665,3 +665,107 @@ async fn reset_cancels_queued_deliveries() {
     assert_eq!(app.pushes("").await.len(), 0);
     assert_eq!(get_config(&app, DEMO).await.1["data"]["pushUrl"], "");
 }
+
+/// An `https` receiver is called over TLS: a receiver that answers plain HTTP at an `https`
+/// URL never sees a request (a plain-text client would have delivered to it), and each
+/// attempt is journaled as failed with the reason.
+#[tokio::test]
+async fn an_https_receiver_is_called_over_tls_and_a_failed_handshake_is_journaled_with_the_reason() {
+    let app = spawn_app().await;
+    let sink = Sink::start().await;
+    let https = sink.url.replacen("http://", "https://", 1);
+    assert!(https.starts_with("https://127.0.0.1:"), "{https}");
+    app.subscribe_all(DEMO, &format!("{https}/events")).await;
+    app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
+    let e = &app.wait_pushes("status=failed", 1).await[0];
+    let attempts = e["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 4, "{e}");
+    for a in attempts {
+        let error = a["error"].as_str().unwrap_or_default();
+        assert!(a["httpStatus"].is_null() && !error.is_empty(), "{e}");
+        // rustls's reason: the receiver's plain-text answer is no TLS record.
+        assert!(error.contains("received corrupt message"), "{e}");
+    }
+    assert!(sink.received().is_empty(), "plain text reached the receiver: {:?}", sink.received().len());
+}
+
+/// Redirects are not followed: a receiver answering 302 with a `Location` is a failed
+/// attempt, journaled with its status, and the URL it points to never gets the push.
+#[tokio::test]
+async fn a_receiver_answering_a_redirect_is_a_failed_attempt_and_the_redirect_is_not_followed() {
+    let app = spawn_app().await;
+    let elsewhere = Sink::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let answer = format!(
+        "HTTP/1.1 302 Found\r\nLocation: {}/moved\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        elsewhere.url
+    );
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn.write_all(answer.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        }
+    });
+    app.subscribe_all(DEMO, &format!("http://127.0.0.1:{port}/events")).await;
+    app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
+    let e = &app.wait_pushes("status=failed", 1).await[0];
+    let attempts = e["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 4, "{e}");
+    assert!(attempts.iter().all(|a| a["httpStatus"] == 302), "{e}");
+    assert!(elsewhere.received().is_empty(), "the redirect was followed");
+}
+
+/// What counts as delivered is any 2xx, whatever its body says (here not even JSON), and the
+/// journal keeps its first 512 bytes; a 4xx is retried like any other failure (a receiver route
+/// that is not deployed yet often comes up later).
+#[tokio::test]
+async fn a_4xx_is_retried_and_any_2xx_is_delivered_keeping_512_bytes_of_its_answer() {
+    let app = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let long = "x".repeat(2000);
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut n = 0;
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = conn.read(&mut buf).await;
+            n += 1;
+            let (status, body) = if n == 1 { ("404 Not Found", "no route yet") } else { ("200 OK", long.as_str()) };
+            let answer =
+                format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = conn.write_all(answer.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        }
+    });
+    app.subscribe_all(DEMO, &format!("http://127.0.0.1:{port}/events")).await;
+    app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
+    let e = &app.wait_pushes("status=delivered", 1).await[0];
+    let attempts = e["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{e}");
+    assert_eq!((&attempts[0]["httpStatus"], &attempts[1]["httpStatus"]), (&Value::from(404), &Value::from(200)), "{e}");
+    assert_eq!(attempts[1]["response"], "x".repeat(512), "{e}");
+}
+
+/// The configuration that counts is the one in force when the change happened: a push being
+/// retried keeps going to the URL it was queued for after E1 names another receiver.
+#[tokio::test]
+async fn a_queued_push_keeps_the_url_of_the_configuration_in_force_when_it_happened() {
+    let app = spawn_app().await;
+    let (old, new) = (Sink::start().await, Sink::start().await);
+    old.set(Behaviour::Status(500));
+    app.subscribe_all(DEMO, &old.url).await;
+    app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
+    old.wait_for(1, |_| true, Duration::from_secs(10)).await;
+    // The push failed once and waits for its retry; now the configuration moves.
+    app.subscribe_all(DEMO, &new.url).await;
+    old.set(Behaviour::Ok);
+    let e = &app.wait_pushes("event=CABINET_OFFLINE&status=delivered", 1).await[0];
+    assert!(e["url"].as_str().unwrap().starts_with(&old.url), "{e}");
+    assert!(e["attempts"].as_array().unwrap().len() >= 2, "{e}");
+    assert!(new.received().is_empty(), "the queued push was re-routed");
+}

@@ -458,3 +458,68 @@ async fn the_geo_list_sorts_by_distance_and_answers_the_same_price_strings_whate
         app.post("/rent/cabinet/list?coordType=WGS-84&zoomLevel=5&lat=48.8606&lng=2.3376&showPrice=maybe").await;
     assert_eq!(v["code"], 1001, "showPrice must be a boolean: {v}");
 }
+
+/// A repeated parameter is read from its first occurrence (what a Spring `@RequestParam String`
+/// reads), unknown parameters are ignored, and an id with an invalid escape is kept as sent and
+/// answered like any unknown id, not refused.
+#[tokio::test]
+async fn a_duplicate_parameter_is_read_from_its_first_occurrence_and_odd_escapes_answer_like_unknown_ids() {
+    let app = spawn_app().await;
+    let own = app.device(DEMO, DEMO_CAB).await;
+    assert_eq!(own["code"], 0, "{own}");
+    let (_, first) =
+        app.get(&format!("/rent/cabinet/query?deviceId={DEMO_CAB}&deviceId=ZZZ99999&noSuchParameter=1")).await;
+    assert_eq!(first, own);
+    let unbound = serde_json::json!({"msg":"QR code unbound device.","code":2002});
+    let (_, second) = app.get(&format!("/rent/cabinet/query?deviceId=ZZZ99999&deviceId={DEMO_CAB}")).await;
+    assert_eq!(second, unbound);
+    for odd in ["BJD%ZZ151", "BJD%FF151"] {
+        let (_, v) = app.get(&format!("/rent/cabinet/query?deviceId={odd}")).await;
+        assert_eq!(v, unbound, "{odd}");
+    }
+}
+
+/// A return (`/_sim/cabinets/{id}/return`) docks the battery into an online cabinet of its own
+/// merchant with a free healthy slot; a foreign, an offline or a full cabinet refuses it and
+/// nothing changes.
+#[tokio::test]
+async fn a_return_is_refused_by_a_foreign_an_offline_or_a_full_cabinet_and_docks_in_an_online_one() {
+    let app = spawn_app().await;
+    let trade = app.create_order(ACME, ACME_CAB, "http://127.0.0.1:9/cb").await;
+    app.advance(1).await;
+    let (_, v) = app.get_as(ACME, &format!("/rent/order/detail?tradeNo={trade}")).await;
+    assert_eq!(v["data"]["borrowStatus"], 1, "{v}");
+    let battery = v["data"]["batteryId"].as_str().unwrap().to_string();
+    app.control(&format!("/cabinets/{ACME_CAB}/offline")).await;
+    for cabinet in [EMPTY_CAB, ACME_CAB, FULL_CAB] {
+        let before = app.running.state.store.snapshot();
+        let v = app.control(&format!("/cabinets/{cabinet}/return?batteryId={battery}")).await;
+        assert_ne!(v["code"], 0, "{cabinet} took the battery: {v}");
+        assert!(app.running.state.store.snapshot() == before, "{cabinet}: {v}");
+    }
+    app.control(&format!("/cabinets/{ACME_CAB}/online")).await;
+    let v = app.control(&format!("/cabinets/{ACME_CAB}/return?batteryId={battery}")).await;
+    assert_eq!(v["code"], 0, "{v}");
+    let (_, v) = app.get_as(ACME, &format!("/rent/order/detail?tradeNo={trade}")).await;
+    assert_eq!(v["data"]["borrowStatus"], 3, "{v}");
+    app.assert_consistent().await;
+}
+
+/// `ejectByRent` with an unknown `rentOrderId` creates a back-office order only when the eject
+/// can happen: a named slot that is empty, locked or missing answers 2008 and no order exists.
+#[tokio::test]
+async fn eject_by_rent_of_a_new_order_on_an_empty_locked_or_missing_slot_answers_2008_and_creates_no_order() {
+    let app = spawn_app().await;
+    let (_, v) =
+        app.post(&format!("/cabinet/operation?cabinetid={DEMO_CAB}&slotNum=5&operationType=lock&reason=")).await;
+    assert_eq!(v["code"], 0, "{v}");
+    for (slot, order) in [(2, "26030209000000000011"), (5, "26030209000000000012"), (99, "26030209000000000013")] {
+        let before = app.running.state.store.snapshot();
+        let (_, v) =
+            app.post(&format!("/cabinet/ejectByRent?cabinetid={DEMO_CAB}&rentOrderId={order}&slotNum={slot}")).await;
+        assert_eq!(v["code"], 2008, "slot {slot}: {v}");
+        let (_, d) = app.get(&format!("/rent/order/detail?tradeNo={order}")).await;
+        assert_eq!(d["code"], 2006, "slot {slot}: {d}");
+        assert!(app.running.state.store.snapshot() == before, "slot {slot} changed the world");
+    }
+}

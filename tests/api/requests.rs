@@ -225,3 +225,46 @@ async fn entries_stay_within_their_caps_and_the_journal_can_be_off() {
 fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
+
+#[tokio::test]
+async fn an_entry_written_where_an_evicted_one_was_shows_nothing_of_it() {
+    // A ring of one: each request's entry reuses the buffer of the one it evicts.
+    let app = spawn_with(Config { request_journal: 1, ..Config::for_tests() }).await;
+    let r = app
+        .client
+        .post(app.api("/rent/cabinet/query?extra=1"))
+        .basic_auth("demo", Some("demo"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-long", "v".repeat(1000))
+        .body(format!("deviceId={DEMO_CAB}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().contains_key("x-sim-warnings"));
+    let first = app.control_get("/requests").await["data"]["records"][0].clone();
+    assert_eq!(first["body"], format!("deviceId={DEMO_CAB}"));
+    let long = first["headers"].as_array().unwrap().iter().find(|h| h["name"] == "x-long").unwrap();
+    assert_eq!(long["value"].as_str().unwrap().len(), 256, "a header value is capped");
+    for _ in 0..3 {
+        app.device(DEMO, DEMO_CAB).await;
+    }
+    let v = app.control_get("/requests").await;
+    assert_eq!(v["data"]["total"], 1, "{v}");
+    let e = &v["data"]["records"][0];
+    assert_eq!(
+        (&e["op"], &e["method"], &e["query"]),
+        (&Value::from("O1"), &Value::from("GET"), &Value::from(format!("deviceId={DEMO_CAB}")))
+    );
+    assert_eq!(
+        (&e["body"], &e["bodyBytes"], &e["bodyTruncated"]),
+        (&Value::Null, &Value::from(0), &Value::from(false))
+    );
+    assert_eq!(e["warnings"], serde_json::json!([]));
+    assert_eq!(e["cabinet"], DEMO_CAB);
+    assert_eq!(e["seq"].as_u64().unwrap(), first["seq"].as_u64().unwrap() + 3);
+    let names: Vec<&str> = e["headers"].as_array().unwrap().iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert!(!names.contains(&"x-long") && !names.contains(&"content-type"), "{names:?}");
+    assert_eq!(app.control_get(&format!("/requests/{}", e["id"].as_str().unwrap())).await["data"]["seq"], e["seq"]);
+    let gone = app.control_get(&format!("/requests/{}", first["id"].as_str().unwrap())).await;
+    assert_ne!(gone["code"], 0, "the evicted entry's id names nothing: {gone}");
+}

@@ -253,3 +253,196 @@ async fn simulation_rates_can_be_read_and_changed() {
     let v = app.control("/sim?noSuchRate=1").await;
     assert_eq!(v["code"], 1002, "{v}");
 }
+
+/// Change simulation settings (`POST /_sim/sim`): every random activity off, then `rates`.
+async fn quiet_sim(app: &TestApp, rates: Value) {
+    let mut body = serde_json::json!({"rentsPerCabinetHour": 0, "outagesPerCabinetDay": 0, "posOutagesPerDay": 0,
+        "batteryFaultsPerBatteryDay": 0, "slotFaultsPerSlotDay": 0});
+    for (k, v) in rates.as_object().expect("rates are an object") {
+        body[k] = v.clone();
+    }
+    let (_, v) = read(app.client.post(app.sim("/sim")).json(&body).send().await.unwrap()).await;
+    assert_eq!(v["code"], 0, "{v}");
+}
+
+/// The simulation's running totals (`stats` of `GET /_sim/sim`).
+async fn stats(app: &TestApp) -> Value {
+    app.control_get("/sim").await["data"]["stats"].clone()
+}
+
+/// The values of an exported map or list (the snapshot writes some tables as either).
+fn rows(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Object(m) => m.values().collect(),
+        Value::Array(a) => a.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A customer only rents where a battery can be taken: at cabinets that are all offline every
+/// customer walks away and no order is created; and a cabinet put offline by hand is never
+/// brought back by the simulation, however many outages it runs.
+#[tokio::test]
+async fn customers_walk_away_from_cabinets_they_cannot_rent_from_and_one_put_offline_by_hand_stays_offline() {
+    let app = spawn_with(sim_config()).await;
+    quiet_sim(&app, serde_json::json!({"rentsPerCabinetHour": 20, "outagesPerCabinetDay": 200, "outageMinutes": 1}))
+        .await;
+    let world = export(&app).await;
+    let cabinets: Vec<String> = world["world"]["cabinets"].as_object().unwrap().keys().cloned().collect();
+    assert!(cabinets.len() >= 10, "{cabinets:?}");
+    for c in &cabinets {
+        let v = app.control(&format!("/cabinets/{c}/offline")).await;
+        assert_eq!(v["code"], 0, "{c}: {v}");
+    }
+    let orders_before = rows(&world["world"]["orders"]).len();
+
+    app.advance(2 * 3600).await;
+
+    let s = stats(&app).await;
+    assert_eq!(s["rentals"], 0, "{s}");
+    assert!(s["walkAways"].as_u64().unwrap() >= 20, "{s}");
+    let world = export(&app).await;
+    assert_eq!(rows(&world["world"]["orders"]).len(), orders_before, "no order was created");
+    for (id, c) in world["world"]["cabinets"].as_object().unwrap() {
+        assert_eq!(c["online"], false, "{id} came back online on its own");
+    }
+    app.assert_consistent().await;
+}
+
+/// Heartbeats are CABINET_STATUS reports taken in turn: each online cabinet reports once per
+/// `heartbeatSeconds`, the cabinets' turns spread over the period, and an offline cabinet
+/// skips its turn.
+#[tokio::test]
+async fn heartbeats_come_once_per_period_from_each_online_cabinet_in_turn() {
+    let app = spawn_with(sim_config()).await;
+    quiet_sim(&app, serde_json::json!({"heartbeatSeconds": 600})).await;
+    let sink = format!("{}/_sim/ui/sink", app.base);
+    for account in ["demo", "acme"] {
+        let v = app.control(&format!("/agents/{account}/push?pushUrl={sink}&events=CABINET_STATUS")).await;
+        assert_eq!(v["code"], 0, "{v}");
+    }
+    let world = export(&app).await;
+    let online: BTreeSet<String> = world["world"]["cabinets"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, c)| c["online"] == true)
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(online.len() >= 10 && !online.contains(OFFLINE_CAB), "{online:?}");
+
+    app.advance(1800).await;
+
+    let v = app.control_get("/pushes?event=CABINET_STATUS&limit=1000").await;
+    let mut at: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in v["data"]["records"].as_array().unwrap() {
+        let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+        let cabinet = body["eventData"]["cabinetId"].as_str().unwrap().to_string();
+        at.entry(cabinet).or_default().push(body["timestamp"].as_str().unwrap().to_string());
+    }
+    assert_eq!(at.keys().cloned().collect::<BTreeSet<_>>(), online, "every online cabinet and only those");
+    let secs = |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").unwrap().and_utc().timestamp();
+    let mut firsts = BTreeSet::new();
+    for (cabinet, times) in &at {
+        let mut t: Vec<i64> = times.iter().map(|s| secs(s)).collect();
+        t.sort_unstable();
+        assert!((2..=4).contains(&t.len()), "{cabinet}: {times:?}");
+        assert!(t.windows(2).all(|w| w[1] - w[0] == 600), "{cabinet} reports every 600 s: {times:?}");
+        firsts.insert(t[0] % 600);
+    }
+    assert!(firsts.len() * 2 > online.len(), "turns spread over the period, not all at once: {firsts:?}");
+}
+
+/// Simulated faults: a battery fault or a slot fault raises BATTERY_ABNORMAL_WARNING naming
+/// the battery; a technician clears them after `repairHours` without a push of its own.
+#[tokio::test]
+async fn simulated_faults_warn_and_are_repaired_without_a_push() {
+    let app = spawn_with(sim_config()).await;
+    quiet_sim(
+        &app,
+        serde_json::json!({"batteryFaultsPerBatteryDay": 4, "slotFaultsPerSlotDay": 2, "repairHours": 0.5}),
+    )
+    .await;
+    let sink = format!("{}/_sim/ui/sink", app.base);
+    let events: Vec<&str> = EVENT_NAMES.iter().copied().filter(|e| *e != "CABINET_STATUS").collect();
+    for account in ["demo", "acme"] {
+        let v = app.control(&format!("/agents/{account}/push?pushUrl={sink}&events={}", events.join(","))).await;
+        assert_eq!(v["code"], 0, "{v}");
+    }
+
+    let faulty = |w: &Value| -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for c in rows(&w["world"]["cabinets"]) {
+            for (i, s) in c["slots"].as_array().unwrap().iter().enumerate().filter(|(_, s)| s["fault"] != 0) {
+                out.insert(format!("slot {} of {}: {}", i + 1, c["id"], s["fault"]));
+            }
+        }
+        for b in rows(&w["world"]["batteries"]).into_iter().filter(|b| b["fault"] != 0) {
+            out.insert(format!("battery {}: {}", b["id"], b["fault"]));
+        }
+        out
+    };
+    let before = faulty(&export(&app).await);
+
+    app.advance(3600).await;
+
+    assert_ne!(faulty(&export(&app).await), before, "faults happened");
+    let s = stats(&app).await;
+    let faults = s["batteryFaults"].as_u64().unwrap() + s["slotFaults"].as_u64().unwrap();
+    assert!(s["batteryFaults"].as_u64().unwrap() >= 1 && s["slotFaults"].as_u64().unwrap() >= 1, "{s}");
+    let warnings = app.control_get("/pushes?event=BATTERY_ABNORMAL_WARNING&limit=1000").await["data"]["records"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!warnings.is_empty() && warnings.len() as u64 <= faults, "{} warnings for {faults} faults", warnings.len());
+    for w in &warnings {
+        let body: Value = serde_json::from_str(w["body"].as_str().unwrap()).unwrap();
+        assert!(body["eventData"]["batteryList"].is_array(), "{body}");
+    }
+    let journaled = app.control_get("/pushes?limit=1").await["data"]["total"].clone();
+
+    // No new faults; six hours are far more than the repairs take (half an hour on average).
+    quiet_sim(&app, serde_json::json!({})).await;
+    app.advance(6 * 3600).await;
+    assert!(stats(&app).await["repairs"].as_u64().unwrap() >= faults, "{}", stats(&app).await);
+    assert_eq!(app.control_get("/pushes?limit=1").await["data"]["total"], journaled, "repairs push nothing");
+    // What is faulty is what the fixtures made faulty (a technician clears simulated faults only).
+    assert_eq!(faulty(&export(&app).await), before);
+    app.assert_consistent().await;
+}
+
+/// Finished simulated-customer orders are forgotten `orderRetentionHours` after they end;
+/// orders created through the API are never forgotten.
+#[tokio::test]
+async fn finished_customer_orders_are_forgotten_after_the_retention_and_api_orders_are_kept() {
+    let app = spawn_with(sim_config()).await;
+    quiet_sim(
+        &app,
+        serde_json::json!({"rentsPerCabinetHour": 6, "rentalMedianMinutes": 10, "rentalMinMinutes": 5,
+            "rentalMaxMinutes": 20, "neverReturnShare": 0, "orderRetentionHours": 1}),
+    )
+    .await;
+    let trade = app.create_order(DEMO, DEMO_CAB, &format!("{}/_sim/ui/sink/cb", app.base)).await;
+    app.advance(60).await;
+    let (_, v) = app.post(&format!("/rent/order/close?tradeNo={trade}")).await;
+    assert_eq!(v["code"], 0, "{v}");
+
+    app.advance(3600).await;
+    let customer_orders =
+        |w: &Value| -> usize { rows(&w["world"]["orders"]).iter().filter(|o| o["origin"] == "customer").count() };
+    let during = export(&app).await;
+    assert!(customer_orders(&during) >= 5, "rentals happened");
+
+    // No new rentals; every rental ended within 20 minutes, so an hour later they are gone.
+    quiet_sim(&app, serde_json::json!({"orderRetentionHours": 1})).await;
+    app.advance(3 * 3600).await;
+    let after = export(&app).await;
+    assert_eq!(customer_orders(&after), 0);
+    assert!(stats(&app).await["forgottenOrders"].as_u64().unwrap() >= 5);
+    assert!(
+        after["world"]["orders"].get(&trade).is_some()
+            || rows(&after["world"]["orders"]).iter().any(|o| o["tradeNo"] == trade)
+    );
+    let (_, v) = app.get(&format!("/rent/order/detail?tradeNo={trade}")).await;
+    assert_eq!(v["data"]["borrowStatus"], 3, "{v}");
+}

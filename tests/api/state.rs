@@ -177,3 +177,77 @@ async fn put_chunked(app: &TestApp, n: usize, size: usize) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// A `--state-file` that does not parse stops the start with a message naming the file (the
+/// simulator does not start from the fixtures and overwrite it at the next save); a missing
+/// file is fine and is created at the first save.
+#[tokio::test]
+async fn a_corrupt_state_file_stops_the_start_naming_the_problem_and_a_missing_one_does_not() {
+    let path = temp_file("corrupt");
+    let corrupt = r#"{"world": [1, 2"#;
+    std::fs::write(&path, corrupt).unwrap();
+    let config = Config { state_file: Some(path.clone()), ..Config::for_tests() };
+    match bajie_sim::app::build(config.clone()).await {
+        Ok(_) => panic!("a corrupt state file must stop the start"),
+        Err(e) => assert!(e.contains(&path.display().to_string()), "{e}"),
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), corrupt, "the file is left as it was");
+
+    std::fs::remove_file(&path).unwrap();
+    let app = spawn_with(config).await;
+    assert_eq!(app.control_get("/clock").await["data"]["now"], "2026-03-02 09:00:00");
+    app.running.shutdown(Duration::from_secs(1)).await;
+    assert!(path.exists(), "a missing state file is created at the first save");
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A snapshot brings back the clock's time but not its speed or freeze (those are the
+/// launch's flags); `PUT /_sim/state` keeps the push journal, and a reset still goes back to
+/// the fixtures, not to the restored snapshot.
+#[tokio::test]
+async fn a_snapshot_restores_the_clock_time_but_not_its_speed_and_keeps_the_journal() {
+    let app = spawn_app().await;
+    let start = export(&app).await;
+    app.advance(3600).await;
+    let snapshot = app.control_get("/state").await["data"].to_string();
+    // A push journaled after the snapshot was taken.
+    let trade = app.create_order(DEMO, DEMO_CAB, &format!("{}/_sim/ui/sink/cb", app.base)).await;
+    app.advance(2).await;
+    let journaled = app.control_get(&format!("/pushes/wait?order={trade}&count=1&timeoutMs=10000")).await;
+    assert_eq!(journaled["code"], 0, "{journaled}");
+    // Now the clock runs slowly (speed 0.001: a virtual millisecond per real second).
+    assert_eq!(app.control("/clock?freeze=false&speed=0.001").await["code"], 0);
+
+    assert_eq!(put(&app, snapshot).await["code"], 0);
+    let clock = app.control_get("/clock").await;
+    assert_eq!(clock["data"]["now"], "2026-03-02 10:00:00", "{clock}");
+    assert_eq!(
+        (&clock["data"]["frozen"], &clock["data"]["speed"]),
+        (&Value::from(false), &Value::from(0.001)),
+        "{clock}"
+    );
+    let v = app.control_get(&format!("/pushes?order={trade}")).await;
+    assert_eq!(v["data"]["total"], 1, "the journal is kept: {v}");
+
+    assert_eq!(app.control("/clock?freeze=true").await["code"], 0);
+    assert_eq!(app.control("/reset").await["code"], 0);
+    assert_eq!(export(&app).await["world"], start["world"], "reset goes back to the fixtures");
+}
+
+/// Derived tables (the grid of shops, cabinets by shop) are never saved: a snapshot holds
+/// the world's records only, and a restored world builds its tables again, so geo queries
+/// answer exactly as before.
+#[tokio::test]
+async fn derived_tables_are_not_saved_and_a_restored_world_answers_geo_queries_as_before() {
+    let app = spawn_app().await;
+    const O6: &str = "/rent/cabinet/list?coordType=WGS-84&zoomLevel=4&lat=48.8606&lng=2.3376";
+    let (_, before) = app.post(O6).await;
+    assert!(!before["list"].as_array().unwrap().is_empty(), "{before}");
+    let snapshot = app.control_get("/state").await["data"].clone();
+    let keys: Vec<&String> = snapshot["world"].as_object().unwrap().keys().collect();
+    assert!(keys.iter().all(|k| !k.to_ascii_lowercase().contains("index")), "{keys:?}");
+
+    assert_eq!(put(&app, snapshot.to_string()).await["code"], 0);
+    assert_eq!(app.post(O6).await.1, before);
+    app.assert_consistent().await;
+}

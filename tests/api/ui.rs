@@ -233,3 +233,17 @@ async fn the_users_orders_come_before_simulated_customers_orders() {
     assert!(v["data"]["world"]["totals"]["orders"].as_u64().unwrap_or(0) > 10, "customers rented: {v}");
     assert_eq!(orders[0]["tradeNo"], mine.as_str(), "{v}");
 }
+
+/// The built-in sink answers the platform's success envelope with HTTP 200 to any method on
+/// `/_sim/ui/sink` and any path below it.
+#[tokio::test]
+async fn the_built_in_sink_answers_success_to_any_method_on_any_path_below_it() {
+    let app = spawn_app().await;
+    for path in ["/ui/sink", "/ui/sink/rent", "/ui/sink/events/a/b?x=1"] {
+        for method in [reqwest::Method::POST, reqwest::Method::GET, reqwest::Method::PUT, reqwest::Method::DELETE] {
+            let r = app.client.request(method.clone(), app.sim(path)).body("status=1").send().await.unwrap();
+            assert_eq!(r.status(), 200, "{method} {path}");
+            assert_eq!(r.text().await.unwrap(), r#"{"msg":"Successful operation","code":0}"#, "{method} {path}");
+        }
+    }
+}

@@ -621,6 +621,25 @@ async fn malformed_http_is_refused_and_the_server_keeps_serving() {
     }
 }
 
+/// A request head that does not complete within 5 s is answered by the HTTP parser, before
+/// the application: 408 with an empty body, and the connection closed.
+#[tokio::test]
+async fn a_request_head_that_never_completes_is_answered_408_and_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut s = tokio::net::TcpStream::connect(app.running.addr).await.unwrap();
+    s.write_all(b"GET /_sim/health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection was held open");
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    assert!(head.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(body.is_empty(), "{text}");
+    let (s, v) = read_health(&app).await;
+    assert_eq!((s, &v["code"]), (200, &json!(0)), "the server still serves");
+}
+
 async fn read_health(app: &TestApp) -> (u16, Value) {
     read(app.client.get(app.sim("/health")).send().await.unwrap()).await
 }

@@ -11,6 +11,7 @@ use actix_web::web::Bytes;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -26,37 +27,13 @@ pub const HEADER_VALUE_CAP: usize = 256;
 /// first past it.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-/// A text cut to at most `cap` bytes (on a character boundary), in place.
-pub fn cut(mut text: String, cap: usize) -> String {
-    if text.len() > cap {
-        let mut end = cap;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
-}
-
-/// A text cut to at most `cap` bytes (on a character boundary), and whether it was cut.
-pub fn capped(text: &str, cap: usize) -> (String, bool) {
-    if text.len() <= cap {
-        return (text.to_string(), false);
-    }
-    let mut end = cap;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (text[..end].to_string(), true)
-}
-
-/// One header as journaled.
+/// One header as shown.
 #[derive(Debug, Clone, Serialize)]
-pub struct Header {
+pub struct Header<'a> {
     /// Name, lower case.
-    pub name: String,
+    pub name: &'a str,
     /// Value (capped; `Authorization` as scheme and account only).
-    pub value: String,
+    pub value: &'a str,
 }
 
 /// One contract warning as shown.
@@ -88,54 +65,84 @@ impl Kept {
         Kept { bytes, len: body.len() }
     }
 
-    /// A copy of the first [`BODY_CAP`] bytes (for buffers that may belong to something larger).
-    pub fn copy(body: &[u8]) -> Self {
-        Kept { bytes: Bytes::copy_from_slice(&body[..body.len().min(BODY_CAP)]), len: body.len() }
-    }
-
     fn text(&self) -> String {
         // A cut may split a UTF-8 sequence; the lossy reading shows it as one replacement char.
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
 }
 
-/// One platform request and its answer, as stored (texts are formatted when shown).
-#[derive(Debug, Clone)]
+/// The variable-length parts of an entry, each kept in [`Entry`]'s one text buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// HTTP method (capped at [`HEADER_VALUE_CAP`]).
+    Method,
+    /// Path as sent (capped at [`QUERY_CAP`]).
+    Path,
+    /// Raw query string (capped at [`QUERY_CAP`]).
+    Query,
+    /// Headers, written with [`Entry::add_header`].
+    Headers,
+    /// Request body (capped at [`BODY_CAP`]); absent when there was none or it was not read.
+    Body,
+    /// The account the credentials name (whether or not they were right).
+    Account,
+    /// The cabinet the request concerns.
+    Cabinet,
+    /// The order the request concerns (O2: the new order).
+    Order,
+    /// The envelope's `msg` (capped at twice [`HEADER_VALUE_CAP`]).
+    Msg,
+}
+
+const PARTS: usize = 9;
+
+impl Part {
+    fn cap(self) -> usize {
+        match self {
+            Part::Path | Part::Query => QUERY_CAP,
+            Part::Body => BODY_CAP,
+            Part::Msg => HEADER_VALUE_CAP * 2,
+            Part::Headers => usize::MAX,
+            Part::Method | Part::Account | Part::Cabinet | Part::Order => HEADER_VALUE_CAP,
+        }
+    }
+}
+
+/// The longest prefix of `text` within `cap` bytes that ends on a character boundary.
+pub fn prefix(text: &str, cap: usize) -> &str {
+    if text.len() <= cap {
+        return text;
+    }
+    let mut end = cap;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// One platform request and its answer, as stored.
+///
+/// Built for the request path's cost: every text (method, path, query, headers, body, account,
+/// cabinet, order, msg) is copied, within its cap, into one buffer, so an entry is one
+/// allocation beside the shared answer; the id, the times and every text are formatted only
+/// when the entry is shown. A buffer is reused once the entry leaves the ring (see
+/// [`Draft`]), so a journal at its steady state allocates and frees nothing per request.
+#[derive(Debug, Clone, Default)]
 pub struct Entry {
-    /// UUID, from the seed and [`Entry::seq`].
-    pub id: uuid::Uuid,
-    /// 1, 2, ... since start (not reset).
+    /// 1, 2, ... since start (not reset); the UUID is derived from it and the seed.
     pub seq: u64,
     /// Virtual time the request arrived.
     pub at_ms: Millis,
     /// Wall-clock time it arrived, milliseconds since the epoch.
     pub real_ms: i64,
-    /// HTTP method.
-    pub method: String,
-    /// Path as sent (capped).
-    pub path: String,
     /// Operation id (`O1`..`E2`, `A1`), when the path is one.
     pub op: Option<&'static str>,
-    /// Raw query string, capped at [`QUERY_CAP`] bytes.
-    pub query: String,
-    /// Headers (at most [`HEADERS_CAP`]), `Authorization` as scheme and account only.
-    pub headers: Vec<Header>,
-    /// Request body (`None`: none, or not read).
-    pub body: Option<Kept>,
     /// Bytes the request declared or carried.
     pub body_bytes: usize,
-    /// The account the credentials name (whether or not they were right).
-    pub account: Option<String>,
-    /// The cabinet the request concerns.
-    pub cabinet: Option<String>,
-    /// The order the request concerns (O2: the new order).
-    pub order: Option<String>,
     /// HTTP status answered.
     pub http_status: u16,
     /// The envelope's `code` (C4 and S1's string code read as a number), if any.
     pub code: Option<i64>,
-    /// The envelope's `msg`, if any.
-    pub msg: Option<String>,
     /// The answer's body.
     pub response: Kept,
     /// Real microseconds from arrival to the answer.
@@ -144,6 +151,147 @@ pub struct Entry {
     pub strict: bool,
     /// Contract warnings.
     pub warnings: Vec<contract::Warning>,
+    /// The texts, one after the other ([`Part`]); headers as length-prefixed name and value.
+    text: Vec<u8>,
+    /// Where each part lies in `text`; `None`: absent.
+    spans: [Option<(u32, u32)>; PARTS],
+    /// Headers written.
+    headers: u8,
+}
+
+impl Entry {
+    /// Forget everything but the buffer's allocation.
+    fn reset(&mut self) {
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        let mut warnings = std::mem::take(&mut self.warnings);
+        warnings.clear();
+        *self = Entry { text, warnings, ..Entry::default() };
+    }
+
+    /// Set `part` to `value`, cut to the part's cap on a character boundary. A part is set
+    /// once; a second set keeps the first text and shows the second.
+    pub fn set(&mut self, part: Part, value: &str) {
+        self.set_bytes(part, prefix(value, part.cap()).as_bytes());
+    }
+
+    /// Set `part` to the raw `value` cut to the part's cap (a body need not be UTF-8).
+    pub fn set_bytes(&mut self, part: Part, value: &[u8]) {
+        let value = &value[..value.len().min(part.cap())];
+        let start = self.text.len();
+        self.text.extend_from_slice(value);
+        self.spans[part as usize] = Some((start as u32, self.text.len() as u32));
+    }
+
+    /// Append a header (at most [`HEADERS_CAP`]; the name and the value each cut to
+    /// [`HEADER_VALUE_CAP`]). Headers are written one after the other, before any other part
+    /// that follows them in the buffer.
+    pub fn add_header(&mut self, name: &str, value: &[&str]) {
+        if usize::from(self.headers) >= HEADERS_CAP {
+            return;
+        }
+        let start = match self.spans[Part::Headers as usize] {
+            Some((s, e)) if e as usize == self.text.len() => s,
+            Some(_) => return,
+            None => self.text.len() as u32,
+        };
+        let name = prefix(name, HEADER_VALUE_CAP);
+        self.text.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        self.text.extend_from_slice(name.as_bytes());
+        // The value may come in pieces (`Basic ` and the account): cut as a whole.
+        let at = self.text.len();
+        self.text.extend_from_slice(&[0; 4]);
+        let mut room = HEADER_VALUE_CAP;
+        for piece in value {
+            let piece = prefix(piece, room);
+            self.text.extend_from_slice(piece.as_bytes());
+            room -= piece.len();
+        }
+        let len = (HEADER_VALUE_CAP - room) as u32;
+        self.text[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        self.headers += 1;
+        self.spans[Part::Headers as usize] = Some((start, self.text.len() as u32));
+    }
+
+    fn bytes(&self, part: Part) -> Option<&[u8]> {
+        self.spans[part as usize].and_then(|(s, e)| self.text.get(s as usize..e as usize))
+    }
+
+    /// The text of `part`, if set (every part but the body is written from UTF-8 text, cut on
+    /// a character boundary).
+    pub fn get(&self, part: Part) -> Option<&str> {
+        self.bytes(part).map(|b| std::str::from_utf8(b).unwrap_or_default())
+    }
+
+    fn text_of(&self, part: Part) -> &str {
+        self.get(part).unwrap_or_default()
+    }
+
+    /// The headers, in the order sent.
+    pub fn headers(&self) -> Vec<Header<'_>> {
+        let mut out = Vec::with_capacity(usize::from(self.headers));
+        let mut rest = self.bytes(Part::Headers).unwrap_or_default();
+        fn next<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len) as usize;
+            let (text, tail) = tail.split_at_checked(len)?;
+            *rest = tail;
+            std::str::from_utf8(text).ok()
+        }
+        while !rest.is_empty() {
+            let (Some(name), Some(value)) = (next(&mut rest), next(&mut rest)) else { break };
+            out.push(Header { name, value });
+        }
+        out
+    }
+
+    /// The entry as shown; its id is derived from `seed` and its sequence number.
+    pub fn view(&self, seed: u64) -> EntryView<'_> {
+        let body = self.bytes(Part::Body);
+        EntryView {
+            id: entry_id(seed, self.seq).to_string(),
+            seq: self.seq,
+            at: fmt_datetime(self.at_ms),
+            at_ms: self.at_ms,
+            real_time: chrono::DateTime::<chrono::Utc>::from_timestamp_millis(self.real_ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            method: self.text_of(Part::Method),
+            path: self.text_of(Part::Path),
+            op: self.op,
+            query: self.text_of(Part::Query),
+            headers: self.headers(),
+            // A cut may split a UTF-8 sequence; the lossy reading shows it as one replacement char.
+            body: body.map(|b| String::from_utf8_lossy(b).into_owned()),
+            body_bytes: self.body_bytes,
+            body_truncated: body.is_some_and(|b| b.len() < self.body_bytes),
+            account: self.get(Part::Account),
+            cabinet: self.get(Part::Cabinet),
+            order: self.get(Part::Order),
+            response: AnswerView {
+                http_status: self.http_status,
+                code: self.code,
+                msg: self.get(Part::Msg),
+                body: self.response.text(),
+                body_bytes: self.response.len,
+                body_truncated: self.response.bytes.len() < self.response.len,
+            },
+            duration_ms: self.duration_us as f64 / 1000.0,
+            strict: self.strict,
+            warnings: self
+                .warnings
+                .iter()
+                .map(|w| WarningView { code: w.code.name(), message: &w.message, alternative: w.code.alternative() })
+                .collect(),
+        }
+    }
+
+    fn weight(&self) -> usize {
+        // Times, numbers, spans: a few hundred bytes beside the buffer, the answer and warnings.
+        256 + self.text.capacity()
+            + self.response.bytes.len()
+            + self.warnings.iter().map(|w| w.message.len() + 64).sum::<usize>()
+    }
 }
 
 /// The answer a request got, as shown.
@@ -171,7 +319,7 @@ pub struct EntryView<'a> {
     path: &'a str,
     op: Option<&'static str>,
     query: &'a str,
-    headers: &'a [Header],
+    headers: Vec<Header<'a>>,
     body: Option<String>,
     body_bytes: usize,
     body_truncated: bool,
@@ -184,60 +332,39 @@ pub struct EntryView<'a> {
     warnings: Vec<WarningView<'a>>,
 }
 
-impl Entry {
-    /// The entry as shown.
-    pub fn view(&self) -> EntryView<'_> {
-        EntryView {
-            id: self.id.to_string(),
-            seq: self.seq,
-            at: fmt_datetime(self.at_ms),
-            at_ms: self.at_ms,
-            real_time: chrono::DateTime::<chrono::Utc>::from_timestamp_millis(self.real_ms)
-                .unwrap_or_default()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            method: &self.method,
-            path: &self.path,
-            op: self.op,
-            query: &self.query,
-            headers: &self.headers,
-            body: self.body.as_ref().map(Kept::text),
-            body_bytes: self.body_bytes,
-            body_truncated: self.body.as_ref().is_some_and(|b| b.bytes.len() < b.len),
-            account: self.account.as_deref(),
-            cabinet: self.cabinet.as_deref(),
-            order: self.order.as_deref(),
-            response: AnswerView {
-                http_status: self.http_status,
-                code: self.code,
-                msg: self.msg.as_deref(),
-                body: self.response.text(),
-                body_bytes: self.response.len,
-                body_truncated: self.response.bytes.len() < self.response.len,
-            },
-            duration_ms: self.duration_us as f64 / 1000.0,
-            strict: self.strict,
-            warnings: self
-                .warnings
-                .iter()
-                .map(|w| WarningView { code: w.code.name(), message: &w.message, alternative: w.code.alternative() })
-                .collect(),
-        }
+/// Evicted entries a thread keeps for its next requests. More than one, because requests
+/// whose handlers wait (a body, a latency profile) are written side by side on one worker.
+/// Bounded: at most this many entries, each within its caps, per worker thread.
+const SPARES: usize = 16;
+
+thread_local! {
+    /// The entries this thread last evicted, when nobody else held them: its next requests
+    /// write into them instead of allocating (actix runs each worker on one thread).
+    static SPARE: std::cell::RefCell<Vec<Arc<Entry>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An entry being written by the request it records, pushed with [`Requests::push`].
+#[derive(Debug)]
+pub struct Draft(Arc<Entry>);
+
+impl Draft {
+    /// An empty entry: one of this thread's spares (its buffer reused) or a new one.
+    pub fn new() -> Self {
+        let mut e = SPARE.with_borrow_mut(Vec::pop).unwrap_or_default();
+        // A spare is held by nobody else (checked when it was kept), so this never copies.
+        Arc::make_mut(&mut e).reset();
+        Draft(e)
     }
 
-    fn weight(&self) -> usize {
-        // Ids, times, numbers: a few hundred bytes beside the variable parts.
-        256 + self.method.len()
-            + self.path.len()
-            + self.query.len()
-            + self.headers.iter().map(|h| h.name.len() + h.value.len() + 48).sum::<usize>()
-            + self.body.as_ref().map_or(0, |b| b.bytes.len())
-            + self.response.bytes.len()
-            + self.msg.as_ref().map_or(0, String::len)
-            + [&self.account, &self.cabinet, &self.order]
-                .iter()
-                .map(|o| o.as_ref().map_or(0, String::len))
-                .sum::<usize>()
-            + self.warnings.iter().map(|w| w.message.len() + 64).sum::<usize>()
+    /// The entry, to fill in.
+    pub fn entry(&mut self) -> &mut Entry {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl Default for Draft {
+    fn default() -> Self {
+        Draft::new()
     }
 }
 
@@ -271,13 +398,14 @@ pub struct Filter {
 impl Filter {
     /// Whether `e` passes.
     pub fn matches(&self, e: &Entry) -> bool {
+        let path = e.text_of(Part::Path);
         self.op.as_ref().is_none_or(|v| e.op.is_some_and(|o| o.eq_ignore_ascii_case(v)))
-            && self.method.as_ref().is_none_or(|v| e.method.eq_ignore_ascii_case(v))
-            && self.path.as_ref().is_none_or(|v| e.path == *v || e.path.ends_with(v.as_str()))
-            && self.agent.as_ref().is_none_or(|v| e.account.as_ref() == Some(v))
+            && self.method.as_ref().is_none_or(|v| e.text_of(Part::Method).eq_ignore_ascii_case(v))
+            && self.path.as_ref().is_none_or(|v| path == v || path.ends_with(v.as_str()))
+            && self.agent.as_ref().is_none_or(|v| e.get(Part::Account) == Some(v))
             && self.code.is_none_or(|v| e.code == Some(v))
-            && self.device.as_ref().is_none_or(|v| e.cabinet.as_ref() == Some(v))
-            && self.order.as_ref().is_none_or(|v| e.order.as_ref() == Some(v))
+            && self.device.as_ref().is_none_or(|v| e.get(Part::Cabinet) == Some(v))
+            && self.order.as_ref().is_none_or(|v| e.get(Part::Order) == Some(v))
             && self.warned.is_none_or(|v| v != e.warnings.is_empty())
             && self.warning.is_none_or(|v| e.warnings.iter().any(|w| w.code.name() == v))
             && self.since_ms.is_none_or(|v| e.at_ms >= v)
@@ -316,6 +444,9 @@ pub struct Requests {
     seed: u64,
     ring: Mutex<Ring>,
     changed: Notify,
+    /// Waits in progress: a push wakes them only when there is one (the wake-up takes a lock
+    /// of its own, which every journaled request would otherwise pay).
+    waiting: AtomicUsize,
 }
 
 /// SplitMix64: the UUID's bits from the seed and the counter.
@@ -353,7 +484,13 @@ pub struct Size {
 impl Requests {
     /// A journal of at most `cap` entries (0: off), ids derived from `seed`.
     pub fn new(cap: usize, seed: u64) -> Self {
-        Requests { cap, seed, ring: Mutex::new(Ring { next: 1, ..Ring::default() }), changed: Notify::new() }
+        Requests {
+            cap,
+            seed,
+            ring: Mutex::new(Ring { next: 1, ..Ring::default() }),
+            changed: Notify::new(),
+            waiting: AtomicUsize::new(0),
+        }
     }
 
     /// Whether entries are kept at all.
@@ -361,17 +498,26 @@ impl Requests {
         self.cap > 0
     }
 
-    /// Append an entry (its `id` and `seq` are assigned here), count it, evict past the caps.
-    pub fn push(&self, mut e: Entry) {
+    /// The seed entry ids are derived from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Append an entry (its `seq` is assigned here), count it, evict past the caps. The lock
+    /// is held for the counts and a pointer move: the entry was written before, and an evicted
+    /// one is freed (or kept for one of this thread's next [`Draft`]s) after.
+    pub fn push(&self, draft: Draft) {
         if !self.enabled() {
             return;
         }
-        let mut evicted = Vec::new();
+        let mut arc = draft.0;
+        let mut first: Option<Arc<Entry>> = None;
+        let mut more: Vec<Arc<Entry>> = Vec::new();
         {
             let mut r = self.ring.lock();
+            let e = Arc::make_mut(&mut arc);
             e.seq = r.next;
             r.next += 1;
-            e.id = entry_id(self.seed, e.seq);
             let s = r.stats.entry(e.op.unwrap_or("unknown")).or_default();
             s.calls += 1;
             *s.codes.entry(e.code).or_default() += 1;
@@ -381,18 +527,31 @@ impl Requests {
             }
             let weight = e.weight();
             r.bytes += weight;
-            r.entries.push_back((Arc::new(e), weight));
+            r.entries.push_back((arc, weight));
             while r.entries.len() > 1 && (r.entries.len() > self.cap || r.bytes > MAX_BYTES) {
                 if let Some((old, w)) = r.entries.pop_front() {
                     r.bytes = r.bytes.saturating_sub(w);
                     r.evicted += 1;
-                    evicted.push(old);
+                    if first.is_none() {
+                        first = Some(old);
+                    } else {
+                        more.push(old);
+                    }
                 }
             }
         }
-        // Freed after the lock is released: the other workers do not wait for it.
-        drop(evicted);
-        self.changed.notify_waiters();
+        // After the lock: the other workers do not wait for a free or a wake-up.
+        if let Some(mut old) = first {
+            if Arc::get_mut(&mut old).is_some() {
+                SPARE.with_borrow_mut(|spares| {
+                    if spares.len() < SPARES {
+                        spares.push(old);
+                    }
+                });
+            }
+        }
+        drop(more);
+        self.wake();
     }
 
     /// The latest `limit` entries matching `f`, newest first.
@@ -405,10 +564,11 @@ impl Requests {
         self.ring.lock().entries.iter().filter(|(e, _)| f.matches(e)).count()
     }
 
-    /// The entry with UUID `id`.
+    /// The entry with UUID `id` (ids are derived, so each kept entry's is computed and compared).
     pub fn get(&self, id: &str) -> Option<Arc<Entry>> {
         let id = uuid::Uuid::parse_str(id.trim()).ok()?;
-        self.ring.lock().entries.iter().rev().map(|(e, _)| e).find(|e| e.id == id).cloned()
+        let r = self.ring.lock();
+        r.entries.iter().rev().map(|(e, _)| e).find(|e| entry_id(self.seed, e.seq) == id).cloned()
     }
 
     /// The sequence number of the entry with UUID `id`, if still kept.
@@ -430,12 +590,23 @@ impl Requests {
     /// Forget every entry and count (ids keep counting, so an old id never names a new entry).
     pub fn clear(&self) {
         let mut r = self.ring.lock();
-        r.entries.clear();
+        let entries = std::mem::take(&mut r.entries);
         r.stats.clear();
         r.bytes = 0;
         r.evicted = 0;
         drop(r);
-        self.changed.notify_waiters();
+        // Freed after the lock, like evicted entries.
+        drop(entries);
+        self.wake();
+    }
+
+    /// Wake the waits in progress. Called after the ring's lock is released: a wait counts
+    /// itself in `waiting` before it takes the lock to count entries, so a push that reads 0
+    /// here released the lock before that wait took it, and the wait sees the new entry.
+    fn wake(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.changed.notify_waiters();
+        }
     }
 
     /// Wait until at least `count` entries match `f`, or `timeout` passes; the matching
@@ -447,6 +618,15 @@ impl Requests {
         limit: usize,
         timeout: std::time::Duration,
     ) -> (Vec<Arc<Entry>>, usize, bool) {
+        /// Counts this wait in `waiting` for as long as it runs, dropped or not.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.changed.notified();
@@ -468,30 +648,19 @@ impl Requests {
 mod tests {
     use super::*;
 
-    pub(crate) fn entry(op: &'static str, body: usize) -> Entry {
-        Entry {
-            id: uuid::Uuid::nil(),
-            seq: 0,
-            at_ms: 0,
-            real_ms: 0,
-            method: "GET".into(),
-            path: "/x".into(),
-            op: Some(op),
-            query: String::new(),
-            headers: Vec::new(),
-            body: Some(Kept::copy("x".repeat(body).as_bytes())),
-            body_bytes: body,
-            account: Some("demo".into()),
-            cabinet: None,
-            order: None,
-            http_status: 200,
-            code: Some(0),
-            msg: None,
-            response: Kept::default(),
-            duration_us: 0,
-            strict: false,
-            warnings: Vec::new(),
-        }
+    pub(crate) fn entry(op: &'static str, body: usize) -> Draft {
+        let mut d = Draft::new();
+        let e = d.entry();
+        e.set(Part::Method, "GET");
+        e.set(Part::Path, "/x");
+        e.set(Part::Query, "");
+        e.set_bytes(Part::Body, "x".repeat(body).as_bytes());
+        e.set(Part::Account, "demo");
+        e.op = Some(op);
+        e.body_bytes = body;
+        e.http_status = 200;
+        e.code = Some(0);
+        d
     }
 
     #[test]
@@ -504,7 +673,7 @@ mod tests {
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5, 4, 3]);
         assert_eq!(j.stats()["O1"].calls, 5);
         assert_eq!(j.size().evicted, 2);
-        assert_eq!(j.get(&all[0].id.to_string()).unwrap().seq, 5);
+        assert_eq!(j.get(&entry_id(42, all[0].seq).to_string()).unwrap().seq, 5);
         j.clear();
         assert_eq!(j.count(&Filter::default()), 0);
         j.push(entry("O1", 10));
@@ -525,12 +694,47 @@ mod tests {
     #[test]
     fn the_byte_budget_holds_whatever_the_entries() {
         let j = Requests::new(1_000_000, 1);
-        let big = entry("O1", BODY_CAP).weight();
+        let big = entry("O1", BODY_CAP).0.weight();
         for _ in 0..(MAX_BYTES / big + 100) {
             j.push(entry("O1", BODY_CAP));
         }
         assert!(j.size().bytes <= MAX_BYTES);
         assert!(j.size().evicted >= 100);
-        assert_eq!(capped("héllo", 2), ("h".to_string(), true));
+        assert_eq!(prefix("héllo", 2), "h");
+    }
+
+    #[test]
+    fn an_entry_keeps_its_texts_within_their_caps_and_a_reused_one_nothing_of_before() {
+        let j = Requests::new(1, 5);
+        let mut d = entry("O1", 10);
+        let e = d.entry();
+        e.add_header("host", &["example"]);
+        e.add_header("authorization", &["Basic ", "demo"]);
+        e.add_header(&"n".repeat(1000), &["é".repeat(1000).as_str()]);
+        for i in 0..HEADERS_CAP {
+            e.add_header("x-more", &[&i.to_string()]);
+        }
+        e.set(Part::Query, &"é".repeat(QUERY_CAP));
+        e.warnings.push(contract::Warning { code: contract::Code::UnknownParam, message: "m".into() });
+        let h = e.headers();
+        assert_eq!(h.len(), HEADERS_CAP);
+        assert_eq!((h[0].name, h[0].value), ("host", "example"));
+        assert_eq!(h[1].value, "Basic demo");
+        assert_eq!((h[2].name.len(), h[2].value.len()), (HEADER_VALUE_CAP, HEADER_VALUE_CAP));
+        assert_eq!(e.get(Part::Query).unwrap().len(), QUERY_CAP);
+        assert_eq!(e.get(Part::Cabinet), None);
+        let shown = serde_json::to_value(e.view(5)).unwrap();
+        assert_eq!(shown["body"], "x".repeat(10));
+        assert_eq!(shown["account"], "demo");
+        assert_eq!(shown["id"], entry_id(5, 0).to_string());
+        j.push(d);
+        // The first entry leaves the ring; this thread reuses it for the next one.
+        j.push(entry("O2", 0));
+        let mut d = Draft::new();
+        assert!(d.entry().text.capacity() > 0, "the evicted entry's buffer is reused");
+        let shown = serde_json::to_value(d.entry().view(5)).unwrap();
+        assert_eq!(shown["headers"], serde_json::json!([]));
+        assert_eq!(shown["warnings"], serde_json::json!([]));
+        assert_eq!((shown["body"].is_null(), shown["account"].is_null(), shown["op"].is_null()), (true, true, true));
     }
 }

@@ -99,8 +99,8 @@ fn filter(p: &Params, j: &Requests) -> Result<Filter, Error> {
     })
 }
 
-fn records(entries: &[Arc<Entry>]) -> serde_json::Value {
-    json!(entries.iter().map(|e| e.view()).collect::<Vec<_>>())
+fn records(entries: &[Arc<Entry>], seed: u64) -> serde_json::Value {
+    json!(entries.iter().map(|e| e.view(seed)).collect::<Vec<_>>())
 }
 
 /// `GET /_sim/requests?<filters>&limit=`: matching entries, newest first.
@@ -109,7 +109,7 @@ async fn list(j: web::Data<Requests>, p: Params) -> Result<HttpResponse, Error> 
     let limit = p.int_in("limit", 1, LIMIT_MAX)?.unwrap_or(LIMIT_DEFAULT) as usize;
     let entries = j.list(&f, limit);
     let total = j.count(&f);
-    Ok(envelope::ok(json!({ "total": total, "enabled": j.enabled(), "records": records(&entries) })))
+    Ok(envelope::ok(json!({ "total": total, "enabled": j.enabled(), "records": records(&entries, j.seed()) })))
 }
 
 /// `GET /_sim/requests/count?<filters>`.
@@ -129,7 +129,7 @@ async fn wait(j: web::Data<Requests>, p: Params) -> Result<HttpResponse, Error> 
         return Err(Error::control("The request journal is off (--request-journal 0)."));
     }
     let (entries, total, ok) = j.wait(&f, n, limit, Duration::from_millis(timeout)).await;
-    let data = json!({ "total": total, "enabled": true, "records": records(&entries) });
+    let data = json!({ "total": total, "enabled": true, "records": records(&entries, j.seed()) });
     if ok {
         Ok(envelope::ok(data))
     } else {
@@ -146,7 +146,7 @@ async fn one(j: web::Data<Requests>, path: web::Path<String>) -> Result<HttpResp
     let e = j.get(path.trim()).ok_or_else(|| {
         Error::control(format!("No request {} in the journal (emptied, evicted, or never there).", clip(&path)))
     })?;
-    Ok(envelope::ok(e.view()))
+    Ok(envelope::ok(e.view(j.seed())))
 }
 
 /// `DELETE /_sim/requests`: forget every entry and count.

@@ -9,7 +9,7 @@
 //! The access log is one line per request (platform and control) at `info` under the target
 //! `bajie_sim::access`, which the binary keeps quiet unless `RUST_LOG` asks for it.
 
-use super::journal::{capped, cut, Entry, Header, Kept, Requests, HEADERS_CAP, HEADER_VALUE_CAP, QUERY_CAP};
+use super::journal::{prefix, Draft, Entry, Kept, Part, Requests, HEADERS_CAP};
 use crate::api::contract::{self, Code, RequestShape, Warning};
 use crate::api::guard::MAX_BODY;
 use crate::api::params::read_error;
@@ -65,7 +65,7 @@ pub async fn record(
     let at_ms = state.clock.now();
     let method = req.method().as_str().to_ascii_uppercase();
     let path = req.path().to_string();
-    let rel = path[PREFIX.len()..].to_string();
+    let rel = &path[PREFIX.len()..];
     let query = req.query_string().to_string();
     let header = |name: HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let content_type = header(header::CONTENT_TYPE).unwrap_or("").to_ascii_lowercase();
@@ -73,8 +73,13 @@ pub async fn record(
     let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
     let has_body = declared.is_some_and(|n| n > 0) || chunked;
     let encoded = header(header::CONTENT_ENCODING).is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
-    let (auth_view, account) = credentials(&state, header(header::AUTHORIZATION));
-    let headers = if journal.enabled() { headers_of(&req, auth_view.as_deref()) } else { Vec::new() };
+    let (auth, account) = credentials(&state, header(header::AUTHORIZATION));
+    // The entry is written where the request's pieces are; only the headers are needed
+    // before the request moves on to the handler.
+    let mut draft = journal.enabled().then(Draft::new);
+    if let Some(d) = draft.as_mut() {
+        write_headers(d.entry(), &req, auth, account.as_deref());
+    }
 
     // The body: read (within the size limit every handler has) and handed on unchanged.
     let mut req = req;
@@ -96,7 +101,7 @@ pub async fn record(
 
     let shape = RequestShape {
         method: &method,
-        path: &rel,
+        path: rel,
         query: &query,
         content_type: &content_type,
         body: body.as_deref(),
@@ -143,7 +148,7 @@ pub async fn record(
         if contract::WRITES.contains(&id) && not_found.contains(&c) {
             let shop = find(&["shopid", "shopId", "newID", "pNewid"])
                 .map(|(_, v)| v.trim().to_string())
-                .or_else(|| shop_in_path(id, &rel));
+                .or_else(|| shop_in_path(id, rel));
             let foreign = state.store.read(|w| {
                 cabinet.as_deref().and_then(|d| w.cabinets().get(d)).is_some_and(|x| x.agent != acct)
                     || order.as_deref().and_then(|o| w.orders().get(o)).is_some_and(|x| x.agent != acct)
@@ -168,31 +173,30 @@ pub async fn record(
     if access {
         access_line(&method, &path, status, code, started, account.as_deref());
     }
-    if journal.enabled() {
-        journal.push(Entry {
-            id: uuid::Uuid::nil(),
-            seq: 0,
-            at_ms,
-            real_ms: wall_now(),
-            method,
-            path: cut(path, QUERY_CAP),
-            op,
-            query: cut(query, QUERY_CAP),
-            headers,
-            // The request's buffer may be larger than its body: copied, never shared.
-            body: body.as_deref().map(Kept::copy),
-            body_bytes: body.as_ref().map_or(declared.unwrap_or(0) as usize, |b| b.len()),
-            account: account.map(|a| cut(a, HEADER_VALUE_CAP)),
-            cabinet: cabinet.map(|c| cut(c, HEADER_VALUE_CAP)),
-            order: order.map(|o| cut(o, HEADER_VALUE_CAP)),
-            http_status: status,
-            code,
-            msg: msg.map(|m| cut(m, HEADER_VALUE_CAP * 2)),
-            response: bytes.as_ref().map(Kept::of).unwrap_or_default(),
-            duration_us: started.elapsed().as_micros() as u64,
-            strict,
-            warnings: verdict.warnings,
-        });
+    if let Some(mut d) = draft {
+        fill(
+            d.entry(),
+            Filled {
+                at_ms,
+                method: &method,
+                path: &path,
+                op,
+                query: &query,
+                body: body.as_deref(),
+                declared: declared.unwrap_or(0) as usize,
+                account: account.as_deref(),
+                cabinet: cabinet.as_deref(),
+                order: order.as_deref(),
+                http_status: status,
+                code,
+                msg: msg.as_deref(),
+                response: bytes.as_ref(),
+                started,
+                strict,
+            },
+        );
+        d.entry().warnings = verdict.warnings;
+        journal.push(d);
     }
     Ok(put_body(res, bytes))
 }
@@ -268,53 +272,124 @@ fn shop_in_path(op: &str, rel: &str) -> Option<String> {
     }
 }
 
-/// `Authorization` as the journal shows it (scheme and account, never the secret) and the
-/// account it names. Basic names its account itself (right password or not); a bearer token
-/// is looked up.
-fn credentials(state: &AppState, header: Option<&str>) -> (Option<String>, Option<String>) {
-    let Some(h) = header else { return (None, None) };
+/// What an `Authorization` header was, as the journal shows it: its scheme and the account
+/// it names, never the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth<'a> {
+    /// No header, or one that is not text.
+    Absent,
+    /// Basic credentials naming an account (right password or not).
+    Basic,
+    /// Basic credentials that do not decode to `user:password`.
+    BasicMalformed,
+    /// A bearer token the world knows.
+    Bearer,
+    /// A bearer token the world does not know.
+    BearerUnknown,
+    /// Another scheme, as sent.
+    Unsupported(&'a str),
+}
+
+/// `Authorization` as the journal shows it and the account it names. Basic names its account
+/// itself (right password or not); a bearer token is looked up.
+fn credentials<'a>(state: &AppState, header: Option<&'a str>) -> (Auth<'a>, Option<String>) {
+    let Some(h) = header else { return (Auth::Absent, None) };
     let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
-    match scheme.to_ascii_lowercase().as_str() {
-        "basic" => {
-            let user = base64::engine::general_purpose::STANDARD
-                .decode(rest.trim())
-                .ok()
-                .and_then(|raw| String::from_utf8(raw).ok())
-                .and_then(|t| t.split_once(':').map(|(u, _)| u.to_string()));
-            match user {
-                Some(u) => (Some(format!("Basic {u}")), Some(u)),
-                None => (Some("Basic (malformed)".into()), None),
-            }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let user = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|mut t| {
+                t.find(':').map(|at| {
+                    t.truncate(at);
+                    t
+                })
+            });
+        match user {
+            Some(u) => (Auth::Basic, Some(u)),
+            None => (Auth::BasicMalformed, None),
         }
-        "bearer" => {
-            let (now, policy) = (state.clock.now(), state.config.token_policy());
-            let acct = state.store.read(|w| w.token_account(rest.trim(), now, policy).map(str::to_string));
-            match acct {
-                Some(a) => (Some(format!("Bearer {a}")), Some(a)),
-                None => (Some("Bearer (unknown token)".into()), None),
-            }
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        let (now, policy) = (state.clock.now(), state.config.token_policy());
+        let acct = state.store.read(|w| w.token_account(rest.trim(), now, policy).map(str::to_string));
+        match acct {
+            Some(a) => (Auth::Bearer, Some(a)),
+            None => (Auth::BearerUnknown, None),
         }
-        _ => (Some(format!("{} (unsupported scheme)", capped(scheme, 32).0)), None),
+    } else {
+        (Auth::Unsupported(scheme), None)
     }
 }
 
-/// The request's headers as journaled: at most [`HEADERS_CAP`], values capped, credentials
-/// replaced by their scheme and account.
-fn headers_of(req: &ServiceRequest, auth: Option<&str>) -> Vec<Header> {
-    req.headers()
-        .iter()
-        .take(HEADERS_CAP)
-        .map(|(name, value)| {
-            let value = if name == header::AUTHORIZATION {
-                auth.unwrap_or("").to_string()
-            } else if name == header::COOKIE || name.as_str() == "x-sim-token" {
-                "(hidden)".to_string()
-            } else {
-                capped(&String::from_utf8_lossy(value.as_bytes()), HEADER_VALUE_CAP).0
+/// The request's headers into `e`: at most [`HEADERS_CAP`], names and values capped,
+/// credentials replaced by their scheme and account.
+fn write_headers(e: &mut Entry, req: &ServiceRequest, auth: Auth<'_>, account: Option<&str>) {
+    for (name, value) in req.headers().iter().take(HEADERS_CAP) {
+        if name == header::AUTHORIZATION {
+            let account = account.unwrap_or("");
+            let pieces: [&str; 2] = match auth {
+                Auth::Absent => ["", ""],
+                Auth::Basic => ["Basic ", account],
+                Auth::BasicMalformed => ["Basic (malformed)", ""],
+                Auth::Bearer => ["Bearer ", account],
+                Auth::BearerUnknown => ["Bearer (unknown token)", ""],
+                Auth::Unsupported(scheme) => [prefix(scheme, 32), " (unsupported scheme)"],
             };
-            Header { name: name.as_str().to_string(), value }
-        })
-        .collect()
+            e.add_header(name.as_str(), &pieces);
+        } else if name == header::COOKIE || name.as_str() == "x-sim-token" {
+            e.add_header(name.as_str(), &["(hidden)"]);
+        } else {
+            e.add_header(name.as_str(), &[&String::from_utf8_lossy(value.as_bytes())]);
+        }
+    }
+}
+
+/// Everything an entry records but its headers and warnings, once the answer is known.
+struct Filled<'a> {
+    at_ms: crate::clock::Millis,
+    method: &'a str,
+    path: &'a str,
+    op: Option<&'static str>,
+    query: &'a str,
+    body: Option<&'a [u8]>,
+    declared: usize,
+    account: Option<&'a str>,
+    cabinet: Option<&'a str>,
+    order: Option<&'a str>,
+    http_status: u16,
+    code: Option<i64>,
+    msg: Option<&'a str>,
+    response: Option<&'a web::Bytes>,
+    started: Instant,
+    strict: bool,
+}
+
+/// Write `f` into `e`; each text is cut to its part's cap there (the request's buffer may be
+/// larger than its body, so the body is copied, never shared).
+fn fill(e: &mut Entry, f: Filled<'_>) {
+    e.at_ms = f.at_ms;
+    e.real_ms = wall_now();
+    e.set(Part::Method, f.method);
+    e.set(Part::Path, f.path);
+    e.op = f.op;
+    e.set(Part::Query, f.query);
+    if let Some(b) = f.body {
+        e.set_bytes(Part::Body, b);
+    }
+    e.body_bytes = f.body.map_or(f.declared, <[u8]>::len);
+    for (part, text) in
+        [(Part::Account, f.account), (Part::Cabinet, f.cabinet), (Part::Order, f.order), (Part::Msg, f.msg)]
+    {
+        if let Some(t) = text {
+            e.set(part, t);
+        }
+    }
+    e.http_status = f.http_status;
+    e.code = f.code;
+    e.response = f.response.map(Kept::of).unwrap_or_default();
+    e.duration_us = f.started.elapsed().as_micros() as u64;
+    e.strict = f.strict;
 }
 
 #[cfg(test)]
