@@ -141,10 +141,11 @@ impl AppState {
                 break;
             }
         }
+        // Copied with the gate closed, in pieces (`Store::copy_at`): virtual time stands
+        // still for the copy, requests go on between its pieces.
+        let copy = self.store.copy_at(&gate);
         drop(gate);
-        // Copied without the gate: the driver goes on meanwhile, and the copy carries the
-        // time its world had been brought to (`now` or later).
-        self.store.snapshot_at()
+        copy
     }
 
     /// Replace the world with a (validated) snapshot and set the clock to its time; the

@@ -61,6 +61,18 @@ impl Batteries {
         self.all.is_empty()
     }
 
+    /// Room for batteries without growing.
+    pub fn capacity(&self) -> usize {
+        self.all.capacity()
+    }
+
+    /// Forget every battery.
+    pub fn clear(&mut self) {
+        self.all.clear();
+        self.index.clear();
+        self.mismatched.clear();
+    }
+
     fn position(&self, id: &str) -> Option<usize> {
         let all = &self.all;
         self.index.find(hash_of(id), |&i| all.get(i as usize).is_some_and(|b| b.id == id)).map(|&i| i as usize)

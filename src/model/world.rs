@@ -22,6 +22,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+mod chunked;
+pub use chunked::{CheckPass, CopyPass};
+
 /// Tunable rules of the world.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
@@ -875,111 +878,12 @@ impl World {
 
     // ----- invariants ---------------------------------------------------------------------
 
-    /// Every broken invariant, in words; empty when the world is consistent.
-    ///
-    /// Runs over millions of slots at fleet scale, so the common case allocates nothing per
-    /// battery: places are compared in place and words are built only for violations (the
-    /// first version formatted a string per slot and took 18 s at 100,000 cabinets).
+    /// Every broken invariant, in words; empty when the world is consistent: the pass of
+    /// [`CheckPass`] in one piece (the store runs it in pieces, `store/`).
     pub fn check(&self) -> Vec<String> {
-        /// Where a battery was first seen.
-        #[derive(Clone, Copy)]
-        enum Seen<'a> {
-            Slot(&'a str, usize),
-            Order(&'a str),
-        }
-        impl std::fmt::Display for Seen<'_> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match self {
-                    Seen::Slot(c, n) => write!(f, "{c} slot {n}"),
-                    Seen::Order(t) => write!(f, "order {t}"),
-                }
-            }
-        }
-        let mut v = Vec::new();
-        let mut seen: std::collections::HashMap<&str, Seen<'_>> =
-            std::collections::HashMap::with_capacity(self.batteries.len());
-        // Docked batteries whose own place names the slot that holds them.
-        let mut confirmed = 0usize;
-        for c in self.cabinets.values() {
-            if !self.agents.contains_key(c.agent.as_str()) {
-                v.push(format!("cabinet {} belongs to unknown agent {}", c.id, c.agent));
-            }
-            if let Some(s) = c.shop.as_deref() {
-                if self.shops.get(s).is_none_or(|s| s.agent != c.agent) {
-                    v.push(format!("cabinet {} is bound to shop {s}, which is not its agent's", c.id));
-                }
-            }
-            let busy = c.battery_count();
-            let empty = c.slots.iter().filter(|s| s.battery.is_none()).count();
-            if busy + empty != c.slots.len() {
-                v.push(format!("cabinet {}: busy {busy} + empty {empty} != slots {}", c.id, c.slots.len()));
-            }
-            for (i, s) in c.slots.iter().enumerate() {
-                let Some(b) = s.battery.as_deref() else {
-                    continue;
-                };
-                let here = Seen::Slot(&c.id, i + 1);
-                if let Some(prev) = seen.insert(b, here) {
-                    v.push(format!("battery {b} is in two places: {prev} and {here}"));
-                }
-                match self.batteries.get(b) {
-                    None => v.push(format!("{here} holds unknown battery {b}")),
-                    Some(bat) => match &bat.place {
-                        BatteryPlace::Slot { cabinet, slot } if *cabinet == c.id && *slot as usize == i + 1 => {
-                            confirmed += 1
-                        }
-                        place => v.push(format!("{here} holds battery {b}, which believes it is {place:?}")),
-                    },
-                }
-            }
-        }
-        for o in self.orders.values() {
-            if o.status == OrderStatus::InLease {
-                match o.battery.as_deref() {
-                    None => v.push(format!("order {} is in lease without a battery", o.trade_no)),
-                    Some(b) => {
-                        let here = Seen::Order(&o.trade_no);
-                        if let Some(prev) = seen.insert(b, here) {
-                            v.push(format!("battery {b} is in two places: {prev} and {here}"));
-                        }
-                    }
-                }
-            }
-        }
-        // Every docked battery was confirmed by the slot that holds it, unless some battery
-        // believes it is in a slot that does not hold it: only then look each one up.
-        let docked = self.batteries.values().filter(|b| matches!(b.place, BatteryPlace::Slot { .. })).count();
-        for b in self.batteries.values() {
-            match &b.place {
-                BatteryPlace::Slot { cabinet, slot } if docked != confirmed => {
-                    let holds =
-                        self.cabinets.get(cabinet).and_then(|c| c.slot(*slot)).and_then(|s| s.battery.as_deref());
-                    if holds != Some(b.id.as_str()) {
-                        v.push(format!(
-                            "battery {} believes it is in {cabinet} slot {slot}, which holds {holds:?}",
-                            b.id
-                        ));
-                    }
-                }
-                BatteryPlace::Slot { .. } => {}
-                BatteryPlace::Rented { order } => {
-                    let ok = self.orders.get(order.as_str()).is_some_and(|o| {
-                        o.status == OrderStatus::InLease && o.battery.as_deref() == Some(b.id.as_str())
-                    });
-                    if !ok {
-                        v.push(format!(
-                            "battery {} believes it is rented on order {order}, which is not in lease with it",
-                            b.id
-                        ));
-                    }
-                }
-                BatteryPlace::Loose => {}
-            }
-            if !(0.0..=100.0).contains(&b.level) {
-                v.push(format!("battery {} has charge {} outside 0..100", b.id, b.level));
-            }
-        }
-        v
+        let mut pass = CheckPass::default();
+        while !self.check_piece(&mut pass, std::time::Duration::MAX) {}
+        pass.into_violations()
     }
 }
 

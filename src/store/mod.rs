@@ -11,10 +11,13 @@
 //! - time moves in bounded steps ([`Store::step`]): a step runs simulated activity for at
 //!   most [`HOLD`] of real time (or [`HOLD_EVENTS`] events), then releases the lock fairly so
 //!   waiting requests go first, and reports how far it got; the driver calls it again;
-//! - the few operations that must see the whole world at once (the invariant check, a copy
-//!   for a snapshot) are "long reads": while one runs, other readers no longer queue behind
-//!   a waiting writer (which the lock's fair policy would otherwise make them do), so reads
-//!   keep being answered and only writers wait for the long read;
+//! - the passes over the whole world (the invariant check, the copy a snapshot is written
+//!   from) run in pieces of at most [`PIECE`] under the read lock, released fairly between
+//!   pieces so waiting writers go first (`model/world/chunked.rs` says why a check cut this
+//!   way never reports a violation that was not there, and [`Store::copy_at`] which cut of
+//!   the world a copy is);
+//! - a copy in one piece remains for tests and as the last resort of a copy ("long read":
+//!   other readers join it rather than queue behind a waiting writer);
 //! - a world replacing this one (reset, snapshot import) is built by the caller outside the
 //!   lock and swapped in; the old one is freed after the lock is released.
 //!
@@ -25,13 +28,20 @@
 
 use crate::clock::Millis;
 use crate::error::Result;
+use crate::model::world::{CheckPass, CopyPass};
 use crate::model::{Event, World};
-use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Real time one step may hold the world lock.
 pub const HOLD: Duration = Duration::from_millis(2);
+/// Real time one piece of a whole-world pass (check, copy) may hold the read lock.
+pub const PIECE: Duration = Duration::from_millis(2);
+/// Copies of the world [`Store::copy_at`] takes in pieces before it takes one in a single hold.
+const COPY_TRIES: usize = 3;
+/// Times [`Store::copy_at`] mends one copy before it takes another.
+const MEND_ROUNDS: usize = 4;
 /// Events one step may produce before it lets go (bounds the memory of one step's events).
 pub const HOLD_EVENTS: usize = 2_000;
 
@@ -74,6 +84,29 @@ pub struct Stamp {
     pub store: u64,
     /// Its world's version.
     pub version: u64,
+}
+
+/// How a pass in pieces went: logged at debug level (`RUST_LOG=bajie_sim::store=debug`), for
+/// `scripts/bench-holds.sh` and anyone asking how long the lock was held.
+struct Pieces {
+    started: Instant,
+    count: usize,
+    longest: Duration,
+}
+
+impl Pieces {
+    fn new() -> Self {
+        Pieces { started: Instant::now(), count: 0, longest: Duration::ZERO }
+    }
+
+    fn log(&self, what: &str) {
+        log::debug!(
+            "{what}: {} pieces in {:.1} ms, longest hold {:.3} ms",
+            self.count,
+            self.started.elapsed().as_secs_f64() * 1e3,
+            self.longest.as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// Proof that the caller holds the time gate ([`Store::gate`]); dropping it opens the gate.
@@ -257,13 +290,78 @@ impl Store {
         self.read_long(World::clone)
     }
 
-    /// A copy of the whole world with the virtual time it has been brought to.
-    pub fn snapshot_at(&self) -> (Millis, World) {
+    /// One piece of a whole-world pass under the read lock, released fairly so writers that
+    /// came meanwhile go before the next piece.
+    fn read_piece<R>(&self, pieces: &mut Pieces, f: impl FnOnce(&World) -> R) -> R {
+        let world = self.world.read();
+        let held = Instant::now();
+        let r = f(&world);
+        RwLockReadGuard::unlock_fair(world);
+        pieces.count += 1;
+        pieces.longest = pieces.longest.max(held.elapsed());
+        r
+    }
+
+    /// A copy of the world and the virtual time it has been brought to, for a snapshot,
+    /// without a long hold: taken in pieces of at most [`PIECE`] while requests go on
+    /// between them. The caller holds the time gate, so the simulation and every other
+    /// mover of time stand still: virtual time is one instant for the whole copy.
+    ///
+    /// Which cut of the world it is:
+    /// - when no request changed the world while the copy was taken (the version did not
+    ///   move), it is exactly the world at that instant;
+    /// - otherwise every record in it (cabinet, battery, order, ...) is whole, as it was at
+    ///   one instant during the copy, and a request answered meanwhile may be in it only in
+    ///   part. The copy is then checked ([`World::check`], outside the lock) and mended: the
+    ///   records a violation names (a battery a return moved from a cabinet not yet copied
+    ///   to one already copied, ...), those they point to and those orders' scheduled work
+    ///   are copied again in one short hold ([`World::recopy`]), until the check passes (at
+    ///   most [`MEND_ROUNDS`] rounds). Records that refer to each other then agree, as they
+    ///   did at the instant of the last mend. A copy that cannot be mended is taken again,
+    ///   and after [`COPY_TRIES`] tries in one hold, as a long read.
+    pub fn copy_at(&self, _gate: &TimeGate<'_>) -> (Millis, World) {
+        for _ in 0..COPY_TRIES {
+            let before = self.version.load(Ordering::Acquire);
+            let mut pass = CopyPass::default();
+            let mut pieces = Pieces::new();
+            while !self.read_piece(&mut pieces, |w| w.copy_piece(&mut pass, PIECE)) {}
+            let mut copy = pass.into_world();
+            if self.version.load(Ordering::Acquire) == before {
+                pieces.log("copy (exact)");
+                return (self.reached(), copy);
+            }
+            for round in 0..=MEND_ROUNDS {
+                // Checked outside the lock: the copy is this thread's own.
+                let mut check = CheckPass::default();
+                while !copy.check_piece(&mut check, Duration::MAX) {}
+                if check.violations().is_empty() {
+                    pieces.log(&format!("copy (checked, {round} mend(s))"));
+                    return (self.reached(), copy);
+                }
+                if round == MEND_ROUNDS || check.involved().is_empty() {
+                    log::debug!("a copy of the world taken in pieces stays inconsistent ({})", check.violations()[0]);
+                    break;
+                }
+                self.read_piece(&mut pieces, |w| w.recopy(&mut copy, check.involved()));
+            }
+        }
+        log::debug!("copy: {COPY_TRIES} copies in pieces were inconsistent; copying in one hold");
         self.read_long(|w| (self.reached(), w.clone()))
     }
 
-    /// Broken invariants, empty when all hold. Readers go on meanwhile.
+    /// Broken invariants, empty when all hold. Checked in pieces of at most [`PIECE`] under
+    /// the read lock, so writers wait at most that long; each violation reported held at
+    /// one instant (`model/world/chunked.rs`).
     pub fn check(&self) -> Vec<String> {
+        let mut pass = CheckPass::default();
+        let mut pieces = Pieces::new();
+        while !self.read_piece(&mut pieces, |w| w.check_piece(&mut pass, PIECE)) {}
+        pieces.log("check");
+        pass.into_violations()
+    }
+
+    /// The whole check in one hold (writers wait for all of it), for comparison.
+    pub fn check_whole(&self) -> Vec<String> {
         self.read_long(World::check)
     }
 }

@@ -178,6 +178,82 @@ async fn put_chunked(app: &TestApp, n: usize, size: usize) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Rent and return in a loop on `cabinets` until `stop`, counting finished cycles in `done`.
+async fn rent_and_return(
+    app: std::sync::Arc<TestApp>,
+    cabinets: Vec<String>,
+    k: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::Ordering;
+    let mut i = k;
+    while !stop.load(Ordering::Relaxed) {
+        i += 7;
+        let cab = &cabinets[i % cabinets.len()];
+        let (_, v) = app.post(&format!("/rent/order/create?deviceId={cab}")).await;
+        let Some(trade) = v["data"]["tradeNo"].as_str().map(str::to_string) else { continue };
+        let (_, v) = app.post(&format!("/cabinet/ejectByRent?cabinetid={cab}&rentOrderId={trade}&slotNum=0")).await;
+        if v["code"] != 0 {
+            continue;
+        }
+        let (_, d) = app.get(&format!("/rent/order/detail?tradeNo={trade}")).await;
+        if let Some(b) = d["data"]["batteryId"].as_str().filter(|b| !b.is_empty()) {
+            let back = &cabinets[(i + 3) % cabinets.len()];
+            let v = app.control(&format!("/cabinets/{back}/return?batteryId={b}")).await;
+            assert!(v["code"] == 0 || v["code"] == 2009 || v["code"] == 2008, "return: {v}");
+        }
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Exports and checks taken while rents and returns run: the check finds nothing, and every
+/// export goes back into a simulator as a world that passes the check.
+#[tokio::test]
+async fn an_export_taken_while_rents_and_returns_run_restores_to_a_consistent_world() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let app = Arc::new(spawn_with(Config { fleet: Some(1_000), ..Config::for_tests() }).await);
+    let (_, all) = app.get("/cabinet/getAllDevice").await;
+    let cabinets: Vec<String> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["pOnline"] == true)
+        .map(|r| r["pCabinetid"].as_str().unwrap().to_string())
+        .collect();
+    assert!(cabinets.len() > 100, "{} online cabinets", cabinets.len());
+    let (stop, done) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let load: Vec<_> = (0..4)
+        .map(|k| tokio::spawn(rent_and_return(app.clone(), cabinets.clone(), k, stop.clone(), done.clone())))
+        .collect();
+    let target = spawn_app().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut overlapped = 0;
+    let mut exports = 0;
+    while overlapped < 3 && std::time::Instant::now() < deadline {
+        let before = done.load(Ordering::Relaxed);
+        let text = export_text(&app).await;
+        let check = app.control_get("/check").await;
+        let during = done.load(Ordering::Relaxed) - before;
+        assert_eq!(check["code"], 0, "{check}");
+        let v = put(&target, text).await;
+        assert_eq!(v["code"], 0, "export {exports} (with {during} rent/return cycles during it) restored: {v}");
+        target.assert_consistent().await;
+        exports += 1;
+        if during > 0 {
+            overlapped += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for l in load {
+        l.await.unwrap();
+    }
+    assert_eq!(overlapped, 3, "{exports} exports, of which {overlapped} with rents and returns during them");
+    assert!(done.load(Ordering::Relaxed) > 0);
+    app.assert_consistent().await;
+}
+
 /// A `--state-file` that does not parse stops the start with a message naming the file (the
 /// simulator does not start from the fixtures and overwrite it at the next save); a missing
 /// file is fine and is created at the first save.
