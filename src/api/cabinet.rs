@@ -285,7 +285,7 @@ async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Param
                 let records = p
                     .records
                     .iter()
-                    .filter_map(|(i, id)| w.cabinets().get(id).map(|c| device_row(w, i + 1, c, now)))
+                    .filter_map(|(i, id)| w.cabinets().get(id.as_str()).map(|c| device_row(w, i + 1, c, now)))
                     .collect();
                 // Rows borrow the world: serialised inside the read lock.
                 return envelope::ok_bytes(Page {

@@ -292,7 +292,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         }
         let shop = c.shop.as_deref().and_then(|id| w.shops().get(id));
         if let Some(s) = shop {
-            shown_by_shop.entry(s.id.as_str()).or_default().push(c.id.clone());
+            shown_by_shop.entry(s.id.as_str()).or_default().push(c.id.to_string());
         }
         let slots: Vec<SlotView> = c
             .slots
@@ -304,12 +304,12 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
                 let battery_fault = b.map_or(0, |b| b.fault);
                 SlotView {
                     slot: n,
-                    battery_id: s.battery.clone(),
+                    battery_id: s.battery.as_deref().map(str::to_string),
                     vol: s.battery.as_deref().map_or(0, |id| w.vol(id, now)),
                     slot_fault: s.fault,
                     slot_fault_cause: slot_fault_cause(s.fault),
                     locked: s.locked,
-                    lock_reason: s.lock_reason.clone(),
+                    lock_reason: s.lock_reason.to_string(),
                     battery_fault,
                     battery_fault_cause: battery_fault_cause(battery_fault),
                     rentable: w.is_rentable(c, n, now),
@@ -317,15 +317,15 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             })
             .collect();
         cabinets.push(CabinetView {
-            id: c.id.clone(),
-            shop: c.shop.clone(),
+            id: c.id.to_string(),
+            shop: c.shop.as_deref().map(str::to_string),
             shop_name: shop.map(|s| s.name.clone()).unwrap_or_default(),
             online: c.online,
             slot_count: c.slots.len(),
             batteries: c.battery_count(),
             rentable: slots.iter().filter(|s| s.rentable).count(),
             returnable: c.returnable_count(),
-            signal: c.signal.clone(),
+            signal: c.signal.to_string(),
             last_seen: fmt_datetime(c.last_seen),
             slots,
             fault_rules: w
@@ -386,7 +386,12 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
     outside.truncate(OUTSIDE_MAX);
     let outside: Vec<OutsideBatteryView> = outside
         .into_iter()
-        .map(|(b, order)| OutsideBatteryView { id: b.id.clone(), vol: w.vol(&b.id, now), fault: b.fault, order })
+        .map(|(b, order)| OutsideBatteryView {
+            id: b.id.to_string(),
+            vol: w.vol(&b.id, now),
+            fault: b.fault,
+            order: order.map(String::from),
+        })
         .collect();
 
     let mut mine: Vec<&crate::model::Order> = w.orders().values().filter(|o| o.agent == agent).collect();

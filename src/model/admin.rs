@@ -194,7 +194,7 @@ impl World {
             CabinetOp::Heartbeat | CabinetOp::Report => {
                 // A commanded heartbeat or report is a handshake; the status push is the
                 // cabinet's own status report.
-                if let Some(c) = self.cabinets.get_mut(&cabinet) {
+                if let Some(c) = self.cabinets.get_mut(cabinet.as_str()) {
                     c.handshakes += 1;
                 }
                 self.report_status(&cabinet, now, out)?
@@ -268,15 +268,18 @@ impl World {
             Some(_) => None,
         };
         let result = match failure {
-            Some(description) => {
-                PopResult { slot: n, battery: cab.slot(n).and_then(|s| s.battery.clone()), ok: false, description }
-            }
+            Some(description) => PopResult {
+                slot: n,
+                battery: cab.slot(n).and_then(|s| s.battery.as_deref().map(str::to_string)),
+                ok: false,
+                description,
+            },
             None => {
                 let bid = cab.slot_mut(n).and_then(|s| s.battery.take());
                 if let Some(b) = bid.as_deref().and_then(|b| self.batteries.get_mut(b)) {
                     b.move_to(BatteryPlace::Loose, &charge, now);
                 }
-                PopResult { slot: n, battery: bid, ok: true, description: String::new() }
+                PopResult { slot: n, battery: bid.map(String::from), ok: true, description: String::new() }
             }
         };
         let kind = EventKind::BatteryPopped {
@@ -296,7 +299,7 @@ impl World {
             return;
         };
         s.locked = true;
-        s.lock_reason = reason.to_string();
+        s.lock_reason = reason.into();
         if stop_charge {
             if let Some(b) = s.battery.as_deref().and_then(|b| self.batteries.get_mut(b)) {
                 // Settle first so the level reached so far is kept, then hold it.
@@ -336,9 +339,9 @@ impl World {
     /// C10 `bind2shop`: stand the agent's cabinet in the agent's shop (idempotent). Orders
     /// already created keep the terms they were created with.
     pub fn bind_cabinet_to_shop(&mut self, agent: &str, cabinet: &str, shop: &str) -> Result<String> {
-        let id = self.resolve_cabinet(agent, cabinet)?.id.clone();
+        let id = self.resolve_cabinet(agent, cabinet)?.id.to_string();
         self.shop_of(agent, shop)?;
-        let before = self.cabinets.get_mut(&id).and_then(|c| c.shop.replace(shop.to_string()));
+        let before = self.cabinets.get_mut(id.as_str()).and_then(|c| c.shop.replace(shop.into()));
         self.index_cabinet(&id, before.as_deref());
         Ok(id)
     }
@@ -346,10 +349,12 @@ impl World {
     /// C12 `unbindShop`: take the agent's cabinets out of their shops. All ids are checked
     /// before any is changed; unbinding an unbound cabinet is a no-op.
     pub fn unbind_cabinets(&mut self, agent: &str, ids: &[String]) -> Result<Vec<String>> {
-        let resolved =
-            ids.iter().map(|id| self.resolve_cabinet(agent, id).map(|c| c.id.clone())).collect::<Result<Vec<_>>>()?;
+        let resolved = ids
+            .iter()
+            .map(|id| self.resolve_cabinet(agent, id).map(|c| c.id.to_string()))
+            .collect::<Result<Vec<_>>>()?;
         for id in &resolved {
-            let before = self.cabinets.get_mut(id).and_then(|c| c.shop.take());
+            let before = self.cabinets.get_mut(id.as_str()).and_then(|c| c.shop.take());
             self.index_cabinet(id, before.as_deref());
         }
         Ok(resolved)
@@ -367,12 +372,14 @@ impl World {
         now: Millis,
         out: &mut Vec<Event>,
     ) -> Result<Vec<String>> {
-        let resolved =
-            ids.iter().map(|id| self.resolve_cabinet(agent, id).map(|c| c.id.clone())).collect::<Result<Vec<_>>>()?;
+        let resolved = ids
+            .iter()
+            .map(|id| self.resolve_cabinet(agent, id).map(|c| c.id.to_string()))
+            .collect::<Result<Vec<_>>>()?;
         for id in &resolved {
-            let online = match self.cabinets.get_mut(id) {
+            let online = match self.cabinets.get_mut(id.as_str()) {
                 Some(c) => {
-                    c.ads = Some(ads.clone());
+                    c.ads = Some(Box::new(ads.clone()));
                     c.online
                 }
                 None => continue,

@@ -4,6 +4,7 @@
 //! mode last changed (docked, rented, loose) and the level at any later time is derived from
 //! the elapsed time: a fleet of 100,000 cabinets costs nothing per step for charging.
 
+use super::id::{AgentId, BatteryId, CabinetId, TradeNo};
 use crate::clock::{Millis, MINUTE};
 use serde::{Deserialize, Serialize};
 
@@ -12,9 +13,9 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum BatteryPlace {
     /// Docked in a cabinet slot (1-based), charging.
-    Slot { cabinet: String, slot: u16 },
+    Slot { cabinet: CabinetId, slot: u16 },
     /// Out with a customer on an open order, discharging.
-    Rented { order: String },
+    Rented { order: TradeNo },
     /// Out of any cabinet and any open order: popped for repair, or left with a customer after
     /// a closed or bought-out order. A return puts it back into the fleet.
     Loose,
@@ -79,9 +80,9 @@ pub fn battery_fault_cause(t: u8) -> &'static str {
 #[serde(rename_all = "camelCase")]
 pub struct Battery {
     /// Opaque upper-case id (`FECF007552`).
-    pub id: String,
+    pub id: BatteryId,
     /// The agent whose fleet it belongs to.
-    pub agent: String,
+    pub agent: AgentId,
     /// Where it is now.
     pub place: BatteryPlace,
     /// Charge level in percent at `since`.

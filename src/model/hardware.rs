@@ -6,6 +6,7 @@
 use super::battery::{Battery, BatteryPlace, BATTERY_FAULT_MAX};
 use super::cabinet::{Slot, SLOT_FAULT_MAX};
 use super::event::{Event, EventKind};
+use super::id::BatteryId;
 use super::order::OrderOrigin;
 use super::world::World;
 use crate::clock::Millis;
@@ -53,7 +54,7 @@ impl World {
         b.fault = fault;
         let (agent, place) = (b.agent.clone(), b.place.clone());
         if let (true, BatteryPlace::Slot { cabinet, slot }) = (raised, place) {
-            if let Some(cab) = self.cabinets.get(&cabinet).filter(|c| c.online) {
+            if let Some(cab) = self.cabinets.get(cabinet.as_str()).filter(|c| c.online) {
                 let report = self.report(cab, now);
                 self.emit(out, now, &agent, EventKind::FaultRaised { battery: Some(id.to_string()), slot, report });
             }
@@ -85,7 +86,12 @@ impl World {
         if raised && online {
             if let Some(cab) = self.cabinets.get(cabinet) {
                 let report = self.report(cab, now);
-                self.emit(out, now, &agent, EventKind::FaultRaised { battery, slot, report });
+                self.emit(
+                    out,
+                    now,
+                    &agent,
+                    EventKind::FaultRaised { battery: battery.map(String::from), slot, report },
+                );
             }
         }
         Ok(())
@@ -140,11 +146,11 @@ impl World {
     }
 
     /// A fresh battery id: 10 upper-case hex digits from the world's generator, unused.
-    pub fn new_battery_id(&mut self) -> String {
+    pub fn new_battery_id(&mut self) -> BatteryId {
         loop {
             let id = self.rng.hex(10).to_ascii_uppercase();
-            if !self.batteries.contains_key(&id) {
-                return id;
+            if !self.batteries.contains_key(id.as_str()) {
+                return id.into();
             }
         }
     }
@@ -168,31 +174,28 @@ impl World {
         let mut added = Vec::new();
         for n in free {
             let id = self.new_battery_id();
-            self.batteries.insert(
-                id.clone(),
-                Battery {
-                    id: id.clone(),
-                    agent: agent.clone(),
-                    place: BatteryPlace::Slot { cabinet: cabinet.to_string(), slot: n },
-                    level: vol,
-                    since: now,
-                    fault: 0,
-                    charge_paused: false,
-                },
-            );
+            self.batteries.insert(Battery {
+                id: id.clone(),
+                agent: agent.clone(),
+                place: BatteryPlace::Slot { cabinet: cabinet.into(), slot: n },
+                level: vol,
+                since: now,
+                fault: 0,
+                charge_paused: false,
+            });
             if let Some(s) = self.cabinets.get_mut(cabinet).and_then(|c| c.slot_mut(n)) {
                 s.battery = Some(id.clone());
             }
             if online {
                 let kind = EventKind::BatteryReturned {
                     cabinet: cabinet.to_string(),
-                    battery: id.clone(),
+                    battery: id.to_string(),
                     slot: n,
                     order: None,
                 };
                 self.emit(out, now, &agent, kind);
             }
-            added.push((n, id));
+            added.push((n, id.into()));
         }
         Ok(added)
     }
@@ -203,7 +206,7 @@ impl World {
         let charge = self.settings.charge;
         let cab = self.cabinets.get_mut(cabinet).ok_or_else(Error::unbound_device)?;
         let (agent, online) = (cab.agent.clone(), cab.online);
-        let taken: Vec<(u16, String)> =
+        let taken: Vec<(u16, BatteryId)> =
             cab.slots.iter_mut().enumerate().filter_map(|(i, s)| s.battery.take().map(|b| (i as u16 + 1, b))).collect();
         for (n, id) in &taken {
             if let Some(b) = self.batteries.get_mut(id) {
@@ -212,7 +215,7 @@ impl World {
             if online {
                 let kind = EventKind::BatteryPopped {
                     cabinet: cabinet.to_string(),
-                    battery: Some(id.clone()),
+                    battery: Some(id.to_string()),
                     slot: *n,
                     ok: true,
                     description: String::new(),
@@ -220,7 +223,7 @@ impl World {
                 self.emit(out, now, &agent, kind);
             }
         }
-        Ok(taken.into_iter().map(|(_, id)| id).collect())
+        Ok(taken.into_iter().map(|(_, id)| id.into()).collect())
     }
 
     /// Forget a finished order of a simulated customer (bounded order book); other orders

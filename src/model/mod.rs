@@ -6,6 +6,7 @@
 //! for platform responses.
 
 pub mod admin;
+pub mod batteries;
 pub mod battery;
 pub mod cabinet;
 pub mod credentials;
@@ -15,6 +16,7 @@ pub mod fixtures;
 pub mod geo;
 pub mod geohash;
 pub mod hardware;
+pub mod id;
 pub mod money;
 pub mod order;
 pub mod pos;
@@ -36,6 +38,7 @@ pub use battery::{Battery, BatteryPlace, ChargeModel};
 pub use cabinet::{Cabinet, Slot};
 pub use event::{Event, EventKind, PushConfig, SlotReport};
 pub use fault::{FaultEffect, FaultRule, PushFault};
+pub use id::{AgentId, BatteryId, CabinetId, TradeNo};
 pub use money::Money;
 pub use order::{Order, OrderOrigin, OrderStatus};
 pub use price::{PriceStrategy, PriceTerms, TimetableRow};

@@ -22,7 +22,7 @@ impl World {
             return Ok(());
         }
         cab.pos_online = online;
-        let (agent, pos_sn) = (cab.agent.clone(), cab.pos_device_id.clone());
+        let (agent, pos_sn) = (cab.agent.clone(), cab.pos_device_id.to_string());
         self.emit(out, now, &agent, EventKind::PosStatus { cabinet: cabinet.to_string(), pos_sn, online });
         Ok(())
     }

@@ -87,15 +87,15 @@ impl World {
         self.agents.retain(|a, _| shard.owns(a));
         let agents = &self.agents;
         self.shops.retain(|_, s| agents.contains_key(&s.agent));
-        self.cabinets.retain(|_, c| agents.contains_key(&c.agent));
-        self.batteries.retain(|_, b| agents.contains_key(&b.agent));
+        self.cabinets.retain(|_, c| agents.contains_key(c.agent.as_str()));
+        self.batteries.retain(|b| agents.contains_key(b.agent.as_str()));
         self.strategies.retain(|_, p| agents.contains_key(&p.agent));
         self.orders.retain(|_, o| agents.contains_key(&o.agent));
         self.tokens.retain(|_, t| agents.contains_key(&t.account));
         let (orders, cabinets) = (&self.orders, &self.cabinets);
         self.due.retain(|(_, d)| match d {
             Due::Eject(t) | Due::EjectWindow(t) | Due::Timeout(t) => orders.contains_key(t),
-            Due::Reconnect(c) => cabinets.contains_key(c),
+            Due::Reconnect(c) => cabinets.contains_key(c.as_str()),
         });
         // Batteries, cabinets and orders of one account stay together, so the world stays
         // consistent (`World::check`; the tests check every shard of a fleet).

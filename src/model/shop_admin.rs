@@ -80,7 +80,7 @@ impl World {
     pub fn stock_of<'a>(&self, cabinets: impl IntoIterator<Item = &'a Cabinet>, now: Millis) -> ShopStock {
         let mut s = ShopStock::default();
         for c in cabinets {
-            s.cabinets.push(c.id.clone());
+            s.cabinets.push(c.id.to_string());
             s.batteries += c.battery_count();
             if c.online {
                 s.rentable += self.rentable_count(c, now);

@@ -13,6 +13,7 @@
 //! 100,000 cabinets) for each bind followed by a geo query.
 
 use super::geo;
+use super::id::CabinetId;
 use super::shop::Shop;
 use super::world::World;
 use std::collections::{BTreeSet, HashMap};
@@ -46,14 +47,14 @@ struct Point {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShopIndex {
     /// Cabinet ids by shop id (bound cabinets only), in id order.
-    by_shop: HashMap<String, BTreeSet<String>>,
+    by_shop: HashMap<String, BTreeSet<CabinetId>>,
     /// Shops by agent, then grid cell, each cell in id order.
     cells: HashMap<String, HashMap<Cell, Vec<Point>>>,
     /// Where each shop is filed: agent and cell.
     filed: HashMap<String, (String, Cell)>,
     /// Each agent's cabinets in id order, with their 0-based position among all cabinets.
     /// Cabinets are created only by loading a world, and their agent never changes.
-    by_agent: HashMap<String, Vec<(usize, String)>>,
+    by_agent: HashMap<String, Vec<(usize, CabinetId)>>,
     /// Number of cabinets the positions were counted over (a guard against a world whose
     /// cabinets changed behind the index's back).
     cabinet_count: usize,
@@ -70,7 +71,7 @@ impl ShopIndex {
             if let Some(s) = c.shop.as_deref() {
                 ix.by_shop.entry(s.to_string()).or_default().insert(c.id.clone());
             }
-            ix.by_agent.entry(c.agent.clone()).or_default().push((i, c.id.clone()));
+            ix.by_agent.entry(c.agent.to_string()).or_default().push((i, c.id.clone()));
         }
         ix.cabinet_count = world.cabinets.len();
         ix
@@ -100,7 +101,7 @@ impl ShopIndex {
 
     /// Cabinet ids bound to shop `id`, in id order.
     pub fn cabinets_of(&self, shop: &str) -> impl Iterator<Item = &str> {
-        self.by_shop.get(shop).into_iter().flatten().map(String::as_str)
+        self.by_shop.get(shop).into_iter().flatten().map(CabinetId::as_str)
     }
 
     /// Whether shop `id` has at least one cabinet.
@@ -285,7 +286,7 @@ impl World {
 
     /// The agent's cabinets in id order with their 0-based position among all cabinets, or
     /// `None` when the table does not match the world (then scan instead).
-    pub fn agent_cabinets(&self, agent: &str) -> Option<&[(usize, String)]> {
+    pub fn agent_cabinets(&self, agent: &str) -> Option<&[(usize, CabinetId)]> {
         let ix = self.shop_index();
         (ix.cabinet_count == self.cabinets.len()).then(|| ix.by_agent.get(agent).map_or(&[][..], Vec::as_slice))
     }
@@ -354,7 +355,7 @@ impl World {
             }
         }
         if let Some(new) = self.cabinets.get(id).and_then(|c| c.shop.as_deref()) {
-            ix.by_shop.entry(new.to_string()).or_default().insert(id.to_string());
+            ix.by_shop.entry(new.to_string()).or_default().insert(id.into());
         }
     }
 
@@ -428,7 +429,7 @@ mod tests {
         w.warm_indexes();
         let mut rng = SimRng::new(99);
         assert_consistent(&w, &mut rng);
-        let cabinets: Vec<String> = w.cabinets.keys().cloned().collect();
+        let cabinets: Vec<CabinetId> = w.cabinets.keys().cloned().collect();
         for step in 0..300 {
             let agent = if rng.chance(0.5) { "demo" } else { "acme" };
             let mine: Vec<String> = w.shops.values().filter(|s| s.agent == agent).map(|s| s.id.clone()).collect();
@@ -470,8 +471,8 @@ mod tests {
                 }
                 _ => {
                     let c = cabinets[rng.below(cabinets.len() as u64) as usize].clone();
-                    let owner = w.cabinets[&c].agent.clone();
-                    w.unbind_cabinets(&owner, &[c]).unwrap();
+                    let owner = w.cabinets[c.as_str()].agent.clone();
+                    w.unbind_cabinets(&owner, &[c.to_string()]).unwrap();
                 }
             }
             if step % 30 == 0 {

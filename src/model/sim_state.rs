@@ -281,7 +281,7 @@ pub struct SimState {
     /// What is due when, in time order.
     pub queue: BTreeSet<(Millis, SimTask)>,
     /// The cabinet that reported status last (heartbeats go round in id order).
-    pub heartbeat_cursor: Option<String>,
+    pub heartbeat_cursor: Option<super::id::CabinetId>,
     /// Running totals.
     pub stats: SimStats,
     /// Derived look-up tables, shared between copies of the world (a copy for a snapshot

@@ -77,8 +77,12 @@ impl World {
                 v.push(format!("cabinet {k} slot {} has a fault type outside 0..8", i + 1));
             }
         }
+        // The table files every battery under its own id; a key that differed was noted.
+        for k in self.batteries.mismatched_keys() {
+            v.push(format!("battery '{k}' has a mismatched id or an unknown agent"));
+        }
         for (k, b) in &self.batteries {
-            if *k != b.id || !self.agents.contains_key(&b.agent) {
+            if !self.agents.contains_key(b.agent.as_str()) {
                 v.push(format!("battery '{k}' has a mismatched id or an unknown agent"));
             }
             if b.fault > super::battery::BATTERY_FAULT_MAX {

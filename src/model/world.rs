@@ -9,6 +9,7 @@ use super::battery::{Battery, BatteryPlace, ChargeModel};
 use super::cabinet::{slot_fault_cause, Cabinet, Slot};
 use super::event::{CabinetReport, Event, EventKind, PushConfig, SlotReport};
 use super::fault::FaultRules;
+use super::id::CabinetId;
 use super::order::{Order, OrderOrigin, OrderStatus};
 use super::price::{PriceStrategy, PriceTerms};
 use super::rng::SimRng;
@@ -18,9 +19,7 @@ use super::Money;
 use crate::clock::{fmt_trade_prefix, Millis, DAY};
 use crate::error::{code, Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::BuildHasherDefault;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 mod chunked;
@@ -97,9 +96,8 @@ pub struct World {
     /// Shops by id.
     pub(super) shops: BTreeMap<String, Shop>,
     /// Cabinets by id.
-    pub(super) cabinets: BTreeMap<String, Cabinet>,
+    pub(super) cabinets: BTreeMap<CabinetId, Cabinet>,
     /// Batteries by id: a hash table, saved in id order (see [`Batteries`]).
-    #[serde(serialize_with = "sorted_batteries")]
     pub(super) batteries: Batteries,
     /// Price strategies by id.
     pub(super) strategies: BTreeMap<u64, PriceStrategy>,
@@ -131,22 +129,7 @@ pub struct World {
     pub(super) shop_index: super::shop_index::ShopIndexCell,
 }
 
-/// Batteries by id. A hash table rather than the ordered maps used elsewhere: O1, O6, lists
-/// and every simulation step look batteries up one by one, and in a `BTreeMap` of 1.5 million
-/// string keys (a 100,000-cabinet fleet) each look-up walks ~8 nodes, comparing keys through
-/// a heap pointer each time; a hash look-up touches two or three cache lines. The hasher has
-/// fixed keys, so a run does not depend on a per-process random seed; nothing in the
-/// simulation depends on the table's iteration order (the few walks over every battery
-/// count, check or sort), and snapshots write it in id order ([`sorted_batteries`]), the
-/// format the ordered map had.
-pub type Batteries = HashMap<String, Battery, BuildHasherDefault<DefaultHasher>>;
-
-/// Serialise the battery table in id order.
-fn sorted_batteries<S: serde::Serializer>(batteries: &Batteries, s: S) -> Result<S::Ok, S::Error> {
-    let mut ids: Vec<&String> = batteries.keys().collect();
-    ids.sort_unstable();
-    s.collect_map(ids.into_iter().map(|id| (id, &batteries[id])))
-}
+pub use super::batteries::Batteries;
 
 /// Compare secrets without returning early on the first difference.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -173,7 +156,7 @@ impl World {
         &self.shops
     }
     /// Cabinets by id.
-    pub fn cabinets(&self) -> &BTreeMap<String, Cabinet> {
+    pub fn cabinets(&self) -> &BTreeMap<CabinetId, Cabinet> {
         &self.cabinets
     }
     /// Batteries by id.
@@ -399,22 +382,22 @@ impl World {
             }
             slots.push(SlotReport {
                 slot: i as u16 + 1,
-                battery: s.battery.clone(),
+                battery: s.battery.as_deref().map(str::to_string),
                 vol,
                 slot_fault: s.reported_fault(),
                 battery_fault,
             });
         }
         CabinetReport {
-            cabinet: cab.id.clone(),
+            cabinet: cab.id.to_string(),
             online: cab.online,
             total: cab.slots.len(),
             rentable,
             returnable,
-            iccid: cab.iccid.clone(),
-            ip: cab.ip.clone(),
+            iccid: cab.iccid.to_string(),
+            ip: cab.ip.to_string(),
             port: cab.port,
-            signal: cab.signal.clone(),
+            signal: cab.signal.to_string(),
             slots,
         }
     }
@@ -450,7 +433,7 @@ impl World {
             trade_no: trade_no.clone(),
             agent: agent.to_string(),
             origin,
-            cabinet: cab.id.clone(),
+            cabinet: cab.id.to_string(),
             device_type: cab.slots.len().to_string(),
             shop: shop.map(|s| s.id.clone()),
             shop_name: shop.map(|s| s.name.clone()).unwrap_or_default(),
@@ -520,9 +503,9 @@ impl World {
         }
         let cab_id = order.cabinet.clone();
         // Fault rules (`/_sim/faults`) get their say before the cabinet tries.
-        let online = self.cabinets.get(&cab_id).is_some_and(|c| c.online);
+        let online = self.cabinets.get(cab_id.as_str()).is_some_and(|c| c.online);
         let injected = if online { self.inject_eject_fault(&cab_id, slot, now, out) } else { None };
-        let cab = self.cabinets.get(&cab_id).ok_or_else(Error::unbound_device)?;
+        let cab = self.cabinets.get(cab_id.as_str()).ok_or_else(Error::unbound_device)?;
         let failure = if !cab.online {
             Some((9u8, "Lease command timed out: device not online".to_string(), slot))
         } else if injected.is_some() {
@@ -562,23 +545,28 @@ impl World {
             return self.fail_order(trade_no, fault_type, cause, fslot, now, out);
         };
         let charge = self.settings.charge;
-        let cab = self.cabinets.get_mut(&cab_id).ok_or_else(Error::unbound_device)?;
+        let cab = self.cabinets.get_mut(cab_id.as_str()).ok_or_else(Error::unbound_device)?;
         let bid =
             cab.slot_mut(n).and_then(|s| s.battery.take()).ok_or_else(|| Error::slot_unavailable("Slot is empty."))?;
         if let Some(b) = self.batteries.get_mut(&bid) {
-            b.move_to(BatteryPlace::Rented { order: trade_no.to_string() }, &charge, now);
+            b.move_to(BatteryPlace::Rented { order: trade_no.into() }, &charge, now);
         }
         let o = self.orders.get_mut(trade_no).ok_or_else(|| Error::order_not_found(trade_no))?;
         o.status = OrderStatus::InLease;
         o.borrow_time = Some(now);
-        o.battery = Some(bid.clone());
+        o.battery = Some(bid.to_string());
         o.slot = Some(n);
         let timeout_day = o.terms.timeout_day;
         let o = o.clone();
         if timeout_day > 0 {
             self.due.insert((now + timeout_day * DAY, Due::Timeout(trade_no.to_string())));
         }
-        let kind = EventKind::BatteryBorrowed { cabinet: cab_id, order: trade_no.to_string(), battery: bid, slot: n };
+        let kind = EventKind::BatteryBorrowed {
+            cabinet: cab_id,
+            order: trade_no.to_string(),
+            battery: bid.to_string(),
+            slot: n,
+        };
         self.emit(out, now, &agent, kind);
         self.callback(out, now, &o, 1);
         Ok(())
@@ -724,7 +712,7 @@ impl World {
                     format!("Battery {battery_id} is already docked in {c} slot {s}."),
                 ))
             }
-            BatteryPlace::Rented { order } => Some(order.clone()),
+            BatteryPlace::Rented { order } => Some(order.to_string()),
             BatteryPlace::Loose => None,
         };
         let n = match slot {
@@ -748,10 +736,10 @@ impl World {
         let shop = cab.shop.clone();
         let charge = self.settings.charge;
         if let Some(s) = self.cabinets.get_mut(cabinet).and_then(|c| c.slot_mut(n)) {
-            s.battery = Some(battery_id.to_string());
+            s.battery = Some(battery_id.into());
         }
         if let Some(b) = self.batteries.get_mut(battery_id) {
-            b.move_to(BatteryPlace::Slot { cabinet: cabinet.to_string(), slot: n }, &charge, now);
+            b.move_to(BatteryPlace::Slot { cabinet: cabinet.into(), slot: n }, &charge, now);
         }
         self.emit(
             out,
@@ -769,7 +757,7 @@ impl World {
                 o.status = OrderStatus::Returned;
                 o.end_time = Some(now);
                 o.return_cabinet = Some(cabinet.to_string());
-                o.return_shop = shop;
+                o.return_shop = shop.map(String::from);
                 o.amount = o.terms.bill(now - o.borrow_time.unwrap_or(now));
                 let o = o.clone();
                 self.callback(out, now, &o, 2);
@@ -878,7 +866,7 @@ impl World {
             cab.last_seen = now;
             cab.handshakes += 1;
         }
-        let (agent, ip, port) = (cab.agent.clone(), cab.ip.clone(), cab.port);
+        let (agent, ip, port) = (cab.agent.clone(), cab.ip.to_string(), cab.port);
         let kind = if online {
             EventKind::CabinetOnline { cabinet: cabinet.to_string(), ip, port }
         } else {
@@ -902,6 +890,7 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Battery;
 
     /// An order of the default world on BJD60151 created at `t0`, its eject due a second later.
     fn world_with_order() -> (World, String, Millis) {
@@ -958,18 +947,15 @@ mod tests {
         let mut w = World::empty(1);
         let ids: Vec<String> = (0..200).map(|i| format!("{:010X}", (i * 7919) % 1000)).collect();
         for id in &ids {
-            w.batteries.insert(
-                id.clone(),
-                Battery {
-                    id: id.clone(),
-                    agent: "a".into(),
-                    place: BatteryPlace::Loose,
-                    level: 50.0,
-                    since: 0,
-                    fault: 0,
-                    charge_paused: false,
-                },
-            );
+            w.batteries.insert(Battery {
+                id: id.into(),
+                agent: "a".into(),
+                place: BatteryPlace::Loose,
+                level: 50.0,
+                since: 0,
+                fault: 0,
+                charge_paused: false,
+            });
         }
         let text = serde_json::to_string(&w).unwrap();
         let saved: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -345,7 +345,7 @@ async fn every_device_info_of_the_default_world_is_consistent() {
     let app = spawn_app().await;
     let cabinets: Vec<(String, String)> = {
         let w = app.running.state.store.snapshot();
-        w.cabinets().values().filter(|c| c.online).map(|c| (c.agent.clone(), c.id.clone())).collect()
+        w.cabinets().values().filter(|c| c.online).map(|c| (c.agent.to_string(), c.id.to_string())).collect()
     };
     assert!(cabinets.len() >= 24);
     for (agent, id) in cabinets {

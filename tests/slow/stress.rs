@@ -238,7 +238,7 @@ async fn thirty_two_clients_at_once_leave_a_consistent_world_and_a_complete_jour
     let (callbacks, events) = (Sink::start().await, Sink::start().await);
     let initial = app.running.state.store.snapshot();
     let cabinets_of = |agent: &str| -> Vec<String> {
-        initial.cabinets().values().filter(|c| c.agent == agent).map(|c| c.id.clone()).collect()
+        initial.cabinets().values().filter(|c| c.agent == agent).map(|c| c.id.to_string()).collect()
     };
     let (demo_cabs, acme_cabs) = (cabinets_of("demo"), cabinets_of("acme"));
     let mut g = Gen(7);
@@ -271,12 +271,12 @@ async fn thirty_two_clients_at_once_leave_a_consistent_world_and_a_complete_jour
             let (_, v) = app.get_as(who, &format!("/rent/order/detail?tradeNo={trade}")).await;
             assert_eq!(v["data"]["borrowStatus"].as_i64(), Some(seen.borrow_status()), "{trade}: {seen:?} {v}");
             if let Seen::Leased(b) = seen {
-                assert_eq!(world.batteries()[b].place, BatteryPlace::Rented { order: trade.clone() }, "{b}");
+                assert_eq!(world.batteries()[b.as_str()].place, BatteryPlace::Rented { order: trade.into() }, "{b}");
             }
             orders += 1;
         }
         for b in &t.loose {
-            assert_eq!(world.batteries()[b].place, BatteryPlace::Loose, "{b} closed out, with the customer");
+            assert_eq!(world.batteries()[b.as_str()].place, BatteryPlace::Loose, "{b} closed out, with the customer");
         }
     }
     // Every battery in exactly one place, none created or lost.

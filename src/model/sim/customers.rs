@@ -21,7 +21,7 @@ pub fn arrive(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     let Some(cabinet) = random::pick(&mut w.rng, &w.sim.index.cabinets).cloned() else {
         return;
     };
-    let Some(cab) = w.cabinets.get(&cabinet) else {
+    let Some(cab) = w.cabinets.get(cabinet.as_str()) else {
         return;
     };
     // A customer only starts a rental where the app shows a battery to take.
@@ -92,7 +92,7 @@ pub fn give_back(w: &mut World, at: Millis, trade_no: &str, out: &mut Vec<Event>
         return;
     };
     for cabinet in choose_cabinets(w, &origin) {
-        let accepts = w.cabinets.get(&cabinet).is_some_and(|c| c.online && c.free_slot().is_some());
+        let accepts = w.cabinets.get(cabinet.as_str()).is_some_and(|c| c.online && c.free_slot().is_some());
         if accepts && w.return_battery(&cabinet, &battery, None, at, out).is_ok() {
             drop_timeout(w, trade_no);
             w.sim.stats.returns += 1;

@@ -25,7 +25,7 @@ pub fn heartbeat(w: &mut World, at: Millis, out: &mut Vec<Event>) {
         // Building the status report is most of a step's cost at fleet scale (a battery
         // look-up per slot, ~170 reports a virtual second at 100,000 cabinets); a report no
         // subscriber will receive is skipped. The world changes the same either way.
-        let agent = w.cabinets.get(&id).and_then(|c| w.agents.get(&c.agent));
+        let agent = w.cabinets.get(id.as_str()).and_then(|c| w.agents.get(c.agent.as_str()));
         let subscribed = agent.and_then(|a| a.push.as_deref()).is_some_and(|p| p.target("CABINET_STATUS").is_some());
         let reported = if subscribed { w.report_status(&id, at, out).is_ok() } else { w.touch_cabinet(&id, at) };
         if reported {
@@ -40,7 +40,7 @@ pub fn outage(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     let Some(id) = random::pick(&mut w.rng, &w.sim.index.cabinets).cloned() else {
         return;
     };
-    if !w.cabinets.get(&id).is_some_and(|c| c.online) {
+    if !w.cabinets.get(id.as_str()).is_some_and(|c| c.online) {
         return;
     }
     let mean = w.sim.settings.outage_minutes * MINUTE as f64;
@@ -59,7 +59,7 @@ pub fn pos_outage(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     let Some(id) = w.sim.index.cabinets.get(i).cloned() else {
         return;
     };
-    if !w.cabinets.get(&id).is_some_and(|c| c.pos_online && !c.pos_device_id.is_empty()) {
+    if !w.cabinets.get(id.as_str()).is_some_and(|c| c.pos_online && !c.pos_device_id.is_empty()) {
         return;
     }
     let mean = w.sim.settings.pos_outage_minutes * MINUTE as f64;
@@ -88,7 +88,7 @@ pub fn battery_fault(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     let Some((cabinet, slot)) = random_slot(w) else {
         return;
     };
-    let battery = w.cabinets.get(&cabinet).and_then(|c| c.slot(slot)).and_then(|s| s.battery.clone());
+    let battery = w.cabinets.get(cabinet.as_str()).and_then(|c| c.slot(slot)).and_then(|s| s.battery.clone());
     let Some(battery) = battery.filter(|b| w.batteries.get(b).is_some_and(|b| b.fault == 0)) else {
         return;
     };
@@ -98,7 +98,7 @@ pub fn battery_fault(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     if w.set_battery_fault(&battery, fault, at, out).is_ok() {
         w.sim.stats.battery_faults += 1;
         if let Some(when) = repair_at(w, at) {
-            schedule(w, when, SimTask::RepairBattery(battery));
+            schedule(w, when, SimTask::RepairBattery(battery.into()));
         }
     }
 }
@@ -108,7 +108,7 @@ pub fn slot_fault(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     let Some((cabinet, slot)) = random_slot(w) else {
         return;
     };
-    if !w.cabinets.get(&cabinet).and_then(|c| c.slot(slot)).is_some_and(|s| s.usable()) {
+    if !w.cabinets.get(cabinet.as_str()).and_then(|c| c.slot(slot)).is_some_and(|s| s.usable()) {
         return;
     }
     let Some(&fault) = random::pick(&mut w.rng, &w.sim.settings.slot_fault_types) else {

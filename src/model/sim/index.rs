@@ -28,7 +28,7 @@ fn build(world: &World, at: Millis) -> SimIndex {
         SimIndex { built_at: Some(at), fingerprint: (world.cabinets.len(), world.shops.len()), ..SimIndex::default() };
     let mut total = 0u64;
     for (i, c) in world.cabinets.values().enumerate() {
-        ix.cabinets.push(c.id.clone());
+        ix.cabinets.push(c.id.to_string());
         total += c.slots.len() as u64;
         ix.slot_prefix.push(total);
         if !c.pos_device_id.is_empty() {
@@ -68,7 +68,7 @@ mod tests {
         // The other cabinet of the Louvre shop is nearby; acme's cabinets never are.
         let near = w.cabinets_near("BJD60151", 2000.0, 8);
         assert_eq!(near.first().map(String::as_str), Some("BJD60152"), "the same shop first: {near:?}");
-        assert!(near.iter().all(|c| w.cabinets[c].agent == "demo"));
+        assert!(near.iter().all(|c| w.cabinets[c.as_str()].agent == "demo"));
     }
 
     #[test]

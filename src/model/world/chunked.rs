@@ -8,7 +8,7 @@
 //! - ordered tables (cabinets, orders, shops, ...) go on after the last key done, so an entry
 //!   added before the cursor is not seen and one added after it is; none is seen twice;
 //! - the battery table has no order to resume from, only a position in its iteration order
-//!   (reaching it walks the table's control bytes: a millisecond or two at 1.5 million),
+//!   (an index into the table's dense vector of batteries),
 //!   which stays put while no battery is added or removed (batteries are added only by a
 //!   technician's refill, never removed while running). When the table's size changed since
 //!   the last piece, the battery part starts again from the beginning.
@@ -68,14 +68,14 @@ struct BatteryPos {
 const MAX_RESTARTS: u32 = 8;
 
 impl BatteryPos {
-    /// The batteries from where the pass is. Getting there walks the table's control bytes
-    /// (about a millisecond for 1.5 million entries); the piece's budget counts from there,
-    /// so every piece does a piece's worth of work however far into the table it starts.
+    /// The batteries from where the pass is (a position in the table's dense vector); the
+    /// piece's budget counts from there, so every piece does a piece's worth of work however
+    /// far into the table it starts.
     fn resume<'a>(
         &self,
         table: &'a super::Batteries,
         budget: &mut Budget,
-    ) -> std::collections::hash_map::Values<'a, String, super::super::Battery> {
+    ) -> std::slice::Iter<'a, super::super::Battery> {
         let mut it = table.values();
         if self.done > 0 {
             it.nth(self.done - 1);
@@ -148,7 +148,7 @@ fn copy_set<K: Ord + Clone>(
 #[derive(Debug, Default)]
 pub struct CheckPass {
     stage: u8,
-    cabinet: Option<String>,
+    cabinet: Option<super::CabinetId>,
     order: Option<String>,
     batteries: BatteryPos,
     /// Violations found so far, in the order found, without repeats.
@@ -202,7 +202,7 @@ impl CheckPass {
 #[derive(Debug)]
 pub struct CopyPass {
     stage: u8,
-    cabinet: Option<String>,
+    cabinet: Option<super::CabinetId>,
     order: Option<String>,
     shop: Option<String>,
     token: Option<String>,
@@ -246,17 +246,17 @@ impl World {
         for r in refs {
             match r {
                 Ref::Cabinet(id) => {
-                    for s in self.cabinets.get(id).into_iter().flat_map(|c| &c.slots) {
-                        all.extend(s.battery.clone().map(Ref::Battery));
+                    for s in self.cabinets.get(id.as_str()).into_iter().flat_map(|c| &c.slots) {
+                        all.extend(s.battery.as_deref().map(|b| Ref::Battery(b.to_string())));
                     }
                 }
                 Ref::Order(id) => all.extend(self.orders.get(id).and_then(|o| o.battery.clone()).map(Ref::Battery)),
                 Ref::Battery(id) => match self.batteries.get(id).map(|b| &b.place) {
                     Some(BatteryPlace::Slot { cabinet, .. }) => {
-                        all.insert(Ref::Cabinet(cabinet.clone()));
+                        all.insert(Ref::Cabinet(cabinet.to_string()));
                     }
                     Some(BatteryPlace::Rented { order }) => {
-                        all.insert(Ref::Order(order.clone()));
+                        all.insert(Ref::Order(order.to_string()));
                     }
                     _ => {}
                 },
@@ -266,14 +266,14 @@ impl World {
         for r in all {
             match r {
                 Ref::Cabinet(id) => {
-                    match self.cabinets.get(&id) {
-                        Some(c) => copy.cabinets.insert(id, c.clone()),
-                        None => copy.cabinets.remove(&id),
+                    match self.cabinets.get(id.as_str()) {
+                        Some(c) => copy.cabinets.insert(id.as_str().into(), c.clone()),
+                        None => copy.cabinets.remove(id.as_str()),
                     };
                 }
                 Ref::Battery(id) => {
                     match self.batteries.get(&id) {
-                        Some(b) => copy.batteries.insert(id, b.clone()),
+                        Some(b) => copy.batteries.insert(b.clone()),
                         None => copy.batteries.remove(&id),
                     };
                 }
@@ -343,10 +343,13 @@ impl World {
             pass.batteries.done += 1;
             match &b.place {
                 BatteryPlace::Slot { cabinet, slot } => {
-                    let holds =
-                        self.cabinets.get(cabinet).and_then(|c| c.slot(*slot)).and_then(|s| s.battery.as_deref());
+                    let holds = self
+                        .cabinets
+                        .get(cabinet.as_str())
+                        .and_then(|c| c.slot(*slot))
+                        .and_then(|s| s.battery.as_deref());
                     if holds != Some(b.id.as_str()) {
-                        pass.involve([Ref::Battery(b.id.clone()), Ref::Cabinet(cabinet.clone())]);
+                        pass.involve([Ref::Battery(b.id.to_string()), Ref::Cabinet(cabinet.to_string())]);
                         pass.report(format!(
                             "battery {} believes it is in {cabinet} slot {slot}, which holds {holds:?}",
                             b.id
@@ -354,11 +357,11 @@ impl World {
                     }
                 }
                 BatteryPlace::Rented { order } => {
-                    let ok = self.orders.get(order).is_some_and(|o| {
+                    let ok = self.orders.get(order.as_str()).is_some_and(|o| {
                         o.status == OrderStatus::InLease && o.battery.as_deref() == Some(b.id.as_str())
                     });
                     if !ok {
-                        pass.involve([Ref::Battery(b.id.clone()), Ref::Order(order.clone())]);
+                        pass.involve([Ref::Battery(b.id.to_string()), Ref::Order(order.to_string())]);
                         pass.report(format!(
                             "battery {} believes it is rented on order {order}, which is not in lease with it",
                             b.id
@@ -380,7 +383,7 @@ impl World {
 
     /// The rules about one cabinet and the batteries its slots hold.
     fn check_cabinet(&self, c: &super::Cabinet, pass: &mut CheckPass) {
-        if !self.agents.contains_key(&c.agent) {
+        if !self.agents.contains_key(c.agent.as_str()) {
             pass.report(format!("cabinet {} belongs to unknown agent {}", c.id, c.agent));
         }
         if let Some(s) = c.shop.as_deref() {
@@ -399,7 +402,7 @@ impl World {
             };
             match self.batteries.get(b).map(|b| &b.place) {
                 Some(BatteryPlace::Slot { cabinet, slot }) if *cabinet == c.id && *slot as usize == i + 1 => {}
-                _ if pass.involve([Ref::Cabinet(c.id.clone()), Ref::Battery(b.to_string())]) => {}
+                _ if pass.involve([Ref::Cabinet(c.id.to_string()), Ref::Battery(b.to_string())]) => {}
                 None => pass.report(format!("{} slot {} holds unknown battery {b}", c.id, i + 1)),
                 Some(place) => {
                     pass.report(format!("{} slot {} holds battery {b}, which believes it is {place:?}", c.id, i + 1))
@@ -433,7 +436,7 @@ impl World {
                     let mut done = true;
                     for b in pass.batteries.resume(&self.batteries, &mut budget) {
                         pass.batteries.done += 1;
-                        into.batteries.insert(b.id.clone(), b.clone());
+                        into.batteries.insert(b.clone());
                         if budget.spent() {
                             done = false;
                             break;
@@ -568,7 +571,7 @@ mod tests {
         let mut check = CheckPass::default();
         while !copy.check_piece(&mut check, Duration::MAX) {}
         assert!(!check.violations().is_empty(), "the battery is in neither cabinet of the copy");
-        assert!(check.involved().contains(&Ref::Battery(b.clone())), "{:?}", check.involved());
+        assert!(check.involved().contains(&Ref::Battery(b.to_string())), "{:?}", check.involved());
         w.recopy(&mut copy, check.involved());
         assert!(copy.check().is_empty(), "{:?}", copy.check());
         assert!(copy == w);

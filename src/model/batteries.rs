@@ -1,0 +1,325 @@
+//! The battery table: every battery of the world, looked up by id.
+//!
+//! A 100,000-cabinet fleet has about 1.5 million batteries, and O1, O6, lists and every
+//! simulation step look them up one by one, so the table is built for size and look-up speed:
+//!
+//! - The batteries sit in one dense `Vec`, and a hash table of `u32` positions finds them by
+//!   id. A `HashMap<BatteryId, Battery>` stored each id twice (key and `Battery::id`) in
+//!   2^21 buckets of 128 bytes, about a third of them empty (270 MB at 1.5 million); here the
+//!   batteries take 104 bytes each, only as many as there are, and the index 5 bytes a bucket
+//!   (about 170 MB together).
+//! - The hasher is FxHash (`rustc-hash`): the ids are the simulator's own (a fleet's, a
+//!   fixture's, a snapshot's), not keys an attacker picks to collide, so SipHash's flood
+//!   resistance buys nothing and costs a few times more per short id; it has no random seed, so
+//!   a run does not depend on the process.
+//! - A `BTreeMap` (the other tables' choice) was rejected: each of its look-ups walks ~8 nodes
+//!   at this size.
+//!
+//! Nothing in the simulation depends on the iteration order (the few walks over every battery
+//! count, check or sort); snapshots write the batteries as a map in id order, the format an
+//! ordered map of id to battery had.
+
+use super::battery::Battery;
+use super::id::BatteryId;
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault};
+
+/// Batteries by id (see the module comment for the layout).
+#[derive(Clone, Default)]
+pub struct Batteries {
+    /// The batteries, in no particular order.
+    all: Vec<Battery>,
+    /// Positions in `all`, hashed by the id of the battery there.
+    index: HashTable<u32>,
+    /// Keys of a loaded snapshot that differed from the id of the battery saved under them
+    /// (the battery is filed under its own id); `/_sim/check` and snapshot checks name them.
+    mismatched: Vec<String>,
+}
+
+fn hash_of(id: &str) -> u64 {
+    BuildHasherDefault::<FxHasher>::default().hash_one(id)
+}
+
+impl Batteries {
+    /// An empty table with room for `n` batteries.
+    pub fn with_capacity(n: usize) -> Self {
+        Batteries { all: Vec::with_capacity(n), index: HashTable::with_capacity(n), mismatched: Vec::new() }
+    }
+
+    /// Number of batteries.
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// Room for batteries without growing.
+    pub fn capacity(&self) -> usize {
+        self.all.capacity()
+    }
+
+    /// Forget every battery.
+    pub fn clear(&mut self) {
+        self.all.clear();
+        self.index.clear();
+        self.mismatched.clear();
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        let all = &self.all;
+        self.index.find(hash_of(id), |&i| all.get(i as usize).is_some_and(|b| b.id == id)).map(|&i| i as usize)
+    }
+
+    /// The battery with this id.
+    pub fn get(&self, id: &str) -> Option<&Battery> {
+        self.position(id).and_then(|i| self.all.get(i))
+    }
+
+    /// The battery with this id, to change. Its `id` must not be changed (the table files it
+    /// under that id); remove and insert it again instead.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut Battery> {
+        self.position(id).and_then(move |i| self.all.get_mut(i))
+    }
+
+    /// Whether a battery has this id.
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.position(id).is_some()
+    }
+
+    /// Make room for `n` more batteries (a fleet generator knows about how many).
+    pub fn reserve(&mut self, n: usize) {
+        self.all.reserve(n);
+        let all = &self.all;
+        self.index.reserve(n, |&i| all.get(i as usize).map_or(0, |b| hash_of(&b.id)));
+    }
+
+    /// File `battery` under its id; returns the battery it replaces, if any.
+    pub fn insert(&mut self, battery: Battery) -> Option<Battery> {
+        let at = u32::try_from(self.all.len()).unwrap_or(u32::MAX);
+        let all = &self.all;
+        // One probe finds either the battery to replace or the free place for the new one.
+        let entry = self.index.entry(
+            hash_of(&battery.id),
+            |&i| all.get(i as usize).is_some_and(|b| b.id == battery.id),
+            |&i| all.get(i as usize).map_or(0, |b| hash_of(&b.id)),
+        );
+        match entry {
+            Entry::Occupied(e) => {
+                let i = *e.get() as usize;
+                self.all.get_mut(i).map(|old| std::mem::replace(old, battery))
+            }
+            Entry::Vacant(v) => {
+                v.insert(at);
+                self.all.push(battery);
+                None
+            }
+        }
+    }
+
+    /// Take the battery with this id out of the table.
+    pub fn remove(&mut self, id: &str) -> Option<Battery> {
+        let i = self.position(id)?;
+        let last = self.all.len() - 1;
+        if let Ok(e) = self.index.find_entry(hash_of(id), |&j| j as usize == i) {
+            e.remove();
+        }
+        if i != last {
+            // The last battery moves into the gap: point its index entry at the new place.
+            let moved = hash_of(&self.all[last].id);
+            if let Some(p) = self.index.find_mut(moved, |&j| j as usize == last) {
+                *p = i as u32;
+            }
+        }
+        Some(self.all.swap_remove(i))
+    }
+
+    /// Keep only the batteries `keep` says yes to.
+    pub fn retain(&mut self, keep: impl FnMut(&Battery) -> bool) {
+        let mut keep = keep;
+        self.all.retain(|b| keep(b));
+        self.reindex();
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        self.index.reserve(self.all.len(), |_| 0);
+        let all = &self.all;
+        for (i, b) in all.iter().enumerate() {
+            self.index.insert_unique(hash_of(&b.id), i as u32, |&j| all.get(j as usize).map_or(0, |b| hash_of(&b.id)));
+        }
+    }
+
+    /// Every battery, in no particular order.
+    pub fn values(&self) -> std::slice::Iter<'_, Battery> {
+        self.all.iter()
+    }
+
+    /// Every battery, to change (ids must not be changed), in no particular order.
+    pub fn values_mut(&mut self) -> std::slice::IterMut<'_, Battery> {
+        self.all.iter_mut()
+    }
+
+    /// Every battery with its id, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&BatteryId, &Battery)> {
+        self.all.iter().map(|b| (&b.id, b))
+    }
+
+    /// Every id, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &BatteryId> {
+        self.all.iter().map(|b| &b.id)
+    }
+
+    /// Keys of the loaded snapshot that did not match the id of their battery.
+    pub fn mismatched_keys(&self) -> &[String] {
+        &self.mismatched
+    }
+}
+
+impl<'a> IntoIterator for &'a Batteries {
+    type Item = (&'a BatteryId, &'a Battery);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, Battery>, fn(&'a Battery) -> (&'a BatteryId, &'a Battery)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.all.iter().map(|b| (&b.id, b))
+    }
+}
+
+impl IntoIterator for Batteries {
+    type Item = (BatteryId, Battery);
+    type IntoIter = std::iter::Map<std::vec::IntoIter<Battery>, fn(Battery) -> (BatteryId, Battery)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.all.into_iter().map(|b| (b.id.clone(), b))
+    }
+}
+
+impl FromIterator<Battery> for Batteries {
+    fn from_iter<I: IntoIterator<Item = Battery>>(iter: I) -> Self {
+        let mut t = Batteries::default();
+        for b in iter {
+            t.insert(b);
+        }
+        t
+    }
+}
+
+impl std::ops::Index<&str> for Batteries {
+    type Output = Battery;
+    /// The battery with this id; panics when there is none (tests and checked callers only).
+    fn index(&self, id: &str) -> &Battery {
+        match self.get(id) {
+            Some(b) => b,
+            None => panic!("no battery {id}"),
+        }
+    }
+}
+
+/// Equal when they hold the same batteries, whatever the order.
+impl PartialEq for Batteries {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.all.iter().all(|b| other.get(&b.id) == Some(b))
+    }
+}
+
+impl fmt::Debug for Batteries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// A map of id to battery, in id order.
+impl Serialize for Batteries {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut sorted: Vec<&Battery> = self.all.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        s.collect_map(sorted.into_iter().map(|b| (&b.id, b)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Batteries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Map;
+        impl<'de> Visitor<'de> for Map {
+            type Value = Batteries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of battery id to battery")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Batteries, A::Error> {
+                let mut t = Batteries::with_capacity(m.size_hint().unwrap_or(0));
+                while let Some((key, b)) = m.next_entry::<BatteryId, Battery>()? {
+                    if key != b.id {
+                        t.mismatched.push(key.to_string());
+                    }
+                    t.insert(b);
+                }
+                Ok(t)
+            }
+        }
+        d.deserialize_map(Map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BatteryPlace;
+
+    fn battery(id: &str) -> Battery {
+        Battery {
+            id: id.into(),
+            agent: "a".into(),
+            place: BatteryPlace::Loose,
+            level: 50.0,
+            since: 0,
+            fault: 0,
+            charge_paused: false,
+        }
+    }
+
+    #[test]
+    fn insert_get_remove_and_retain_keep_the_index_right() {
+        let mut t = Batteries::default();
+        let ids: Vec<String> = (0..500).map(|i| format!("{:010X}", i * 7919)).collect();
+        for id in &ids {
+            assert!(t.insert(battery(id)).is_none());
+        }
+        assert_eq!(t.len(), 500);
+        let mut again = battery(&ids[3]);
+        again.level = 7.0;
+        assert_eq!(t.insert(again).map(|b| b.level), Some(50.0));
+        assert_eq!(t.len(), 500);
+        assert_eq!(t[ids[3].as_str()].level, 7.0);
+        // Removing from the middle moves the last battery; both stay reachable.
+        for id in ids.iter().step_by(3) {
+            assert_eq!(t.remove(id).map(|b| b.id.to_string()), Some(id.clone()));
+            assert!(t.get(id).is_none());
+        }
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(t.contains_key(id), i % 3 != 0, "{id}");
+        }
+        t.retain(|b| b.id.ends_with('1'));
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(t.get(id).is_some(), i % 3 != 0 && id.ends_with('1'), "{id}");
+        }
+        assert!(t.remove("nothing").is_none());
+    }
+
+    #[test]
+    fn saved_in_id_order_and_mismatched_keys_are_kept_for_the_checks() {
+        let t: Batteries = ["C", "A", "B"].into_iter().map(battery).collect();
+        let text = serde_json::to_string(&t).unwrap();
+        assert!(text.starts_with("{\"A\":{\"id\":\"A\""), "{text}");
+        let back: Batteries = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, t);
+        assert!(back.mismatched_keys().is_empty());
+        let odd: Batteries = serde_json::from_str(&text.replacen("{\"A\":", "{\"X\":", 1)).unwrap();
+        assert_eq!(odd.mismatched_keys(), ["X"]);
+        assert!(odd.get("A").is_some());
+    }
+}
