@@ -276,9 +276,22 @@ test("the journal filters by order and by cabinet and hides CABINET_STATUS", asy
   await entry.locator("summary").click();
   const table = entry.locator("table.attempts");
   await table.waitFor({ state: "visible" });
-  const at = table.locator("tbody td.nw.mono").first();
-  const lineHeight = await at.evaluate((td) => parseFloat(getComputedStyle(td).lineHeight) || 16);
-  assert.ok((await at.boundingBox()).height < lineHeight * 2 + 10, "the time of an attempt stays on one line");
+  // Measured inside the page, and waited for with a deadline: the journal is redrawn as its
+  // deliveries settle, and a row caught in the middle of a redraw says nothing about layout.
+  const oneLine = await page
+    .waitForFunction(
+      () => {
+        const td = document.querySelector('#journal details[data-event="RENT_CALLBACK_1"][open] table.attempts tbody td.nw.mono');
+        if (!td) return false;
+        const lineHeight = parseFloat(getComputedStyle(td).lineHeight) || 16;
+        const h = td.getBoundingClientRect().height;
+        return h > 0 && h < lineHeight * 2 + 10;
+      },
+      null,
+      { timeout: 5000 },
+    )
+    .then(() => true, () => false);
+  assert.ok(oneLine, "the time of an attempt stays on one line");
   assert.ok((await table.locator("tbody td.ans").first().boundingBox()).width > 120, "the answer column has room");
   const box = await table.boundingBox(), card = await page.locator("#journal-card").boundingBox();
   assert.ok(box.x + box.width <= card.x + card.width + 1, "the attempts table fits its card");
