@@ -1,4 +1,4 @@
-//! Authentication (ENDPOINTS.md §0.2, §1.1): HTTP Basic on every platform endpoint, and the
+//! Authentication (docs/api-reference.md, "Auth"): HTTP Basic on every platform endpoint, and the
 //! OAuth2 login whose token is accepted as `Authorization: Bearer`.
 
 use super::envelope;

@@ -1,4 +1,4 @@
-//! Advance API / Cabinet (ENDPOINTS.md §3, C1-C13): device commands, repair ejects, device
+//! Advance API / Cabinet (C1-C13, docs/api-reference.md): device commands, repair ejects, device
 //! lists and details, shop binding, advertising.
 //!
 //! Lists use the platform's `p`-prefixed legacy names (`pCabinetid`, `pKakou`, `pBatteryid`

@@ -1,4 +1,4 @@
-//! Cabinet event-push configuration (ENDPOINTS.md §7, E1-E2): what each agent subscribes to
+//! Cabinet event-push configuration (E1-E2, docs/api-reference.md): what each agent subscribes to
 //! and where the platform POSTs the events (the pushes themselves are built in
 //! `push/payload.rs` and delivered by `push/`).
 

@@ -1,5 +1,5 @@
 //! The platform's wire layer (`/cdb-open-api/v1`): one file per documented group, the route
-//! table below reading like ENDPOINTS.md's inventory.
+//! table below reading like the operation list of docs/api-reference.md.
 
 pub mod answer_cache;
 pub mod auth;

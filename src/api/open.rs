@@ -1,4 +1,4 @@
-//! Open API O1-O7 (ENDPOINTS.md §2): device info, the rent order life cycle, the geo list.
+//! Open API O1-O7 (docs/api-reference.md, "Open API"): device info, the rent order life cycle, the geo list.
 
 use super::answer_cache;
 use super::auth::AuthAgent;

@@ -1,4 +1,4 @@
-//! Advance API / Order (ENDPOINTS.md §6, R1): the account's orders, newest first, in the
+//! Advance API / Order (R1, docs/api-reference.md): the account's orders, newest first, in the
 //! shape production clients read: a top-level `page` object (no `data`) whose records use the
 //! platform's `p`-prefixed names and a numeric-string `settledAmount`.
 

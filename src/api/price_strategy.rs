@@ -1,4 +1,4 @@
-//! Advance API / PriceStrategy (ENDPOINTS.md §5, P1-P6): the account's price strategies as
+//! Advance API / PriceStrategy (P1-P6, docs/api-reference.md): the account's price strategies as
 //! `OpenPriceStrategySaveDto`-shaped records (with the docs' `setcionFee` spelling), their
 //! create/update, delete and binding to shops.
 

@@ -1,4 +1,4 @@
-//! Advance API / Shop (ENDPOINTS.md §4, S1-S5): shop lists computed from the live world, and
+//! Advance API / Shop (S1-S5, docs/api-reference.md): shop lists computed from the live world, and
 //! shop create, update and delete.
 //!
 //! S1 answers with a string `code` ("0"), as documented; S2 and the writes answer with an

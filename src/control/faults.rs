@@ -28,7 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/faults/{id}", web::delete().to(remove));
 }
 
-/// Operation ids of ENDPOINTS.md and their paths (relative to the platform prefix), so a
+/// Operation ids of docs/api-reference.md and their paths (relative to the platform prefix), so a
 /// rule can name `O2` instead of a path.
 pub const OPERATIONS: &[(&str, &str)] = &[
     ("A1", "/oauth2/login"),

@@ -93,7 +93,7 @@ async fn charge(state: web::Data<AppState>, id: web::Path<String>, p: Params) ->
     Ok(envelope::ok(json!({ "batteryId": id.as_str(), "vol": vol })))
 }
 
-/// `POST /_sim/batteries/{id}/fault?batteryFault=N` or `?slotFault=N` (ENDPOINTS.md §7.6;
+/// `POST /_sim/batteries/{id}/fault?batteryFault=N` or `?slotFault=N` (docs/api-reference.md, fault types;
 /// 0 clears). A slot fault goes to the slot the battery is docked in.
 async fn fault(state: web::Data<AppState>, id: web::Path<String>, p: Params) -> Result<HttpResponse, Error> {
     let battery_fault = p.int_in("batteryFault", 0, 11)?;

@@ -57,7 +57,7 @@ impl<'de> Deserialize<'de> for RareText {
     }
 }
 
-/// Slot fault types (ENDPOINTS.md §7.6): 1 authorisation failed .. 8 manually locked; 0 none.
+/// Slot fault types (docs/api-reference.md, "Slot fault types"): 1 authorisation failed .. 8 manually locked; 0 none.
 pub const SLOT_FAULT_MAX: u8 = 8;
 
 /// Human text of a slot fault type.

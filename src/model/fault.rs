@@ -29,7 +29,7 @@ pub enum FaultEffect {
     HttpStatus { http_status: u16 },
     /// The platform request is held this many real milliseconds before it runs.
     Latency { latency_ms: u64 },
-    /// The cabinet's eject fails with this rental failure type (ENDPOINTS.md §7.6).
+    /// The cabinet's eject fails with this rental failure type (docs/api-reference.md).
     EjectFailure { fault_type: u8 },
     /// The battery the cabinet would hand out turns out faulty (battery fault type): the
     /// eject fails with rental failure 1 and a BATTERY_ABNORMAL_WARNING is raised.
@@ -90,7 +90,7 @@ pub struct FaultRule {
     /// Rule id, for `DELETE /_sim/faults/{id}`.
     #[serde(default)]
     pub id: u64,
-    /// Platform endpoint: an operation id of ENDPOINTS.md (`O2`, `C3`) or a path (suffix or
+    /// Platform endpoint: an operation id of docs/api-reference.md (`O2`, `C3`) or a path (suffix or
     /// template, `/rent/order/create`, `/cabinet/detail/{cabinetId}`); request rules only.
     #[serde(default)]
     pub endpoint: Option<String>,
@@ -262,7 +262,7 @@ pub struct RequestFaults {
     pub fail: Option<FaultEffect>,
 }
 
-/// Human text of a rental failure type (ENDPOINTS.md §7.6).
+/// Human text of a rental failure type (docs/api-reference.md, "Rental failure types").
 pub fn rental_failure_cause(t: u8) -> &'static str {
     match t {
         0 => "Other or undefined error",

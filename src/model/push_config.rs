@@ -1,5 +1,5 @@
 //! An agent's event-push configuration (E1/E2) as world operations, and the platform's nine
-//! event names (ENDPOINTS.md §7.5).
+//! event names (docs/api-reference.md, "Events").
 //!
 //! The api layer checks the wire shape and the URLs; the rules about which events may be
 //! subscribed live here so every way into the world (E1, a snapshot import) obeys them.
@@ -9,7 +9,7 @@ use super::world::World;
 use crate::error::{code, Error, Result};
 use std::sync::Arc;
 
-/// The nine event names of ENDPOINTS.md §7.5, in the documented order.
+/// The nine event names, in the documented order (docs/api-reference.md, "Events").
 pub const EVENT_NAMES: [&str; 9] = [
     "CABINET_ONLINE",
     "CABINET_OFFLINE",

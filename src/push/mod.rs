@@ -1,4 +1,4 @@
-//! Outbound deliveries: event pushes (ENDPOINTS.md §7.4) and rent callbacks (§2.2).
+//! Outbound deliveries: event pushes and rent callbacks (docs/event-push.md).
 //!
 //! Events from the store become deliveries here, outside the world lock, and are delivered by
 //! background tasks, never inside a request handler:

@@ -1,5 +1,5 @@
-//! Outbound wire formats: the event-push body (ENDPOINTS.md §7.4) and the rent callback's
-//! form body (§2.2). Built from domain events outside the world lock.
+//! Outbound wire formats: the event-push body (docs/event-push.md) and the rent callback's
+//! form body (docs/event-push.md). Built from domain events outside the world lock.
 //!
 //! Types follow the documented schema: `outSlot`, `returnSlot`, `slot`, `vol`, the counts and
 //! the fault types are integers; `clientPort`, `signal`, `outStatus` (`"0"` success, `"1"`

@@ -5,7 +5,7 @@
 //! effect visible through the read endpoints afterwards.
 //!
 //! The documented examples give the field sets and JSON types. Where production behaviour
-//! overrides the docs (PLATFORM-BEHAVIOUR.md), the override is listed in [`TYPE_OVERRIDES`].
+//! overrides the docs (docs/fidelity.md), the override is listed in [`TYPE_OVERRIDES`].
 
 use crate::admin_kit::*;
 use crate::helpers::*;
@@ -19,7 +19,7 @@ const SPEC: &str = include_str!("../data/endpoints.json");
 const TYPE_OVERRIDES: &[(&str, &str, &str)] = &[
     // A client reads `key` as the token string.
     ("A1", "key", "string"),
-    // PLATFORM-BEHAVIOUR: order-list `settledAmount` is a numeric string.
+    // Production, over the docs: order-list `settledAmount` is a numeric string.
     ("R1", "settledAmount", "string"),
 ];
 
@@ -29,7 +29,7 @@ const NULLABLE: &[&str] = &["returnTime", "returnShop", "pGhtime", "shopId"];
 const LOUVRE: &str = "04679963e0";
 const GERMAIN: &str = "3d7f0b9e51";
 
-/// Values of the stray Springfox parameters (ENDPOINTS.md §0.4): sent, and ignored.
+/// Values of the stray Springfox parameters (docs/api-reference.md, "Conventions"): sent, and ignored.
 fn stray(name: &str) -> &'static str {
     match name {
         "id" => "7",
@@ -463,7 +463,7 @@ async fn routes_answer_only_with_their_documented_methods_and_c12_with_post_too(
         let (s, v) = call(&app, DEMO, method, path, &[], None).await;
         assert_eq!((s, v["code"].clone()), (404, json!(404)), "{method} {path}: {v}");
     }
-    // The tolerated alternatives of ENDPOINTS.md: POST unbindShop, POST shop update.
+    // The tolerated alternatives: POST unbindShop, POST shop update.
     let (_, v) = call(&app, DEMO, "POST", "/cabinet/unbindShop", &[], Some(&json!([DEMO_CAB]))).await;
     assert_eq!(v["code"], 0, "{v}");
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// The nine event names of ENDPOINTS.md §7.5, written out here rather than imported, so the
+/// The nine documented event names, written out here rather than imported, so the
 /// tests check the simulator's own list against the documentation.
 pub const EVENT_NAMES: [&str; 9] = [
     "CABINET_ONLINE",
