@@ -152,22 +152,23 @@ impl AppState {
     /// journal is kept. `reset` still returns to the loaded fixtures. The new world's
     /// indexes are built before the swap; the old world is freed after it, by the caller's
     /// thread, outside every lock.
-    pub fn restore(&self, snap: Snapshot) {
+    pub fn restore(&self, snap: Snapshot) -> Result<(), crate::error::Error> {
         self.runtime.cancel_advance("cancelled by a snapshot import");
         let mut world = snap.world;
         // The process's shard, not the snapshot's, stamps the tokens and trade numbers it issues.
         world.set_shard(self.config.shard);
         let mut settings = world.sim().settings.clone();
         apply_sim_flags(&self.config, &mut settings);
-        // The snapshot's settings were valid when it was imported; the flags only set rates
-        // and URLs the command line already validated.
-        world.load_sim_settings(settings).expect("flag-adjusted settings of a valid snapshot are valid");
+        // Refused like a bad snapshot if the command line's rates make its settings unusable;
+        // the world stays as it was.
+        world.load_sim_settings(settings)?;
         world.warm_indexes();
         let gate = self.store.gate();
         let old = self.store.replace(&gate, world, snap.now);
         self.clock.set(snap.now);
         drop(gate);
         drop(old);
+        Ok(())
     }
 
     /// Back to the loaded world and start time; the journal is emptied. The world is rebuilt
@@ -389,7 +390,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
     });
     if let Some(snap) = saved {
         log::info!("restored the world saved at {}", snap.time);
-        state.restore(snap);
+        state.restore(snap).map_err(|e| format!("state file: {}", e.message()))?;
     }
     // The simulation's processes start now, not at the first step of the driver.
     state.catch_up();

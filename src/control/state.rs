@@ -153,7 +153,7 @@ async fn import(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
     let parsing = web::block(move || {
         let snap = parse_reader(std::io::BufReader::with_capacity(256 * 1024, Pieces { rx, current: Bytes::new() }))?;
         let (now, orders, cabinets) = (snap.now, snap.world.orders().len(), snap.world.cabinets().len());
-        st.restore(snap);
+        st.restore(snap)?;
         Ok::<_, Error>((now, orders, cabinets))
     });
     let mut received: u64 = 0;

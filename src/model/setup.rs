@@ -25,11 +25,7 @@ impl World {
     /// Replace the simulation's settings, refused whole when any value is unusable; when the
     /// simulation has started, its fleet-wide processes are re-drawn from `now`.
     pub fn set_sim_settings(&mut self, settings: SimSettings, now: Millis) -> Result<()> {
-        let problems = settings.problems();
-        if !problems.is_empty() {
-            return Err(Error::bad_body(format!("simulation settings: {}", problems.join("; "))));
-        }
-        self.sim.settings = settings;
+        self.load_sim_settings(settings)?;
         if self.sim.started {
             super::sim::reschedule(self, now);
         }
