@@ -141,6 +141,47 @@ impl Batteries {
         Some(self.all.swap_remove(i))
     }
 
+    /// A table of `all` (later batteries replace earlier ones with the same id, as
+    /// [`Self::insert`] one by one would), with the mismatched keys of a loaded snapshot.
+    ///
+    /// The index is built in one pass at its final size once every battery is read: filing
+    /// each battery while reading grew the hash table (rehashing all of it) a dozen times at
+    /// 1.5 million batteries, and the vector of batteries with it.
+    pub fn from_vec(mut all: Vec<Battery>, mismatched: Vec<String>) -> Batteries {
+        all.shrink_to_fit();
+        let mut t = Batteries { all, index: HashTable::new(), mismatched };
+        if !t.reindex_unique() {
+            // The same id twice (only a hand-edited snapshot does that): file them one by one.
+            let all = std::mem::take(&mut t.all);
+            t.index.clear();
+            for b in all {
+                t.insert(b);
+            }
+        }
+        t
+    }
+
+    /// Build the index from scratch; false (index incomplete) when two batteries share an id.
+    fn reindex_unique(&mut self) -> bool {
+        self.index.clear();
+        self.index.reserve(self.all.len(), |_| 0);
+        let all = &self.all;
+        for (i, b) in all.iter().enumerate() {
+            let entry = self.index.entry(
+                hash_of(&b.id),
+                |&j| all.get(j as usize).is_some_and(|o| o.id == b.id),
+                |&j| all.get(j as usize).map_or(0, |o| hash_of(&o.id)),
+            );
+            match entry {
+                Entry::Occupied(_) => return false,
+                Entry::Vacant(v) => {
+                    v.insert(i as u32);
+                }
+            }
+        }
+        true
+    }
+
     /// Keep only the batteries `keep` says yes to.
     pub fn retain(&mut self, keep: impl FnMut(&Battery) -> bool) {
         let mut keep = keep;
@@ -251,14 +292,15 @@ impl<'de> Deserialize<'de> for Batteries {
                 f.write_str("a map of battery id to battery")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Batteries, A::Error> {
-                let mut t = Batteries::with_capacity(m.size_hint().unwrap_or(0));
+                let mut all = Vec::with_capacity(m.size_hint().unwrap_or(0));
+                let mut mismatched = Vec::new();
                 while let Some((key, b)) = m.next_entry::<BatteryId, Battery>()? {
                     if key != b.id {
-                        t.mismatched.push(key.to_string());
+                        mismatched.push(key.to_string());
                     }
-                    t.insert(b);
+                    all.push(b);
                 }
-                Ok(t)
+                Ok(Batteries::from_vec(all, mismatched))
             }
         }
         d.deserialize_map(Map)
@@ -321,5 +363,19 @@ mod tests {
         let odd: Batteries = serde_json::from_str(&text.replacen("{\"A\":", "{\"X\":", 1)).unwrap();
         assert_eq!(odd.mismatched_keys(), ["X"]);
         assert!(odd.get("A").is_some());
+    }
+
+    #[test]
+    fn a_table_read_whole_keeps_the_last_of_two_batteries_with_one_id() {
+        let mut later = battery("B");
+        later.level = 9.0;
+        let t = Batteries::from_vec(vec![battery("A"), battery("B"), battery("C"), later], Vec::new());
+        assert_eq!(t.len(), 3);
+        assert_eq!(t["B"].level, 9.0);
+        assert!(t.get("A").is_some() && t.get("C").is_some());
+        let text = r#"{"A":{"id":"A","agent":"a","place":{"kind":"loose"},"level":1.0,"since":0,"fault":0},
+                       "A":{"id":"A","agent":"a","place":{"kind":"loose"},"level":2.0,"since":0,"fault":0}}"#;
+        let read: Batteries = serde_json::from_str(text).unwrap();
+        assert_eq!((read.len(), read["A"].level), (1, 2.0));
     }
 }

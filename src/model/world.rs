@@ -94,14 +94,17 @@ pub struct World {
     /// Agents by account.
     pub(super) agents: BTreeMap<String, Agent>,
     /// Shops by id.
+    #[serde(deserialize_with = "super::snapshot::bulk_map")]
     pub(super) shops: BTreeMap<String, Shop>,
     /// Cabinets by id.
+    #[serde(deserialize_with = "super::snapshot::bulk_map")]
     pub(super) cabinets: BTreeMap<CabinetId, Cabinet>,
     /// Batteries by id: a hash table, saved in id order (see [`Batteries`]).
     pub(super) batteries: Batteries,
     /// Price strategies by id.
     pub(super) strategies: BTreeMap<u64, PriceStrategy>,
     /// Orders by trade number.
+    #[serde(deserialize_with = "super::snapshot::bulk_map")]
     pub(super) orders: BTreeMap<String, Order>,
     /// Work due at a virtual time, in time order.
     pub(super) due: BTreeSet<(Millis, Due)>,
