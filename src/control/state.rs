@@ -6,15 +6,13 @@
 use crate::api::envelope;
 use crate::app::AppState;
 use crate::clock::fmt_datetime;
-use crate::clock::Millis;
 use crate::error::Error;
-use crate::model::snapshot::SNAPSHOT_FORMAT;
-use crate::model::{Snapshot, World};
+use crate::model::snapshot::{ReadError, SNAPSHOT_FORMAT};
+use crate::model::Snapshot;
 use actix_web::dev::Decompress;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_core::Stream;
-use serde::Deserialize;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::pin::Pin;
@@ -36,65 +34,31 @@ pub fn snapshot(state: &AppState) -> Snapshot {
 /// the limit bounds the time an upload may take, not memory held for it.
 pub const DEFAULT_STATE_MAX_MB: u64 = 4096;
 
-/// What a `PUT /_sim/state` body or a state file may hold: the bare snapshot, or the whole
-/// envelope `GET /_sim/state` answered with (`data` is the snapshot; `msg` and `code` are
-/// ignored like any other unknown member).
-///
-/// Read straight into the typed world, never through a `serde_json::Value` tree: at 100,000
-/// cabinets that tree (an ordered map and a heap key per member of 3 million objects) took
-/// several gigabytes and most of the 23-26 s a restore cost.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Incoming {
-    format: Option<String>,
-    now: Option<Millis>,
-    #[serde(default)]
-    time: String,
-    #[serde(default)]
-    seed: u64,
-    world: Option<World>,
-    data: Option<Snapshot>,
-}
-
 /// Why a body is not a snapshot, in the envelope's words.
-fn refusal(e: serde_json::Error) -> Error {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Io => Error::bad_body(format!("it could not be read ({e})")),
-        Category::Syntax | Category::Eof => Error::bad_body(format!("malformed JSON ({e})")),
-        Category::Data => Error::bad_body(format!("not a snapshot ({e})")),
+fn refusal(e: ReadError) -> Error {
+    match e {
+        ReadError::Io(m) => Error::bad_body(format!("it could not be read ({m})")),
+        ReadError::Syntax(m) => Error::bad_body(format!("malformed JSON ({m})")),
+        ReadError::Data(m) => Error::bad_body(format!("not a snapshot ({m})")),
     }
 }
 
-/// Parse and validate a snapshot from `reader` (the bare object or the envelope).
+/// Parse and validate a snapshot from `reader` (the bare object or the envelope), as it
+/// streams in: never a `serde_json::Value` tree of it (at 100,000 cabinets one took several
+/// gigabytes) nor its whole text (`model/snapshot/stream.rs`). `reader` need not be buffered.
 pub fn parse_reader(reader: impl Read) -> Result<Snapshot, Error> {
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let incoming = Incoming::deserialize(&mut de).map_err(refusal)?;
-    // Only whitespace may follow.
-    de.end().map_err(refusal)?;
-    validated(incoming)
+    validated(crate::model::snapshot::read(reader).map_err(refusal)?)
 }
 
 /// Parse and validate a snapshot held in memory (the bare object or the envelope).
 pub fn parse(text: &[u8]) -> Result<Snapshot, Error> {
-    let incoming: Incoming = serde_json::from_slice(text).map_err(refusal)?;
-    validated(incoming)
+    parse_reader(text)
 }
 
-fn validated(incoming: Incoming) -> Result<Snapshot, Error> {
-    let missing = |name: &str| Error::bad_body(format!("not a snapshot (missing field `{name}`)"));
-    let snap = match incoming {
-        Incoming { world: Some(world), format, now, time, seed, .. } => Snapshot {
-            format: format.ok_or_else(|| missing("format"))?,
-            now: now.ok_or_else(|| missing("now"))?,
-            time,
-            seed,
-            world,
-        },
-        Incoming { data: Some(snap), .. } => snap,
-        Incoming { .. } => return Err(missing("world")),
-    };
+fn validated(snap: Snapshot) -> Result<Snapshot, Error> {
+    let started = std::time::Instant::now();
     let problems = snap.problems();
+    log::debug!("snapshot checked in {:.2} s", started.elapsed().as_secs_f64());
     if let Some(first) = problems.first() {
         return Err(Error::bad_body(format!(
             "the snapshot is inconsistent ({} problem(s)); first: {first}",
@@ -151,7 +115,7 @@ async fn import(state: web::Data<AppState>, req: HttpRequest, payload: web::Payl
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(16);
     let st = state.clone();
     let parsing = web::block(move || {
-        let snap = parse_reader(std::io::BufReader::with_capacity(256 * 1024, Pieces { rx, current: Bytes::new() }))?;
+        let snap = parse_reader(Pieces { rx, current: Bytes::new() })?;
         let (now, orders, cabinets) = (snap.now, snap.world.orders().len(), snap.world.cabinets().len());
         st.restore(snap)?;
         Ok::<_, Error>((now, orders, cabinets))
@@ -196,9 +160,7 @@ pub fn read_file(path: &Path) -> Result<Option<Snapshot>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read state file {}: {e}", path.display())),
     };
-    parse_reader(std::io::BufReader::with_capacity(256 * 1024, file))
-        .map(Some)
-        .map_err(|e| format!("state file {}: {}", path.display(), e.message()))
+    parse_reader(file).map(Some).map_err(|e| format!("state file {}: {}", path.display(), e.message()))
 }
 
 /// Save a snapshot of the world to `path` atomically: write `<path>.tmp`, flush it to disk,

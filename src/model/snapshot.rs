@@ -8,6 +8,9 @@ use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod stream;
+pub use stream::{read, ReadError};
+
 /// The format tag written into every snapshot.
 pub const SNAPSHOT_FORMAT: &str = "bajie-sim/1";
 

@@ -1,0 +1,771 @@
+//! Reading a snapshot as it streams in, at about the speed of parsing it from memory, without
+//! ever holding its text whole.
+//!
+//! A 100,000-cabinet export is 424 MiB of JSON, nearly all of it four maps of the world:
+//! cabinets, batteries, shops, orders. serde_json reading from an `io::Read` goes byte by byte
+//! through its reader (about 1.4 s for that file before any record is built, against 0.5 s
+//! from a slice), and one thread builds the 1.6 million records. Here one thread only cuts the
+//! stream: it walks the few members above those maps, and cuts each of those maps into
+//! batches of whole entries (about a MiB of text each) at the commas between entries, which
+//! worker threads parse from memory (`serde_json::from_slice`) while the next batches are
+//! cut. Everything else (settings, agents, the schedule, tokens, ...) is copied into a small
+//! "skeleton" in which each of the four maps is `{}`, read with the derived readers of the
+//! snapshot types; the maps' entries are then put in, in the order they came.
+//!
+//! The cutter only finds where values end (strings, nesting); whether the text is JSON, and
+//! a snapshot, is decided by serde_json on the pieces, so the rules (field names, defaults,
+//! types) stay in the types' own serde attributes. A bad record is named by its map and key.
+//! Memory stays bounded by the batches in flight (a few per worker).
+//!
+//! Rejected: a hand-written parser of every record (the rules would exist twice), and
+//! SIMD-JSON (a large dependency that wants the whole text in memory).
+
+use super::super::battery::Battery;
+use super::super::cabinet::Cabinet;
+use super::super::id::{BatteryId, CabinetId};
+use super::super::order::Order;
+use super::super::shop::Shop;
+use super::super::world::{Batteries, World};
+use super::Snapshot;
+use crate::clock::Millis;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+
+/// Why a stream is not a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The stream could not be read.
+    Io(String),
+    /// The text is not JSON.
+    Syntax(String),
+    /// JSON, but not a snapshot.
+    Data(String),
+}
+
+impl ReadError {
+    /// A serde_json error, with `context` before it; the position is dropped when it is one
+    /// in a piece of the text rather than in the text (`in_piece`), or said to be one in the
+    /// record.
+    fn json(e: &serde_json::Error, context: &str, position: Position) -> ReadError {
+        let text = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let bare = text.strip_suffix(&suffix).unwrap_or(&text);
+        let message = match position {
+            Position::Drop => format!("{context}{bare}"),
+            Position::InRecord if e.line() == 1 => format!("{context}{bare} (column {} of the record)", e.column()),
+            Position::InRecord => format!("{context}{bare} (line {} column {} of the record)", e.line(), e.column()),
+        };
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Io => ReadError::Io(message),
+            Category::Syntax | Category::Eof => ReadError::Syntax(message),
+            Category::Data => ReadError::Data(message),
+        }
+    }
+}
+
+/// What the position of a serde_json error means in a message.
+#[derive(Clone, Copy)]
+enum Position {
+    /// Nothing a reader can use (a place in the skeleton): left out.
+    Drop,
+    /// A place in one record's text.
+    InRecord,
+}
+
+/// What a `PUT /_sim/state` body or a state file may hold: the bare snapshot, or the whole
+/// envelope `GET /_sim/state` answered with (`data` is the snapshot; `msg` and `code` are
+/// ignored like any other unknown member).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Incoming {
+    format: Option<String>,
+    now: Option<Millis>,
+    #[serde(default)]
+    time: String,
+    #[serde(default)]
+    seed: u64,
+    world: Option<World>,
+    data: Option<Snapshot>,
+}
+
+/// Read a snapshot (the bare object or the envelope) from `reader`; not yet checked for
+/// consistency ([`Snapshot::problems`]).
+pub fn read(reader: impl Read) -> Result<Snapshot, ReadError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let (batches, queue) = mpsc::sync_channel::<Batch>(2 * workers);
+    let queue = Arc::new(Mutex::new(queue));
+    let (parsed_tx, parsed_rx) = mpsc::channel::<(u64, Result<Parsed, ReadError>)>();
+    let failed = Arc::new(AtomicBool::new(false));
+    let started = std::time::Instant::now();
+    let (skeleton, maps) = std::thread::scope(|s| {
+        for _ in 0..workers {
+            let (queue, parsed_tx, failed) = (queue.clone(), parsed_tx.clone(), failed.clone());
+            s.spawn(move || loop {
+                // One batch at a time: the lock is held only to take it.
+                let next = queue.lock().map_or(None, |q| q.recv().ok());
+                let Some(batch) = next else { break };
+                let seq = batch.seq;
+                let parsed = batch.parse();
+                if parsed.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                if parsed_tx.send((seq, parsed)).is_err() {
+                    break;
+                }
+            });
+        }
+        // Only the workers hold the queue's receiving end: when they stop (the collector
+        // stopped at a bad record), the cutter's next send fails instead of waiting.
+        drop(queue);
+        drop(parsed_tx);
+        let collector = s.spawn(move || collect(parsed_rx));
+        let mut cutter = Cutter { scan: Scan::new(reader), batches, seq: 0, failed: &failed };
+        let skeleton = cutter.snapshot();
+        // Closing the queue ends the workers, then the collector.
+        drop(cutter);
+        let maps = collector.join().unwrap_or_else(|_| Err(ReadError::Data("a reader thread failed".into())));
+        (skeleton, maps)
+    });
+    let read_at = started.elapsed();
+    // A bad record comes before the place where the cutter stopped for it.
+    let [top, data] = maps?;
+    let incoming: Incoming = serde_json::from_slice(&skeleton?).map_err(|e| ReadError::json(&e, "", Position::Drop))?;
+    let missing = |name: &str| ReadError::Data(format!("missing field `{name}`"));
+    let snap = match incoming {
+        Incoming { world: Some(mut world), format, now, time, seed, .. } => {
+            top.install(&mut world);
+            Ok(Snapshot {
+                format: format.ok_or_else(|| missing("format"))?,
+                now: now.ok_or_else(|| missing("now"))?,
+                time,
+                seed,
+                world,
+            })
+        }
+        Incoming { data: Some(mut snap), .. } => {
+            data.install(&mut snap.world);
+            Ok(snap)
+        }
+        Incoming { .. } => Err(missing("world")),
+    };
+    log::debug!(
+        "snapshot read in {:.2} s: the stream cut and its records parsed by {workers} worker(s) in {:.2} s, the rest and the tables built in {:.2} s",
+        started.elapsed().as_secs_f64(),
+        read_at.as_secs_f64(),
+        (started.elapsed() - read_at).as_secs_f64()
+    );
+    snap
+}
+
+/// Which world a map belongs to: the bare snapshot's or the envelope's `data`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Top = 0,
+    Data = 1,
+}
+
+/// The four maps cut into batches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Cabinets,
+    Batteries,
+    Shops,
+    Orders,
+}
+
+impl Kind {
+    fn of(key: &[u8]) -> Option<Kind> {
+        match key {
+            b"cabinets" => Some(Kind::Cabinets),
+            b"batteries" => Some(Kind::Batteries),
+            b"shops" => Some(Kind::Shops),
+            b"orders" => Some(Kind::Orders),
+            _ => None,
+        }
+    }
+
+    /// The map's record, for messages.
+    fn record(self) -> &'static str {
+        match self {
+            Kind::Cabinets => "cabinet",
+            Kind::Batteries => "battery",
+            Kind::Shops => "shop",
+            Kind::Orders => "order",
+        }
+    }
+}
+
+/// Whole entries of one map, as text: `{` entries `}`.
+struct Batch {
+    seq: u64,
+    slot: Slot,
+    kind: Kind,
+    text: Vec<u8>,
+}
+
+/// A parsed batch.
+struct Parsed {
+    slot: Slot,
+    entries: Entries,
+}
+
+enum Entries {
+    Cabinets(Vec<(CabinetId, Cabinet)>),
+    Batteries(Vec<Battery>, Vec<String>),
+    Shops(Vec<(String, Shop)>),
+    Orders(Vec<(String, Order)>),
+}
+
+impl Batch {
+    fn parse(&self) -> Result<Parsed, ReadError> {
+        let entries = match self.kind {
+            Kind::Cabinets => {
+                serde_json::from_slice::<InOrder<CabinetId, Cabinet>>(&self.text).map(|e| Entries::Cabinets(e.0))
+            }
+            Kind::Shops => serde_json::from_slice::<InOrder<String, Shop>>(&self.text).map(|e| Entries::Shops(e.0)),
+            Kind::Orders => serde_json::from_slice::<InOrder<String, Order>>(&self.text).map(|e| Entries::Orders(e.0)),
+            Kind::Batteries => {
+                serde_json::from_slice::<BatteryEntries>(&self.text).map(|e| Entries::Batteries(e.all, e.mismatched))
+            }
+        };
+        entries.map(|entries| Parsed { slot: self.slot, entries }).map_err(|e| self.name_the_record(e))
+    }
+
+    /// The error of the first entry that does not parse on its own, naming it; the batch's
+    /// error when none is found (a fault between entries).
+    fn name_the_record(&self, whole: serde_json::Error) -> ReadError {
+        let map = match self.kind {
+            Kind::Cabinets => "cabinets",
+            Kind::Batteries => "batteries",
+            Kind::Shops => "shops",
+            Kind::Orders => "orders",
+        };
+        let inner = self.text.get(1..self.text.len().saturating_sub(1)).unwrap_or_default();
+        for entry in entries_of(inner) {
+            let mut one = Vec::with_capacity(entry.len() + 2);
+            one.push(b'{');
+            one.extend_from_slice(entry);
+            one.push(b'}');
+            let fails = match self.kind {
+                Kind::Cabinets => serde_json::from_slice::<InOrder<CabinetId, Cabinet>>(&one).err(),
+                Kind::Shops => serde_json::from_slice::<InOrder<String, Shop>>(&one).err(),
+                Kind::Orders => serde_json::from_slice::<InOrder<String, Order>>(&one).err(),
+                Kind::Batteries => serde_json::from_slice::<BatteryEntries>(&one).err(),
+            };
+            if let Some(e) = fails {
+                let key = key_of(entry);
+                return ReadError::json(&e, &format!("{map}: {} '{key}': ", self.kind.record()), Position::InRecord);
+            }
+        }
+        ReadError::json(&whole, &format!("{map}: "), Position::Drop)
+    }
+}
+
+/// The entries of a map's text without its braces, cut at the commas between them.
+fn entries_of(inner: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut nest = Nest { depth: 1, ..Nest::default() };
+    let mut rest = inner;
+    while let Some((i, stop)) = nest.scan(rest, true) {
+        out.push(rest.get(..i).unwrap_or_default());
+        rest = rest.get(i + 1..).unwrap_or_default();
+        if stop == Stop::End {
+            return out;
+        }
+    }
+    out.push(rest);
+    out
+}
+
+/// The key of an entry's text, for a message (as written, at most 64 characters).
+fn key_of(entry: &[u8]) -> String {
+    let text = String::from_utf8_lossy(entry);
+    let text = text.trim_start();
+    let key = text.strip_prefix('"').and_then(|t| t.split('"').next()).unwrap_or("?");
+    key.chars().take(64).collect()
+}
+
+/// A map's entries in the order they came.
+struct InOrder<K, V>(Vec<(K, V)>);
+
+impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for InOrder<K, V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs<K, V>(std::marker::PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for Pairs<K, V> {
+            type Value = InOrder<K, V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<InOrder<K, V>, A::Error> {
+                let mut all = Vec::new();
+                while let Some(entry) = m.next_entry()? {
+                    all.push(entry);
+                }
+                Ok(InOrder(all))
+            }
+        }
+        d.deserialize_map(Pairs(std::marker::PhantomData))
+    }
+}
+
+/// Batteries in the order they came, with the keys that were not their battery's id.
+struct BatteryEntries {
+    all: Vec<Battery>,
+    mismatched: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for BatteryEntries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs;
+        impl<'de> Visitor<'de> for Pairs {
+            type Value = BatteryEntries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of battery id to battery")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<BatteryEntries, A::Error> {
+                let (mut all, mut mismatched) = (Vec::new(), Vec::new());
+                while let Some((key, b)) = m.next_entry::<BatteryId, Battery>()? {
+                    if key != b.id {
+                        mismatched.push(key.to_string());
+                    }
+                    all.push(b);
+                }
+                Ok(BatteryEntries { all, mismatched })
+            }
+        }
+        d.deserialize_map(Pairs)
+    }
+}
+
+/// The four maps of one world, gathered in the order their entries came.
+#[derive(Default)]
+struct Maps {
+    cabinets: Vec<(CabinetId, Cabinet)>,
+    batteries: Vec<Battery>,
+    mismatched: Vec<String>,
+    shops: Vec<(String, Shop)>,
+    orders: Vec<(String, Order)>,
+}
+
+impl Maps {
+    fn add(&mut self, entries: Entries) {
+        match entries {
+            Entries::Cabinets(v) => self.cabinets.extend(v),
+            Entries::Batteries(v, m) => {
+                self.batteries.extend(v);
+                self.mismatched.extend(m);
+            }
+            Entries::Shops(v) => self.shops.extend(v),
+            Entries::Orders(v) => self.orders.extend(v),
+        }
+    }
+
+    /// Put the maps into `world` (read from the skeleton, where they were empty). Later
+    /// entries win over earlier ones with the same key, as the derived readers do.
+    fn install(self, world: &mut World) {
+        world.cabinets = self.cabinets.into_iter().collect();
+        world.shops = self.shops.into_iter().collect();
+        world.orders = self.orders.into_iter().collect();
+        world.batteries = Batteries::from_vec(self.batteries, self.mismatched);
+    }
+}
+
+/// Gather parsed batches in their order; the first error (in the stream's order) stops it.
+fn collect(parsed: mpsc::Receiver<(u64, Result<Parsed, ReadError>)>) -> Result<[Maps; 2], ReadError> {
+    let mut maps = [Maps::default(), Maps::default()];
+    let mut next = 0u64;
+    // Batches parsed ahead of one still being parsed wait here (a few per worker at most).
+    let mut early = BTreeMap::new();
+    for (seq, p) in parsed {
+        early.insert(seq, p);
+        while let Some(p) = early.remove(&next) {
+            let p = p?;
+            maps[p.slot as usize].add(p.entries);
+            next += 1;
+        }
+    }
+    // Every batch sent was parsed and gathered, unless a worker stopped short.
+    match early.into_values().next() {
+        None => Ok(maps),
+        Some(Err(e)) => Err(e),
+        Some(Ok(_)) => Err(ReadError::Data("a batch of records was lost".into())),
+    }
+}
+
+/// Bytes that matter to [`Nest::scan`] outside strings.
+const STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t[b',' as usize] = true;
+    t
+};
+
+/// Where the end of a nested value is, across pieces of its text.
+#[derive(Default, Clone, Copy)]
+struct Nest {
+    depth: usize,
+    in_str: bool,
+    escaped: bool,
+}
+
+/// What [`Nest::scan`] stopped at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// A comma between the entries of the outermost object or array.
+    Comma,
+    /// The bracket that closes it.
+    End,
+}
+
+impl Nest {
+    /// Scan `bytes` (the text after what was scanned before); the offset of the first comma
+    /// at depth 1 (when `commas`) or of the bracket that brings the depth to 0, else `None`.
+    fn scan(&mut self, bytes: &[u8], commas: bool) -> Option<(usize, Stop)> {
+        let mut i = 0;
+        while i < bytes.len() {
+            let rest = bytes.get(i..).unwrap_or_default();
+            if self.in_str {
+                if self.escaped {
+                    self.escaped = false;
+                    i += 1;
+                    continue;
+                }
+                let k = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+                i += k;
+                if rest.get(k) == Some(&b'\\') {
+                    self.escaped = true;
+                } else {
+                    self.in_str = false;
+                }
+                i += 1;
+            } else {
+                let k = rest.iter().position(|&b| STRUCTURAL[b as usize])?;
+                i += k;
+                match rest.get(k).copied().unwrap_or(b' ') {
+                    b'"' => self.in_str = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 {
+                            return Some((i, Stop::End));
+                        }
+                    }
+                    b',' if commas && self.depth == 1 => return Some((i, Stop::Comma)),
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        None
+    }
+}
+
+/// A buffered reader that knows how far it is into the stream.
+struct Scan<R> {
+    reader: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// Bytes before `buf`.
+    before: u64,
+    eof: bool,
+}
+
+/// The reading buffer: large enough that a read is rare per record, small against the
+/// batches in flight.
+const BUFFER: usize = 1 << 20;
+/// A batch is cut at the first entry boundary past this many bytes.
+const BATCH: usize = 1 << 20;
+
+impl<R: Read> Scan<R> {
+    fn new(reader: R) -> Self {
+        Scan { reader, buf: vec![0; BUFFER], pos: 0, end: 0, before: 0, eof: false }
+    }
+
+    /// True when there are bytes to look at (reading more when the buffer is used up).
+    fn fill(&mut self) -> Result<bool, ReadError> {
+        if self.pos < self.end {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        self.before += self.end as u64;
+        self.pos = 0;
+        self.end = 0;
+        loop {
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.end = n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ReadError::Io(e.to_string())),
+            }
+        }
+    }
+
+    /// The unread part of the buffer.
+    fn rest(&self) -> &[u8] {
+        self.buf.get(self.pos..self.end).unwrap_or_default()
+    }
+
+    /// Where the reader is, for messages.
+    fn at(&self) -> u64 {
+        self.before + self.pos as u64
+    }
+
+    fn eof(&self, what: &str) -> ReadError {
+        ReadError::Syntax(format!("EOF while parsing {what} at byte {}", self.at()))
+    }
+
+    fn unexpected(&self, expected: &str) -> ReadError {
+        ReadError::Syntax(format!("expected {expected} at byte {}", self.at()))
+    }
+
+    /// The next byte that is not whitespace, left unread; `None` at the end.
+    fn peek(&mut self) -> Result<Option<u8>, ReadError> {
+        while self.fill()? {
+            match self.rest().iter().position(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
+                Some(k) => {
+                    self.pos += k;
+                    return Ok(self.rest().first().copied());
+                }
+                None => self.pos = self.end,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Copy the next value, as written, to `out`.
+    fn copy_value(&mut self, out: &mut Vec<u8>, what: &str) -> Result<(), ReadError> {
+        match self.peek()? {
+            None => Err(self.eof(what)),
+            Some(b'"') => {
+                self.pos += 1;
+                out.push(b'"');
+                self.copy_until(out, Nest { in_str: true, ..Nest::default() }, what)
+            }
+            Some(b'{' | b'[') => self.copy_until(out, Nest::default(), what),
+            Some(_) => {
+                // A number or a literal: up to the next delimiter.
+                while self.fill()? {
+                    let rest = self.rest();
+                    let k = rest.iter().position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'));
+                    let n = k.unwrap_or(rest.len());
+                    out.extend_from_slice(rest.get(..n).unwrap_or_default());
+                    self.pos += n;
+                    if k.is_some() {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Copy to `out` up to the end of the string or nested value `nest` is in (the closing
+    /// quote or bracket included).
+    fn copy_until(&mut self, out: &mut Vec<u8>, mut nest: Nest, what: &str) -> Result<(), ReadError> {
+        let string = nest.in_str;
+        loop {
+            if !self.fill()? {
+                return Err(self.eof(what));
+            }
+            let rest = self.rest();
+            let found = if string { string_end(&mut nest, rest) } else { nest.scan(rest, false).map(|(i, _)| i) };
+            match found {
+                Some(i) => {
+                    out.extend_from_slice(rest.get(..=i).unwrap_or_default());
+                    self.pos += i + 1;
+                    return Ok(());
+                }
+                None => {
+                    out.extend_from_slice(rest);
+                    self.pos = self.end;
+                }
+            }
+        }
+    }
+}
+
+/// The offset of the quote that ends the string `nest` is in, if in `bytes`.
+fn string_end(nest: &mut Nest, bytes: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < bytes.len() {
+        if nest.escaped {
+            nest.escaped = false;
+            i += 1;
+            continue;
+        }
+        let k = bytes.get(i..).unwrap_or_default().iter().position(|&b| b == b'"' || b == b'\\')?;
+        i += k;
+        if bytes.get(i) == Some(&b'"') {
+            nest.in_str = false;
+            return Some(i);
+        }
+        nest.escaped = true;
+        i += 1;
+    }
+    None
+}
+
+/// Where in the snapshot an object is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The whole body: a snapshot or an envelope.
+    Top,
+    /// An envelope's `data`.
+    Data,
+    /// A world.
+    World(Slot),
+}
+
+/// Walks the snapshot, copies all but the four maps into the skeleton and sends those in
+/// batches to the workers.
+struct Cutter<'a, R> {
+    scan: Scan<R>,
+    batches: mpsc::SyncSender<Batch>,
+    seq: u64,
+    failed: &'a AtomicBool,
+}
+
+impl<R: Read> Cutter<'_, R> {
+    /// The skeleton of the whole body; the maps went to the workers.
+    fn snapshot(&mut self) -> Result<Vec<u8>, ReadError> {
+        let mut skeleton = Vec::new();
+        match self.scan.peek()? {
+            Some(b'{') => self.object(&mut skeleton, Level::Top)?,
+            // Not an object: serde_json says what it is instead.
+            _ => self.scan.copy_value(&mut skeleton, "a value")?,
+        }
+        if self.scan.peek()?.is_some() {
+            return Err(ReadError::Syntax(format!("trailing characters at byte {}", self.scan.at())));
+        }
+        Ok(skeleton)
+    }
+
+    /// The object the reader is at (its `{` next), members copied or descended into.
+    fn object(&mut self, out: &mut Vec<u8>, level: Level) -> Result<(), ReadError> {
+        self.scan.pos += 1;
+        out.push(b'{');
+        if self.scan.peek()? == Some(b'}') {
+            self.scan.pos += 1;
+            out.push(b'}');
+            return Ok(());
+        }
+        loop {
+            match self.scan.peek()? {
+                Some(b'"') => {}
+                Some(_) => return Err(self.scan.unexpected("a member name")),
+                None => return Err(self.scan.eof("an object")),
+            }
+            let start = out.len();
+            self.scan.copy_value(out, "a member name")?;
+            let key = out.get(start + 1..out.len().saturating_sub(1)).unwrap_or_default().to_vec();
+            match self.scan.peek()? {
+                Some(b':') => {
+                    self.scan.pos += 1;
+                    out.push(b':');
+                }
+                Some(_) => return Err(self.scan.unexpected("`:`")),
+                None => return Err(self.scan.eof("an object")),
+            }
+            let object_next = self.scan.peek()? == Some(b'{');
+            let map = match level {
+                Level::World(slot) if object_next => Kind::of(&key).map(|kind| (slot, kind)),
+                _ => None,
+            };
+            match (level, key.as_slice(), map) {
+                (_, _, Some((slot, kind))) => {
+                    self.map(slot, kind)?;
+                    out.extend_from_slice(b"{}");
+                }
+                (Level::Top, b"world", _) if object_next => self.object(out, Level::World(Slot::Top))?,
+                (Level::Top, b"data", _) if object_next => self.object(out, Level::Data)?,
+                (Level::Data, b"world", _) if object_next => self.object(out, Level::World(Slot::Data))?,
+                _ => self.scan.copy_value(out, "a value")?,
+            }
+            match self.scan.peek()? {
+                Some(b',') => {
+                    self.scan.pos += 1;
+                    out.push(b',');
+                }
+                Some(b'}') => {
+                    self.scan.pos += 1;
+                    out.push(b'}');
+                    return Ok(());
+                }
+                Some(_) => return Err(self.scan.unexpected("`,` or `}`")),
+                None => return Err(self.scan.eof("an object")),
+            }
+        }
+    }
+
+    /// The map the reader is at (its `{` next), cut into batches of whole entries.
+    fn map(&mut self, slot: Slot, kind: Kind) -> Result<(), ReadError> {
+        self.scan.pos += 1;
+        let mut nest = Nest { depth: 1, ..Nest::default() };
+        let mut text = Vec::with_capacity(BATCH + 64 * 1024);
+        text.push(b'{');
+        // Whether the batch began after a comma: then it must hold an entry.
+        let mut after_comma = false;
+        loop {
+            if !self.scan.fill()? {
+                return Err(self.scan.eof("a map"));
+            }
+            let rest = self.scan.rest();
+            match nest.scan(rest, true) {
+                None => {
+                    text.extend_from_slice(rest);
+                    self.scan.pos = self.scan.end;
+                }
+                Some((i, stop)) => {
+                    text.extend_from_slice(rest.get(..i).unwrap_or_default());
+                    self.scan.pos += i + 1;
+                    if stop == Stop::End {
+                        if after_comma && text.iter().skip(1).all(u8::is_ascii_whitespace) {
+                            return Err(ReadError::Syntax(format!("trailing comma at byte {}", self.scan.at())));
+                        }
+                        return self.send(slot, kind, text);
+                    }
+                    if text.len() >= BATCH {
+                        let full = std::mem::replace(&mut text, Vec::with_capacity(BATCH + 64 * 1024));
+                        self.send(slot, kind, full)?;
+                        text.push(b'{');
+                        after_comma = true;
+                    } else {
+                        text.push(b',');
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hand a batch (`{` and entries so far) to the workers.
+    fn send(&mut self, slot: Slot, kind: Kind, mut text: Vec<u8>) -> Result<(), ReadError> {
+        text.push(b'}');
+        // A worker found a bad record: stop reading; the collector reports it.
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(ReadError::Data("a record did not parse".into()));
+        }
+        let seq = self.seq;
+        self.seq += 1;
+        self.batches
+            .send(Batch { seq, slot, kind, text })
+            .map_err(|_| ReadError::Data("the record readers stopped".into()))
+    }
+}
