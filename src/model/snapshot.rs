@@ -217,7 +217,7 @@ mod tests {
     use super::*;
     use crate::fixtures::{load, DEFAULT_FIXTURES};
     use crate::model::id::{BatteryId, CabinetId};
-    use crate::model::Order;
+    use crate::model::{Order, OrderOrigin};
 
     #[test]
     fn a_world_round_trips_through_json_and_a_broken_one_is_named() {
@@ -324,5 +324,82 @@ mod tests {
         twice.cabinets.insert("ZZZ99999".into(), c);
         assert!(!twice.consistent_at_a_glance());
         assert!(twice.sanity().iter().any(|p| p.contains("ZZZ99999")), "{:?}", twice.sanity());
+    }
+
+    /// A world with something in every field a snapshot carries: batteries in every kind of
+    /// place, paused and faulty ones, locked and faulty slots with a reason full of escapes,
+    /// advertising, a POS terminal, orders in every state the simulation reaches plus a
+    /// pending one with its scheduled eject, tokens, push configuration, fault rules, a
+    /// shard, the simulation's schedule and counters.
+    fn odd_world() -> World {
+        let mut w = lived_in_fleet();
+        let t = w.sim.queue.iter().next().map_or(0, |(t, _)| *t);
+        let cab = w.cabinets.keys().nth(3).unwrap().clone();
+        w.create_order(
+            "demo",
+            &cab,
+            Some("http://127.0.0.1:9/cb?a=1&b=\"2\"".into()),
+            OrderOrigin::OpenApi,
+            t,
+            &mut Vec::new(),
+        )
+        .or_else(|_| w.create_order("acme", &cab, None, OrderOrigin::Admin, t, &mut Vec::new()))
+        .unwrap();
+        let (c, b, slot) = docked(&w, 30);
+        let cabinet = w.cabinets.get_mut(&c).unwrap();
+        cabinet.slots[slot - 1].locked = true;
+        cabinet.slots[slot - 1].lock_reason = "repair \"now\" \\ é 😀\n\u{1}".into();
+        cabinet.slots.last_mut().unwrap().fault = 3;
+        cabinet.ads = Some(Box::new(super::super::cabinet::Ads {
+            ad_config_list: vec![serde_json::json!({"url": "http://x/é", "n": [1, 2.5, null, -0.0, 1e300], "z": {}})],
+            is_restart: true,
+            update_time: "2026-03-02 09:00:00".into(),
+        }));
+        cabinet.pos_device_id = "POS-1".into();
+        cabinet.remark = "tab\there".into();
+        cabinet.shop = None;
+        let battery = w.batteries.get_mut(&b).unwrap();
+        battery.charge_paused = true;
+        battery.fault = 7;
+        battery.level = 100.0 / 3.0;
+        w.issue_token("demo", t, Default::default()).unwrap();
+        let push =
+            super::super::event::PushConfig { push_url: "http://127.0.0.1:9/p".into(), event_subscriptions: vec![] };
+        w.set_push_config_all(std::sync::Arc::new(push));
+        let rule = serde_json::from_value(
+            serde_json::json!({"effect": "error", "code": 5, "msg": "no", "endpoint": "O2", "times": 3}),
+        );
+        w.add_fault_rule(rule.unwrap()).unwrap();
+        w.shard = Some(super::super::shard::Shard::parse("1/2").unwrap());
+        let places: Vec<&BatteryPlace> = w.batteries.values().map(|b| &b.place).collect();
+        assert!(places.iter().any(|p| matches!(p, BatteryPlace::Slot { .. })));
+        assert!(places.iter().any(|p| matches!(p, BatteryPlace::Rented { .. })));
+        assert!(places.iter().any(|p| matches!(p, BatteryPlace::Loose)));
+        assert!(!w.due.is_empty() && !w.sim.queue.is_empty() && !w.tokens.is_empty());
+        w
+    }
+
+    #[test]
+    fn an_export_read_back_exports_byte_for_byte_the_same() {
+        let snap = Snapshot {
+            format: SNAPSHOT_FORMAT.into(),
+            now: 1_772_442_000_000,
+            time: "2026-03-02 09:00:00".into(),
+            seed: 7,
+            world: odd_world(),
+        };
+        assert!(snap.problems().is_empty(), "{:?}", snap.problems());
+        let text = serde_json::to_string(&snap).unwrap();
+        let back = stream::tests::read_every_way(text.as_bytes()).unwrap();
+        assert!(back == snap);
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        // The envelope `GET /_sim/state` answers with, pretty-printed too.
+        let envelope = format!(r#"{{"msg":"Successful operation","code":0,"data":{text}}}"#);
+        let back = stream::tests::read_every_way(envelope.as_bytes()).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        let value: serde_json::Value = serde_json::from_str(&envelope).unwrap();
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        let back = stream::tests::read_every_way(pretty.as_bytes()).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
     }
 }

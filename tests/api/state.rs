@@ -327,3 +327,56 @@ async fn derived_tables_are_not_saved_and_a_restored_world_answers_geo_queries_a
     assert_eq!(app.post(O6).await.1, before);
     app.assert_consistent().await;
 }
+
+/// A snapshot with one bad record (an unknown battery place, a missing field, a wrong type)
+/// is refused in the envelope with a message naming the map and the record, and the world
+/// stays as it was.
+#[tokio::test]
+async fn a_snapshot_with_a_malformed_record_is_refused_naming_the_record() {
+    let app = spawn_with(sim_config()).await;
+    make_history(&app).await;
+    let before = export_text(&app).await;
+    let saved: Value = serde_json::from_str(&before).unwrap();
+    let world = &saved["data"]["world"];
+    let first = |map: &str| world[map].as_object().unwrap().keys().next().unwrap().clone();
+    let (battery, cabinet, shop) = (first("batteries"), first("cabinets"), first("shops"));
+    let order = first("orders");
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let (b, c, s, o) = (battery.clone(), cabinet.clone(), shop.clone(), order.clone());
+    let cases: Vec<(Edit, String)> = vec![
+        (
+            Box::new(move |w| w["batteries"][&b]["place"] = serde_json::json!({"kind": "docked"})),
+            format!("batteries: battery '{battery}': unknown variant `docked`"),
+        ),
+        (
+            Box::new({
+                let b = battery.clone();
+                move |w| {
+                    w["batteries"][&b].as_object_mut().unwrap().remove("level");
+                }
+            }),
+            format!("batteries: battery '{battery}': missing field `level`"),
+        ),
+        (
+            Box::new(move |w| w["cabinets"][&c]["slots"] = "many".into()),
+            format!("cabinets: cabinet '{cabinet}': invalid type"),
+        ),
+        (Box::new(move |w| w["shops"][&s]["latitude"] = "north".into()), format!("shops: shop '{shop}': invalid type")),
+        (
+            Box::new(move |w| w["orders"][&o]["createdAt"] = "soon".into()),
+            format!("orders: order '{order}': invalid type"),
+        ),
+    ];
+    for (edit, words) in cases {
+        let mut bad = saved.clone();
+        edit(&mut bad["data"]["world"]);
+        let r = app.client.put(app.sim("/state")).body(bad.to_string()).send().await.unwrap();
+        let (status, v) = read(r).await;
+        assert_eq!((status, v["code"].as_i64()), (200, Some(1002)), "{words}: {v}");
+        let msg = v["msg"].as_str().unwrap();
+        assert!(msg.contains("not a snapshot") && msg.contains(&words), "{words}: {v}");
+        assert_eq!(v.as_object().unwrap().keys().collect::<Vec<_>>(), ["msg", "code"], "{v}");
+        assert_eq!(export_text(&app).await, before, "{words}: the world is as it was");
+    }
+    app.assert_consistent().await;
+}

@@ -96,6 +96,12 @@ struct Incoming {
 /// Read a snapshot (the bare object or the envelope) from `reader`; not yet checked for
 /// consistency ([`Snapshot::problems`]).
 pub fn read(reader: impl Read) -> Result<Snapshot, ReadError> {
+    read_in_batches(reader, BATCH)
+}
+
+/// [`read`], cutting batches at the first entry boundary past `batch` bytes (tests cut at
+/// every entry).
+fn read_in_batches(reader: impl Read, batch: usize) -> Result<Snapshot, ReadError> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let (batches, queue) = mpsc::sync_channel::<Batch>(2 * workers);
     let queue = Arc::new(Mutex::new(queue));
@@ -124,7 +130,7 @@ pub fn read(reader: impl Read) -> Result<Snapshot, ReadError> {
         drop(queue);
         drop(parsed_tx);
         let collector = s.spawn(move || collect(parsed_rx));
-        let mut cutter = Cutter { scan: Scan::new(reader), batches, seq: 0, failed: &failed };
+        let mut cutter = Cutter { scan: Scan::new(reader), batches, batch, seq: 0, failed: &failed };
         let skeleton = cutter.snapshot();
         // Closing the queue ends the workers, then the collector.
         drop(cutter);
@@ -639,6 +645,8 @@ enum Level {
 struct Cutter<'a, R> {
     scan: Scan<R>,
     batches: mpsc::SyncSender<Batch>,
+    /// Cut a batch at the first entry boundary past this many bytes.
+    batch: usize,
     seq: u64,
     failed: &'a AtomicBool,
 }
@@ -719,10 +727,11 @@ impl<R: Read> Cutter<'_, R> {
     fn map(&mut self, slot: Slot, kind: Kind) -> Result<(), ReadError> {
         self.scan.pos += 1;
         let mut nest = Nest { depth: 1, ..Nest::default() };
-        let mut text = Vec::with_capacity(BATCH + 64 * 1024);
+        let room = self.batch.min(BATCH) + 64 * 1024;
+        let mut text = Vec::with_capacity(room);
         text.push(b'{');
-        // Whether the batch began after a comma: then it must hold an entry.
-        let mut after_comma = false;
+        // Where the entry being read begins in `text`, and whether one came before it.
+        let (mut entry_from, mut entries_before) = (1usize, false);
         loop {
             if !self.scan.fill()? {
                 return Err(self.scan.eof("a map"));
@@ -736,20 +745,26 @@ impl<R: Read> Cutter<'_, R> {
                 Some((i, stop)) => {
                     text.extend_from_slice(rest.get(..i).unwrap_or_default());
                     self.scan.pos += i + 1;
+                    // Checked here, not left to serde_json: a cut between batches would hide it.
+                    let empty = text.get(entry_from..).unwrap_or_default().iter().all(u8::is_ascii_whitespace);
                     if stop == Stop::End {
-                        if after_comma && text.iter().skip(1).all(u8::is_ascii_whitespace) {
+                        if empty && entries_before {
                             return Err(ReadError::Syntax(format!("trailing comma at byte {}", self.scan.at())));
                         }
                         return self.send(slot, kind, text);
                     }
-                    if text.len() >= BATCH {
-                        let full = std::mem::replace(&mut text, Vec::with_capacity(BATCH + 64 * 1024));
+                    if empty {
+                        return Err(ReadError::Syntax(format!("expected a map entry at byte {}", self.scan.at())));
+                    }
+                    entries_before = true;
+                    if text.len() >= self.batch {
+                        let full = std::mem::replace(&mut text, Vec::with_capacity(room));
                         self.send(slot, kind, full)?;
                         text.push(b'{');
-                        after_comma = true;
                     } else {
                         text.push(b',');
                     }
+                    entry_from = text.len();
                 }
             }
         }
@@ -767,5 +782,73 @@ impl<R: Read> Cutter<'_, R> {
         self.batches
             .send(Batch { seq, slot, kind, text })
             .map_err(|_| ReadError::Data("the record readers stopped".into()))
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// A reader that gives one byte per read, so every value straddles reads.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((b, rest)), Some(out)) => {
+                    *out = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    /// `text` read whole, in one-entry batches, and a byte at a time: the same snapshot, or
+    /// refused all three ways (which fault is met first may differ); the first answer.
+    pub(in super::super) fn read_every_way(text: &[u8]) -> Result<Snapshot, ReadError> {
+        let whole = read(text);
+        for other in [read_in_batches(text, 1), read_in_batches(Trickle(text), 1)] {
+            match &whole {
+                Ok(_) => assert_eq!(other, whole),
+                Err(e) => assert!(other.is_err(), "refused whole ({e:?}), read in pieces"),
+            }
+        }
+        whole
+    }
+
+    #[test]
+    fn entries_are_cut_at_their_own_commas_only() {
+        let inner = br#""a":{"s":"x,},{\"\\","n":[1,{"b":2}]} , "b":{},"c":{"d":"}"}"#;
+        let cut: Vec<String> = entries_of(inner).iter().map(|e| String::from_utf8_lossy(e).into_owned()).collect();
+        assert_eq!(cut, [r#""a":{"s":"x,},{\"\\","n":[1,{"b":2}]} "#, r#" "b":{}"#, r#""c":{"d":"}"}"#]);
+        assert_eq!(key_of(br#"  "BAA00001":{"id":1}"#), "BAA00001");
+    }
+
+    #[test]
+    fn malformed_text_is_refused_with_the_place_and_bad_records_by_name() {
+        let err = |t: &str| read_every_way(t.as_bytes()).unwrap_err();
+        assert!(matches!(err(""), ReadError::Syntax(m) if m.contains("EOF")));
+        assert!(matches!(err("{\"world\":{\"batteries\":{\"A\":{"), ReadError::Syntax(m) if m.contains("EOF")));
+        assert!(matches!(err("{} x"), ReadError::Syntax(m) if m.contains("trailing characters at byte 3")));
+        assert!(matches!(err("{\"a\" 1}"), ReadError::Syntax(m) if m.contains("expected `:`")));
+        assert!(matches!(err("{\"a\":1 \"b\":2}"), ReadError::Syntax(m) if m.contains("expected `,` or `}`")));
+        assert!(matches!(err("{1:2}"), ReadError::Syntax(m) if m.contains("member name")));
+        assert!(
+            matches!(err("{\"world\":{\"shops\":{\"a\":1,}}}"), ReadError::Syntax(m) if m.contains("trailing comma"))
+        );
+        assert!(
+            matches!(err("{\"world\":{\"shops\":{ , }}}"), ReadError::Syntax(m) if m.contains("expected a map entry"))
+        );
+        let bad = err(
+            r#"{"world":{"batteries":{"B1":{"id":"B1","agent":"demo","place":{"kind":"docked"},"level":1.0,"since":0,"fault":0}}}}"#,
+        );
+        assert!(
+            matches!(&bad, ReadError::Data(m) if m.starts_with("batteries: battery 'B1': unknown variant `docked`") && m.contains("of the record")),
+            "{bad:?}"
+        );
+        assert!(matches!(err("[1]"), ReadError::Data(m) if m.contains("invalid type")));
+        assert!(matches!(err("{\"format\":\"bajie-sim/1\"}"), ReadError::Data(m) if m == "missing field `world`"));
     }
 }
