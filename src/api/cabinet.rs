@@ -8,8 +8,10 @@
 use super::auth::AuthAgent;
 use super::body::{id_strings, Fields, JsonBody};
 use super::envelope::{self, coord, Envelope};
+use super::input::{Input, Int, Text};
+use super::operation::{schema, Answer, Body, Method, Operation, PathParam, StrayFields};
 use super::paging::{paginate, Page};
-use super::params::{clip, Params};
+use super::params::clip;
 use crate::app::AppState;
 use crate::clock::{fmt_datetime, parse_datetime};
 use crate::error::Error;
@@ -20,7 +22,8 @@ use crate::model::cabinet::{slot_fault_cause, SLOT_FAULT_MAX};
 use crate::model::event::CabinetReport;
 use crate::model::{geohash, Battery, Cabinet, World};
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
@@ -42,13 +45,181 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cabinet/publishAd", web::post().to(publish_ad));
 }
 
+/// C1-C13, as the OpenAPI document lists them.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "C1",
+        name: "operation",
+        methods: &[Method::Post],
+        path: "/cabinet/operation",
+        tag: TAG,
+        summary: "C1 Device Operation",
+        description: "A slot operation (pop, lock, unlock, lockStopCharge) needs `slotNum`; a failed single pop is \
+            2008 with the cabinet's reason, after its BATTERY_POPUP.",
+        query: Some(schema::<OperationQuery>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C2",
+        name: "eject_by_repair",
+        methods: &[Method::Post],
+        path: "/cabinet/ejectByRepair",
+        tag: TAG,
+        summary: "C2 eject the battery for the specified device slot by repair",
+        query: Some(schema::<EjectByRepair>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C3",
+        name: "eject_by_rent",
+        methods: &[Method::Post],
+        path: "/cabinet/ejectByRent",
+        tag: TAG,
+        summary: "C3 Rent and eject the battery for the specified device slot",
+        description: "A battery is never ejected twice for one order.",
+        query: Some(schema::<EjectByRent>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C4",
+        name: "all_devices",
+        path: "/cabinet/getAllDevice",
+        tag: TAG,
+        summary: "C4 Query All Device List",
+        description: "`code` is the string \"0\" (a documented quirk of this endpoint).",
+        answer: Answer::StringCode(schema::<Vec<DeviceRow<'static>>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C5",
+        name: "detail",
+        path: "/cabinet/detail/{cabinetId}",
+        tag: TAG,
+        summary: "C5 Query details based on Device Id",
+        path_params: &[CABINET],
+        answer: Answer::Data(schema::<CabinetDetailAnswer<'static>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C6",
+        name: "devices_by_shop",
+        path: "/cabinet/getDeviceByShopId",
+        tag: TAG,
+        summary: "C6 get device list by shop id",
+        query: Some(schema::<ShopRef>),
+        answer: Answer::Data(schema::<Vec<DeviceRow<'static>>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C7",
+        name: "all_devices_page",
+        path: "/cabinet/getAllDevicePage",
+        tag: TAG,
+        summary: "C7 get all device list by page",
+        query: Some(schema::<PageQuery>),
+        answer: Answer::Data(schema::<Page<DeviceRow<'static>>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C8",
+        name: "battery_list",
+        path: "/cabinet/batteryListByCabinetId/{cabinetId}",
+        tag: TAG,
+        summary: "C8 Query battery list based on Device Id",
+        path_params: &[CABINET],
+        answer: Answer::Data(schema::<Vec<BatteryRow<'static>>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C9",
+        name: "slot_list",
+        path: "/cabinet/slotByCabinetId/{cabinetId}",
+        tag: TAG,
+        summary: "C9 Query slot list based on Device Id",
+        path_params: &[CABINET],
+        answer: Answer::Data(schema::<Vec<SlotRow<'static>>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C10",
+        name: "bind_to_shop",
+        methods: &[Method::Post],
+        path: "/cabinet/bind2shop/{qrcode}/{newshopid}",
+        tag: TAG,
+        summary: "C10 binding device to shop",
+        path_params: &[
+            PathParam { name: "qrcode", description: "Device id or QR code.", example: "BJD60151" },
+            PathParam { name: "newshopid", description: "Shop id.", example: "04679963e0" },
+        ],
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C11",
+        name: "bind_ad",
+        methods: &[Method::Post],
+        path: "/cabinet/bindAd",
+        tag: TAG,
+        summary: "C11 Update cabinet advertising information",
+        body: Some(Body::HandKept("OpenAdPublishDTO")),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C12",
+        name: "unbind_shop",
+        methods: &[Method::Get, Method::Post],
+        path: "/cabinet/unbindShop",
+        tag: TAG,
+        summary: "C12 Device unbound to merchant (documented as GET with a JSON body)",
+        description: "Documented as GET carrying a JSON body (an array of cabinet ids); clients use POST, both are \
+            served.",
+        body: Some(Body::StringArray),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C13",
+        name: "publish_ad",
+        methods: &[Method::Post],
+        path: "/cabinet/publishAd",
+        tag: TAG,
+        summary: "C13 Device advertisement publish",
+        body: Some(Body::HandKept("PublishAdBody")),
+        ..Operation::BASE
+    },
+];
+
+const TAG: &str = "Advance API / Cabinet";
+const CABINET: PathParam =
+    PathParam { name: "cabinetId", description: "Device id, QR code or QR-code URL.", example: "BJD60151" };
+
 /// The cabinet of C1-C3: `cabinetid` as documented, `cabinetId` tolerated (the journal warns,
-/// `--strict` refuses it before the handler runs).
-fn cabinet_param(p: &Params) -> Result<&str, Error> {
-    p.get_any(&["cabinetid", "cabinetId"])
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::missing_param("cabinetid"))
+/// `--strict` refuses it before the handler runs). Not a flattened struct: serde buffers a
+/// flattened input as text, and the numbers beside it would no longer bind from text.
+fn cabinet_of<'a>(cabinetid: &'a Option<Text>, cabinet_id: &'a Option<Text>) -> Result<&'a str, Error> {
+    cabinetid.as_ref().or(cabinet_id.as_ref()).map(|t| t.as_str()).ok_or_else(|| Error::missing_param("cabinetid"))
+}
+
+/// C3's parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EjectByRent {
+    /// The cabinet.
+    #[schemars(required, example = &"BJD60151")]
+    pub cabinetid: Option<Text>,
+    /// Tolerated spelling of `cabinetid` (the journal warns, `--strict` refuses it).
+    #[serde(rename = "cabinetId")]
+    #[schemars(skip)]
+    pub cabinet_id: Option<Text>,
+    /// The order the battery is for (O2's `tradeNo`, or a new back-office order id).
+    pub rent_order_id: Text,
+    /// The slot to eject (1-based); 0 lets the cabinet pick the best battery.
+    pub slot_num: Int<0, 1000>,
 }
 
 /// C3 `POST /cabinet/ejectByRent?cabinetid=&rentOrderId=&slotNum=`: eject `slotNum` for the
@@ -57,10 +228,14 @@ fn cabinet_param(p: &Params) -> Result<&str, Error> {
 /// to eject from then on: its automatic eject is cancelled, and it fails (`status=0`) if no
 /// `ejectByRent` succeeds within a minute. An id that is no order yet becomes a back-office
 /// order (ADMIN_RENTAL_ORDER).
-async fn eject_by_rent(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let cabinet = cabinet_param(&p)?;
-    let order = p.required("rentOrderId")?;
-    let slot = p.int_in("slotNum", 0, 1000)?.ok_or_else(|| Error::missing_param("slotNum"))? as u16;
+async fn eject_by_rent(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<EjectByRent>,
+) -> Result<HttpResponse, Error> {
+    let cabinet = cabinet_of(&q.cabinetid, &q.cabinet_id)?;
+    let order = q.rent_order_id.as_str();
+    let slot = q.slot_num.get() as u16;
     let now = state.clock.now();
     // Two writes: from the moment the client names the order, no automatic eject fires for
     // it, whether or not this eject is refused (docs/fidelity.md, "ejectByRent takes over").
@@ -87,8 +262,46 @@ fn single_pop_outcome(cabinet: &str, results: &[PopResult]) -> Result<HttpRespon
     }
 }
 
+/// C1's `operationType` values, as the OpenAPI document lists them.
+fn operation_types(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = CabinetOp::ALL.iter().map(|(n, _)| *n).collect();
+    schemars::json_schema!({ "type": "string", "enum": names })
+}
+
 fn op_names() -> String {
     CabinetOp::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// C1's parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationQuery {
+    /// The cabinet.
+    #[schemars(required, example = &"BJD60151")]
+    pub cabinetid: Option<Text>,
+    /// Tolerated spelling of `cabinetid` (the journal warns, `--strict` refuses it).
+    #[serde(rename = "cabinetId")]
+    #[schemars(skip)]
+    pub cabinet_id: Option<Text>,
+    /// pop, lock, unlock and lockStopCharge act on `slotNum`; the others on the whole cabinet.
+    #[schemars(schema_with = "operation_types", example = &"pop")]
+    pub operation_type: Text,
+    /// The slot of a slot operation (1-based). Documented as required; cabinet-wide
+    /// operations ignore it and may leave it out.
+    #[schemars(required, example = 1)]
+    pub slot_num: Option<Int<0, 1000>>,
+    /// Lock reason, at most 500 characters; may be empty. Documented as required.
+    #[schemars(required, example = &"")]
+    pub reason: Option<Text>,
+    /// 0: `batcabFault` is reported, 1: `batteryFault` is reported.
+    #[serde(rename = "type")]
+    pub kind: Option<Int<0, 1>>,
+    /// A slot fault type to set on `slotNum` (0: none).
+    pub batcab_fault: Option<Int<0, { SLOT_FAULT_MAX as i64 }>>,
+    /// A battery fault type to set on the slot's battery (0: none).
+    pub battery_fault: Option<Int<0, { BATTERY_FAULT_MAX as i64 }>>,
+    /// Undocumented; checked to be an integer and otherwise ignored.
+    pub gps_time: Option<i64>,
 }
 
 /// C1 `POST /cabinet/operation?cabinetid=&slotNum=&operationType=&reason=` (+ `batcabFault`,
@@ -97,21 +310,23 @@ fn op_names() -> String {
 /// `batcabFault` (with `type` 0 or absent) sets that slot fault on `slotNum`, a non-zero
 /// `batteryFault` (with `type` 1 or absent) sets that fault on the slot's battery; either
 /// raises BATTERY_ABNORMAL_WARNING before the operation runs.
-async fn operation(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let cabinet = cabinet_param(&p)?;
-    let name = p.required("operationType")?;
+async fn operation(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<OperationQuery>,
+) -> Result<HttpResponse, Error> {
+    let cabinet = cabinet_of(&q.cabinetid, &q.cabinet_id)?;
+    let name = q.operation_type.as_str();
     let op = CabinetOp::parse(name)
         .ok_or_else(|| Error::bad_param("operationType", format!("'{}' is not one of {}", clip(name), op_names())))?;
-    let slot = p.int_in("slotNum", 0, 1000)?.map(|n| n as u16);
-    let reason = p.get("reason").unwrap_or("").trim();
+    let slot = q.slot_num.map(|n| n.get() as u16);
+    let reason = q.reason.as_deref().unwrap_or("");
     if reason.chars().count() > 500 {
         return Err(Error::bad_param("reason", "longer than 500 characters"));
     }
-    let kind = p.int_in("type", 0, 1)?;
-    let slot_fault = p.int_in("batcabFault", 0, SLOT_FAULT_MAX as i64)?.unwrap_or(0) as u8;
-    let battery_fault = p.int_in("batteryFault", 0, BATTERY_FAULT_MAX as i64)?.unwrap_or(0) as u8;
-    // gpsTime is undocumented; it is checked to be an integer and otherwise ignored.
-    p.int("gpsTime")?;
+    let kind = q.kind.map(Int::get);
+    let slot_fault = q.batcab_fault.map_or(0, Int::get) as u8;
+    let battery_fault = q.battery_fault.map_or(0, Int::get) as u8;
     let fault = match kind {
         Some(0) => (slot_fault > 0).then_some(FaultReport::Slot(slot_fault)),
         Some(_) => (battery_fault > 0).then_some(FaultReport::Battery(battery_fault)),
@@ -128,12 +343,32 @@ async fn operation(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> R
     Ok(envelope::ok_empty())
 }
 
+/// C2's parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EjectByRepair {
+    /// The cabinet.
+    #[schemars(required, example = &"BJD60151")]
+    pub cabinetid: Option<Text>,
+    /// Tolerated spelling of `cabinetid` (the journal warns, `--strict` refuses it).
+    #[serde(rename = "cabinetId")]
+    #[schemars(skip)]
+    pub cabinet_id: Option<Text>,
+    /// The slot to pop (1-based); 0 or absent pops every battery. Documented as required.
+    #[schemars(required, example = 1)]
+    pub slot_num: Option<Int<0, 1000>>,
+}
+
 /// C2 `POST /cabinet/ejectByRepair?cabinetid=&slotNum=`: pop one slot, or every battery when
 /// `slotNum` is 0 or absent (BATTERY_POPUP per slot). Popped batteries leave the fleet's slots
 /// but stay in the world as loose batteries; a return docks them again.
-async fn eject_by_repair(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let cabinet = cabinet_param(&p)?;
-    let slot = p.int_in("slotNum", 0, 1000)?.map(|n| n as u16);
+async fn eject_by_repair(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<EjectByRepair>,
+) -> Result<HttpResponse, Error> {
+    let cabinet = cabinet_of(&q.cabinetid, &q.cabinet_id)?;
+    let slot = q.slot_num.map(|n| n.get() as u16);
     let now = state.clock.now();
     let (results, events) = state.store.write(|w, out| w.eject_by_repair(&agent.0, cabinet, slot, now, out))?;
     state.publish(events);
@@ -148,7 +383,7 @@ async fn eject_by_repair(state: web::Data<AppState>, agent: AuthAgent, p: Params
 /// The row of one cabinet in the device lists. `pId` is the cabinet's 1-based position among
 /// all cabinets in id order (stable for a given world).
 /// The cabinet's last report as C4/C7 carry it in `pJson` (a JSON text inside the row).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct LastReport<'a> {
     cabinet_id: &'a str,
@@ -165,7 +400,7 @@ struct LastReport<'a> {
 
 /// One C4/C6/C7 row. Typed rather than a `json!` tree (the same keys in the same order):
 /// pages of these are what management dashboards poll.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct DeviceRow<'a> {
     p_id: usize,
@@ -251,14 +486,27 @@ async fn all_devices(state: web::Data<AppState>, agent: AuthAgent) -> Result<Htt
     Ok(envelope::json_bytes(bytes))
 }
 
+/// C6's parameters: `shopid` as documented, `shopId` tolerated.
+#[derive(Deserialize, JsonSchema)]
+pub struct ShopRef {
+    /// The shop.
+    #[schemars(required)]
+    pub shopid: Option<Text>,
+    /// Tolerated spelling of `shopid`.
+    #[serde(rename = "shopId")]
+    #[schemars(skip)]
+    pub shop_id: Option<Text>,
+}
+
 /// C6 `GET /cabinet/getDeviceByShopId?shopid=` (`shopId` tolerated): the cabinets standing in
 /// one of the account's shops. An unknown shop is `3001`.
-async fn devices_by_shop(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let shop = p
-        .get_any(&["shopid", "shopId"])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| Error::missing_param("shopid"))?;
+async fn devices_by_shop(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<ShopRef>,
+) -> Result<HttpResponse, Error> {
+    let shop =
+        q.shopid.as_ref().or(q.shop_id.as_ref()).map(|t| t.as_str()).ok_or_else(|| Error::missing_param("shopid"))?;
     let now = state.clock.now();
     let bytes = state.store.read(|w| {
         w.shop_of(&agent.0, shop)?;
@@ -267,11 +515,26 @@ async fn devices_by_shop(state: web::Data<AppState>, agent: AuthAgent, p: Params
     Ok(envelope::json_bytes(bytes))
 }
 
+/// C7's parameters.
+#[derive(Deserialize, JsonSchema)]
+pub struct PageQuery {
+    /// Page number, from 1 (a string in the docs; read as an integer).
+    #[schemars(with = "String", example = &"1")]
+    pub page: Int<1, 1_000_000>,
+    /// Page size, 1..1000 (a string in the docs; read as an integer).
+    #[schemars(with = "String", example = &"10")]
+    pub limit: Int<1, 1000>,
+}
+
 /// C7 `GET /cabinet/getAllDevicePage?page=&limit=`: C4's rows a page at a time, the page in
 /// `data` as `{records, total, size, current, pages}`.
-async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let page = p.int_in("page", 1, 1_000_000)?.ok_or_else(|| Error::missing_param("page"))? as usize;
-    let limit = p.int_in("limit", 1, 1000)?.ok_or_else(|| Error::missing_param("limit"))? as usize;
+async fn all_devices_page(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<PageQuery>,
+) -> Result<HttpResponse, Error> {
+    let page = q.page.get() as usize;
+    let limit = q.limit.get() as usize;
     let now = state.clock.now();
     let data = state.store.read(|w| {
         // Page the cabinets first and build rows only for the page: fleets are large. The
@@ -325,7 +588,7 @@ fn temperature(w: &World, b: &Battery, now: i64) -> i64 {
 /// The record of one slot (C5 `batcabs[]` and C9): empty slots have `pBatteryid` "". The
 /// platform writes some names in two spellings (`pBatteryid`/`pbatteryid`,
 /// `pcabinetid`/`pCabinetid`); both are kept, as clients read either.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct SlotRow<'a> {
     #[serde(rename = "pKakou")]
     slot: u16,
@@ -389,7 +652,7 @@ fn slot_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> SlotRow<'a>
 }
 
 /// The record of the battery in one slot (C8).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct BatteryRow<'a> {
     #[serde(rename = "pKakou")]
     slot: u16,
@@ -451,7 +714,7 @@ fn battery_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> Option<B
 }
 
 /// One slot of C5's `subDeviceStatusReport.batteryList`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct ReportedSlot<'a> {
     battery_id: &'a str,
@@ -466,7 +729,7 @@ struct ReportedSlot<'a> {
 
 /// The cabinet's last status report (C5 `subDeviceStatusReport`), in the field names of a
 /// CABINET_STATUS push plus the shop's `geoHash` and the `reportTime`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct StatusReport<'a> {
     cabinet_id: String,
@@ -518,7 +781,7 @@ fn status_report<'a>(w: &World, cab: &Cabinet, r: &'a CabinetReport) -> StatusRe
 /// before; `adUpdateTime` is left out until ads were set, as production leaves an unset
 /// field out: never `null` where a client's types expect a time string (docs/fidelity.md,
 /// "Types").
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct CabinetDetail<'a> {
     ip: &'a str,
@@ -544,7 +807,7 @@ struct CabinetDetail<'a> {
 }
 
 /// C5's `data`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct CabinetDetailAnswer<'a> {
     cabinet: CabinetDetail<'a>,
 }

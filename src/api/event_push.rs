@@ -4,15 +4,44 @@
 
 use super::auth::AuthAgent;
 use super::envelope::{self, Envelope};
+use super::operation::{schema, Answer, Body, Method, Operation};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::event::{PushConfig, Subscription};
 use actix_web::{web, HttpResponse};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
 /// Longest URL accepted (a receiver URL is a configuration value, not a payload).
 const MAX_URL: usize = 2048;
+
+/// E1 and E2, as the OpenAPI document lists them (E3, the push itself, is E1's callback).
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "E1",
+        name: "push_config",
+        methods: &[Method::Post],
+        path: "/cabinet/eventPush/config",
+        tag: "Cabinet Event Push",
+        summary: "E1 Cabinet Event Push Config",
+        description: "Replaces the account's configuration. Refusals (1002) name the field and leave the previous \
+            configuration untouched.",
+        body: Some(Body::HandKept("AgentCabinetEventPushConfig")),
+        answer: Answer::Data(schema::<ConfigView<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "E2",
+        name: "get_push_config",
+        path: "/cabinet/eventPush/config/get",
+        tag: "Cabinet Event Push",
+        summary: "E2 GET Cabinet Event Push Config",
+        description: "Documented key order `code, msg, data`.",
+        answer: Answer::CodeFirst(schema::<ConfigView<'static>>),
+        ..Operation::BASE
+    },
+];
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -88,7 +117,7 @@ fn parse_config(body: &[u8]) -> Result<PushConfig, Error> {
 }
 
 /// The wire form of a configuration (`AgentCabinetEventPushConfig`).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct ConfigView<'a> {
     push_url: &'a str,
@@ -96,7 +125,7 @@ struct ConfigView<'a> {
 }
 
 /// One subscription of a [`ConfigView`].
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct SubscriptionView<'a> {
     event: &'a str,

@@ -5,14 +5,84 @@
 use super::auth::AuthAgent;
 use super::body::{kind, Fields, JsonBody};
 use super::envelope::{self, Amount, Envelope};
-use super::paging::paginate;
+use super::operation::{schema, Answer, Body, Method, Operation, PathParam};
+use super::paging::{paginate, Page};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::price_admin::BindingKind;
 use crate::model::{PriceStrategy, TimetableRow, World};
 use actix_web::{web, HttpResponse};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
+
+/// P1-P6, as the OpenAPI document lists them.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "P1",
+        name: "strategy_page",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/page",
+        tag: TAG,
+        summary: "P1 1.Get Price Strategy Page",
+        body: Some(Body::HandKept("OpenPriceStrategyQueryDto")),
+        answer: Answer::Data(schema::<Page<StrategyView<'static>>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P2",
+        name: "strategy_detail",
+        path: "/shop/priceStrategy/detail/{priceId}",
+        tag: TAG,
+        summary: "P2 2.Get Price Strategy Detail",
+        path_params: &[PathParam { name: "priceId", description: "Price id (string in the docs).", example: "101" }],
+        answer: Answer::Data(schema::<StrategyView<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P3",
+        name: "save_strategy",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/saveOrUpdate",
+        tag: TAG,
+        summary: "P3 3.Create Or Update Price Strategy",
+        body: Some(Body::HandKept("OpenPriceStrategySaveDto")),
+        answer: Answer::Data(schema::<SavedStrategy>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P4",
+        name: "delete_strategy",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/delete",
+        tag: TAG,
+        summary: "P4 4.Delete Price Strategy (\"Strategyy\")",
+        body: Some(Body::IntegerArray),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P5",
+        name: "bind_strategy",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/bindShop",
+        tag: TAG,
+        summary: "P5 5.Shop Bind Price Strategy",
+        body: Some(Body::HandKept("OpenPriceStrategyShopBindDto")),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P6",
+        name: "unbind_strategy",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/unbindShop",
+        tag: TAG,
+        summary: "P6 6.Shop Unbind Price Strategy",
+        body: Some(Body::HandKept("OpenPriceStrategyShopUnbindDto")),
+        ..Operation::BASE
+    },
+];
+
+const TAG: &str = "Advance API / PriceStrategy";
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -33,7 +103,7 @@ fn custom_type(k: BindingKind) -> i64 {
 
 /// One row of a strategy's timetable (`priceStrategyDetailList`). `setcionFee` is the
 /// platform's spelling.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct TimetableView {
     start_minute: i64,
@@ -44,7 +114,7 @@ struct TimetableView {
 }
 
 /// A shop a strategy is bound to (`bindShops`).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct BoundShopView<'a> {
     shop_id: &'a str,
@@ -54,7 +124,7 @@ struct BoundShopView<'a> {
 
 /// One strategy as P1 records and P2 show it: P3's fields, plus `autoRefund`, the billing
 /// period `priceMinute` and the shops it is bound to.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StrategyView<'a> {
     price_id: u64,
@@ -120,7 +190,7 @@ fn strategy_view<'a>(w: &'a World, p: &'a PriceStrategy) -> StrategyView<'a> {
 }
 
 /// P3's answer: the id of the strategy saved.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct SavedStrategy {
     price_id: u64,

@@ -7,7 +7,9 @@
 use super::auth::AuthAgent;
 use super::body::{Fields, JsonBody};
 use super::envelope::{self, coord, Envelope};
-use super::params::{clip, Params};
+use super::input::{Input, Text};
+use super::operation::{schema, Answer, Body, Method, Operation, PathParam};
+use super::params::clip;
 use crate::app::AppState;
 use crate::clock::{Millis, MINUTE};
 use crate::error::Error;
@@ -16,7 +18,77 @@ use crate::model::shop::{currency_name, currency_symbol};
 use crate::model::shop_admin::{ShopDraft, ShopStock};
 use crate::model::{Shop, World};
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// S1-S5, as the OpenAPI document lists them.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "S1",
+        name: "shop_list",
+        path: "/shop/getShopList",
+        tag: TAG,
+        summary: "S1 get all shop list",
+        description: "`code` is the string \"0\" (a documented quirk of this endpoint).",
+        answer: Answer::StringCode(schema::<Vec<ShopRow<'static>>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S2",
+        name: "shop_detail",
+        path: "/shop/detail/{shopid}",
+        tag: TAG,
+        summary: "S2 get shop detail",
+        path_params: &[SHOP],
+        answer: Answer::Data(schema::<ShopRow<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S3",
+        name: "create_shop",
+        methods: &[Method::Post],
+        path: "/shop/create",
+        tag: TAG,
+        summary: "S3 create new shop",
+        body: Some(Body::HandKept("CdbShopEntity")),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S4",
+        name: "update_shop",
+        methods: &[Method::Put, Method::Post],
+        path: "/shop/update",
+        tag: TAG,
+        summary: "S4 update shop",
+        description: "pNewid identifies the shop.",
+        body: Some(Body::HandKept("CdbShopEntity")),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S5",
+        name: "delete_shop",
+        methods: &[Method::Delete, Method::Post],
+        path: "/shop/delete/{shopid}",
+        tag: TAG,
+        summary: "S5 Delete shop",
+        description: "A shop that still has cabinets is refused with 3003.",
+        path_params: &[SHOP],
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S5",
+        name: "delete_shop_by_query",
+        methods: &[Method::Post, Method::Delete],
+        path: "/shop/delete",
+        tag: TAG,
+        summary: "S5 as production clients call it: the shop in the query",
+        query: Some(schema::<DeleteShopQuery>),
+        ..Operation::BASE
+    },
+];
+
+const TAG: &str = "Advance API / Shop";
+const SHOP: PathParam = PathParam { name: "shopid", description: "Shop id.", example: "04679963e0" };
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -116,7 +188,7 @@ fn is_open(text: &str, now: Millis) -> bool {
 }
 
 /// One day of a shop's opening hours (`shopWorkTime`), 1 = Monday.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct WorkDay<'a> {
     open_time: &'a str,
@@ -126,7 +198,7 @@ struct WorkDay<'a> {
 
 /// The row of one shop in S1 and S2: the documented fields (the `p`-prefixed organisation ids
 /// and the business fields are empty here), then the rest of the shop as S3/S4 write it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct ShopRow<'a> {
     id: u64,
@@ -391,12 +463,36 @@ async fn delete_shop(
     delete(&state, &agent.0, path.trim()).await
 }
 
+/// S5-by-query's parameters: the shop as `newID` (`shopid`, `shopId` and `pNewid` tolerated, in
+/// that order of preference).
+#[derive(Deserialize, JsonSchema)]
+pub struct DeleteShopQuery {
+    /// The shop to delete.
+    #[serde(rename = "newID")]
+    #[schemars(required)]
+    pub new_id: Option<Text>,
+    /// Tolerated spelling.
+    #[schemars(skip)]
+    pub shopid: Option<Text>,
+    /// Tolerated spelling.
+    #[serde(rename = "shopId")]
+    #[schemars(skip)]
+    pub shop_id: Option<Text>,
+    /// Tolerated spelling.
+    #[serde(rename = "pNewid")]
+    #[schemars(skip)]
+    pub p_newid: Option<Text>,
+}
+
 /// S5 as a production client calls it: `POST /shop/delete?newID=` (`shopid`, `shopId` too).
-async fn delete_shop_by_query(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let id = p
-        .get_any(&["newID", "shopid", "shopId", "pNewid"])
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+async fn delete_shop_by_query(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<DeleteShopQuery>,
+) -> Result<HttpResponse, Error> {
+    let id = [&q.new_id, &q.shopid, &q.shop_id, &q.p_newid]
+        .into_iter()
+        .find_map(|v| v.as_deref())
         .ok_or_else(|| Error::missing_param("newID"))?;
     delete(&state, &agent.0, id).await
 }

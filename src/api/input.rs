@@ -1,0 +1,435 @@
+//! Typed inputs: every platform operation's parameters are one `#[derive(Deserialize,
+//! JsonSchema)]` struct in its handler's file. The same struct is what the handler reads and
+//! what the OpenAPI document says (`api::operations`), so the two cannot drift.
+//!
+//! Parameters come as strings (query string or form body, see [`Params`]) and are bound the
+//! way the platform's Spring backend binds them:
+//! - the first occurrence of a name wins; unknown names are ignored;
+//! - a blank value counts as absent (`slotNum=` is no slot number);
+//! - numbers and booleans are read from their text; a value that does not read is refused
+//!   with a message naming the parameter (`Parameter 'slotNum' is invalid: 'x' is not an
+//!   integer.`), a missing required one likewise (`Required parameter 'deviceId' is missing.`).
+//!
+//! The value types below ([`Text`], [`Int`], [`Time`], [`Latitude`], [`Longitude`]) carry
+//! their own rule and their own schema, so a range is written once.
+
+use super::params::{clip, Params};
+use crate::clock::{parse_datetime, Millis};
+use crate::error::Error;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use compact_str::CompactString;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+/// The typed parameters of one request (query string or form body).
+#[derive(Debug)]
+pub struct Input<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let params = Params::from_request(req, payload);
+        Box::pin(async move { bind(&params.await?).map(Input) })
+    }
+}
+
+/// Bind `p` to `T` with the platform's rules (see the module header).
+pub fn bind<T: DeserializeOwned>(p: &Params) -> Result<T, Error> {
+    T::deserialize(ParamsDe { pairs: p.pairs() }).map_err(BindError::into_error)
+}
+
+// ----- the deserializer over name/value pairs ---------------------------------------------------
+
+/// Why binding failed; becomes the platform's `1001` message.
+#[derive(Debug)]
+pub enum BindError {
+    /// A required parameter is absent or blank.
+    Missing(String),
+    /// A parameter is present but unusable.
+    Bad { name: String, why: String },
+    /// A failure not tied to one parameter (a struct that is not a map).
+    Other(String),
+}
+
+impl BindError {
+    fn into_error(self) -> Error {
+        match self {
+            BindError::Missing(name) => Error::missing_param(&name),
+            BindError::Bad { name, why } => Error::bad_param(&name, why),
+            BindError::Other(why) => Error::bad_param("request", why),
+        }
+    }
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BindError::Missing(n) => write!(f, "missing {n}"),
+            BindError::Bad { name, why } => write!(f, "{name}: {why}"),
+            BindError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for BindError {}
+
+impl de::Error for BindError {
+    fn custom<M: fmt::Display>(msg: M) -> Self {
+        BindError::Other(msg.to_string())
+    }
+    fn missing_field(field: &'static str) -> Self {
+        BindError::Missing(field.to_string())
+    }
+}
+
+struct ParamsDe<'a> {
+    pairs: &'a [(String, String)],
+}
+
+impl<'de, 'a> Deserializer<'de> for ParamsDe<'a> {
+    type Error = BindError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        visitor.visit_map(PairsAccess { pairs: self.pairs, at: 0, value: None })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// Walks the pairs: the first non-blank occurrence of each name, in order.
+struct PairsAccess<'a> {
+    pairs: &'a [(String, String)],
+    at: usize,
+    value: Option<(&'a str, &'a str)>,
+}
+
+impl<'de, 'a> MapAccess<'de> for PairsAccess<'a> {
+    type Error = BindError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, BindError> {
+        while let Some((k, v)) = self.pairs.get(self.at) {
+            let i = self.at;
+            self.at += 1;
+            // Blank is absent; a later occurrence of a name already seen is ignored.
+            if v.trim().is_empty() || self.pairs[..i].iter().any(|(seen, sv)| seen == k && !sv.trim().is_empty()) {
+                continue;
+            }
+            self.value = Some((k.as_str(), v.as_str()));
+            let key: de::value::StrDeserializer<'_, BindError> = k.as_str().into_deserializer();
+            return seed.deserialize(key).map(Some);
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, BindError> {
+        let (name, value) = self.value.take().ok_or_else(|| BindError::Other("a value without a name".into()))?;
+        seed.deserialize(ValueDe(value)).map_err(|e| match e {
+            BindError::Other(why) => BindError::Bad { name: name.to_string(), why },
+            e => e,
+        })
+    }
+}
+
+/// One parameter's text, read as whatever the field asks for.
+struct ValueDe<'a>(&'a str);
+
+impl ValueDe<'_> {
+    fn int(&self) -> Result<i64, BindError> {
+        let v = self.0.trim();
+        v.parse().map_err(|_| BindError::Other(format!("'{}' is not an integer", clip(v))))
+    }
+}
+
+macro_rules! bind_int {
+    ($($method:ident $visit:ident $t:ty),*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+            let v = self.int()?;
+            let n = <$t>::try_from(v)
+                .map_err(|_| BindError::Other(format!("{v} is outside {}..{}", <$t>::MIN, <$t>::MAX)))?;
+            visitor.$visit(n)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for ValueDe<'_> {
+    type Error = BindError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        visitor.visit_str(self.0)
+    }
+
+    bind_int!(deserialize_i8 visit_i8 i8, deserialize_i16 visit_i16 i16, deserialize_i32 visit_i32 i32,
+        deserialize_i64 visit_i64 i64, deserialize_u8 visit_u8 u8, deserialize_u16 visit_u16 u16,
+        deserialize_u32 visit_u32 u32, deserialize_u64 visit_u64 u64);
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        let v = self.0.trim();
+        match v.parse::<f64>() {
+            Ok(f) if f.is_finite() => visitor.visit_f64(f),
+            _ => Err(BindError::Other(format!("'{}' is not a number", clip(v)))),
+        }
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        match self.0.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => visitor.visit_bool(true),
+            "false" | "0" | "no" => visitor.visit_bool(false),
+            other => Err(BindError::Other(format!("'{}' is not true or false", clip(other)))),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        // Blank values never reach here (they count as absent).
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, BindError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, BindError> {
+        let e: de::value::StrDeserializer<'_, BindError> = self.0.trim().into_deserializer();
+        e.deserialize_enum("", &[], visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        i128 u128 char str string bytes byte_buf unit unit_struct seq tuple
+        tuple_struct map struct identifier
+    }
+}
+
+// ----- value types -----------------------------------------------------------------------------
+
+/// A text parameter, trimmed (never blank: blank is absent). Inline up to 24 bytes, so an id
+/// costs no allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(pub CompactString);
+
+impl Text {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(CompactString::from(v.trim())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl JsonSchema for Text {
+    fn schema_name() -> Cow<'static, str> {
+        "String".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string" })
+    }
+}
+
+/// An integer parameter within `LO..=HI` (`Parameter 'x' is invalid: 5 is outside 1..3.`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int<const LO: i64, const HI: i64>(pub i64);
+
+impl<const LO: i64, const HI: i64> Int<LO, HI> {
+    /// The value.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl<'de, const LO: i64, const HI: i64> Deserialize<'de> for Int<LO, HI> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        if !(LO..=HI).contains(&v) {
+            return Err(de::Error::custom(format!("{v} is outside {LO}..{HI}")));
+        }
+        Ok(Int(v))
+    }
+}
+
+impl<const LO: i64, const HI: i64> JsonSchema for Int<LO, HI> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Int_{LO}_{HI}").into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    /// A range of at most 16 values is listed as an enum too, as the platform's docs list
+    /// small code sets (`type`: 0 or 1, `dataLevel`: 1, 2 or 3).
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        if HI - LO < 16 {
+            let values: Vec<i64> = (LO..=HI).collect();
+            json_schema!({ "type": "integer", "minimum": LO, "maximum": HI, "enum": values })
+        } else {
+            json_schema!({ "type": "integer", "minimum": LO, "maximum": HI })
+        }
+    }
+}
+
+/// A time parameter in the platform's `YYYY-MM-DD HH:mm:ss`, as virtual milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Time(pub Millis);
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Text::deserialize(d)?;
+        parse_datetime(&s)
+            .map(Time)
+            .ok_or_else(|| de::Error::custom(format!("'{}' is not a time like 2026-03-02 09:00:00", clip(&s))))
+    }
+}
+
+impl JsonSchema for Time {
+    fn schema_name() -> Cow<'static, str> {
+        "Time".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "example": "2026-03-02 09:00:00", "description": "YYYY-MM-DD HH:mm:ss" })
+    }
+}
+
+macro_rules! degrees {
+    ($name:ident, $limit:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub struct $name(pub f64);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = f64::deserialize(d)?;
+                if !(-$limit..=$limit).contains(&v) {
+                    return Err(de::Error::custom(format!("{v} is outside -{}..{}", $limit, $limit)));
+                }
+                Ok($name(v))
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn inline_schema() -> bool {
+                true
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({ "type": "number", "minimum": -$limit, "maximum": $limit })
+            }
+        }
+    };
+}
+
+degrees!(Latitude, 90.0, "A latitude in degrees, -90..90.");
+degrees!(Longitude, 180.0, "A longitude in degrees, -180..180.");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Sample {
+        device_id: Text,
+        slot_num: Option<Int<0, 10>>,
+        lat: Option<Latitude>,
+        show: Option<bool>,
+        since: Option<Time>,
+        count: Option<u16>,
+    }
+
+    fn bind_query(q: &str) -> Result<Sample, Error> {
+        let req = TestRequest::with_uri(&format!("/x?{q}")).to_http_request();
+        bind(&Params::parse(&req, b"").unwrap())
+    }
+
+    fn msg(r: Result<Sample, Error>) -> String {
+        r.unwrap_err().message().to_string()
+    }
+
+    #[test]
+    fn binds_like_the_platform() {
+        let s = bind_query("deviceId=%20BJD1%20&slotNum=3&lat=48.5&show=1&since=2026-03-02%2009:00:00&x=y").unwrap();
+        assert_eq!(s.device_id.as_str(), "BJD1");
+        assert_eq!(s.slot_num, Some(Int(3)));
+        assert_eq!(s.lat, Some(Latitude(48.5)));
+        assert_eq!(s.show, Some(true));
+        assert!(s.since.is_some());
+        assert_eq!(bind_query("deviceId=A&count=%2065535").unwrap().count, Some(65535));
+        // First occurrence wins; blank is absent.
+        let s = bind_query("deviceId=A&deviceId=B&slotNum=&show=").unwrap();
+        assert_eq!((s.device_id.as_str(), s.slot_num, s.show), ("A", None, None));
+        let s = bind_query("deviceId=&deviceId=B").unwrap();
+        assert_eq!(s.device_id.as_str(), "B");
+    }
+
+    #[test]
+    fn every_refusal_names_the_parameter() {
+        assert_eq!(msg(bind_query("slotNum=1")), "Required parameter 'deviceId' is missing.");
+        assert_eq!(msg(bind_query("deviceId=%20")), "Required parameter 'deviceId' is missing.");
+        assert_eq!(msg(bind_query("deviceId=A&slotNum=x")), "Parameter 'slotNum' is invalid: 'x' is not an integer.");
+        assert_eq!(msg(bind_query("deviceId=A&slotNum=11")), "Parameter 'slotNum' is invalid: 11 is outside 0..10.");
+        assert_eq!(msg(bind_query("deviceId=A&lat=91")), "Parameter 'lat' is invalid: 91 is outside -90..90.");
+        assert_eq!(msg(bind_query("deviceId=A&lat=NaN")), "Parameter 'lat' is invalid: 'NaN' is not a number.");
+        assert_eq!(
+            msg(bind_query("deviceId=A&show=maybe")),
+            "Parameter 'show' is invalid: 'maybe' is not true or false."
+        );
+        assert_eq!(
+            msg(bind_query("deviceId=A&since=yesterday")),
+            "Parameter 'since' is invalid: 'yesterday' is not a time like 2026-03-02 09:00:00."
+        );
+        assert_eq!(
+            msg(bind_query("deviceId=A&count=70000")),
+            "Parameter 'count' is invalid: 70000 is outside 0..65535."
+        );
+    }
+}
