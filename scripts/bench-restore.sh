@@ -5,6 +5,10 @@
 #
 #   scripts/bench-restore.sh                 # 100,000 cabinets
 #   FLEET=20000 scripts/bench-restore.sh
+#   BASE=/path/to/older/bajie-sim scripts/bench-restore.sh   # also restore with that binary
+#
+# The restore is also timed in the process itself (RUST_LOG=debug): reading the file and
+# checking the world, printed after the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FLEET=${FLEET:-100000}
@@ -22,7 +26,7 @@ start() {
   shift
   : >"$OUT/$name.out"
   t0=$(date +%s.%N)
-  "$BIN" --bind 127.0.0.1:0 --no-sim --frozen "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" &
+  "${BIN}" --bind 127.0.0.1:0 --no-sim --frozen "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" &
   PID=$!
   URL=
   for _ in $(seq 1 6000); do
@@ -43,7 +47,19 @@ start generate --fleet "$FLEET" --seed 1
 curl -s -o "$OUT/state.json" "$URL/_sim/state"
 echo "state file: $(( $(stat -c %s "$OUT/state.json") / 1048576 )) MiB"
 stop
-start restore --state-file "$OUT/state.json" --seed 1
-stop
+# Restored from a copy: a stopping simulator saves its world into its state file.
+restore() {
+  local name=$1 bin=$2
+  cp "$OUT/state.json" "$OUT/$name.json"
+  BIN=$bin RUST_LOG=${RUST_LOG:-bajie_sim=debug} start "$name" --state-file "$OUT/$name.json" --seed 1
+  stop
+  rm -f "$OUT/$name.json"
+}
+restore restore "$BIN"
+if [ -n "${BASE:-}" ]; then
+  restore restore-base "$BASE"
+fi
 start generate-again --fleet "$FLEET" --seed 1
 stop
+restore restore-again "$BIN"
+grep -ho 'snapshot \(read\|checked\) in .*' "$OUT/restore.err" "$OUT/restore-again.err" || true

@@ -2,6 +2,8 @@
 //! time it was taken at, and the checks a snapshot must pass before it replaces the world.
 
 use super::battery::BatteryPlace;
+use super::cabinet::Cabinet;
+use super::id::CabinetId;
 use super::order::OrderStatus;
 use super::world::World;
 use crate::clock::Millis;
@@ -102,28 +104,24 @@ impl World {
     /// many batteries naming a slot as occupied slots, every battery naming a slot is in it.
     /// The same holds for orders in lease and rented batteries.
     fn consistent_at_a_glance(&self) -> bool {
-        let mut slots_held = 0usize;
-        for (k, c) in &self.cabinets {
-            if *k != c.id || !self.agents.contains_key(c.agent.as_str()) {
-                return false;
-            }
-            if let Some(s) = c.shop.as_deref() {
-                if self.shops.get(s).is_none_or(|s| s.agent != c.agent) {
-                    return false;
-                }
-            }
-            for (i, s) in c.slots.iter().enumerate() {
-                let Some(b) = s.battery.as_deref() else {
-                    continue;
-                };
-                match self.batteries.get(b).map(|b| &b.place) {
-                    Some(BatteryPlace::Slot { cabinet, slot }) if *cabinet == c.id && *slot as usize == i + 1 => {
-                        slots_held += 1;
-                    }
-                    _ => return false,
-                }
-            }
-        }
+        // The slots are looked at in two halves at once: each look is a walk to a random
+        // place in the battery table, so the time goes in waiting for memory, and two
+        // threads wait at once.
+        let all = &self.cabinets;
+        let middle = all.keys().nth(all.len() / 2).cloned();
+        let (first, second) = match &middle {
+            Some(m) => (all.range::<CabinetId, _>(..m), all.range::<CabinetId, _>(m..)),
+            None => (all.range::<CabinetId, _>(..), all.range::<CabinetId, _>(..)),
+        };
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| self.slots_held(first));
+            let b = if middle.is_some() { self.slots_held(second) } else { Some(0) };
+            (a.join().unwrap_or(None), b)
+        });
+        let (Some(a), Some(b)) = (a, b) else {
+            return false;
+        };
+        let slots_held = a + b;
         let mut leases = 0usize;
         for (k, o) in &self.orders {
             if o.status != OrderStatus::InLease {
@@ -149,6 +147,34 @@ impl World {
             }
         }
         in_slots == slots_held && rented == leases
+    }
+
+    /// The occupied slots of `cabinets`, each holding a battery that names it; `None` when
+    /// one does not (or a cabinet breaks another rule of the check).
+    fn slots_held<'a>(&self, cabinets: impl Iterator<Item = (&'a CabinetId, &'a Cabinet)>) -> Option<usize> {
+        let mut held = 0usize;
+        for (k, c) in cabinets {
+            if *k != c.id || !self.agents.contains_key(c.agent.as_str()) {
+                return None;
+            }
+            if let Some(s) = c.shop.as_deref() {
+                if self.shops.get(s).is_none_or(|s| s.agent != c.agent) {
+                    return None;
+                }
+            }
+            for (i, s) in c.slots.iter().enumerate() {
+                let Some(b) = s.battery.as_deref() else {
+                    continue;
+                };
+                match self.batteries.get(b).map(|b| &b.place) {
+                    Some(BatteryPlace::Slot { cabinet, slot }) if *cabinet == c.id && *slot as usize == i + 1 => {
+                        held += 1;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Some(held)
     }
 
     /// The part of [`Self::sanity`] that is not [`World::check`].

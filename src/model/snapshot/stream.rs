@@ -144,7 +144,7 @@ fn read_in_batches(reader: impl Read, batch: usize) -> Result<Snapshot, ReadErro
     let missing = |name: &str| ReadError::Data(format!("missing field `{name}`"));
     let snap = match incoming {
         Incoming { world: Some(mut world), format, now, time, seed, .. } => {
-            top.install(&mut world);
+            top.install(&mut world)?;
             Ok(Snapshot {
                 format: format.ok_or_else(|| missing("format"))?,
                 now: now.ok_or_else(|| missing("now"))?,
@@ -154,7 +154,7 @@ fn read_in_batches(reader: impl Read, batch: usize) -> Result<Snapshot, ReadErro
             })
         }
         Incoming { data: Some(mut snap), .. } => {
-            data.install(&mut snap.world);
+            data.install(&mut snap.world)?;
             Ok(snap)
         }
         Incoming { .. } => Err(missing("world")),
@@ -373,11 +373,18 @@ impl Maps {
 
     /// Put the maps into `world` (read from the skeleton, where they were empty). Later
     /// entries win over earlier ones with the same key, as the derived readers do.
-    fn install(self, world: &mut World) {
-        world.cabinets = self.cabinets.into_iter().collect();
-        world.shops = self.shops.into_iter().collect();
-        world.orders = self.orders.into_iter().collect();
-        world.batteries = Batteries::from_vec(self.batteries, self.mismatched);
+    fn install(self, world: &mut World) -> Result<(), ReadError> {
+        let Maps { cabinets, batteries, mismatched, shops, orders } = self;
+        // The battery index and the cabinet tree are built at once, on two threads.
+        let batteries = std::thread::scope(|s| {
+            let table = s.spawn(move || Batteries::from_vec(batteries, mismatched));
+            world.cabinets = cabinets.into_iter().collect();
+            world.shops = shops.into_iter().collect();
+            world.orders = orders.into_iter().collect();
+            table.join()
+        });
+        world.batteries = batteries.map_err(|_| ReadError::Data("the battery table could not be built".into()))?;
+        Ok(())
     }
 }
 
