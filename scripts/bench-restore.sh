@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Restoring a state file against generating the same world, side by side in one run:
-# seconds from start to the listening line and peak resident size (VmHWM), for
+# seconds from start to the listening line, CPU seconds spent by then (all threads) and peak
+# resident size (VmHWM), for
 # `--fleet FLEET` and for `--state-file` of that world's export. Loopback only, bounded.
 #
 #   scripts/bench-restore.sh                 # 100,000 cabinets
@@ -36,10 +37,13 @@ start() {
     sleep 0.05
   done
   [ -n "$URL" ] || { echo "$name did not start" >&2; exit 1; }
-  local secs peak
+  local secs peak cpu
   secs=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')")
   peak=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$PID/status")
-  echo "$name: $secs s to listen, peak $peak MB"
+  # CPU time of all its threads so far (user + system): what the start cost, whatever else
+  # the machine was doing meanwhile.
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$PID/stat")
+  echo "$name: $secs s to listen, $cpu s of CPU, peak $peak MB"
 }
 stop() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=; }
 
