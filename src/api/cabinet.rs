@@ -6,14 +6,14 @@
 //! `code` ("0"), as documented; every other endpoint with an integer.
 
 use super::auth::AuthAgent;
-use super::body::{id_strings, Fields, JsonBody};
+use super::body::{id_strings, JsonBody};
 use super::envelope::{self, coord, Envelope};
-use super::input::{Input, Int, Text};
+use super::input::{bind_body, Input, Int, Short, Text, Time};
 use super::operation::{schema, Answer, Body, Method, Operation, PathParam, StrayFields};
 use super::paging::{paginate, Page};
 use super::params::clip;
 use crate::app::AppState;
-use crate::clock::{fmt_datetime, parse_datetime};
+use crate::clock::fmt_datetime;
 use crate::error::Error;
 use crate::model::admin::{CabinetOp, Command, FaultReport, PopResult};
 use crate::model::battery::{battery_fault_cause, BATTERY_FAULT_MAX, FAULT_CANNOT_CHARGE};
@@ -166,7 +166,7 @@ pub const OPERATIONS: &[Operation] = &[
         path: "/cabinet/bindAd",
         tag: TAG,
         summary: "C11 Update cabinet advertising information",
-        body: Some(Body::HandKept("OpenAdPublishDTO")),
+        body: Some(Body::Typed(schema::<AdPublicationBody>)),
         stray: Some(schema::<StrayFields>),
         ..Operation::BASE
     },
@@ -189,7 +189,7 @@ pub const OPERATIONS: &[Operation] = &[
         path: "/cabinet/publishAd",
         tag: TAG,
         summary: "C13 Device advertisement publish",
-        body: Some(Body::HandKept("PublishAdBody")),
+        body: Some(Body::Typed(schema::<AdPublicationBody>)),
         ..Operation::BASE
     },
 ];
@@ -913,6 +913,7 @@ async fn bind_to_shop(
 /// their shops. All ids must be the account's; nothing changes otherwise.
 async fn unbind_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
     let ids = id_strings(body.array("device ids")?, "body")?;
+    // A bare array, bound here: its items are named body[i] in messages.
     state.store.write(|w, _| w.unbind_cabinets(&agent.0, &ids))?;
     Ok(envelope::ok_empty())
 }
@@ -934,91 +935,136 @@ fn is_time_of_day(s: &str) -> bool {
     chrono::NaiveTime::parse_from_str(s, "%H:%M:%S").is_ok() || chrono::NaiveTime::parse_from_str(s, "%H:%M").is_ok()
 }
 
-/// Validate one `adConfigList[i]` item and return it as stored.
-fn ad_config(item: &Value, at: &str, program_sheet: bool) -> Result<Value, Error> {
-    let f = Fields::of(item, at)?;
-    let code = f.required_string("code", 64)?;
-    if !is_ad_code(code) {
+/// C11's and C13's body (`OpenAdPublishDTO`): the cabinets and their advertising.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "OpenAdPublishDTO")]
+pub struct AdPublicationBody {
+    /// The cabinets (at least one).
+    pub cabinet_id_list: Vec<Text>,
+    /// Whether the online cabinets restart to show it (C13: this or `restart` is required).
+    pub is_restart: Option<bool>,
+    /// C13's example spells `isRestart` so; read when `isRestart` is absent.
+    pub restart: Option<bool>,
+    /// The positions and their media (C13: at least one; C11: empty or absent clears).
+    pub ad_config_list: Option<Vec<AdConfig>>,
+}
+
+/// One `adConfigList[i]` item (`OpenAdConfigDTO`). Stored and shown back as sent.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "OpenAdConfigDTO")]
+pub struct AdConfig {
+    /// Position code `P_GG_<slots>_TYPE,<0..3>`.
+    #[schemars(example = &"P_GG_8_TYPE,0")]
+    pub code: Short<64>,
+    /// image or video (C11 also programSheet).
+    #[schemars(example = &"image")]
+    pub media_type: Short<32>,
+    /// The media's absolute http(s) URL (not for a programSheet).
+    pub media_path: Option<Short<2000>>,
+    /// First day shown.
+    pub start_date: Option<Time>,
+    /// Last day shown (not before `startDate`).
+    pub end_date: Option<Time>,
+    /// Daily start, HH:mm or HH:mm:ss.
+    pub start_time: Option<Text>,
+    /// Daily end, HH:mm or HH:mm:ss.
+    pub end_time: Option<Text>,
+    /// A programSheet's carousel (at least one entry).
+    pub video_list: Option<Vec<VideoEntry>>,
+}
+
+/// One carousel entry of a programSheet (`VedioJsonDto`, sic).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "VedioJsonDto")]
+pub struct VideoEntry {
+    /// The media's absolute http(s) URL.
+    pub url: Short<2000>,
+    /// Key.
+    pub key: Option<Short<200>>,
+    /// Version.
+    pub version: Option<Int<0, { i32::MAX as i64 }>>,
+    /// Position in the carousel.
+    pub seq: Option<Int<0, 10_000>>,
+    /// Seconds shown.
+    pub playout_time: Option<Int<0, 86_400>>,
+}
+
+/// Check one bound `adConfigList[i]` item beyond its types.
+fn check_ad_config(c: &AdConfig, at: &str, program_sheet: bool) -> Result<(), Error> {
+    let path = |n: &str| format!("{at}.{n}");
+    if !is_ad_code(&c.code) {
         return Err(Error::bad_param(
-            &f.path("code"),
-            format!("'{}' is not a position code like P_GG_8_TYPE,0 (positions 0..3)", clip(code)),
+            &path("code"),
+            format!("'{}' is not a position code like P_GG_8_TYPE,0 (positions 0..3)", clip(&c.code)),
         ));
     }
-    let media = f.required_string("mediaType", 32)?;
+    let media = &*c.media_type;
     let allowed: &[&str] = if program_sheet { &["image", "video", "programSheet"] } else { &["image", "video"] };
     if !allowed.contains(&media) {
-        return Err(Error::bad_param(&f.path("mediaType"), format!("expected one of {}", allowed.join(", "))));
+        return Err(Error::bad_param(&path("mediaType"), format!("expected one of {}", allowed.join(", "))));
     }
     if media != "programSheet" {
-        let path = f.required_string("mediaPath", 2000)?;
-        super::check_push_url(path).map_err(|why| Error::bad_param(&f.path("mediaPath"), why))?;
+        let url = c.media_path.as_ref().ok_or_else(|| Error::missing_param(&path("mediaPath")))?;
+        super::check_push_url(url).map_err(|why| Error::bad_param(&path("mediaPath"), why))?;
     }
-    let mut dates = [None, None];
-    for (i, n) in ["startDate", "endDate"].into_iter().enumerate() {
-        if let Some(v) = f.string(n)?.map(str::trim).filter(|v| !v.is_empty()) {
-            let t = parse_datetime(v).ok_or_else(|| Error::bad_param(&f.path(n), "expected YYYY-MM-DD HH:mm:ss"))?;
-            dates[i] = Some(t);
+    if let (Some(a), Some(b)) = (c.start_date, c.end_date) {
+        if a.0 > b.0 {
+            return Err(Error::bad_param(&path("endDate"), "it is before startDate"));
         }
     }
-    if let [Some(a), Some(b)] = dates {
-        if a > b {
-            return Err(Error::bad_param(&f.path("endDate"), "it is before startDate"));
-        }
-    }
-    for n in ["startTime", "endTime"] {
-        if let Some(v) = f.string(n)?.map(str::trim).filter(|v| !v.is_empty()) {
-            if !is_time_of_day(v) {
-                return Err(Error::bad_param(&f.path(n), "expected HH:mm or HH:mm:ss"));
-            }
+    for (n, v) in [("startTime", &c.start_time), ("endTime", &c.end_time)] {
+        if v.as_ref().is_some_and(|v| !is_time_of_day(v)) {
+            return Err(Error::bad_param(&path(n), "expected HH:mm or HH:mm:ss"));
         }
     }
     if media == "programSheet" {
-        let list = f.array("videoList")?.filter(|l| !l.is_empty()).ok_or_else(|| {
-            Error::bad_param(&f.path("videoList"), "a programSheet needs at least one carousel entry")
-        })?;
-        for (i, v) in list.iter().enumerate() {
-            let e = Fields::of(v, &format!("{}[{i}]", f.path("videoList")))?;
-            let url = e.required_string("url", 2000)?;
-            super::check_push_url(url).map_err(|why| Error::bad_param(&e.path("url"), why))?;
-            e.string_max("key", 200)?;
-            e.int_in("version", 0, i64::from(i32::MAX))?;
-            e.int_in("seq", 0, 10_000)?;
-            e.int_in("playoutTime", 0, 86_400)?;
+        let list =
+            c.video_list.as_deref().filter(|l| !l.is_empty()).ok_or_else(|| {
+                Error::bad_param(&path("videoList"), "a programSheet needs at least one carousel entry")
+            })?;
+        for (i, e) in list.iter().enumerate() {
+            super::check_push_url(&e.url)
+                .map_err(|why| Error::bad_param(&path(&format!("videoList[{i}].url")), why))?;
         }
     }
-    Ok(item.clone())
+    Ok(())
 }
 
-/// An ad publication as parsed: the cabinet ids, the configurations to store, the restart flag.
+/// An ad publication as bound: the cabinet ids, the configurations to store (as sent), the
+/// restart flag.
 struct AdPublication {
     ids: Vec<String>,
     ads: Vec<Value>,
     restart: Option<bool>,
 }
 
-/// Parse an ad publication body (`publish`: C13's stricter rules, else C11's).
+/// Bind and check an ad publication body (`publish`: C13's stricter rules, else C11's).
 fn ad_publication(body: &JsonBody, publish: bool) -> Result<AdPublication, Error> {
-    let f = body.object()?;
-    let ids = f.id_list("cabinetIdList")?;
-    // publishAd's example says `restart`, its schema `isRestart`: both are read.
-    let restart = match f.bool("isRestart")? {
-        Some(b) => Some(b),
-        None => f.bool("restart")?,
-    };
-    let configs = match f.array("adConfigList")? {
+    let b: AdPublicationBody = bind_body(&body.0)?;
+    if b.cabinet_id_list.is_empty() {
+        return Err(Error::bad_param("cabinetIdList", "the list is empty"));
+    }
+    let configs = match b.ad_config_list {
         Some(list) => list,
         None if publish => return Err(Error::missing_param("adConfigList")),
-        None => &[],
+        None => Vec::new(),
     };
     if publish && configs.is_empty() {
         return Err(Error::bad_param("adConfigList", "the list is empty"));
     }
-    let ads = configs
-        .iter()
-        .enumerate()
-        .map(|(i, v)| ad_config(v, &format!("adConfigList[{i}]"), !publish))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(AdPublication { ids, ads, restart })
+    for (i, c) in configs.iter().enumerate() {
+        check_ad_config(c, &format!("adConfigList[{i}]"), !publish)?;
+    }
+    // Stored as sent (members the simulator does not read included): C5 shows them back.
+    let ads = body.0.get("adConfigList").and_then(Value::as_array).cloned().unwrap_or_default();
+    Ok(AdPublication {
+        ids: b.cabinet_id_list.into_iter().map(|t| t.0.into_string()).collect(),
+        ads,
+        restart: b.is_restart.or(b.restart),
+    })
 }
 
 async fn store_ads(

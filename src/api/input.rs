@@ -13,9 +13,11 @@
 //! The value types below ([`Text`], [`Int`], [`Time`], [`Latitude`], [`Longitude`]) carry
 //! their own rule and their own schema, so a range is written once.
 
+use super::body::MAX_AMOUNT;
 use super::params::{clip, Params};
 use crate::clock::{parse_datetime, Millis};
 use crate::error::Error;
+use crate::model::Money;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use compact_str::CompactString;
@@ -223,6 +225,257 @@ impl<'de> Deserializer<'de> for ValueDe<'_> {
     }
 }
 
+// ----- the deserializer over a JSON body -------------------------------------------------------
+
+/// Bind a JSON body to `T` the way the platform's JSON binder reads it: `null` is absent; a
+/// number may come as a string holding one (`"12"`), a blank string is then absent; a string
+/// field takes only a JSON string; a boolean may be `1`/`0` or those as strings. A refusal
+/// names the member by its path in the body (`adConfigList[0].code`).
+pub fn bind_json<T: DeserializeOwned>(body: &serde_json::Value) -> Result<T, BindError> {
+    T::deserialize(JsonDe(body))
+}
+
+/// Bind with the platform's messages: `1001` naming the member, `1002` when the body as a
+/// whole is not what the operation takes. An empty body is an empty object (every required
+/// member is then reported missing by name).
+pub fn bind_body<T: DeserializeOwned>(body: &serde_json::Value) -> Result<T, Error> {
+    let empty;
+    let body = if body.is_null() {
+        empty = serde_json::Value::Object(serde_json::Map::new());
+        &empty
+    } else {
+        body
+    };
+    bind_json(body).map_err(|e| match e {
+        BindError::Other(why) => Error::bad_body(why),
+        // An item that is not an object is a body of the wrong shape, as the whole body is.
+        BindError::Bad { name, why } if why.starts_with(NOT_AN_OBJECT) => {
+            Error::bad_body(format!("{name} must be a JSON object{}", &why[NOT_AN_OBJECT.len()..]))
+        }
+        e => e.into_error(),
+    })
+}
+
+/// The JSON type of a value, for messages.
+fn kind(v: &serde_json::Value) -> &'static str {
+    super::body::kind(v)
+}
+
+/// How a member that must be an object says it is not.
+const NOT_AN_OBJECT: &str = "expected a JSON object";
+
+/// What a required text says when it is blank: the member counts as missing.
+const BLANK: &str = "\u{0}blank";
+
+/// Prefix a failure inside a member or item with where it is.
+fn at(place: &str, e: BindError) -> BindError {
+    let join =
+        |inner: &str| if inner.starts_with('[') { format!("{place}{inner}") } else { format!("{place}.{inner}") };
+    match e {
+        BindError::Other(why) if why == BLANK => BindError::Missing(place.to_string()),
+        BindError::Other(why) => BindError::Bad { name: place.to_string(), why },
+        BindError::Bad { name, why } => BindError::Bad { name: join(&name), why },
+        BindError::Missing(name) => BindError::Missing(join(&name)),
+    }
+}
+
+struct JsonDe<'a>(&'a serde_json::Value);
+
+impl JsonDe<'_> {
+    fn int(&self) -> Result<i64, BindError> {
+        use serde_json::Value;
+        match self.0 {
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Ok(i),
+                None => match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+                    _ => Err(BindError::Other(format!("{n} is not an integer"))),
+                },
+            },
+            // Blank is absent: a required member is reported missing.
+            Value::String(s) if s.trim().is_empty() => Err(BindError::Other(BLANK.into())),
+            Value::String(s) => {
+                s.trim().parse().map_err(|_| BindError::Other(format!("'{}' is not an integer", clip(s))))
+            }
+            other => Err(BindError::Other(format!("expected an integer, got {}", kind(other)))),
+        }
+    }
+}
+
+macro_rules! json_int {
+    ($($method:ident $visit:ident $t:ty),*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+            let v = self.int()?;
+            let n = <$t>::try_from(v)
+                .map_err(|_| BindError::Other(format!("{v} is outside {}..{}", <$t>::MIN, <$t>::MAX)))?;
+            visitor.$visit(n)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for JsonDe<'_> {
+    type Error = BindError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        use serde_json::Value;
+        match self.0 {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => visitor.visit_u64(u),
+                (_, Some(i), _) => visitor.visit_i64(i),
+                (_, _, f) => visitor.visit_f64(f.unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => visitor.visit_str(s),
+            Value::Array(_) => self.deserialize_seq(visitor),
+            Value::Object(_) => self.deserialize_map(visitor),
+        }
+    }
+
+    json_int!(deserialize_i8 visit_i8 i8, deserialize_i16 visit_i16 i16, deserialize_i32 visit_i32 i32,
+        deserialize_i64 visit_i64 i64, deserialize_u8 visit_u8 u8, deserialize_u16 visit_u16 u16,
+        deserialize_u32 visit_u32 u32, deserialize_u64 visit_u64 u64);
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        use serde_json::Value;
+        let v = match self.0 {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) if s.trim().is_empty() => return Err(BindError::Other(BLANK.into())),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            other => return Err(BindError::Other(format!("expected a number, got {}", kind(other)))),
+        };
+        match v {
+            Some(f) if f.is_finite() => visitor.visit_f64(f),
+            _ => Err(BindError::Other("not a number".into())),
+        }
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        use serde_json::Value;
+        match self.0 {
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Number(n) if n.as_i64() == Some(1) => visitor.visit_bool(true),
+            Value::Number(n) if n.as_i64() == Some(0) => visitor.visit_bool(false),
+            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => visitor.visit_bool(true),
+                "false" | "0" => visitor.visit_bool(false),
+                _ => Err(BindError::Other(format!("'{}' is not true or false", clip(s)))),
+            },
+            other => Err(BindError::Other(format!("expected a boolean, got {}", kind(other)))),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        match self.0 {
+            serde_json::Value::String(s) => visitor.visit_str(s),
+            other => Err(BindError::Other(format!("expected a string, got {}", kind(other)))),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        self.deserialize_str(visitor)
+    }
+
+    /// `null` and (for the numbers and booleans beside strings) a blank string are absent; a
+    /// string field that must tell blank from absent reads it with [`blank_is_text`].
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        match self.0 {
+            serde_json::Value::Null => visitor.visit_none(),
+            serde_json::Value::String(s) if s.trim().is_empty() => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, BindError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        match self.0 {
+            serde_json::Value::Array(items) => visitor.visit_seq(ItemsAccess { items, at: 0 }),
+            other => Err(BindError::Other(format!("expected an array, got {}", kind(other)))),
+        }
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        match self.0 {
+            serde_json::Value::Object(m) => visitor.visit_map(MembersAccess { iter: m.iter(), value: None }),
+            other => Err(BindError::Other(format!("{NOT_AN_OBJECT}, got {}", kind(other)))),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, BindError> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        i128 u128 char bytes byte_buf unit unit_struct tuple tuple_struct enum identifier
+    }
+}
+
+/// The members of an object; `null` ones are absent.
+struct MembersAccess<'a> {
+    iter: serde_json::map::Iter<'a>,
+    value: Option<(&'a str, &'a serde_json::Value)>,
+}
+
+impl<'de> MapAccess<'de> for MembersAccess<'_> {
+    type Error = BindError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, BindError> {
+        for (k, v) in self.iter.by_ref() {
+            if v.is_null() {
+                continue;
+            }
+            self.value = Some((k.as_str(), v));
+            let key: de::value::StrDeserializer<'_, BindError> = k.as_str().into_deserializer();
+            return seed.deserialize(key).map(Some);
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, BindError> {
+        let (name, value) = self.value.take().ok_or_else(|| BindError::Other("a value without a name".into()))?;
+        seed.deserialize(JsonDe(value)).map_err(|e| at(name, e))
+    }
+}
+
+/// The items of an array; a failure names the item's index.
+struct ItemsAccess<'a> {
+    items: &'a [serde_json::Value],
+    at: usize,
+}
+
+impl<'de> de::SeqAccess<'de> for ItemsAccess<'_> {
+    type Error = BindError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, BindError> {
+        let Some(v) = self.items.get(self.at) else { return Ok(None) };
+        let i = self.at;
+        self.at += 1;
+        seed.deserialize(JsonDe(v)).map(Some).map_err(|e| at(&format!("[{i}]"), e))
+    }
+}
+
+/// For an optional string member whose blank value means "clear it" (S4's texts): blank stays
+/// `Some("")` instead of absent. Use with `#[serde(default, deserialize_with = ...)]`.
+pub fn blank_is_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
 // ----- value types -----------------------------------------------------------------------------
 
 /// A text parameter, trimmed (never blank: blank is absent). Inline up to 24 bytes, so an id
@@ -253,7 +506,10 @@ impl<'de> Deserialize<'de> for Text {
                 f.write_str("a string")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(CompactString::from(v.trim())))
+                match v.trim() {
+                    "" => Err(E::custom(BLANK)),
+                    t => Ok(Text(CompactString::from(t))),
+                }
             }
         }
         d.deserialize_str(V)
@@ -309,6 +565,70 @@ impl<const LO: i64, const HI: i64> JsonSchema for Int<LO, HI> {
         } else {
             json_schema!({ "type": "integer", "minimum": LO, "maximum": HI })
         }
+    }
+}
+
+/// A text of at most `MAX` characters, trimmed; blank counts as missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Short<const MAX: usize>(pub String);
+
+impl<const MAX: usize> std::ops::Deref for Short<MAX> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de, const MAX: usize> Deserialize<'de> for Short<MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.chars().count() > MAX {
+            return Err(de::Error::custom(format!("longer than {MAX} characters")));
+        }
+        match s.trim() {
+            "" => Err(de::Error::custom(BLANK)),
+            t if t.len() == s.len() => Ok(Short(s)),
+            t => Ok(Short(t.to_string())),
+        }
+    }
+}
+
+impl<const MAX: usize> JsonSchema for Short<MAX> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Short_{MAX}").into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "maxLength": MAX })
+    }
+}
+
+/// An amount of money in major units, 0..1,000,000: a JSON number or a string holding one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price(pub Money);
+
+impl<'de> Deserialize<'de> for Price {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        if !(0.0..=MAX_AMOUNT).contains(&v) {
+            return Err(de::Error::custom(format!("{v} is outside 0..{MAX_AMOUNT}")));
+        }
+        Money::from_major(v).map(Price).ok_or_else(|| de::Error::custom("not an amount"))
+    }
+}
+
+impl JsonSchema for Price {
+    fn schema_name() -> Cow<'static, str> {
+        "Price".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "number", "minimum": 0, "maximum": MAX_AMOUNT,
+            "description": "Major units (30 or 1.5); a string holding a number is accepted." })
     }
 }
 
@@ -431,5 +751,71 @@ mod tests {
             msg(bind_query("deviceId=A&count=70000")),
             "Parameter 'count' is invalid: 70000 is outside 0..65535."
         );
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body {
+        name: Short<5>,
+        size: Option<Int<1, 10>>,
+        price: Option<Price>,
+        on: Option<bool>,
+        note: Option<Text>,
+        #[serde(default, deserialize_with = "blank_is_text")]
+        clears: Option<String>,
+        rows: Option<Vec<Row>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Row {
+        code: Text,
+        at: Option<Int<0, 5>>,
+    }
+
+    fn body(v: serde_json::Value) -> Result<Body, Error> {
+        bind_body(&v)
+    }
+
+    fn body_msg(v: serde_json::Value) -> String {
+        body(v).unwrap_err().message().to_string()
+    }
+
+    #[test]
+    fn json_bodies_bind_leniently_about_numbers_and_strictly_about_the_rest() {
+        use serde_json::json;
+        let b = body(json!({"name": " ab ", "size": "3", "price": "0.10", "on": 1, "note": null, "clears": "",
+            "rows": [{"code": "x", "at": 2.0}], "unknown": [1]}))
+        .unwrap();
+        assert_eq!((&*b.name, b.size, b.price, b.on), ("ab", Some(Int(3)), Some(Price(Money(10))), Some(true)));
+        assert_eq!((b.note, b.clears.as_deref()), (None, Some("")));
+        let rows = b.rows.unwrap();
+        assert_eq!((rows[0].code.as_str(), rows[0].at), ("x", Some(Int(2))));
+        // Blank numbers are absent; a blank required text is missing.
+        assert_eq!(body(json!({"name": "a", "size": " "})).unwrap().size, None);
+        assert_eq!(body_msg(json!({"name": " "})), "Required parameter 'name' is missing.");
+        assert_eq!(body_msg(json!({})), "Required parameter 'name' is missing.");
+        assert_eq!(body_msg(serde_json::Value::Null), "Required parameter 'name' is missing.");
+        assert_eq!(body_msg(json!({"name": 5})), "Parameter 'name' is invalid: expected a string, got a number.");
+        assert_eq!(body_msg(json!({"name": "abcdef"})), "Parameter 'name' is invalid: longer than 5 characters.");
+        assert_eq!(body_msg(json!({"name": "a", "size": 1.5})), "Parameter 'size' is invalid: 1.5 is not an integer.");
+        assert_eq!(
+            body_msg(json!({"name": "a", "price": -1})),
+            "Parameter 'price' is invalid: -1 is outside 0..1000000."
+        );
+        assert_eq!(
+            body_msg(json!({"name": "a", "on": "maybe"})),
+            "Parameter 'on' is invalid: 'maybe' is not true or false."
+        );
+        assert_eq!(
+            body_msg(json!({"name": "a", "rows": [{"code": "x"}, {"code": "y", "at": 9}]})),
+            "Parameter 'rows[1].at' is invalid: 9 is outside 0..5."
+        );
+        assert_eq!(body_msg(json!({"name": "a", "rows": [{}]})), "Required parameter 'rows[0].code' is missing.");
+        assert_eq!(
+            body_msg(json!({"name": "a", "rows": {}})),
+            "Parameter 'rows' is invalid: expected an array, got an object."
+        );
+        assert_eq!(body_msg(json!([1])), "Request body is invalid: expected a JSON object, got an array.");
     }
 }

@@ -52,9 +52,8 @@ pub struct PathParam {
 /// The body an operation takes.
 #[derive(Clone, Copy)]
 pub enum Body {
-    /// A JSON body described by a component of the hand-kept part of the document
-    /// (`openapi/hand-kept.json`): the operations whose bodies are still read field by field.
-    HandKept(&'static str),
+    /// A JSON object: the input struct the handler binds.
+    Typed(SchemaFn),
     /// A bare JSON array of strings (ids).
     StringArray,
     /// A bare JSON array of integers (ids).

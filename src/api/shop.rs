@@ -5,9 +5,9 @@
 //! integer `code`, like every operation but S1 and C4 (S2's row is S1's, its envelope is not).
 
 use super::auth::AuthAgent;
-use super::body::{Fields, JsonBody};
+use super::body::JsonBody;
 use super::envelope::{self, coord, Envelope};
-use super::input::{Input, Text};
+use super::input::{bind_body, blank_is_text, Input, Int, Latitude, Longitude, Short, Text};
 use super::operation::{schema, Answer, Body, Method, Operation, PathParam};
 use super::params::clip;
 use crate::app::AppState;
@@ -50,7 +50,7 @@ pub const OPERATIONS: &[Operation] = &[
         path: "/shop/create",
         tag: TAG,
         summary: "S3 create new shop",
-        body: Some(Body::HandKept("CdbShopEntity")),
+        body: Some(Body::Typed(schema::<ShopBody>)),
         ..Operation::BASE
     },
     Operation {
@@ -61,7 +61,7 @@ pub const OPERATIONS: &[Operation] = &[
         tag: TAG,
         summary: "S4 update shop",
         description: "pNewid identifies the shop.",
-        body: Some(Body::HandKept("CdbShopEntity")),
+        body: Some(Body::Typed(schema::<ShopBody>)),
         ..Operation::BASE
     },
     Operation {
@@ -382,25 +382,69 @@ fn check_shop_id(id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A coordinate given as a string (documented) or a number, within `-limit..=limit`.
-fn coordinate(f: &Fields<'_>, name: &str, limit: f64) -> Result<f64, Error> {
-    let v = f.number(name)?.ok_or_else(|| Error::missing_param(name))?;
-    if !(-limit..=limit).contains(&v) {
-        return Err(Error::bad_param(name, format!("{v} is outside -{limit}..{limit}")));
-    }
-    Ok(v)
+/// S3's and S4's body (`CdbShopEntity`). Coordinates and numbers may come as strings (they
+/// are strings in the docs).
+#[derive(Deserialize, JsonSchema)]
+#[schemars(rename = "CdbShopEntity")]
+pub struct ShopBody {
+    /// Shop id: 1..64 letters, digits, '_' or '-'. S4 updates the shop it names.
+    #[serde(rename = "pNewid")]
+    #[schemars(example = &"04679963e0")]
+    pub p_newid: Short<64>,
+    /// Name.
+    #[serde(rename = "pName")]
+    pub p_name: Short<100>,
+    /// Longitude (经度), -180..180.
+    #[serde(rename = "pJingdu")]
+    #[schemars(with = "String", example = &"2.3376")]
+    pub p_jingdu: Longitude,
+    /// Latitude (纬度), -90..90.
+    #[serde(rename = "pWeidu")]
+    #[schemars(with = "String", example = &"48.8606")]
+    pub p_weidu: Latitude,
+    /// Address; on S4, blank clears it and absent keeps it.
+    #[serde(rename = "pAddress", default, deserialize_with = "blank_is_text")]
+    #[schemars(with = "Option<Short<500>>")]
+    pub p_address: Option<String>,
+    /// ISO currency code (one the simulator knows; docs/api-reference.md).
+    #[serde(rename = "pCurrency")]
+    pub p_currency: Option<Text>,
+    /// Scene type, 0..36.
+    #[serde(rename = "pSceneType")]
+    pub p_scene_type: Option<Int<0, 36>>,
+    /// Store type (an index into the platform's list).
+    #[serde(rename = "pStoreType")]
+    pub p_store_type: Option<Int<0, { STORE_TYPES.len() as i64 - 1 }>>,
+    /// 0 disabled, 1 enabled.
+    #[serde(rename = "pAuditor")]
+    pub p_auditor: Option<Int<0, 1>>,
+    /// Description; on S4, blank clears it.
+    #[serde(rename = "pContent", default, deserialize_with = "blank_is_text")]
+    #[schemars(with = "Option<Short<2000>>")]
+    pub p_content: Option<String>,
+    /// Stripe Terminal location id; on S4, blank clears it.
+    #[serde(rename = "pLocationId", default, deserialize_with = "blank_is_text")]
+    #[schemars(with = "Option<Short<100>>")]
+    pub p_location_id: Option<String>,
+    /// Logo URL; on S4, blank clears it.
+    #[serde(rename = "pLogo", default, deserialize_with = "blank_is_text")]
+    #[schemars(with = "Option<Short<1000>>")]
+    pub p_logo: Option<String>,
 }
 
-/// Parse and check a `CdbShopEntity` body (S3, S4).
+/// A text member within `max` characters, trimmed (`None` stays `None`).
+fn text_within(v: Option<String>, name: &str, max: usize) -> Result<Option<String>, Error> {
+    match v {
+        Some(t) if t.chars().count() > max => Err(Error::bad_param(name, format!("longer than {max} characters"))),
+        v => Ok(v.map(|t| t.trim().to_string())),
+    }
+}
+
+/// Bind and check a `CdbShopEntity` body (S3, S4).
 fn shop_draft(body: &JsonBody) -> Result<ShopDraft, Error> {
-    let f = body.object()?;
-    let id = f.required_string("pNewid", 64)?;
-    check_shop_id(id)?;
-    let name = f.required_string("pName", 100)?;
-    // pJingdu is the longitude (经度), pWeidu the latitude (纬度).
-    let longitude = coordinate(&f, "pJingdu", 180.0)?;
-    let latitude = coordinate(&f, "pWeidu", 90.0)?;
-    let currency = match f.string("pCurrency")?.map(str::trim).filter(|c| !c.is_empty()) {
+    let b: ShopBody = bind_body(&body.0)?;
+    check_shop_id(&b.p_newid)?;
+    let currency = match b.p_currency {
         None => None,
         Some(c) => {
             let c = c.to_ascii_uppercase();
@@ -414,20 +458,19 @@ fn shop_draft(body: &JsonBody) -> Result<ShopDraft, Error> {
             Some(c)
         }
     };
-    let text = |n: &str, max: usize| f.string_max(n, max).map(|v| v.map(|s| s.trim().to_string()));
     Ok(ShopDraft {
-        id: id.to_string(),
-        name: name.to_string(),
-        latitude,
-        longitude,
-        address: text("pAddress", 500)?,
+        id: b.p_newid.0,
+        name: b.p_name.0,
+        latitude: b.p_weidu.0,
+        longitude: b.p_jingdu.0,
+        address: text_within(b.p_address, "pAddress", 500)?,
         currency,
-        scene_type: f.int_in("pSceneType", 0, 36)?,
-        store_type: f.int_in("pStoreType", 0, (STORE_TYPES.len() - 1) as i64)?,
-        auditor: f.int_in("pAuditor", 0, 1)?,
-        content: text("pContent", 2000)?,
-        location_id: text("pLocationId", 100)?,
-        logo: text("pLogo", 1000)?,
+        scene_type: b.p_scene_type.map(Int::get),
+        store_type: b.p_store_type.map(Int::get),
+        auditor: b.p_auditor.map(Int::get),
+        content: text_within(b.p_content, "pContent", 2000)?,
+        location_id: text_within(b.p_location_id, "pLocationId", 100)?,
+        logo: text_within(b.p_logo, "pLogo", 1000)?,
     })
 }
 

@@ -2,10 +2,10 @@
 //! `bajie-sim openapi`, which prints it.
 //!
 //! Every platform operation is generated from the operation lists of `api/` (each group's
-//! `OPERATIONS`): its query parameters from the input struct its handler binds, its success
-//! from the view its handler serialises, its envelope shape from the list. The rest (the
-//! control API, push and callback payloads, the JSON bodies still read field by field) is the
-//! hand-kept part, `openapi/hand-kept.json`. `openapi/openapi.json` is the generated document
+//! `OPERATIONS`): its query parameters and JSON body from the input structs its handler binds,
+//! its success from the view its handler serialises, its envelope shape from the list. The
+//! rest (the control API, push and callback payloads) is the hand-kept part,
+//! `openapi/hand-kept.json`. `openapi/openapi.json` is the generated document
 //! as committed, for readers and tools without a running simulator; a test proves it equal to
 //! what this module generates.
 
@@ -49,7 +49,10 @@ pub fn document() -> Value {
     root.remove("x-note");
     let callbacks = root.remove("x-callbacks").unwrap_or(Value::Null);
 
+    // Answers and request bodies in generators of their own contract; both land in the
+    // components.
     let mut g = settings(Contract::Serialize).into_generator();
+    let mut inputs = settings(Contract::Deserialize).into_generator();
     let mut paths = Map::new();
     for op in operation::all() {
         let key = format!("{PREFIX}{}", op.path);
@@ -57,7 +60,7 @@ pub fn document() -> Value {
         for (i, m) in op.methods.iter().enumerate() {
             let id =
                 if i == 0 { format!("{}_{}", op.id, op.name) } else { format!("{}_{}_{}", op.id, op.name, m.as_str()) };
-            let mut o = operation_object(op, *m, &id, &mut g);
+            let mut o = operation_object(op, *m, &id, &mut g, &mut inputs);
             if let Some(cb) = callbacks.get(op.id) {
                 o["callbacks"] = cb.clone();
             }
@@ -75,7 +78,7 @@ pub fn document() -> Value {
         .and_then(|c| c.get_mut("schemas"))
         .and_then(Value::as_object_mut)
         .expect("the hand-kept part has components.schemas");
-    for (name, schema) in g.take_definitions(true) {
+    for (name, schema) in g.take_definitions(true).into_iter().chain(inputs.take_definitions(true)) {
         assert!(!schemas.contains_key(&name), "schema {name} is both generated and hand-kept");
         schemas.insert(name, schema);
     }
@@ -94,7 +97,13 @@ fn settings(contract: Contract) -> SchemaSettings {
 }
 
 /// One operation for one method.
-fn operation_object(op: &Operation, method: Method, id: &str, g: &mut SchemaGenerator) -> Value {
+fn operation_object(
+    op: &Operation,
+    method: Method,
+    id: &str,
+    g: &mut SchemaGenerator,
+    inputs: &mut SchemaGenerator,
+) -> Value {
     let mut o = json!({
         "operationId": id,
         "summary": op.summary,
@@ -122,7 +131,7 @@ fn operation_object(op: &Operation, method: Method, id: &str, g: &mut SchemaGene
     }
     if let Some(body) = op.body {
         let schema = match body {
-            Body::HandKept(name) => json!({"$ref": format!("#/components/schemas/{name}")}),
+            Body::Typed(f) => f(inputs).to_value(),
             Body::StringArray => json!({"type": "array", "items": {"type": "string"}}),
             Body::IntegerArray => json!({"type": "array", "items": {"type": "integer"}}),
         };

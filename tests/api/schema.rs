@@ -21,6 +21,7 @@ const CHECKED: &[&str] = &[
     "minimum",
     "maximum",
     "minLength",
+    "maxLength",
     "minItems",
     "maxItems",
     "pattern",
@@ -130,6 +131,11 @@ pub fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(),
         if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
             if (s.chars().count() as u64) < min {
                 return Err(format!("{at}: '{s}' is shorter than {min}"));
+            }
+        }
+        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
+            if (s.chars().count() as u64) > max {
+                return Err(format!("{at}: '{s}' is longer than {max}"));
             }
         }
         if let Some(p) = schema.get("pattern").and_then(Value::as_str) {
