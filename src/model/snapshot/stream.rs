@@ -1,5 +1,5 @@
-//! Reading a snapshot as it streams in, at about the speed of parsing it from memory, without
-//! ever holding its text whole.
+//! Reading a snapshot as it streams in, its records parsed from memory on several threads,
+//! without ever holding its text whole.
 //!
 //! A 100,000-cabinet export is 424 MiB of JSON, nearly all of it four maps of the world:
 //! cabinets, batteries, shops, orders. serde_json reading from an `io::Read` goes byte by byte
@@ -15,7 +15,10 @@
 //! The cutter only finds where values end (strings, nesting); whether the text is JSON, and
 //! a snapshot, is decided by serde_json on the pieces, so the rules (field names, defaults,
 //! types) stay in the types' own serde attributes. A bad record is named by its map and key.
-//! Memory stays bounded by the batches in flight (a few per worker).
+//! Memory stays bounded by the batches in flight (two queued per worker, one each being
+//! parsed). The price is the cutting: about 1 s of CPU for that file, on its own thread, on
+//! top of the parse (1.9 s, shared by the workers); on two cores a restore takes about twice
+//! the time generating the world does, with about the same memory (docs/soak.md).
 //!
 //! Rejected: a hand-written parser of every record (the rules would exist twice), and
 //! SIMD-JSON (a large dependency that wants the whole text in memory).
@@ -112,7 +115,8 @@ fn read_in_batches(reader: impl Read, batch: usize) -> Result<Snapshot, ReadErro
         for _ in 0..workers {
             let (queue, parsed_tx, failed) = (queue.clone(), parsed_tx.clone(), failed.clone());
             s.spawn(move || loop {
-                // One batch at a time: the lock is held only to take it.
+                // One batch at a time; a worker waiting for the next batch holds the lock
+                // and the others wait for the lock, so each batch goes to exactly one.
                 let next = queue.lock().map_or(None, |q| q.recv().ok());
                 let Some(batch) = next else { break };
                 let seq = batch.seq;
