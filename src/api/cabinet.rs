@@ -16,9 +16,9 @@ use crate::app::AppState;
 use crate::clock::fmt_datetime;
 use crate::error::Error;
 use crate::model::admin::{CabinetOp, Command, FaultReport, PopResult};
-use crate::model::battery::{battery_fault_cause, BATTERY_FAULT_MAX, FAULT_CANNOT_CHARGE};
+use crate::model::battery::BatteryFault;
 use crate::model::cabinet::Ads;
-use crate::model::cabinet::{slot_fault_cause, SLOT_FAULT_MAX};
+use crate::model::cabinet::SlotFault;
 use crate::model::event::CabinetReport;
 use crate::model::{geohash, Battery, Cabinet, World};
 use actix_web::{web, HttpResponse};
@@ -297,9 +297,9 @@ pub struct OperationQuery {
     #[serde(rename = "type")]
     pub kind: Option<Int<0, 1>>,
     /// A slot fault type to set on `slotNum` (0: none).
-    pub batcab_fault: Option<Int<0, { SLOT_FAULT_MAX as i64 }>>,
+    pub batcab_fault: Option<SlotFault>,
     /// A battery fault type to set on the slot's battery (0: none).
-    pub battery_fault: Option<Int<0, { BATTERY_FAULT_MAX as i64 }>>,
+    pub battery_fault: Option<BatteryFault>,
     /// Undocumented; checked to be an integer and otherwise ignored.
     pub gps_time: Option<i64>,
 }
@@ -325,13 +325,13 @@ async fn operation(
         return Err(Error::bad_param("reason", "longer than 500 characters"));
     }
     let kind = q.kind.map(Int::get);
-    let slot_fault = q.batcab_fault.map_or(0, Int::get) as u8;
-    let battery_fault = q.battery_fault.map_or(0, Int::get) as u8;
+    let slot_fault = q.batcab_fault.unwrap_or_default();
+    let battery_fault = q.battery_fault.unwrap_or_default();
     let fault = match kind {
-        Some(0) => (slot_fault > 0).then_some(FaultReport::Slot(slot_fault)),
-        Some(_) => (battery_fault > 0).then_some(FaultReport::Battery(battery_fault)),
-        None if slot_fault > 0 => Some(FaultReport::Slot(slot_fault)),
-        None => (battery_fault > 0).then_some(FaultReport::Battery(battery_fault)),
+        Some(0) => (!slot_fault.is_none()).then_some(FaultReport::Slot(slot_fault)),
+        Some(_) => (!battery_fault.is_none()).then_some(FaultReport::Battery(battery_fault)),
+        None if !slot_fault.is_none() => Some(FaultReport::Slot(slot_fault)),
+        None => (!battery_fault.is_none()).then_some(FaultReport::Battery(battery_fault)),
     };
     let now = state.clock.now();
     let cmd = Command { op, slot, reason, fault };
@@ -576,9 +576,9 @@ fn flag(b: bool) -> i64 {
 
 /// A plausible pack temperature in °C: warm while charging, hot when swollen.
 fn temperature(w: &World, b: &Battery, now: i64) -> i64 {
-    if b.fault == 5 {
+    if b.fault == BatteryFault::Swelling {
         45
-    } else if b.fault != FAULT_CANNOT_CHARGE && !b.charge_paused && b.vol_at(&w.settings().charge, now) < 100 {
+    } else if b.fault != BatteryFault::CannotCharge && !b.charge_paused && b.vol_at(&w.settings().charge, now) < 100 {
         31
     } else {
         25
@@ -599,13 +599,13 @@ struct SlotRow<'a> {
     #[serde(rename = "pDianliang")]
     vol: u8,
     #[serde(rename = "pErrid")]
-    err_id: u8,
+    err_id: BatteryFault,
     #[serde(rename = "pFaultType")]
-    fault_type: u8,
+    fault_type: SlotFault,
     #[serde(rename = "pFaultCause")]
     fault_cause: &'static str,
     #[serde(rename = "pBatteryFaultType")]
-    battery_fault_type: u8,
+    battery_fault_type: BatteryFault,
     #[serde(rename = "pBatteryFaultCause")]
     battery_fault_cause: &'static str,
     #[serde(rename = "pIsGuard")]
@@ -628,9 +628,9 @@ fn slot_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> SlotRow<'a>
     let s = cab.slot(n);
     let bid = s.and_then(|s| s.battery.as_deref()).unwrap_or("");
     let b = w.batteries().get(bid);
-    let fault_type = s.map(|s| s.reported_fault()).unwrap_or(0);
+    let fault_type = s.map(|s| s.reported_fault()).unwrap_or_default();
     let locked = s.is_some_and(|s| s.locked);
-    let battery_fault = b.map(|b| b.fault).unwrap_or(0);
+    let battery_fault = b.map(|b| b.fault).unwrap_or_default();
     SlotRow {
         slot: n,
         battery_id: bid,
@@ -638,9 +638,9 @@ fn slot_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> SlotRow<'a>
         vol: b.map(|b| b.vol_at(&w.settings().charge, now)).unwrap_or(0),
         err_id: battery_fault,
         fault_type,
-        fault_cause: slot_fault_cause(fault_type),
+        fault_cause: fault_type.cause(),
         battery_fault_type: battery_fault,
-        battery_fault_cause: battery_fault_cause(battery_fault),
+        battery_fault_cause: battery_fault.cause(),
         is_guard: flag(locked),
         lock: flag(locked),
         lock_reason: s.map(|s| s.lock_reason.as_str()).unwrap_or(""),
@@ -667,13 +667,13 @@ struct BatteryRow<'a> {
     #[serde(rename = "pInfostatus")]
     info_status: &'static str,
     #[serde(rename = "pErrid")]
-    err_id: u8,
+    err_id: BatteryFault,
     #[serde(rename = "pFaultType")]
-    fault_type: u8,
+    fault_type: SlotFault,
     #[serde(rename = "pFaultCause")]
     fault_cause: &'static str,
     #[serde(rename = "pBatteryFaultType")]
-    battery_fault_type: u8,
+    battery_fault_type: BatteryFault,
     #[serde(rename = "pBatteryFaultCause")]
     battery_fault_cause: &'static str,
     #[serde(rename = "pIsGuard")]
@@ -702,9 +702,9 @@ fn battery_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> Option<B
         info_status: if cab.online { "在线" } else { "离线" },
         err_id: b.fault,
         fault_type,
-        fault_cause: slot_fault_cause(fault_type),
+        fault_cause: fault_type.cause(),
         battery_fault_type: b.fault,
-        battery_fault_cause: battery_fault_cause(b.fault),
+        battery_fault_cause: b.fault.cause(),
         is_guard: flag(s.locked),
         charge_stop: flag(b.charge_paused),
         rentable: flag(w.is_rentable(cab, n, now)),
@@ -721,9 +721,9 @@ struct ReportedSlot<'a> {
     slot: u16,
     vol: u8,
     info_status: &'static str,
-    fault_type: u8,
+    fault_type: SlotFault,
     fault_cause: &'static str,
-    battery_fault_type: u8,
+    battery_fault_type: BatteryFault,
     battery_fault_cause: &'static str,
 }
 
@@ -769,9 +769,9 @@ fn status_report<'a>(w: &World, cab: &Cabinet, r: &'a CabinetReport) -> StatusRe
                 vol: s.vol,
                 info_status: if s.battery.is_some() { "Online" } else { "Offline" },
                 fault_type: s.slot_fault,
-                fault_cause: slot_fault_cause(s.slot_fault),
+                fault_cause: s.slot_fault.cause(),
                 battery_fault_type: s.battery_fault,
-                battery_fault_cause: battery_fault_cause(s.battery_fault),
+                battery_fault_cause: s.battery_fault.cause(),
             })
             .collect(),
     }

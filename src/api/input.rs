@@ -154,6 +154,8 @@ impl ValueDe<'_> {
     }
 }
 
+/// The integer methods of a deserializer whose `int()` reads the value as an `i64`: each
+/// width refuses what does not fit, naming its range.
 macro_rules! bind_int {
     ($($method:ident $visit:ident $t:ty),*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
@@ -302,17 +304,6 @@ impl JsonDe<'_> {
     }
 }
 
-macro_rules! json_int {
-    ($($method:ident $visit:ident $t:ty),*) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
-            let v = self.int()?;
-            let n = <$t>::try_from(v)
-                .map_err(|_| BindError::Other(format!("{v} is outside {}..{}", <$t>::MIN, <$t>::MAX)))?;
-            visitor.$visit(n)
-        }
-    )*};
-}
-
 impl<'de> Deserializer<'de> for JsonDe<'_> {
     type Error = BindError;
 
@@ -332,7 +323,7 @@ impl<'de> Deserializer<'de> for JsonDe<'_> {
         }
     }
 
-    json_int!(deserialize_i8 visit_i8 i8, deserialize_i16 visit_i16 i16, deserialize_i32 visit_i32 i32,
+    bind_int!(deserialize_i8 visit_i8 i8, deserialize_i16 visit_i16 i16, deserialize_i32 visit_i32 i32,
         deserialize_i64 visit_i64 i64, deserialize_u8 visit_u8 u8, deserialize_u16 visit_u16 u16,
         deserialize_u32 visit_u32 u32, deserialize_u64 visit_u64 u64);
 

@@ -192,9 +192,6 @@ impl World {
             if *k != c.id || c.slots.is_empty() || c.slots.len() > 96 {
                 v.push(format!("cabinet '{k}' has a mismatched id or a slot count outside 1..96"));
             }
-            if let Some((i, _)) = c.slots.iter().enumerate().find(|(_, s)| s.fault > super::cabinet::SLOT_FAULT_MAX) {
-                v.push(format!("cabinet {k} slot {} has a fault type outside 0..8", i + 1));
-            }
         }
         // The table files every battery under its own id; a key that differed was noted.
         for k in self.batteries.mismatched_keys() {
@@ -203,9 +200,6 @@ impl World {
         for (k, b) in &self.batteries {
             if !self.agents.contains_key(b.agent.as_str()) {
                 v.push(format!("battery '{k}' has a mismatched id or an unknown agent"));
-            }
-            if b.fault > super::battery::BATTERY_FAULT_MAX {
-                v.push(format!("battery {k} has a fault type outside 0..11"));
             }
         }
         for (k, s) in &self.shops {
@@ -375,7 +369,7 @@ mod tests {
         let cabinet = w.cabinets.get_mut(&c).unwrap();
         cabinet.slots[slot - 1].locked = true;
         cabinet.slots[slot - 1].lock_reason = "repair \"now\" \\ é 😀\n\u{1}".into();
-        cabinet.slots.last_mut().unwrap().fault = 3;
+        cabinet.slots.last_mut().unwrap().fault = crate::model::fault_types::SlotFault::NoSuchId;
         cabinet.ads = Some(Box::new(super::super::cabinet::Ads {
             ad_config_list: vec![serde_json::json!({"url": "http://x/é", "n": [1, 2.5, null, -0.0, 1e300], "z": {}})],
             is_restart: true,
@@ -386,7 +380,7 @@ mod tests {
         cabinet.shop = None;
         let battery = w.batteries.get_mut(&b).unwrap();
         battery.charge_paused = true;
-        battery.fault = 7;
+        battery.fault = crate::model::fault_types::BatteryFault::CannotCharge;
         battery.level = 100.0 / 3.0;
         w.issue_token("demo", t, Default::default()).unwrap();
         let push =
