@@ -1,7 +1,7 @@
 //! Cabinets (charging stations) and their 1-based slots.
 
 pub use super::fault_types::SlotFault;
-use super::id::{AgentId, BatteryId, CabinetId};
+use super::id::{AgentId, BatteryId, CabinetId, ShopId};
 use crate::clock::Millis;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,7 @@ pub struct Cabinet {
     /// Owning agent.
     pub agent: AgentId,
     /// Shop it stands in, if bound.
-    pub shop: Option<CompactString>,
+    pub shop: Option<ShopId>,
     /// Slots, index 0 is slot 1.
     #[serde(deserialize_with = "exact_vec")]
     pub slots: Vec<Slot>,

@@ -25,7 +25,7 @@
 
 use super::super::battery::Battery;
 use super::super::cabinet::Cabinet;
-use super::super::id::{BatteryId, CabinetId};
+use super::super::id::{BatteryId, CabinetId, ShopId, TradeNo};
 use super::super::order::Order;
 use super::super::shop::Shop;
 use super::super::world::{Batteries, World};
@@ -227,8 +227,8 @@ struct Parsed {
 enum Entries {
     Cabinets(Vec<(CabinetId, Cabinet)>),
     Batteries(Vec<Battery>, Vec<String>),
-    Shops(Vec<(String, Shop)>),
-    Orders(Vec<(String, Order)>),
+    Shops(Vec<(ShopId, Shop)>),
+    Orders(Vec<(TradeNo, Order)>),
 }
 
 impl Batch {
@@ -237,8 +237,8 @@ impl Batch {
             Kind::Cabinets => {
                 serde_json::from_slice::<InOrder<CabinetId, Cabinet>>(&self.text).map(|e| Entries::Cabinets(e.0))
             }
-            Kind::Shops => serde_json::from_slice::<InOrder<String, Shop>>(&self.text).map(|e| Entries::Shops(e.0)),
-            Kind::Orders => serde_json::from_slice::<InOrder<String, Order>>(&self.text).map(|e| Entries::Orders(e.0)),
+            Kind::Shops => serde_json::from_slice::<InOrder<ShopId, Shop>>(&self.text).map(|e| Entries::Shops(e.0)),
+            Kind::Orders => serde_json::from_slice::<InOrder<TradeNo, Order>>(&self.text).map(|e| Entries::Orders(e.0)),
             Kind::Batteries => {
                 serde_json::from_slice::<BatteryEntries>(&self.text).map(|e| Entries::Batteries(e.all, e.mismatched))
             }
@@ -263,8 +263,8 @@ impl Batch {
             one.push(b'}');
             let fails = match self.kind {
                 Kind::Cabinets => serde_json::from_slice::<InOrder<CabinetId, Cabinet>>(&one).err(),
-                Kind::Shops => serde_json::from_slice::<InOrder<String, Shop>>(&one).err(),
-                Kind::Orders => serde_json::from_slice::<InOrder<String, Order>>(&one).err(),
+                Kind::Shops => serde_json::from_slice::<InOrder<ShopId, Shop>>(&one).err(),
+                Kind::Orders => serde_json::from_slice::<InOrder<TradeNo, Order>>(&one).err(),
                 Kind::Batteries => serde_json::from_slice::<BatteryEntries>(&one).err(),
             };
             if let Some(e) = fails {
@@ -358,8 +358,8 @@ struct Maps {
     cabinets: Vec<(CabinetId, Cabinet)>,
     batteries: Vec<Battery>,
     mismatched: Vec<String>,
-    shops: Vec<(String, Shop)>,
-    orders: Vec<(String, Order)>,
+    shops: Vec<(ShopId, Shop)>,
+    orders: Vec<(TradeNo, Order)>,
 }
 
 impl Maps {
