@@ -10,6 +10,7 @@ pub mod contract;
 pub mod envelope;
 pub mod event_push;
 pub mod guard;
+pub mod json_out;
 pub mod open;
 pub mod order;
 pub mod paging;

@@ -1,5 +1,6 @@
 //! Cabinets (charging stations) and their 1-based slots.
 
+use super::batteries::PositionHint;
 use super::id::{AgentId, BatteryId, CabinetId};
 use crate::clock::Millis;
 use compact_str::CompactString;
@@ -88,6 +89,10 @@ pub struct Slot {
     pub locked: bool,
     /// Why it was locked.
     pub lock_reason: RareText,
+    /// Where the docked battery was last found in the battery table (a guess checked on
+    /// each use; not saved). Fits in the padding: a `Slot` stays 48 bytes.
+    #[serde(skip)]
+    pub battery_at: PositionHint,
 }
 
 /// A cabinet's advertising as C11 or C13 last set it. Saved in snapshots under these names.
