@@ -358,6 +358,9 @@ pub enum Command {
     /// GET /_sim/health; exit 0 when it answers up within 2 s, 1 otherwise. The container
     /// image's health check (it has no curl)
     Probe,
+    /// Print the OpenAPI document of the platform and control APIs (what GET
+    /// /_sim/openapi.json serves) and exit
+    Openapi,
 }
 
 /// What the process was asked to do: serve with [`Invocation::config`], or run a

@@ -1,7 +1,8 @@
 //! The `bajie-sim` binary: parse the configuration, start the simulator, print the listening
 //! line, run until SIGINT or SIGTERM, then shut down gracefully: stop accepting, finish the
 //! requests in flight (up to 5 s), give pending pushes and callbacks 5 s, exit 0. A second
-//! signal exits at once (130). `bajie-sim probe` asks a running simulator for its health instead.
+//! signal exits at once (130). `bajie-sim probe` asks a running simulator for its health instead;
+//! `bajie-sim openapi` prints the OpenAPI document.
 
 use bajie_sim::config::{Command, Invocation};
 use bajie_sim::{app, probe};
@@ -20,6 +21,10 @@ async fn main() {
                 std::process::exit(1);
             }
         }
+        return;
+    }
+    if command == Some(Command::Openapi) {
+        let _ = std::io::stdout().write_all(bajie_sim::control::openapi::text().as_bytes());
         return;
     }
     if config.fixture_schema {

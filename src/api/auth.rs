@@ -2,7 +2,8 @@
 //! OAuth2 login whose token is accepted as `Authorization: Bearer`.
 
 use super::envelope;
-use super::params::Params;
+use super::input::{Input, Text};
+use super::operation::{schema, Answer, Method, Operation};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::world::ct_eq;
@@ -87,13 +88,40 @@ pub fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A1, as the OpenAPI document lists it.
+pub const OPERATIONS: &[Operation] = &[Operation {
+    id: "A1",
+    name: "login",
+    methods: &[Method::Post],
+    path: "/oauth2/login",
+    tag: "Auth",
+    summary: "A1 OAuth2 login (OAuth2登录): a bearer token",
+    description: "Parameters in the query string (or a form body) although the method is POST. No authentication. \
+        Send the token as `Authorization: Bearer <token>` afterwards.",
+    auth: false,
+    query: Some(schema::<Login>),
+    answer: Answer::Bare(schema::<TokenAnswer<'static>>),
+    ..Operation::BASE
+}];
+
+/// A1's parameters.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+pub struct Login {
+    /// The account name.
+    #[schemars(example = &"demo")]
+    pub username: Text,
+    /// Lower-case hex SHA-256 of the account's password.
+    #[schemars(example = &"2a97516c354b68848cdbd8f54a226a0a55b21ed138e207ad6c5cbb9c00aa5aea")]
+    pub password: Text,
+}
+
 /// A1 `POST /oauth2/login?username=..&password=<sha256-hex>`: a bearer token.
 ///
 /// The docs declare only `{"key": {}}`; a production client reads `key` as the token string,
 /// so `key` is the token, with the OAuth2-style `access_token` and `token_type` beside it.
-pub async fn login(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
-    let user = p.required("username")?;
-    let hash = p.required("password")?.to_ascii_lowercase();
+pub async fn login(state: web::Data<AppState>, Input(q): Input<Login>) -> Result<HttpResponse, Error> {
+    let user = q.username.as_str();
+    let hash = q.password.to_ascii_lowercase();
     // Every account is compared (no `find`), so the time taken does not tell which exist.
     let account = state.store.read(|w| {
         w.agents().values().fold(None, |found, a| {
@@ -115,7 +143,7 @@ pub async fn login(state: web::Data<AppState>, p: Params) -> Result<HttpResponse
 
 /// A1's answer: an OAuth2 token response, not the platform's envelope (`key` repeats the
 /// token for clients written against the platform's older token route).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
 struct TokenAnswer<'a> {
     key: &'a str,
     access_token: &'a str,

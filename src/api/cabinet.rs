@@ -6,21 +6,24 @@
 //! `code` ("0"), as documented; every other endpoint with an integer.
 
 use super::auth::AuthAgent;
-use super::body::{id_strings, Fields, JsonBody};
+use super::body::{id_strings, JsonBody};
 use super::envelope::{self, coord, Envelope};
+use super::input::{bind_body, Input, Int, Short, Text, Time};
+use super::operation::{schema, Answer, Body, Method, Operation, PathParam, StrayFields};
 use super::paging::{paginate, Page};
-use super::params::{clip, Params};
+use super::params::clip;
 use crate::app::AppState;
-use crate::clock::{fmt_datetime, parse_datetime};
+use crate::clock::fmt_datetime;
 use crate::error::Error;
 use crate::model::admin::{CabinetOp, Command, FaultReport, PopResult};
-use crate::model::battery::{battery_fault_cause, BATTERY_FAULT_MAX, FAULT_CANNOT_CHARGE};
+use crate::model::battery::BatteryFault;
 use crate::model::cabinet::Ads;
-use crate::model::cabinet::{slot_fault_cause, SLOT_FAULT_MAX};
+use crate::model::cabinet::SlotFault;
 use crate::model::event::CabinetReport;
 use crate::model::{geohash, Battery, Cabinet, World};
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
@@ -42,13 +45,181 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cabinet/publishAd", web::post().to(publish_ad));
 }
 
+/// C1-C13, as the OpenAPI document lists them.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "C1",
+        name: "operation",
+        methods: &[Method::Post],
+        path: "/cabinet/operation",
+        tag: TAG,
+        summary: "C1 Device Operation",
+        description: "A slot operation (pop, lock, unlock, lockStopCharge) needs `slotNum`; a failed single pop is \
+            2008 with the cabinet's reason, after its BATTERY_POPUP.",
+        query: Some(schema::<OperationQuery>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C2",
+        name: "eject_by_repair",
+        methods: &[Method::Post],
+        path: "/cabinet/ejectByRepair",
+        tag: TAG,
+        summary: "C2 eject the battery for the specified device slot by repair",
+        query: Some(schema::<EjectByRepair>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C3",
+        name: "eject_by_rent",
+        methods: &[Method::Post],
+        path: "/cabinet/ejectByRent",
+        tag: TAG,
+        summary: "C3 Rent and eject the battery for the specified device slot",
+        description: "A battery is never ejected twice for one order.",
+        query: Some(schema::<EjectByRent>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C4",
+        name: "all_devices",
+        path: "/cabinet/getAllDevice",
+        tag: TAG,
+        summary: "C4 Query All Device List",
+        description: "`code` is the string \"0\" (a documented quirk of this endpoint).",
+        answer: Answer::StringCode(schema::<Vec<DeviceRow<'static>>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C5",
+        name: "detail",
+        path: "/cabinet/detail/{cabinetId}",
+        tag: TAG,
+        summary: "C5 Query details based on Device Id",
+        path_params: &[CABINET],
+        answer: Answer::Data(schema::<CabinetDetailAnswer<'static>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C6",
+        name: "devices_by_shop",
+        path: "/cabinet/getDeviceByShopId",
+        tag: TAG,
+        summary: "C6 get device list by shop id",
+        query: Some(schema::<ShopRef>),
+        answer: Answer::Data(schema::<Vec<DeviceRow<'static>>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C7",
+        name: "all_devices_page",
+        path: "/cabinet/getAllDevicePage",
+        tag: TAG,
+        summary: "C7 get all device list by page",
+        query: Some(schema::<PageQuery>),
+        answer: Answer::Data(schema::<Page<DeviceRow<'static>>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C8",
+        name: "battery_list",
+        path: "/cabinet/batteryListByCabinetId/{cabinetId}",
+        tag: TAG,
+        summary: "C8 Query battery list based on Device Id",
+        path_params: &[CABINET],
+        answer: Answer::Data(schema::<Vec<BatteryRow<'static>>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C9",
+        name: "slot_list",
+        path: "/cabinet/slotByCabinetId/{cabinetId}",
+        tag: TAG,
+        summary: "C9 Query slot list based on Device Id",
+        path_params: &[CABINET],
+        answer: Answer::Data(schema::<Vec<SlotRow<'static>>>),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C10",
+        name: "bind_to_shop",
+        methods: &[Method::Post],
+        path: "/cabinet/bind2shop/{qrcode}/{newshopid}",
+        tag: TAG,
+        summary: "C10 binding device to shop",
+        path_params: &[
+            PathParam { name: "qrcode", description: "Device id or QR code.", example: "BJD60151" },
+            PathParam { name: "newshopid", description: "Shop id.", example: "04679963e0" },
+        ],
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C11",
+        name: "bind_ad",
+        methods: &[Method::Post],
+        path: "/cabinet/bindAd",
+        tag: TAG,
+        summary: "C11 Update cabinet advertising information",
+        body: Some(Body::Typed(schema::<AdPublicationBody>)),
+        stray: Some(schema::<StrayFields>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C12",
+        name: "unbind_shop",
+        methods: &[Method::Get, Method::Post],
+        path: "/cabinet/unbindShop",
+        tag: TAG,
+        summary: "C12 Device unbound to merchant (documented as GET with a JSON body)",
+        description: "Documented as GET carrying a JSON body (an array of cabinet ids); clients use POST, both are \
+            served.",
+        body: Some(Body::StringArray),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "C13",
+        name: "publish_ad",
+        methods: &[Method::Post],
+        path: "/cabinet/publishAd",
+        tag: TAG,
+        summary: "C13 Device advertisement publish",
+        body: Some(Body::Typed(schema::<AdPublicationBody>)),
+        ..Operation::BASE
+    },
+];
+
+const TAG: &str = "Advance API / Cabinet";
+const CABINET: PathParam =
+    PathParam { name: "cabinetId", description: "Device id, QR code or QR-code URL.", example: "BJD60151" };
+
 /// The cabinet of C1-C3: `cabinetid` as documented, `cabinetId` tolerated (the journal warns,
-/// `--strict` refuses it before the handler runs).
-fn cabinet_param(p: &Params) -> Result<&str, Error> {
-    p.get_any(&["cabinetid", "cabinetId"])
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::missing_param("cabinetid"))
+/// `--strict` refuses it before the handler runs). Not a flattened struct: serde buffers a
+/// flattened input as text, and the numbers beside it would no longer bind from text.
+fn cabinet_of<'a>(cabinetid: &'a Option<Text>, cabinet_id: &'a Option<Text>) -> Result<&'a str, Error> {
+    cabinetid.as_ref().or(cabinet_id.as_ref()).map(|t| t.as_str()).ok_or_else(|| Error::missing_param("cabinetid"))
+}
+
+/// C3's parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EjectByRent {
+    /// The cabinet.
+    #[schemars(required, example = &"BJD60151")]
+    pub cabinetid: Option<Text>,
+    /// Tolerated spelling of `cabinetid` (the journal warns, `--strict` refuses it).
+    #[serde(rename = "cabinetId")]
+    #[schemars(skip)]
+    pub cabinet_id: Option<Text>,
+    /// The order the battery is for (O2's `tradeNo`, or a new back-office order id).
+    pub rent_order_id: Text,
+    /// The slot to eject (1-based); 0 lets the cabinet pick the best battery.
+    pub slot_num: Int<0, 1000>,
 }
 
 /// C3 `POST /cabinet/ejectByRent?cabinetid=&rentOrderId=&slotNum=`: eject `slotNum` for the
@@ -57,10 +228,14 @@ fn cabinet_param(p: &Params) -> Result<&str, Error> {
 /// to eject from then on: its automatic eject is cancelled, and it fails (`status=0`) if no
 /// `ejectByRent` succeeds within a minute. An id that is no order yet becomes a back-office
 /// order (ADMIN_RENTAL_ORDER).
-async fn eject_by_rent(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let cabinet = cabinet_param(&p)?;
-    let order = p.required("rentOrderId")?;
-    let slot = p.int_in("slotNum", 0, 1000)?.ok_or_else(|| Error::missing_param("slotNum"))? as u16;
+async fn eject_by_rent(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<EjectByRent>,
+) -> Result<HttpResponse, Error> {
+    let cabinet = cabinet_of(&q.cabinetid, &q.cabinet_id)?;
+    let order = q.rent_order_id.as_str();
+    let slot = q.slot_num.get() as u16;
     let now = state.clock.now();
     // Two writes: from the moment the client names the order, no automatic eject fires for
     // it, whether or not this eject is refused (docs/fidelity.md, "ejectByRent takes over").
@@ -87,8 +262,46 @@ fn single_pop_outcome(cabinet: &str, results: &[PopResult]) -> Result<HttpRespon
     }
 }
 
+/// C1's `operationType` values, as the OpenAPI document lists them.
+fn operation_types(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = CabinetOp::ALL.iter().map(|(n, _)| *n).collect();
+    schemars::json_schema!({ "type": "string", "enum": names })
+}
+
 fn op_names() -> String {
     CabinetOp::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// C1's parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationQuery {
+    /// The cabinet.
+    #[schemars(required, example = &"BJD60151")]
+    pub cabinetid: Option<Text>,
+    /// Tolerated spelling of `cabinetid` (the journal warns, `--strict` refuses it).
+    #[serde(rename = "cabinetId")]
+    #[schemars(skip)]
+    pub cabinet_id: Option<Text>,
+    /// pop, lock, unlock and lockStopCharge act on `slotNum`; the others on the whole cabinet.
+    #[schemars(schema_with = "operation_types", example = &"pop")]
+    pub operation_type: Text,
+    /// The slot of a slot operation (1-based). Documented as required; cabinet-wide
+    /// operations ignore it and may leave it out.
+    #[schemars(required, example = 1)]
+    pub slot_num: Option<Int<0, 1000>>,
+    /// Lock reason, at most 500 characters; may be empty. Documented as required.
+    #[schemars(required, example = &"")]
+    pub reason: Option<Text>,
+    /// 0: `batcabFault` is reported, 1: `batteryFault` is reported.
+    #[serde(rename = "type")]
+    pub kind: Option<Int<0, 1>>,
+    /// A slot fault type to set on `slotNum` (0: none).
+    pub batcab_fault: Option<SlotFault>,
+    /// A battery fault type to set on the slot's battery (0: none).
+    pub battery_fault: Option<BatteryFault>,
+    /// Undocumented; checked to be an integer and otherwise ignored.
+    pub gps_time: Option<i64>,
 }
 
 /// C1 `POST /cabinet/operation?cabinetid=&slotNum=&operationType=&reason=` (+ `batcabFault`,
@@ -97,26 +310,28 @@ fn op_names() -> String {
 /// `batcabFault` (with `type` 0 or absent) sets that slot fault on `slotNum`, a non-zero
 /// `batteryFault` (with `type` 1 or absent) sets that fault on the slot's battery; either
 /// raises BATTERY_ABNORMAL_WARNING before the operation runs.
-async fn operation(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let cabinet = cabinet_param(&p)?;
-    let name = p.required("operationType")?;
+async fn operation(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<OperationQuery>,
+) -> Result<HttpResponse, Error> {
+    let cabinet = cabinet_of(&q.cabinetid, &q.cabinet_id)?;
+    let name = q.operation_type.as_str();
     let op = CabinetOp::parse(name)
         .ok_or_else(|| Error::bad_param("operationType", format!("'{}' is not one of {}", clip(name), op_names())))?;
-    let slot = p.int_in("slotNum", 0, 1000)?.map(|n| n as u16);
-    let reason = p.get("reason").unwrap_or("").trim();
+    let slot = q.slot_num.map(|n| n.get() as u16);
+    let reason = q.reason.as_deref().unwrap_or("");
     if reason.chars().count() > 500 {
         return Err(Error::bad_param("reason", "longer than 500 characters"));
     }
-    let kind = p.int_in("type", 0, 1)?;
-    let slot_fault = p.int_in("batcabFault", 0, SLOT_FAULT_MAX as i64)?.unwrap_or(0) as u8;
-    let battery_fault = p.int_in("batteryFault", 0, BATTERY_FAULT_MAX as i64)?.unwrap_or(0) as u8;
-    // gpsTime is undocumented; it is checked to be an integer and otherwise ignored.
-    p.int("gpsTime")?;
+    let kind = q.kind.map(Int::get);
+    let slot_fault = q.batcab_fault.unwrap_or_default();
+    let battery_fault = q.battery_fault.unwrap_or_default();
     let fault = match kind {
-        Some(0) => (slot_fault > 0).then_some(FaultReport::Slot(slot_fault)),
-        Some(_) => (battery_fault > 0).then_some(FaultReport::Battery(battery_fault)),
-        None if slot_fault > 0 => Some(FaultReport::Slot(slot_fault)),
-        None => (battery_fault > 0).then_some(FaultReport::Battery(battery_fault)),
+        Some(0) => (!slot_fault.is_none()).then_some(FaultReport::Slot(slot_fault)),
+        Some(_) => (!battery_fault.is_none()).then_some(FaultReport::Battery(battery_fault)),
+        None if !slot_fault.is_none() => Some(FaultReport::Slot(slot_fault)),
+        None => (!battery_fault.is_none()).then_some(FaultReport::Battery(battery_fault)),
     };
     let now = state.clock.now();
     let cmd = Command { op, slot, reason, fault };
@@ -128,12 +343,32 @@ async fn operation(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> R
     Ok(envelope::ok_empty())
 }
 
+/// C2's parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EjectByRepair {
+    /// The cabinet.
+    #[schemars(required, example = &"BJD60151")]
+    pub cabinetid: Option<Text>,
+    /// Tolerated spelling of `cabinetid` (the journal warns, `--strict` refuses it).
+    #[serde(rename = "cabinetId")]
+    #[schemars(skip)]
+    pub cabinet_id: Option<Text>,
+    /// The slot to pop (1-based); 0 or absent pops every battery. Documented as required.
+    #[schemars(required, example = 1)]
+    pub slot_num: Option<Int<0, 1000>>,
+}
+
 /// C2 `POST /cabinet/ejectByRepair?cabinetid=&slotNum=`: pop one slot, or every battery when
 /// `slotNum` is 0 or absent (BATTERY_POPUP per slot). Popped batteries leave the fleet's slots
 /// but stay in the world as loose batteries; a return docks them again.
-async fn eject_by_repair(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let cabinet = cabinet_param(&p)?;
-    let slot = p.int_in("slotNum", 0, 1000)?.map(|n| n as u16);
+async fn eject_by_repair(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<EjectByRepair>,
+) -> Result<HttpResponse, Error> {
+    let cabinet = cabinet_of(&q.cabinetid, &q.cabinet_id)?;
+    let slot = q.slot_num.map(|n| n.get() as u16);
     let now = state.clock.now();
     let (results, events) = state.store.write(|w, out| w.eject_by_repair(&agent.0, cabinet, slot, now, out))?;
     state.publish(events);
@@ -148,7 +383,7 @@ async fn eject_by_repair(state: web::Data<AppState>, agent: AuthAgent, p: Params
 /// The row of one cabinet in the device lists. `pId` is the cabinet's 1-based position among
 /// all cabinets in id order (stable for a given world).
 /// The cabinet's last report as C4/C7 carry it in `pJson` (a JSON text inside the row).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct LastReport<'a> {
     cabinet_id: &'a str,
@@ -165,7 +400,7 @@ struct LastReport<'a> {
 
 /// One C4/C6/C7 row. Typed rather than a `json!` tree (the same keys in the same order):
 /// pages of these are what management dashboards poll.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct DeviceRow<'a> {
     p_id: usize,
@@ -328,14 +563,27 @@ async fn all_devices(state: web::Data<AppState>, agent: AuthAgent) -> Result<Htt
     Ok(envelope::json_bytes(bytes))
 }
 
+/// C6's parameters: `shopid` as documented, `shopId` tolerated.
+#[derive(Deserialize, JsonSchema)]
+pub struct ShopRef {
+    /// The shop.
+    #[schemars(required)]
+    pub shopid: Option<Text>,
+    /// Tolerated spelling of `shopid`.
+    #[serde(rename = "shopId")]
+    #[schemars(skip)]
+    pub shop_id: Option<Text>,
+}
+
 /// C6 `GET /cabinet/getDeviceByShopId?shopid=` (`shopId` tolerated): the cabinets standing in
 /// one of the account's shops. An unknown shop is `3001`.
-async fn devices_by_shop(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let shop = p
-        .get_any(&["shopid", "shopId"])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| Error::missing_param("shopid"))?;
+async fn devices_by_shop(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<ShopRef>,
+) -> Result<HttpResponse, Error> {
+    let shop =
+        q.shopid.as_ref().or(q.shop_id.as_ref()).map(|t| t.as_str()).ok_or_else(|| Error::missing_param("shopid"))?;
     let now = state.clock.now();
     let bytes = state.store.read(|w| {
         w.shop_of(&agent.0, shop)?;
@@ -344,11 +592,26 @@ async fn devices_by_shop(state: web::Data<AppState>, agent: AuthAgent, p: Params
     Ok(envelope::json_bytes(bytes))
 }
 
+/// C7's parameters.
+#[derive(Deserialize, JsonSchema)]
+pub struct PageQuery {
+    /// Page number, from 1 (a string in the docs; read as an integer).
+    #[schemars(with = "String", example = &"1")]
+    pub page: Int<1, 1_000_000>,
+    /// Page size, 1..1000 (a string in the docs; read as an integer).
+    #[schemars(with = "String", example = &"10")]
+    pub limit: Int<1, 1000>,
+}
+
 /// C7 `GET /cabinet/getAllDevicePage?page=&limit=`: C4's rows a page at a time, the page in
 /// `data` as `{records, total, size, current, pages}`.
-async fn all_devices_page(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let page = p.int_in("page", 1, 1_000_000)?.ok_or_else(|| Error::missing_param("page"))? as usize;
-    let limit = p.int_in("limit", 1, 1000)?.ok_or_else(|| Error::missing_param("limit"))? as usize;
+async fn all_devices_page(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<PageQuery>,
+) -> Result<HttpResponse, Error> {
+    let page = q.page.get() as usize;
+    let limit = q.limit.get() as usize;
     let now = state.clock.now();
     let data = state.store.read(|w| {
         // Page the cabinets first and build rows only for the page: fleets are large. The
@@ -390,9 +653,9 @@ fn flag(b: bool) -> i64 {
 
 /// A plausible pack temperature in °C: warm while charging, hot when swollen.
 fn temperature(w: &World, b: &Battery, now: i64) -> i64 {
-    if b.fault == 5 {
+    if b.fault == BatteryFault::Swelling {
         45
-    } else if b.fault != FAULT_CANNOT_CHARGE && !b.charge_paused && b.vol_at(&w.settings().charge, now) < 100 {
+    } else if b.fault != BatteryFault::CannotCharge && !b.charge_paused && b.vol_at(&w.settings().charge, now) < 100 {
         31
     } else {
         25
@@ -402,7 +665,7 @@ fn temperature(w: &World, b: &Battery, now: i64) -> i64 {
 /// The record of one slot (C5 `batcabs[]` and C9): empty slots have `pBatteryid` "". The
 /// platform writes some names in two spellings (`pBatteryid`/`pbatteryid`,
 /// `pcabinetid`/`pCabinetid`); both are kept, as clients read either.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct SlotRow<'a> {
     #[serde(rename = "pKakou")]
     slot: u16,
@@ -413,13 +676,13 @@ struct SlotRow<'a> {
     #[serde(rename = "pDianliang")]
     vol: u8,
     #[serde(rename = "pErrid")]
-    err_id: u8,
+    err_id: BatteryFault,
     #[serde(rename = "pFaultType")]
-    fault_type: u8,
+    fault_type: SlotFault,
     #[serde(rename = "pFaultCause")]
     fault_cause: &'static str,
     #[serde(rename = "pBatteryFaultType")]
-    battery_fault_type: u8,
+    battery_fault_type: BatteryFault,
     #[serde(rename = "pBatteryFaultCause")]
     battery_fault_cause: &'static str,
     #[serde(rename = "pIsGuard")]
@@ -442,9 +705,9 @@ fn slot_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> SlotRow<'a>
     let s = cab.slot(n);
     let bid = s.and_then(|s| s.battery.as_deref()).unwrap_or("");
     let b = w.batteries().get(bid);
-    let fault_type = s.map(|s| s.reported_fault()).unwrap_or(0);
+    let fault_type = s.map(|s| s.reported_fault()).unwrap_or_default();
     let locked = s.is_some_and(|s| s.locked);
-    let battery_fault = b.map(|b| b.fault).unwrap_or(0);
+    let battery_fault = b.map(|b| b.fault).unwrap_or_default();
     SlotRow {
         slot: n,
         battery_id: bid,
@@ -452,9 +715,9 @@ fn slot_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> SlotRow<'a>
         vol: b.map(|b| b.vol_at(&w.settings().charge, now)).unwrap_or(0),
         err_id: battery_fault,
         fault_type,
-        fault_cause: slot_fault_cause(fault_type),
+        fault_cause: fault_type.cause(),
         battery_fault_type: battery_fault,
-        battery_fault_cause: battery_fault_cause(battery_fault),
+        battery_fault_cause: battery_fault.cause(),
         is_guard: flag(locked),
         lock: flag(locked),
         lock_reason: s.map(|s| s.lock_reason.as_str()).unwrap_or(""),
@@ -466,7 +729,7 @@ fn slot_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> SlotRow<'a>
 }
 
 /// The record of the battery in one slot (C8).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct BatteryRow<'a> {
     #[serde(rename = "pKakou")]
     slot: u16,
@@ -481,13 +744,13 @@ struct BatteryRow<'a> {
     #[serde(rename = "pInfostatus")]
     info_status: &'static str,
     #[serde(rename = "pErrid")]
-    err_id: u8,
+    err_id: BatteryFault,
     #[serde(rename = "pFaultType")]
-    fault_type: u8,
+    fault_type: SlotFault,
     #[serde(rename = "pFaultCause")]
     fault_cause: &'static str,
     #[serde(rename = "pBatteryFaultType")]
-    battery_fault_type: u8,
+    battery_fault_type: BatteryFault,
     #[serde(rename = "pBatteryFaultCause")]
     battery_fault_cause: &'static str,
     #[serde(rename = "pIsGuard")]
@@ -516,9 +779,9 @@ fn battery_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> Option<B
         info_status: if cab.online { "在线" } else { "离线" },
         err_id: b.fault,
         fault_type,
-        fault_cause: slot_fault_cause(fault_type),
+        fault_cause: fault_type.cause(),
         battery_fault_type: b.fault,
-        battery_fault_cause: battery_fault_cause(b.fault),
+        battery_fault_cause: b.fault.cause(),
         is_guard: flag(s.locked),
         charge_stop: flag(b.charge_paused),
         rentable: flag(w.is_rentable(cab, n, now)),
@@ -528,22 +791,22 @@ fn battery_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> Option<B
 }
 
 /// One slot of C5's `subDeviceStatusReport.batteryList`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct ReportedSlot<'a> {
     battery_id: &'a str,
     slot: u16,
     vol: u8,
     info_status: &'static str,
-    fault_type: u8,
+    fault_type: SlotFault,
     fault_cause: &'static str,
-    battery_fault_type: u8,
+    battery_fault_type: BatteryFault,
     battery_fault_cause: &'static str,
 }
 
 /// The cabinet's last status report (C5 `subDeviceStatusReport`), in the field names of a
 /// CABINET_STATUS push plus the shop's `geoHash` and the `reportTime`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct StatusReport<'a> {
     cabinet_id: String,
@@ -583,9 +846,9 @@ fn status_report<'a>(w: &World, cab: &Cabinet, r: &'a CabinetReport) -> StatusRe
                 vol: s.vol,
                 info_status: if s.battery.is_some() { "Online" } else { "Offline" },
                 fault_type: s.slot_fault,
-                fault_cause: slot_fault_cause(s.slot_fault),
+                fault_cause: s.slot_fault.cause(),
                 battery_fault_type: s.battery_fault,
-                battery_fault_cause: battery_fault_cause(s.battery_fault),
+                battery_fault_cause: s.battery_fault.cause(),
             })
             .collect(),
     }
@@ -595,7 +858,7 @@ fn status_report<'a>(w: &World, cab: &Cabinet, r: &'a CabinetReport) -> StatusRe
 /// before; `adUpdateTime` is left out until ads were set, as production leaves an unset
 /// field out: never `null` where a client's types expect a time string (docs/fidelity.md,
 /// "Types").
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct CabinetDetail<'a> {
     ip: &'a str,
@@ -621,7 +884,7 @@ struct CabinetDetail<'a> {
 }
 
 /// C5's `data`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct CabinetDetailAnswer<'a> {
     cabinet: CabinetDetail<'a>,
 }
@@ -727,6 +990,7 @@ async fn bind_to_shop(
 /// their shops. All ids must be the account's; nothing changes otherwise.
 async fn unbind_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
     let ids = id_strings(body.array("device ids")?, "body")?;
+    // A bare array, bound here: its items are named body[i] in messages.
     state.store.write(|w, _| w.unbind_cabinets(&agent.0, &ids))?;
     Ok(envelope::ok_empty())
 }
@@ -748,91 +1012,136 @@ fn is_time_of_day(s: &str) -> bool {
     chrono::NaiveTime::parse_from_str(s, "%H:%M:%S").is_ok() || chrono::NaiveTime::parse_from_str(s, "%H:%M").is_ok()
 }
 
-/// Validate one `adConfigList[i]` item and return it as stored.
-fn ad_config(item: &Value, at: &str, program_sheet: bool) -> Result<Value, Error> {
-    let f = Fields::of(item, at)?;
-    let code = f.required_string("code", 64)?;
-    if !is_ad_code(code) {
+/// C11's and C13's body (`OpenAdPublishDTO`): the cabinets and their advertising.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "OpenAdPublishDTO")]
+pub struct AdPublicationBody {
+    /// The cabinets (at least one).
+    pub cabinet_id_list: Vec<Text>,
+    /// Whether the online cabinets restart to show it (C13: this or `restart` is required).
+    pub is_restart: Option<bool>,
+    /// C13's example spells `isRestart` so; read when `isRestart` is absent.
+    pub restart: Option<bool>,
+    /// The positions and their media (C13: at least one; C11: empty or absent clears).
+    pub ad_config_list: Option<Vec<AdConfig>>,
+}
+
+/// One `adConfigList[i]` item (`OpenAdConfigDTO`). Stored and shown back as sent.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "OpenAdConfigDTO")]
+pub struct AdConfig {
+    /// Position code `P_GG_<slots>_TYPE,<0..3>`.
+    #[schemars(example = &"P_GG_8_TYPE,0")]
+    pub code: Short<64>,
+    /// image or video (C11 also programSheet).
+    #[schemars(example = &"image")]
+    pub media_type: Short<32>,
+    /// The media's absolute http(s) URL (not for a programSheet).
+    pub media_path: Option<Short<2000>>,
+    /// First day shown.
+    pub start_date: Option<Time>,
+    /// Last day shown (not before `startDate`).
+    pub end_date: Option<Time>,
+    /// Daily start, HH:mm or HH:mm:ss.
+    pub start_time: Option<Text>,
+    /// Daily end, HH:mm or HH:mm:ss.
+    pub end_time: Option<Text>,
+    /// A programSheet's carousel (at least one entry).
+    pub video_list: Option<Vec<VideoEntry>>,
+}
+
+/// One carousel entry of a programSheet (`VedioJsonDto`, sic).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "VedioJsonDto")]
+pub struct VideoEntry {
+    /// The media's absolute http(s) URL.
+    pub url: Short<2000>,
+    /// Key.
+    pub key: Option<Short<200>>,
+    /// Version.
+    pub version: Option<Int<0, { i32::MAX as i64 }>>,
+    /// Position in the carousel.
+    pub seq: Option<Int<0, 10_000>>,
+    /// Seconds shown.
+    pub playout_time: Option<Int<0, 86_400>>,
+}
+
+/// Check one bound `adConfigList[i]` item beyond its types.
+fn check_ad_config(c: &AdConfig, at: &str, program_sheet: bool) -> Result<(), Error> {
+    let path = |n: &str| format!("{at}.{n}");
+    if !is_ad_code(&c.code) {
         return Err(Error::bad_param(
-            &f.path("code"),
-            format!("'{}' is not a position code like P_GG_8_TYPE,0 (positions 0..3)", clip(code)),
+            &path("code"),
+            format!("'{}' is not a position code like P_GG_8_TYPE,0 (positions 0..3)", clip(&c.code)),
         ));
     }
-    let media = f.required_string("mediaType", 32)?;
+    let media = &*c.media_type;
     let allowed: &[&str] = if program_sheet { &["image", "video", "programSheet"] } else { &["image", "video"] };
     if !allowed.contains(&media) {
-        return Err(Error::bad_param(&f.path("mediaType"), format!("expected one of {}", allowed.join(", "))));
+        return Err(Error::bad_param(&path("mediaType"), format!("expected one of {}", allowed.join(", "))));
     }
     if media != "programSheet" {
-        let path = f.required_string("mediaPath", 2000)?;
-        super::check_push_url(path).map_err(|why| Error::bad_param(&f.path("mediaPath"), why))?;
+        let url = c.media_path.as_ref().ok_or_else(|| Error::missing_param(&path("mediaPath")))?;
+        super::check_push_url(url).map_err(|why| Error::bad_param(&path("mediaPath"), why))?;
     }
-    let mut dates = [None, None];
-    for (i, n) in ["startDate", "endDate"].into_iter().enumerate() {
-        if let Some(v) = f.string(n)?.map(str::trim).filter(|v| !v.is_empty()) {
-            let t = parse_datetime(v).ok_or_else(|| Error::bad_param(&f.path(n), "expected YYYY-MM-DD HH:mm:ss"))?;
-            dates[i] = Some(t);
+    if let (Some(a), Some(b)) = (c.start_date, c.end_date) {
+        if a.0 > b.0 {
+            return Err(Error::bad_param(&path("endDate"), "it is before startDate"));
         }
     }
-    if let [Some(a), Some(b)] = dates {
-        if a > b {
-            return Err(Error::bad_param(&f.path("endDate"), "it is before startDate"));
-        }
-    }
-    for n in ["startTime", "endTime"] {
-        if let Some(v) = f.string(n)?.map(str::trim).filter(|v| !v.is_empty()) {
-            if !is_time_of_day(v) {
-                return Err(Error::bad_param(&f.path(n), "expected HH:mm or HH:mm:ss"));
-            }
+    for (n, v) in [("startTime", &c.start_time), ("endTime", &c.end_time)] {
+        if v.as_ref().is_some_and(|v| !is_time_of_day(v)) {
+            return Err(Error::bad_param(&path(n), "expected HH:mm or HH:mm:ss"));
         }
     }
     if media == "programSheet" {
-        let list = f.array("videoList")?.filter(|l| !l.is_empty()).ok_or_else(|| {
-            Error::bad_param(&f.path("videoList"), "a programSheet needs at least one carousel entry")
-        })?;
-        for (i, v) in list.iter().enumerate() {
-            let e = Fields::of(v, &format!("{}[{i}]", f.path("videoList")))?;
-            let url = e.required_string("url", 2000)?;
-            super::check_push_url(url).map_err(|why| Error::bad_param(&e.path("url"), why))?;
-            e.string_max("key", 200)?;
-            e.int_in("version", 0, i64::from(i32::MAX))?;
-            e.int_in("seq", 0, 10_000)?;
-            e.int_in("playoutTime", 0, 86_400)?;
+        let list =
+            c.video_list.as_deref().filter(|l| !l.is_empty()).ok_or_else(|| {
+                Error::bad_param(&path("videoList"), "a programSheet needs at least one carousel entry")
+            })?;
+        for (i, e) in list.iter().enumerate() {
+            super::check_push_url(&e.url)
+                .map_err(|why| Error::bad_param(&path(&format!("videoList[{i}].url")), why))?;
         }
     }
-    Ok(item.clone())
+    Ok(())
 }
 
-/// An ad publication as parsed: the cabinet ids, the configurations to store, the restart flag.
+/// An ad publication as bound: the cabinet ids, the configurations to store (as sent), the
+/// restart flag.
 struct AdPublication {
     ids: Vec<String>,
     ads: Vec<Value>,
     restart: Option<bool>,
 }
 
-/// Parse an ad publication body (`publish`: C13's stricter rules, else C11's).
+/// Bind and check an ad publication body (`publish`: C13's stricter rules, else C11's).
 fn ad_publication(body: &JsonBody, publish: bool) -> Result<AdPublication, Error> {
-    let f = body.object()?;
-    let ids = f.id_list("cabinetIdList")?;
-    // publishAd's example says `restart`, its schema `isRestart`: both are read.
-    let restart = match f.bool("isRestart")? {
-        Some(b) => Some(b),
-        None => f.bool("restart")?,
-    };
-    let configs = match f.array("adConfigList")? {
+    let b: AdPublicationBody = bind_body(&body.0)?;
+    if b.cabinet_id_list.is_empty() {
+        return Err(Error::bad_param("cabinetIdList", "the list is empty"));
+    }
+    let configs = match b.ad_config_list {
         Some(list) => list,
         None if publish => return Err(Error::missing_param("adConfigList")),
-        None => &[],
+        None => Vec::new(),
     };
     if publish && configs.is_empty() {
         return Err(Error::bad_param("adConfigList", "the list is empty"));
     }
-    let ads = configs
-        .iter()
-        .enumerate()
-        .map(|(i, v)| ad_config(v, &format!("adConfigList[{i}]"), !publish))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(AdPublication { ids, ads, restart })
+    for (i, c) in configs.iter().enumerate() {
+        check_ad_config(c, &format!("adConfigList[{i}]"), !publish)?;
+    }
+    // Stored as sent (members the simulator does not read included): C5 shows them back.
+    let ads = body.0.get("adConfigList").and_then(Value::as_array).cloned().unwrap_or_default();
+    Ok(AdPublication {
+        ids: b.cabinet_id_list.into_iter().map(|t| t.0.into_string()).collect(),
+        ads,
+        restart: b.is_restart.or(b.restart),
+    })
 }
 
 async fn store_ads(

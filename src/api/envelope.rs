@@ -206,6 +206,21 @@ impl Serialize for Amount {
     }
 }
 
+impl schemars::JsonSchema for Amount {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Amount".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "number",
+            "description": "Money in major units: an integer when whole (30), a decimal otherwise (1.5)."
+        })
+    }
+}
+
 /// A coordinate as the platform's string (`"48.860611"`).
 pub fn coord(v: f64) -> String {
     format!("{v}")

@@ -4,15 +4,45 @@
 
 use super::auth::AuthAgent;
 use super::envelope::{self, Envelope};
+use super::input::{bind_json, BindError, Text};
+use super::operation::{schema, Answer, Body, Method, Operation};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::event::{PushConfig, Subscription};
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Longest URL accepted (a receiver URL is a configuration value, not a payload).
 const MAX_URL: usize = 2048;
+
+/// E1 and E2, as the OpenAPI document lists them (E3, the push itself, is E1's callback).
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "E1",
+        name: "push_config",
+        methods: &[Method::Post],
+        path: "/cabinet/eventPush/config",
+        tag: "Cabinet Event Push",
+        summary: "E1 Cabinet Event Push Config",
+        description: "Replaces the account's configuration. Refusals (1002) name the field and leave the previous \
+            configuration untouched.",
+        body: Some(Body::Typed(schema::<PushConfigBody>)),
+        answer: Answer::Data(schema::<ConfigView<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "E2",
+        name: "get_push_config",
+        path: "/cabinet/eventPush/config/get",
+        tag: "Cabinet Event Push",
+        summary: "E2 GET Cabinet Event Push Config",
+        description: "Documented key order `code, msg, data`.",
+        answer: Answer::CodeFirst(schema::<ConfigView<'static>>),
+        ..Operation::BASE
+    },
+];
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,74 +60,77 @@ fn url_field(v: &str, field: &str) -> Result<String, Error> {
     Ok(v.to_string())
 }
 
-/// One `eventSubscriptions[i]` entry. Which events exist is the model's rule.
-fn subscription(i: usize, v: &Value) -> Result<Subscription, Error> {
-    let at = format!("eventSubscriptions[{i}]");
-    let Value::Object(m) = v else {
-        return Err(Error::bad_body(format!("{at} must be an object {{event, pushUrl, enable}}")));
-    };
-    let event = match m.get("event") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        None | Some(Value::Null) | Some(Value::String(_)) => {
-            return Err(Error::bad_body(format!("{at}.event is required")))
-        }
-        Some(_) => return Err(Error::bad_body(format!("{at}.event must be a string"))),
-    };
-    let push_url = match m.get("pushUrl") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) if s.trim().is_empty() => String::new(),
-        Some(Value::String(s)) => url_field(s, &format!("{at}.pushUrl"))?,
-        Some(_) => return Err(Error::bad_body(format!("{at}.pushUrl must be a string"))),
-    };
-    // The schema marks `enable` required. Like the platform's JSON binder, "true"/"false"
-    // strings are read as booleans.
-    let enable = match m.get("enable") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => true,
-        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => false,
-        None | Some(Value::Null) => return Err(Error::bad_body(format!("{at}.enable is required (true or false)"))),
-        Some(_) => return Err(Error::bad_body(format!("{at}.enable must be true or false"))),
-    };
-    Ok(Subscription { event, push_url, enable })
+/// E1's body (`AgentCabinetEventPushConfig`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "AgentCabinetEventPushConfigRequest")]
+pub struct PushConfigBody {
+    /// The default URL receiving the events (absolute http or https).
+    #[schemars(example = &"http://127.0.0.1:9/hook")]
+    pub push_url: Text,
+    /// Which events are pushed, and where; absent is none.
+    pub event_subscriptions: Option<Vec<SubscriptionBody>>,
 }
 
-/// The `AgentCabinetEventPushConfig` body of E1, checked field by field so a client learns
-/// exactly what is wrong.
+/// One `eventSubscriptions[i]` entry (`PushSubscription`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "PushSubscriptionRequest")]
+pub struct SubscriptionBody {
+    /// An event name (docs/event-push.md), exact case.
+    #[schemars(example = &"BATTERY_IN")]
+    pub event: Text,
+    /// Where this event goes instead of the default URL; blank or absent is the default.
+    pub push_url: Option<Text>,
+    /// Whether the event is pushed. Like the platform's JSON binder, "true"/"false" strings
+    /// are read as booleans.
+    pub enable: bool,
+}
+
+/// The `AgentCabinetEventPushConfig` body of E1, bound with E1's own refusals: code 1002 with
+/// the member's path (`eventSubscriptions[0].enable is required`). Which events exist is the
+/// model's rule (`World::set_push_config`).
 fn parse_config(body: &[u8]) -> Result<PushConfig, Error> {
     let text = std::str::from_utf8(body).map_err(|_| Error::bad_body("it is not UTF-8"))?;
     if text.trim().is_empty() {
         return Err(Error::bad_body("expected a JSON object {pushUrl, eventSubscriptions}, got an empty body"));
     }
     let v: Value = serde_json::from_str(text).map_err(|e| Error::bad_body(format!("malformed JSON ({e})")))?;
-    let Value::Object(m) = v else {
-        return Err(Error::bad_body("expected a JSON object {pushUrl, eventSubscriptions}"));
-    };
-    let push_url = match m.get("pushUrl") {
-        Some(Value::String(s)) if !s.trim().is_empty() => url_field(s, "pushUrl")?,
-        None | Some(Value::Null) | Some(Value::String(_)) => {
-            return Err(Error::bad_body("pushUrl is required (the default URL receiving the events)"))
-        }
-        Some(_) => return Err(Error::bad_body("pushUrl must be a string")),
-    };
-    let subs = match m.get("eventSubscriptions") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.iter().enumerate().map(|(i, v)| subscription(i, v)).collect::<Result<_, _>>()?,
-        Some(_) => return Err(Error::bad_body("eventSubscriptions must be an array")),
-    };
+    let b: PushConfigBody = bind_json(&v).map_err(|e| match e {
+        BindError::Missing(name) => Error::bad_body(format!("{name} is required")),
+        BindError::Bad { name, why } => Error::bad_body(format!("{name}: {why}")),
+        BindError::Other(why) => Error::bad_body(why),
+    })?;
+    let push_url = url_field(&b.push_url, "pushUrl")?;
+    let subs = b
+        .event_subscriptions
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, s)| {
+            let push_url = match s.push_url {
+                Some(u) => url_field(&u, &format!("eventSubscriptions[{i}].pushUrl"))?,
+                None => String::new(),
+            };
+            Ok(Subscription { event: s.event.0.into_string(), push_url, enable: s.enable })
+        })
+        .collect::<Result<_, Error>>()?;
     Ok(PushConfig { push_url, event_subscriptions: subs })
 }
 
 /// The wire form of a configuration (`AgentCabinetEventPushConfig`).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "AgentCabinetEventPushConfig")]
 struct ConfigView<'a> {
     push_url: &'a str,
     event_subscriptions: Vec<SubscriptionView<'a>>,
 }
 
 /// One subscription of a [`ConfigView`].
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "PushSubscription")]
 struct SubscriptionView<'a> {
     event: &'a str,
     push_url: &'a str,
@@ -152,12 +185,12 @@ mod tests {
         assert!(err("[]").contains("expected a JSON object"));
         assert!(err("{}").contains("pushUrl is required"));
         assert!(err(r#"{"pushUrl":"  "}"#).contains("pushUrl is required"));
-        assert!(err(r#"{"pushUrl":7}"#).contains("pushUrl must be a string"));
+        assert!(err(r#"{"pushUrl":7}"#).contains("pushUrl: expected a string, got a number"));
         assert!(err(r#"{"pushUrl":"ftp://x/"}"#).contains("only http and https"));
         assert!(err(r#"{"pushUrl":"/relative"}"#).contains("not an absolute URL"));
         let base = r#"{"pushUrl":"http://h/","eventSubscriptions":"#;
-        assert!(err(&format!("{base}{{}}}}")).contains("must be an array"));
-        assert!(err(&format!("{base}[1]}}")).contains("eventSubscriptions[0] must be an object"));
+        assert!(err(&format!("{base}{{}}}}")).contains("eventSubscriptions: expected an array, got an object"));
+        assert!(err(&format!("{base}[1]}}")).contains("eventSubscriptions[0]: expected a JSON object, got a number"));
         assert!(err(&format!(r#"{base}[{{"enable":true}}]}}"#)).contains("eventSubscriptions[0].event is required"));
         assert!(err(&format!(r#"{base}[{{"event":"BATTERY_IN"}}]}}"#)).contains("enable is required"));
         assert!(err(&format!(r#"{base}[{{"event":"BATTERY_IN","enable":true,"pushUrl":"mailto:a@b"}}]}}"#))

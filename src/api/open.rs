@@ -3,7 +3,8 @@
 use super::answer_cache;
 use super::auth::AuthAgent;
 use super::envelope::{self, coord, Amount, Envelope};
-use super::params::Params;
+use super::input::{Input, Int, Latitude, Longitude, Text};
+use super::operation::{schema, Answer, Method, Operation};
 use crate::app::AppState;
 use crate::clock::fmt_datetime;
 use crate::error::Error;
@@ -12,7 +13,8 @@ use crate::model::price::PriceTerms;
 use crate::model::shop::currency_symbol;
 use crate::model::{Cabinet, OrderOrigin, OrderStatus, Shop, World};
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Register the Open API routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,7 +32,99 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/rent/cabinet/list", web::get().to(device_list));
 }
 
-#[derive(Serialize)]
+/// O1-O7, as the OpenAPI document lists them.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "O1",
+        name: "device_info",
+        methods: &[Method::Get, Method::Post],
+        path: "/rent/cabinet/query",
+        tag: "Open API",
+        summary: "O1 1.Get Device Info",
+        description: "Batteries, shop and price strategy of a cabinet. Offline cabinet: 2004 `Device not online.`; \
+            not the account's: 2002 `QR code unbound device.`. The hidden O7 page duplicates O1 as POST; both \
+            methods are served.",
+        query: Some(schema::<DeviceQuery>),
+        answer: Answer::Data(schema::<DeviceInfo<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "O7",
+        name: "device_info_copy",
+        methods: &[Method::Post, Method::Get],
+        path: "/cdb-open-api/v1/rent/cabinet/query",
+        tag: "Open API",
+        summary: "O7 1.Get Device Info Copy (hidden; literal double-prefixed path)",
+        description: "The hidden page declares its path with the prefix already included; taken literally against \
+            the base URL the prefix repeats. Served as O1.",
+        query: Some(schema::<DeviceQuery>),
+        answer: Answer::Data(schema::<DeviceInfo<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "O2",
+        name: "create_order",
+        methods: &[Method::Post],
+        path: "/rent/order/create",
+        tag: "Open API",
+        summary: "O2 2.Create Rent Order",
+        description: "Answers at once; the cabinet ejects the best battery after --eject-delay-s virtual seconds \
+            unless C3 ejectByRent names a slot first. The result is posted to `callbackURL` as a form \
+            (status=0|1|2&tradeNo=...), see docs/event-push.md.",
+        query: Some(schema::<CreateOrder>),
+        answer: Answer::Data(schema::<Created<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "O3",
+        name: "query_order",
+        methods: &[Method::Post, Method::Get],
+        path: "/rent/order/query",
+        tag: "Open API",
+        summary: "O3 3.Query Rent Order Status",
+        description: "The result is delivered to the order's callbackURL (sent again for the current state). GET is \
+            accepted too.",
+        query: Some(schema::<OrderRef>),
+        answer: Answer::Data(schema::<Queried<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "O4",
+        name: "close_order",
+        methods: &[Method::Post],
+        path: "/rent/order/close",
+        tag: "Open API",
+        summary: "O4 4.Mark order status as completed",
+        description: "A pending order is revoked; an order in lease is closed and billed to now.",
+        query: Some(schema::<OrderRef>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "O5",
+        name: "order_detail",
+        methods: &[Method::Get, Method::Post],
+        path: "/rent/order/detail",
+        tag: "Open API",
+        summary: "O5 5.Get Order Detail",
+        query: Some(schema::<OrderRef>),
+        answer: Answer::Data(schema::<OrderDetail<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "O6",
+        name: "device_list",
+        methods: &[Method::Post, Method::Get],
+        path: "/rent/cabinet/list",
+        tag: "Open API",
+        summary: "O6 6.Get Deivice List (sic)",
+        description: "The account's shops near a point, nearest first, at most 100; the array is in top-level `list`.",
+        query: Some(schema::<GeoQuery>),
+        answer: Answer::List(schema::<Vec<NearbyShop<'static>>>),
+        ..Operation::BASE
+    },
+];
+
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct PriceView<'a> {
     deposit_amount: Amount,
@@ -47,7 +141,7 @@ struct PriceView<'a> {
     shop_id: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct ShopView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,7 +164,7 @@ struct ShopView<'a> {
     longitude: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct BatteryView<'a> {
     slot_num: u16,
@@ -78,7 +172,7 @@ struct BatteryView<'a> {
     battery_id: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct CabinetView<'a> {
     ip: &'a str,
@@ -97,7 +191,7 @@ struct CabinetView<'a> {
     pos_device_id: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct DeviceInfo<'a> {
     price_strategy: PriceView<'a>,
@@ -297,10 +391,23 @@ impl DeviceInfo<'_> {
     }
 }
 
+/// O1's (and O7's) parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceQuery {
+    /// Device id (3 letters + 5 digits).
+    #[schemars(example = &"BJD60151")]
+    pub device_id: Text,
+}
+
 /// O1 `GET /rent/cabinet/query?deviceId=` (and O7, its POST copy): the cabinet, its batteries,
 /// its shop and the price strategy new orders are billed with. Offline: `2004`.
-async fn device_info(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let device = p.required("deviceId")?;
+async fn device_info(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<DeviceQuery>,
+) -> Result<HttpResponse, Error> {
+    let device = q.device_id.as_str();
     let now = state.clock.now();
     let store = &state.store;
     if let Some(body) = answer_cache::get(store.stamp(), &agent.0, device, now) {
@@ -319,11 +426,29 @@ async fn device_info(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
     Ok(envelope::json_bytes(body))
 }
 
+/// O2's parameters.
+#[derive(Deserialize, JsonSchema)]
+pub struct CreateOrder {
+    /// The cabinet to rent from.
+    #[serde(rename = "deviceId")]
+    #[schemars(example = &"BJD60151")]
+    pub device_id: Text,
+    /// Absolute http(s) URL called back with a form POST `status=0|1|2&tradeNo=...`; its own
+    /// query string is kept. Documented as required; an order without one gets no callbacks.
+    #[serde(rename = "callbackURL")]
+    #[schemars(required, example = &"http://127.0.0.1:9/callback?rental=42")]
+    pub callback_url: Option<Text>,
+}
+
 /// O2 `POST /rent/order/create?deviceId=&callbackURL=`: a new order; the cabinet ejects on its
 /// own shortly after unless `ejectByRent` names a slot first.
-async fn create_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let device = p.required("deviceId")?;
-    let callback = p.get("callbackURL").map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+async fn create_order(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<CreateOrder>,
+) -> Result<HttpResponse, Error> {
+    let device = q.device_id.as_str();
+    let callback = q.callback_url.map(|u| u.0.into_string());
     if let Some(url) = callback.as_deref() {
         super::check_push_url(url).map_err(|why| Error::bad_param("callbackURL", why))?;
     }
@@ -334,17 +459,38 @@ async fn create_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) -
     Ok(envelope::ok(Created { trade_no: &trade_no }))
 }
 
-fn trade_no(p: &Params) -> Result<&str, Error> {
-    p.get_any(&["tradeNo", "orderId"])
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::missing_param("tradeNo"))
+/// O3-O5's parameters: the order, by `tradeNo` as documented (`orderId` tolerated; the
+/// journal warns, `--strict` refuses it before the handler runs).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRef {
+    /// The order's trade number, as O2 answered it.
+    #[schemars(required, example = &"BJCD0000000000000001")]
+    pub trade_no: Option<Text>,
+    /// Tolerated spelling of `tradeNo`.
+    #[schemars(skip)]
+    pub order_id: Option<Text>,
+}
+
+impl OrderRef {
+    /// The trade number, whichever spelling carried it.
+    fn trade_no(&self) -> Result<&str, Error> {
+        self.trade_no
+            .as_ref()
+            .or(self.order_id.as_ref())
+            .map(|t| t.as_str())
+            .ok_or_else(|| Error::missing_param("tradeNo"))
+    }
 }
 
 /// O3 `POST /rent/order/query?tradeNo=`: the result goes to the order's callbackURL (sent
 /// again for the current state); the answer also carries it, for clients without a receiver.
-async fn query_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let t = trade_no(&p)?;
+async fn query_order(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<OrderRef>,
+) -> Result<HttpResponse, Error> {
+    let t = q.trade_no()?;
     let now = state.clock.now();
     let (o, events) = state.store.write(|w, out| w.query_order(&agent.0, t, now, out))?;
     state.push.publish(events);
@@ -352,16 +498,24 @@ async fn query_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
 }
 
 /// O4 `POST /rent/order/close?tradeNo=`: mark the order completed.
-async fn close_order(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let t = trade_no(&p)?;
+async fn close_order(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<OrderRef>,
+) -> Result<HttpResponse, Error> {
+    let t = q.trade_no()?;
     let now = state.clock.now();
     state.store.write(|w, _| w.close_order(&agent.0, t, now))?;
     Ok(envelope::ok_empty())
 }
 
 /// O5 `GET /rent/order/detail?tradeNo=` (`orderId` tolerated).
-async fn order_detail(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let t = trade_no(&p)?;
+async fn order_detail(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<OrderRef>,
+) -> Result<HttpResponse, Error> {
+    let t = q.trade_no()?;
     let now = state.clock.now();
     let bytes = state.store.read(|w| {
         let o = w.order_of(&agent.0, t)?;
@@ -390,6 +544,31 @@ async fn order_detail(state: web::Data<AppState>, agent: AuthAgent, p: Params) -
     Ok(envelope::json_bytes(bytes))
 }
 
+/// O6's parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GeoQuery {
+    /// WGS-84, GCJ-02 or BD-09 (case-insensitive, the dash optional).
+    #[schemars(example = &"WGS-84")]
+    pub coord_type: Text,
+    /// 1 (widest) to 8; sets the search radius. A string in the docs, so in this document;
+    /// read as an integer.
+    #[schemars(with = "String", example = &"5")]
+    pub zoom_level: Int<1, 8>,
+    /// Latitude of the map's centre, -90..90 (a string in the docs).
+    #[schemars(with = "String", example = &"48.8606")]
+    pub lat: Latitude,
+    /// Longitude of the map's centre, -180..180 (a string in the docs).
+    #[schemars(with = "String", example = &"2.3376")]
+    pub lng: Longitude,
+    /// true (default) or false (a string in the docs). Validated, but the answer is the same
+    /// either way: production's answer with `showPrice=false` is not captured, and real terms
+    /// are the one price block that every client's types accept (docs/fidelity.md, "O6 price
+    /// block").
+    #[schemars(with = "Option<String>", example = &"true")]
+    pub show_price: Option<bool>,
+}
+
 /// At most this many shops in an O6 answer: the nearest ones. A map view shows a screenful of
 /// markers; an uncapped zoom level 1 over a large fleet would be tens of megabytes.
 pub const O6_LIMIT: usize = 100;
@@ -397,21 +576,14 @@ pub const O6_LIMIT: usize = 100;
 /// O6 `POST /rent/cabinet/list`: the agent's shops within the zoom level's radius of
 /// `lat`/`lng`, nearest first (at most [`O6_LIMIT`]), one item per shop with its cabinets'
 /// stock. The array is in top-level `list`.
-async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let coord_type = p.required("coordType")?.to_ascii_uppercase();
-    let zoom = p.int_in("zoomLevel", 1, 8)?.ok_or_else(|| Error::missing_param("zoomLevel"))? as u8;
-    let lat = p.float("lat")?.ok_or_else(|| Error::missing_param("lat"))?;
-    let lng = p.float("lng")?.ok_or_else(|| Error::missing_param("lng"))?;
-    if !(-90.0..=90.0).contains(&lat) {
-        return Err(Error::bad_param("lat", format!("{lat} is outside -90..90")));
-    }
-    if !(-180.0..=180.0).contains(&lng) {
-        return Err(Error::bad_param("lng", format!("{lng} is outside -180..180")));
-    }
-    // Validated, but the answer is the same either way: production's answer with
-    // `showPrice=false` is not captured, and real terms are the one price block that every
-    // client's types accept (docs/fidelity.md, "O6 price block").
-    let _show_price = p.bool("showPrice")?.unwrap_or(true);
+async fn device_list(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<GeoQuery>,
+) -> Result<HttpResponse, Error> {
+    let coord_type = q.coord_type.to_ascii_uppercase();
+    let zoom = q.zoom_level.get() as u8;
+    let (lat, lng) = (q.lat.0, q.lng.0);
     let (lat, lng) = match coord_type.as_str() {
         "WGS-84" | "WGS84" => (lat, lng),
         "GCJ-02" | "GCJ02" => geo::gcj02_to_wgs84(lat, lng),
@@ -474,14 +646,14 @@ async fn device_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) ->
 }
 
 /// O2's answer.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Created<'a> {
     trade_no: &'a str,
 }
 
 /// O3's answer.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Queried<'a> {
     trade_no: &'a str,
@@ -490,7 +662,7 @@ struct Queried<'a> {
 
 /// O5's answer. `returnTime` once the rental ended, `returnShop` once the battery came back
 /// (`null` before: the platform's fields are nullable here).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct OrderDetail<'a> {
     cabinet_id: &'a str,
@@ -512,7 +684,7 @@ struct OrderDetail<'a> {
 }
 
 /// One O6 item: a shop near the point with its cabinets' stock and its price terms.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct NearbyShop<'a> {
     price: NearbyPrice,
     cabinet: NearbyStock,
@@ -520,7 +692,7 @@ struct NearbyShop<'a> {
 }
 
 /// O6 `price`: every amount a string, as production writes them.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct NearbyPrice {
     price_id: u64,
@@ -532,7 +704,7 @@ struct NearbyPrice {
 }
 
 /// O6 `cabinet`: the shop's stock over all its cabinets.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct NearbyStock {
     battery_num: String,
@@ -541,7 +713,7 @@ struct NearbyStock {
 }
 
 /// O6 `shop`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct NearbyShopInfo<'a> {
     id: &'a str,

@@ -4,24 +4,39 @@
 
 use super::auth::AuthAgent;
 use super::envelope::{self, Envelope};
-use super::paging::paginate;
-use super::params::{clip, Params};
+use super::input::{Input, Int, Text, Time};
+use super::operation::{schema, Answer, Operation};
+use super::paging::{paginate, Page};
 use crate::app::AppState;
-use crate::clock::{fmt_datetime, parse_datetime, Millis};
+use crate::clock::{fmt_datetime, Millis};
 use crate::error::Error;
 use crate::model::Order;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/order/list", web::get().to(order_list));
 }
 
+/// R1, as the OpenAPI document lists it.
+pub const OPERATIONS: &[Operation] = &[Operation {
+    id: "R1",
+    name: "order_list",
+    path: "/order/list",
+    tag: "Advance API / Order",
+    summary: "R1 Order list",
+    description: "The account's orders, newest first; the page is in top-level `page`.",
+    query: Some(schema::<OrderListQuery>),
+    answer: Answer::Page(schema::<Page<OrderRecord<'static>>>),
+    ..Operation::BASE
+}];
+
 /// One order as an R1 record. `settledAmount` is the final amount once the order ended and the
 /// running amount while in lease; `billingDuration` is whole minutes (rounded up) from the
 /// eject to the end (or to now).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct OrderRecord<'a> {
     id: &'a str,
@@ -63,31 +78,47 @@ fn record(o: &Order, now: Millis) -> OrderRecord<'_> {
     }
 }
 
-fn time_param(p: &Params, name: &str) -> Result<Option<Millis>, Error> {
-    match p.get(name).map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => parse_datetime(v)
-            .map(Some)
-            .ok_or_else(|| Error::bad_param(name, format!("'{}' is not a time like 2026-03-02 09:00:00", clip(v)))),
-    }
+/// R1's parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderListQuery {
+    /// Page number, from 1.
+    pub page: Int<1, 1_000_000>,
+    /// Page size.
+    pub limit: Int<1, 1000>,
+    /// 1 own and subordinates, 2 only subordinates (always empty here), 3 own (default).
+    pub data_level: Option<Int<1, 3>>,
+    /// Earliest creation time, inclusive.
+    #[serde(rename = "sTime")]
+    pub s_time: Option<Time>,
+    /// Latest creation time, inclusive.
+    #[serde(rename = "eTime")]
+    pub e_time: Option<Time>,
+    /// Only orders rented from this cabinet.
+    #[serde(rename = "pCabinetid")]
+    pub p_cabinetid: Option<Text>,
 }
 
 /// R1 `GET /order/list?page=&limit=&dataLevel=&sTime=&eTime=&pCabinetid=`. `sTime`/`eTime`
 /// bound the creation time (inclusive); `pCabinetid` keeps orders rented from that cabinet.
 /// `dataLevel` 2 ("only subordinates") is empty: accounts have no sub-agents here; 1 and 3
 /// (the default) are the account's own orders.
-async fn order_list(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let page = p.int_in("page", 1, 1_000_000)?.ok_or_else(|| Error::missing_param("page"))? as usize;
-    let limit = p.int_in("limit", 1, 1000)?.ok_or_else(|| Error::missing_param("limit"))? as usize;
-    let level = p.int_in("dataLevel", 1, 3)?.unwrap_or(3);
-    let from = time_param(&p, "sTime")?;
-    let to = time_param(&p, "eTime")?;
+async fn order_list(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<OrderListQuery>,
+) -> Result<HttpResponse, Error> {
+    let page = q.page.get() as usize;
+    let limit = q.limit.get() as usize;
+    let level = q.data_level.map_or(3, Int::get);
+    let from = q.s_time.map(|t| t.0);
+    let to = q.e_time.map(|t| t.0);
     if let (Some(a), Some(b)) = (from, to) {
         if a > b {
             return Err(Error::bad_param("eTime", "it is before sTime"));
         }
     }
-    let cabinet = p.get("pCabinetid").map(str::trim).filter(|c| !c.is_empty());
+    let cabinet = q.p_cabinetid.as_deref();
     let now = state.clock.now();
     // Records borrow the world, so the answer is serialised inside the read lock.
     let bytes = state.store.read(|w| {

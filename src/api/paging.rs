@@ -1,10 +1,12 @@
 //! Pages of the Advance API lists (C7, P1, R1), in MyBatis-Plus `IPage` shape:
 //! `{records, total, size, current, pages}`, pages numbered from 1.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// One page of a list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(rename = "PageOf{T}")]
 pub struct Page<T> {
     /// The items of this page.
     pub records: Vec<T>,

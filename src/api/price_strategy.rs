@@ -3,16 +3,87 @@
 //! create/update, delete and binding to shops.
 
 use super::auth::AuthAgent;
-use super::body::{kind, Fields, JsonBody};
+use super::body::{kind, JsonBody};
 use super::envelope::{self, Amount, Envelope};
-use super::paging::paginate;
+use super::input::{bind_body, Int, Price, Short, Text};
+use super::operation::{schema, Answer, Body, Method, Operation, PathParam};
+use super::paging::{paginate, Page};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::price_admin::BindingKind;
 use crate::model::{PriceStrategy, TimetableRow, World};
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// P1-P6, as the OpenAPI document lists them.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "P1",
+        name: "strategy_page",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/page",
+        tag: TAG,
+        summary: "P1 1.Get Price Strategy Page",
+        body: Some(Body::Typed(schema::<StrategyQuery>)),
+        answer: Answer::Data(schema::<Page<StrategyView<'static>>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P2",
+        name: "strategy_detail",
+        path: "/shop/priceStrategy/detail/{priceId}",
+        tag: TAG,
+        summary: "P2 2.Get Price Strategy Detail",
+        path_params: &[PathParam { name: "priceId", description: "Price id (string in the docs).", example: "101" }],
+        answer: Answer::Data(schema::<StrategyView<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P3",
+        name: "save_strategy",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/saveOrUpdate",
+        tag: TAG,
+        summary: "P3 3.Create Or Update Price Strategy",
+        body: Some(Body::Typed(schema::<StrategyDraft>)),
+        answer: Answer::Data(schema::<SavedStrategy>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P4",
+        name: "delete_strategy",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/delete",
+        tag: TAG,
+        summary: "P4 4.Delete Price Strategy (\"Strategyy\")",
+        body: Some(Body::IntegerArray),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P5",
+        name: "bind_strategy",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/bindShop",
+        tag: TAG,
+        summary: "P5 5.Shop Bind Price Strategy",
+        body: Some(Body::Typed(schema::<BindStrategy>)),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "P6",
+        name: "unbind_strategy",
+        methods: &[Method::Post],
+        path: "/shop/priceStrategy/unbindShop",
+        tag: TAG,
+        summary: "P6 6.Shop Unbind Price Strategy",
+        body: Some(Body::Typed(schema::<UnbindStrategy>)),
+        ..Operation::BASE
+    },
+];
+
+const TAG: &str = "Advance API / PriceStrategy";
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -33,7 +104,7 @@ fn custom_type(k: BindingKind) -> i64 {
 
 /// One row of a strategy's timetable (`priceStrategyDetailList`). `setcionFee` is the
 /// platform's spelling.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct TimetableView {
     start_minute: i64,
@@ -44,7 +115,7 @@ struct TimetableView {
 }
 
 /// A shop a strategy is bound to (`bindShops`).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct BoundShopView<'a> {
     shop_id: &'a str,
@@ -54,7 +125,7 @@ struct BoundShopView<'a> {
 
 /// One strategy as P1 records and P2 show it: P3's fields, plus `autoRefund`, the billing
 /// period `priceMinute` and the shops it is bound to.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StrategyView<'a> {
     price_id: u64,
@@ -120,10 +191,27 @@ fn strategy_view<'a>(w: &'a World, p: &'a PriceStrategy) -> StrategyView<'a> {
 }
 
 /// P3's answer: the id of the strategy saved.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct SavedStrategy {
     price_id: u64,
+}
+
+/// P1's body (`OpenPriceStrategyQueryDto`); every member optional.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "OpenPriceStrategyQueryDto")]
+pub struct StrategyQuery {
+    /// Page size (default 10).
+    pub size: Option<Int<1, 1000>>,
+    /// Page number from 1 (default 1).
+    pub current: Option<Int<1, 1_000_000>>,
+    /// Only strategies of this shop: its own, or bound to it.
+    pub shop_id: Option<Text>,
+    /// Only this strategy (0 is no filter).
+    pub price_id: Option<Int<0, { i64::MAX }>>,
+    /// Only strategies whose name contains this (case-insensitive).
+    pub name: Option<Text>,
 }
 
 /// P1 `POST /shop/priceStrategy/page` with `{size, current, shopId, priceId, name}` (all
@@ -131,12 +219,12 @@ struct SavedStrategy {
 /// to that shop; `name`: case-insensitive substring; `priceId` 0 means no filter), a page in
 /// `data`.
 async fn page(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
-    let f = body.object()?;
-    let size = f.int_in("size", 1, 1000)?.unwrap_or(10) as usize;
-    let current = f.int_in("current", 1, 1_000_000)?.unwrap_or(1) as usize;
-    let shop = f.string("shopId")?.map(str::trim).filter(|s| !s.is_empty());
-    let price_id = f.int_in("priceId", 0, i64::MAX)?.filter(|&v| v > 0).map(|v| v as u64);
-    let name = f.string("name")?.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty());
+    let q: StrategyQuery = bind_body(&body.0)?;
+    let size = q.size.map_or(10, Int::get) as usize;
+    let current = q.current.map_or(1, Int::get) as usize;
+    let shop = q.shop_id.as_deref();
+    let price_id = q.price_id.map(Int::get).filter(|&v| v > 0).map(|v| v as u64);
+    let name = q.name.map(|n| n.to_lowercase());
     // Views borrow the world, so the answer is serialised inside the read lock; only the
     // page's strategies are turned into views.
     let bytes = state.store.read(|w| {
@@ -171,35 +259,97 @@ async fn detail(state: web::Data<AppState>, agent: AuthAgent, path: web::Path<St
 }
 
 /// Parse the timetable rows (`priceStrategyDetailList`), sorted by start minute.
-fn timetable(f: &Fields<'_>) -> Result<Vec<TimetableRow>, Error> {
-    let Some(items) = f.array("priceStrategyDetailList")? else {
-        return Ok(Vec::new());
-    };
-    let mut rows = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let r = Fields::of(item, &format!("priceStrategyDetailList[{i}]"))?;
-        let start = r.required_int_in("startMinute", 0, 100_000)?;
-        let end = r.required_int_in("endMinute", 0, 100_000)?;
-        if end <= start {
-            return Err(Error::bad_param(&r.path("endMinute"), format!("{end} is not after startMinute {start}")));
-        }
-        let section_fee = r.money("setcionFee")?.unwrap_or_default();
-        let total_fee = r.required_money("totalFee")?;
-        let seqno = r.int("seqno")?.unwrap_or(i as i64 + 1);
-        rows.push(TimetableRow { start_minute: start, end_minute: end, section_fee, total_fee, seqno });
-    }
-    rows.sort_by_key(|r| r.start_minute);
-    Ok(rows)
+/// P3's body (`OpenPriceStrategySaveDto`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "OpenPriceStrategySaveDto")]
+pub struct StrategyDraft {
+    /// The strategy to update; absent, null or 0 (what Java clients send for an unset id)
+    /// creates a new one.
+    pub price_id: Option<Int<0, { i64::MAX }>>,
+    /// 1 per period, 2 timetable (needs `priceStrategyDetailList`), 3 per period with a cap.
+    #[serde(rename = "type")]
+    pub kind: Int<1, 3>,
+    /// Name.
+    pub name: Short<100>,
+    /// The shop the strategy belongs to.
+    pub shop_id: Option<Text>,
+    /// 0 general, 1 POS.
+    pub custom_type: Int<0, 1>,
+    /// Higher wins when several apply (default 0).
+    pub priority: Option<Int<-1_000_000, 1_000_000>>,
+    /// Whether a deposit is taken (default true).
+    pub is_deposit: Option<bool>,
+    /// Deposit.
+    pub deposit_amount: Price,
+    /// Charged when the battery is not back after `timeoutDay` days.
+    pub timeout_amount: Price,
+    /// Days before the timeout amount is charged.
+    pub timeout_day: Int<0, 365>,
+    /// Free minutes at the start.
+    pub free_minutes: Int<0, 100_000>,
+    /// Free rentals per day (default 0).
+    pub day_use_free_count: Option<Int<0, 1000>>,
+    /// Price of one period.
+    pub price: Price,
+    /// Length of one period, in `priceUnit`s.
+    pub price_time: Int<1, 100_000>,
+    /// 0 minutes, 1 hours, 2 days.
+    pub price_unit: Int<0, 2>,
+    /// Most charged in one day.
+    pub daily_max_price: Price,
+    /// 0 or 1 (default 0).
+    pub auto_refund: Option<Int<0, 1>>,
+    /// The timetable of a type 2 strategy.
+    pub price_strategy_detail_list: Option<Vec<TimetableDraft>>,
 }
 
-/// Parse and check an `OpenPriceStrategySaveDto` body into the id to update (if any) and the
+/// One row of a timetable (`PriceStrategyDetailRow`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "PriceStrategyDetailRow")]
+pub struct TimetableDraft {
+    /// Minute the row starts at.
+    pub start_minute: Int<0, 100_000>,
+    /// Minute the row ends at (after `startMinute`).
+    pub end_minute: Int<0, 100_000>,
+    /// Fee of the section (the docs' spelling, default 0).
+    pub setcion_fee: Option<Price>,
+    /// Total up to the end of the row.
+    pub total_fee: Price,
+    /// Order (default: the row's position, from 1).
+    pub seqno: Option<i64>,
+}
+
+fn timetable(rows: Option<Vec<TimetableDraft>>) -> Result<Vec<TimetableRow>, Error> {
+    let mut out = Vec::new();
+    for (i, r) in rows.into_iter().flatten().enumerate() {
+        let (start, end) = (r.start_minute.get(), r.end_minute.get());
+        if end <= start {
+            return Err(Error::bad_param(
+                &format!("priceStrategyDetailList[{i}].endMinute"),
+                format!("{end} is not after startMinute {start}"),
+            ));
+        }
+        out.push(TimetableRow {
+            start_minute: start,
+            end_minute: end,
+            section_fee: r.setcion_fee.map(|p| p.0).unwrap_or_default(),
+            total_fee: r.total_fee.0,
+            seqno: r.seqno.unwrap_or(i as i64 + 1),
+        });
+    }
+    out.sort_by_key(|r| r.start_minute);
+    Ok(out)
+}
+
+/// Bind and check an `OpenPriceStrategySaveDto` body into the id to update (if any) and the
 /// strategy to save.
 fn strategy_draft(body: &JsonBody) -> Result<(Option<u64>, PriceStrategy), Error> {
-    let f = body.object()?;
-    // `null`, absent or 0 (what Java clients send for an unset id) create a new strategy.
-    let id = f.int_in("priceId", 0, i64::MAX)?.filter(|&v| v > 0).map(|v| v as u64);
-    let kind = f.required_int_in("type", 1, 3)?;
-    let details = timetable(&f)?;
+    let d: StrategyDraft = bind_body(&body.0)?;
+    let id = d.price_id.map(Int::get).filter(|&v| v > 0).map(|v| v as u64);
+    let kind = d.kind.get();
+    let details = timetable(d.price_strategy_detail_list)?;
     if kind == 2 && details.is_empty() {
         return Err(Error::bad_param(
             "priceStrategyDetailList",
@@ -209,22 +359,22 @@ fn strategy_draft(body: &JsonBody) -> Result<(Option<u64>, PriceStrategy), Error
     let p = PriceStrategy {
         id: 0,
         agent: String::new(),
-        name: f.required_string("name", 100)?.to_string(),
-        shop: f.string("shopId")?.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+        name: d.name.0,
+        shop: d.shop_id.map(|s| s.0.into_string()),
         kind,
-        custom_type: f.required_int_in("customType", 0, 1)?,
-        priority: f.int_in("priority", -1_000_000, 1_000_000)?.unwrap_or(0),
-        is_deposit: f.bool("isDeposit")?.unwrap_or(true),
-        deposit: f.required_money("depositAmount")?,
-        timeout_amount: f.required_money("timeoutAmount")?,
-        timeout_day: f.required_int_in("timeoutDay", 0, 365)?,
-        free_minutes: f.required_int_in("freeMinutes", 0, 100_000)?,
-        day_use_free_count: f.int_in("dayUseFreeCount", 0, 1000)?.unwrap_or(0),
-        price: f.required_money("price")?,
-        price_time: f.required_int_in("priceTime", 1, 100_000)?,
-        price_unit: f.required_int_in("priceUnit", 0, 2)?,
-        daily_max: f.required_money("dailyMaxPrice")?,
-        auto_refund: f.int_in("autoRefund", 0, 1)?.unwrap_or(0),
+        custom_type: d.custom_type.get(),
+        priority: d.priority.map_or(0, Int::get),
+        is_deposit: d.is_deposit.unwrap_or(true),
+        deposit: d.deposit_amount.0,
+        timeout_amount: d.timeout_amount.0,
+        timeout_day: d.timeout_day.get(),
+        free_minutes: d.free_minutes.get(),
+        day_use_free_count: d.day_use_free_count.map_or(0, Int::get),
+        price: d.price.0,
+        price_time: d.price_time.get(),
+        price_unit: d.price_unit.get(),
+        daily_max: d.daily_max_price.0,
+        auto_refund: d.auto_refund.map_or(0, Int::get),
         details,
     };
     Ok((id, p))
@@ -258,30 +408,53 @@ async fn delete(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) ->
     Ok(envelope::ok_empty())
 }
 
-fn binding(f: &Fields<'_>) -> Result<BindingKind, Error> {
-    Ok(match f.int_in("customType", 0, 1)?.unwrap_or(0) {
+/// P5's body (`OpenPriceStrategyShopBindDto`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "OpenPriceStrategyShopBindDto")]
+pub struct BindStrategy {
+    /// The shop.
+    pub shop_id: Short<64>,
+    /// The strategy.
+    #[schemars(required)]
+    pub price_id: Option<Int<1, { i64::MAX }>>,
+    /// 0 general (default), 1 POS.
+    pub custom_type: Option<Int<0, 1>>,
+}
+
+/// P6's body (`OpenPriceStrategyShopUnbindDto`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "OpenPriceStrategyShopUnbindDto")]
+pub struct UnbindStrategy {
+    /// The shop.
+    pub shop_id: Short<64>,
+    /// 0 general (default), 1 POS.
+    pub custom_type: Option<Int<0, 1>>,
+}
+
+fn binding(custom_type: Option<Int<0, 1>>) -> BindingKind {
+    match custom_type.map_or(0, Int::get) {
         0 => BindingKind::General,
         _ => BindingKind::Pos,
-    })
+    }
 }
 
 /// P5 `POST /shop/priceStrategy/bindShop` with `{shopId, priceId, customType}`: bind for
 /// general (0, default) or POS (1) rentals, replacing the previous binding of that kind.
 async fn bind_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
-    let f = body.object()?;
-    let shop = f.required_string("shopId", 64)?.to_string();
-    let id = f.int_in("priceId", 1, i64::MAX)?.ok_or_else(|| Error::missing_param("priceId"))? as u64;
-    let kind = binding(&f)?;
-    state.store.write(|w, _| w.bind_strategy(&agent.0, &shop, id, kind))?;
+    let b: BindStrategy = bind_body(&body.0)?;
+    let id = b.price_id.ok_or_else(|| Error::missing_param("priceId"))?.get() as u64;
+    let kind = binding(b.custom_type);
+    state.store.write(|w, _| w.bind_strategy(&agent.0, &b.shop_id, id, kind))?;
     Ok(envelope::ok_empty())
 }
 
 /// P6 `POST /shop/priceStrategy/unbindShop` with `{shopId, customType}`: remove the binding;
 /// the shop's new orders then use the platform default terms.
 async fn unbind_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
-    let f = body.object()?;
-    let shop = f.required_string("shopId", 64)?.to_string();
-    let kind = binding(&f)?;
-    state.store.write(|w, _| w.unbind_strategy(&agent.0, &shop, kind))?;
+    let b: UnbindStrategy = bind_body(&body.0)?;
+    let kind = binding(b.custom_type);
+    state.store.write(|w, _| w.unbind_strategy(&agent.0, &b.shop_id, kind))?;
     Ok(envelope::ok_empty())
 }

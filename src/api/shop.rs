@@ -5,9 +5,11 @@
 //! integer `code`, like every operation but S1 and C4 (S2's row is S1's, its envelope is not).
 
 use super::auth::AuthAgent;
-use super::body::{Fields, JsonBody};
+use super::body::JsonBody;
 use super::envelope::{self, coord, Envelope};
-use super::params::{clip, Params};
+use super::input::{bind_body, blank_is_text, Input, Int, Latitude, Longitude, Short, Text};
+use super::operation::{schema, Answer, Body, Method, Operation, PathParam};
+use super::params::clip;
 use crate::app::AppState;
 use crate::clock::{Millis, MINUTE};
 use crate::error::Error;
@@ -16,7 +18,77 @@ use crate::model::shop::{currency_name, currency_symbol};
 use crate::model::shop_admin::{ShopDraft, ShopStock};
 use crate::model::{Shop, World};
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// S1-S5, as the OpenAPI document lists them.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "S1",
+        name: "shop_list",
+        path: "/shop/getShopList",
+        tag: TAG,
+        summary: "S1 get all shop list",
+        description: "`code` is the string \"0\" (a documented quirk of this endpoint).",
+        answer: Answer::StringCode(schema::<Vec<ShopRow<'static>>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S2",
+        name: "shop_detail",
+        path: "/shop/detail/{shopid}",
+        tag: TAG,
+        summary: "S2 get shop detail",
+        path_params: &[SHOP],
+        answer: Answer::Data(schema::<ShopRow<'static>>),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S3",
+        name: "create_shop",
+        methods: &[Method::Post],
+        path: "/shop/create",
+        tag: TAG,
+        summary: "S3 create new shop",
+        body: Some(Body::Typed(schema::<ShopBody>)),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S4",
+        name: "update_shop",
+        methods: &[Method::Put, Method::Post],
+        path: "/shop/update",
+        tag: TAG,
+        summary: "S4 update shop",
+        description: "pNewid identifies the shop.",
+        body: Some(Body::Typed(schema::<ShopBody>)),
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S5",
+        name: "delete_shop",
+        methods: &[Method::Delete, Method::Post],
+        path: "/shop/delete/{shopid}",
+        tag: TAG,
+        summary: "S5 Delete shop",
+        description: "A shop that still has cabinets is refused with 3003.",
+        path_params: &[SHOP],
+        ..Operation::BASE
+    },
+    Operation {
+        id: "S5",
+        name: "delete_shop_by_query",
+        methods: &[Method::Post, Method::Delete],
+        path: "/shop/delete",
+        tag: TAG,
+        summary: "S5 as production clients call it: the shop in the query",
+        query: Some(schema::<DeleteShopQuery>),
+        ..Operation::BASE
+    },
+];
+
+const TAG: &str = "Advance API / Shop";
+const SHOP: PathParam = PathParam { name: "shopid", description: "Shop id.", example: "04679963e0" };
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -116,7 +188,7 @@ fn is_open(text: &str, now: Millis) -> bool {
 }
 
 /// One day of a shop's opening hours (`shopWorkTime`), 1 = Monday.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct WorkDay<'a> {
     open_time: &'a str,
@@ -126,7 +198,7 @@ struct WorkDay<'a> {
 
 /// The row of one shop in S1 and S2: the documented fields (the `p`-prefixed organisation ids
 /// and the business fields are empty here), then the rest of the shop as S3/S4 write it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct ShopRow<'a> {
     id: u64,
@@ -310,25 +382,69 @@ fn check_shop_id(id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A coordinate given as a string (documented) or a number, within `-limit..=limit`.
-fn coordinate(f: &Fields<'_>, name: &str, limit: f64) -> Result<f64, Error> {
-    let v = f.number(name)?.ok_or_else(|| Error::missing_param(name))?;
-    if !(-limit..=limit).contains(&v) {
-        return Err(Error::bad_param(name, format!("{v} is outside -{limit}..{limit}")));
-    }
-    Ok(v)
+/// S3's and S4's body (`CdbShopEntity`). Coordinates and numbers may come as strings (they
+/// are strings in the docs).
+#[derive(Deserialize, JsonSchema)]
+#[schemars(rename = "CdbShopEntity")]
+pub struct ShopBody {
+    /// Shop id: 1..64 letters, digits, '_' or '-'. S4 updates the shop it names.
+    #[serde(rename = "pNewid")]
+    #[schemars(example = &"04679963e0")]
+    pub p_newid: Short<64>,
+    /// Name.
+    #[serde(rename = "pName")]
+    pub p_name: Short<100>,
+    /// Longitude (经度), -180..180.
+    #[serde(rename = "pJingdu")]
+    #[schemars(with = "String", example = &"2.3376")]
+    pub p_jingdu: Longitude,
+    /// Latitude (纬度), -90..90.
+    #[serde(rename = "pWeidu")]
+    #[schemars(with = "String", example = &"48.8606")]
+    pub p_weidu: Latitude,
+    /// Address; on S4, blank clears it and absent keeps it.
+    #[serde(rename = "pAddress", default, deserialize_with = "blank_is_text")]
+    #[schemars(with = "Option<Short<500>>")]
+    pub p_address: Option<String>,
+    /// ISO currency code (one the simulator knows; docs/api-reference.md).
+    #[serde(rename = "pCurrency")]
+    pub p_currency: Option<Text>,
+    /// Scene type, 0..36.
+    #[serde(rename = "pSceneType")]
+    pub p_scene_type: Option<Int<0, 36>>,
+    /// Store type (an index into the platform's list).
+    #[serde(rename = "pStoreType")]
+    pub p_store_type: Option<Int<0, { STORE_TYPES.len() as i64 - 1 }>>,
+    /// 0 disabled, 1 enabled.
+    #[serde(rename = "pAuditor")]
+    pub p_auditor: Option<Int<0, 1>>,
+    /// Description; on S4, blank clears it.
+    #[serde(rename = "pContent", default, deserialize_with = "blank_is_text")]
+    #[schemars(with = "Option<Short<2000>>")]
+    pub p_content: Option<String>,
+    /// Stripe Terminal location id; on S4, blank clears it.
+    #[serde(rename = "pLocationId", default, deserialize_with = "blank_is_text")]
+    #[schemars(with = "Option<Short<100>>")]
+    pub p_location_id: Option<String>,
+    /// Logo URL; on S4, blank clears it.
+    #[serde(rename = "pLogo", default, deserialize_with = "blank_is_text")]
+    #[schemars(with = "Option<Short<1000>>")]
+    pub p_logo: Option<String>,
 }
 
-/// Parse and check a `CdbShopEntity` body (S3, S4).
+/// A text member within `max` characters, trimmed (`None` stays `None`).
+fn text_within(v: Option<String>, name: &str, max: usize) -> Result<Option<String>, Error> {
+    match v {
+        Some(t) if t.chars().count() > max => Err(Error::bad_param(name, format!("longer than {max} characters"))),
+        v => Ok(v.map(|t| t.trim().to_string())),
+    }
+}
+
+/// Bind and check a `CdbShopEntity` body (S3, S4).
 fn shop_draft(body: &JsonBody) -> Result<ShopDraft, Error> {
-    let f = body.object()?;
-    let id = f.required_string("pNewid", 64)?;
-    check_shop_id(id)?;
-    let name = f.required_string("pName", 100)?;
-    // pJingdu is the longitude (经度), pWeidu the latitude (纬度).
-    let longitude = coordinate(&f, "pJingdu", 180.0)?;
-    let latitude = coordinate(&f, "pWeidu", 90.0)?;
-    let currency = match f.string("pCurrency")?.map(str::trim).filter(|c| !c.is_empty()) {
+    let b: ShopBody = bind_body(&body.0)?;
+    check_shop_id(&b.p_newid)?;
+    let currency = match b.p_currency {
         None => None,
         Some(c) => {
             let c = c.to_ascii_uppercase();
@@ -342,20 +458,19 @@ fn shop_draft(body: &JsonBody) -> Result<ShopDraft, Error> {
             Some(c)
         }
     };
-    let text = |n: &str, max: usize| f.string_max(n, max).map(|v| v.map(|s| s.trim().to_string()));
     Ok(ShopDraft {
-        id: id.to_string(),
-        name: name.to_string(),
-        latitude,
-        longitude,
-        address: text("pAddress", 500)?,
+        id: b.p_newid.0,
+        name: b.p_name.0,
+        latitude: b.p_weidu.0,
+        longitude: b.p_jingdu.0,
+        address: text_within(b.p_address, "pAddress", 500)?,
         currency,
-        scene_type: f.int_in("pSceneType", 0, 36)?,
-        store_type: f.int_in("pStoreType", 0, (STORE_TYPES.len() - 1) as i64)?,
-        auditor: f.int_in("pAuditor", 0, 1)?,
-        content: text("pContent", 2000)?,
-        location_id: text("pLocationId", 100)?,
-        logo: text("pLogo", 1000)?,
+        scene_type: b.p_scene_type.map(Int::get),
+        store_type: b.p_store_type.map(Int::get),
+        auditor: b.p_auditor.map(Int::get),
+        content: text_within(b.p_content, "pContent", 2000)?,
+        location_id: text_within(b.p_location_id, "pLocationId", 100)?,
+        logo: text_within(b.p_logo, "pLogo", 1000)?,
     })
 }
 
@@ -391,12 +506,36 @@ async fn delete_shop(
     delete(&state, &agent.0, path.trim()).await
 }
 
+/// S5-by-query's parameters: the shop as `newID` (`shopid`, `shopId` and `pNewid` tolerated, in
+/// that order of preference).
+#[derive(Deserialize, JsonSchema)]
+pub struct DeleteShopQuery {
+    /// The shop to delete.
+    #[serde(rename = "newID")]
+    #[schemars(required)]
+    pub new_id: Option<Text>,
+    /// Tolerated spelling.
+    #[schemars(skip)]
+    pub shopid: Option<Text>,
+    /// Tolerated spelling.
+    #[serde(rename = "shopId")]
+    #[schemars(skip)]
+    pub shop_id: Option<Text>,
+    /// Tolerated spelling.
+    #[serde(rename = "pNewid")]
+    #[schemars(skip)]
+    pub p_newid: Option<Text>,
+}
+
 /// S5 as a production client calls it: `POST /shop/delete?newID=` (`shopid`, `shopId` too).
-async fn delete_shop_by_query(state: web::Data<AppState>, agent: AuthAgent, p: Params) -> Result<HttpResponse, Error> {
-    let id = p
-        .get_any(&["newID", "shopid", "shopId", "pNewid"])
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+async fn delete_shop_by_query(
+    state: web::Data<AppState>,
+    agent: AuthAgent,
+    Input(q): Input<DeleteShopQuery>,
+) -> Result<HttpResponse, Error> {
+    let id = [&q.new_id, &q.shopid, &q.shop_id, &q.p_newid]
+        .into_iter()
+        .find_map(|v| v.as_deref())
         .ok_or_else(|| Error::missing_param("newID"))?;
     delete(&state, &agent.0, id).await
 }

@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::error::{code, Error};
 use crate::fixtures::is_device_id;
 use crate::model::fault::{FaultFamily, FaultRule};
+use crate::model::fault_types::{BatteryFault, RentalFailure, SlotFault};
 use crate::model::FaultEffect;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -177,6 +178,16 @@ fn need(p: &Params, name: &str, lo: i64, hi: i64) -> Result<i64, Error> {
     p.int_in(name, lo, hi)?.ok_or_else(|| Error::missing_param(name))
 }
 
+/// The `faultType` of an eject failure: a rental failure type other than 0 (default 3, the
+/// slot did not eject).
+pub fn eject_failure(p: &Params) -> Result<RentalFailure, Error> {
+    match p.int("faultType")? {
+        None => Ok(RentalFailure::EjectFailed),
+        Some(0) => Err(Error::bad_param("faultType", "0 is no failure; expected a rental failure type 1..9")),
+        Some(n) => RentalFailure::from_param("faultType", n),
+    }
+}
+
 /// Build a rule from the request's parameters.
 fn rule_from(p: &Params) -> Result<FaultRule, Error> {
     let effect = match p.required("effect")? {
@@ -186,9 +197,13 @@ fn rule_from(p: &Params) -> Result<FaultRule, Error> {
         },
         "httpStatus" => FaultEffect::HttpStatus { http_status: need(p, "httpStatus", 100, 599)? as u16 },
         "latency" => FaultEffect::Latency { latency_ms: need(p, "latencyMs", 0, 120_000)? as u64 },
-        "ejectFailure" => FaultEffect::EjectFailure { fault_type: p.int_in("faultType", 1, 9)?.unwrap_or(3) as u8 },
-        "batteryFault" => FaultEffect::BatteryFault { battery_fault: need(p, "batteryFault", 1, 11)? as u8 },
-        "slotFault" => FaultEffect::SlotFault { slot_fault: need(p, "slotFault", 1, 8)? as u8 },
+        "ejectFailure" => FaultEffect::EjectFailure { fault_type: eject_failure(p)? },
+        "batteryFault" => FaultEffect::BatteryFault {
+            battery_fault: BatteryFault::from_param("batteryFault", need(p, "batteryFault", 1, i64::MAX)?)?,
+        },
+        "slotFault" => FaultEffect::SlotFault {
+            slot_fault: SlotFault::from_param("slotFault", need(p, "slotFault", 1, i64::MAX)?)?,
+        },
         "dropPush" => FaultEffect::DropPush,
         "delayPush" => FaultEffect::DelayPush { delay_ms: need(p, "delayMs", 0, 600_000)? as u64 },
         "duplicatePush" => FaultEffect::DuplicatePush,

@@ -18,6 +18,7 @@ use crate::api::params::Params;
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::event::Subscription;
+use crate::model::fault_types::{BatteryFault, SlotFault};
 use crate::model::push_config::EVENT_NAMES;
 use crate::model::{BatteryPlace, FaultEffect, FaultRule, PushConfig, SimSettings};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -60,7 +61,7 @@ async fn fail_next_eject(state: web::Data<AppState>, id: web::Path<String>, p: P
     if !state.store.read(|w| w.cabinets().contains_key(id.as_str())) {
         return Err(Error::unbound_device());
     }
-    let fault_type = p.int_in("faultType", 1, 9)?.unwrap_or(3) as u8;
+    let fault_type = super::faults::eject_failure(&p)?;
     let times = p.int_in("times", 1, 1_000_000)?.unwrap_or(1) as u64;
     let rule = FaultRule {
         id: 0,
@@ -96,15 +97,13 @@ async fn charge(state: web::Data<AppState>, id: web::Path<String>, p: Params) ->
 /// `POST /_sim/batteries/{id}/fault?batteryFault=N` or `?slotFault=N` (docs/api-reference.md, fault types;
 /// 0 clears). A slot fault goes to the slot the battery is docked in.
 async fn fault(state: web::Data<AppState>, id: web::Path<String>, p: Params) -> Result<HttpResponse, Error> {
-    let battery_fault = p.int_in("batteryFault", 0, 11)?;
-    let slot_fault = p.int_in("slotFault", 0, 8)?;
+    let battery_fault = p.int("batteryFault")?.map(|n| BatteryFault::from_param("batteryFault", n)).transpose()?;
+    let slot_fault = p.int("slotFault")?.map(|n| SlotFault::from_param("slotFault", n)).transpose()?;
     if battery_fault.is_none() && slot_fault.is_none() {
         return Err(Error::missing_param("batteryFault"));
     }
     let now = state.clock.now();
-    let (place, events) = state.store.write(|w, out| {
-        w.set_battery_faults(&id, battery_fault.map(|f| f as u8), slot_fault.map(|f| f as u8), now, out)
-    })?;
+    let (place, events) = state.store.write(|w, out| w.set_battery_faults(&id, battery_fault, slot_fault, now, out))?;
     state.publish(events);
     let (cabinet, slot) = match place {
         BatteryPlace::Slot { cabinet, slot } => (Some(cabinet), Some(slot)),

@@ -16,8 +16,6 @@ use crate::api::params::Params;
 use crate::app::AppState;
 use crate::clock::{fmt_datetime, Millis};
 use crate::error::Error;
-use crate::model::battery::battery_fault_cause;
-use crate::model::cabinet::slot_fault_cause;
 use crate::model::{BatteryPlace, World};
 use crate::push::journal::{Entry, Filter};
 use actix_web::http::header::{self, HeaderValue};
@@ -285,7 +283,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         totals.online += usize::from(c.online);
         totals.slots += c.slots.len();
         totals.docked += c.battery_count();
-        totals.faults += c.slots.iter().filter(|s| s.fault != 0).count();
+        totals.faults += c.slots.iter().filter(|s| !s.fault.is_none()).count();
         if cabinets.len() >= max_cabinets {
             // Beyond the cap only the totals above: a poll must stay cheap on a huge fleet.
             continue;
@@ -301,17 +299,17 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             .map(|(i, s)| {
                 let n = i as u16 + 1;
                 let b = s.battery.as_deref().and_then(|id| w.batteries().get(id));
-                let battery_fault = b.map_or(0, |b| b.fault);
+                let battery_fault = b.map(|b| b.fault).unwrap_or_default();
                 SlotView {
                     slot: n,
                     battery_id: s.battery.as_deref().map(str::to_string),
                     vol: s.battery.as_deref().map_or(0, |id| w.vol(id, now)),
-                    slot_fault: s.fault,
-                    slot_fault_cause: slot_fault_cause(s.fault),
+                    slot_fault: s.fault.code(),
+                    slot_fault_cause: s.fault.cause(),
                     locked: s.locked,
                     lock_reason: s.lock_reason.to_string(),
-                    battery_fault,
-                    battery_fault_cause: battery_fault_cause(battery_fault),
+                    battery_fault: battery_fault.code(),
+                    battery_fault_cause: battery_fault.cause(),
                     rentable: w.is_rentable(c, n, now),
                 }
             })
@@ -367,7 +365,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         // batteries, comparing each one's agent string is most of the cost of a poll.
         let order = match &b.place {
             BatteryPlace::Slot { .. } => {
-                totals.faults += usize::from(b.fault != 0 && b.agent == agent);
+                totals.faults += usize::from(!b.fault.is_none() && b.agent == agent);
                 continue;
             }
             _ if b.agent != agent => continue,
@@ -389,7 +387,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         .map(|(b, order)| OutsideBatteryView {
             id: b.id.to_string(),
             vol: w.vol(&b.id, now),
-            fault: b.fault,
+            fault: b.fault.code(),
             order: order.map(String::from),
         })
         .collect();
@@ -432,7 +430,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
                 amount: Amount(o.amount_at(now)),
                 currency: o.terms.currency.clone(),
                 price_name: o.terms.name.clone(),
-                fault_type: o.fault_type,
+                fault_type: o.fault_type.map(u8::from),
                 fault_cause: o.fault_cause.clone(),
             }
         })

@@ -9,6 +9,7 @@
 use super::battery::BatteryPlace;
 use super::cabinet::{Ads, Cabinet};
 use super::event::{Event, EventKind};
+use super::fault_types::{BatteryFault, SlotFault};
 use super::world::{Due, World};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
@@ -67,10 +68,10 @@ impl CabinetOp {
 /// A fault the back office reports with a device command (`batcabFault` / `batteryFault`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultReport {
-    /// Slot fault type 1..8.
-    Slot(u8),
-    /// Battery fault type 1..11 of the battery in the slot.
-    Battery(u8),
+    /// A slot fault.
+    Slot(SlotFault),
+    /// A battery fault of the battery in the slot.
+    Battery(BatteryFault),
 }
 
 /// A device command of `POST /cabinet/operation`, parsed.
@@ -239,11 +240,11 @@ impl World {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| {
-                let fault = self.batteries.get(s.battery.as_deref()?).map(|b| b.fault).unwrap_or(0);
+                let healthy = self.batteries.get(s.battery.as_deref()?).is_none_or(|b| b.fault.is_none());
                 let take = match filter {
                     PopFilter::All => true,
-                    PopFilter::Faulty => fault != 0,
-                    PopFilter::Healthy => fault == 0,
+                    PopFilter::Faulty => !healthy,
+                    PopFilter::Healthy => healthy,
                 };
                 take.then_some(i as u16 + 1)
             })
@@ -262,9 +263,7 @@ impl World {
             None => Some(format!("Slot {n} does not exist")),
             Some(s) if s.battery.is_none() => Some(format!("Slot {n} holds no battery")),
             Some(s) if s.locked => Some(format!("Slot {n} is locked")),
-            Some(s) if s.fault != 0 => {
-                Some(format!("Slot {n} is faulty: {}", super::cabinet::slot_fault_cause(s.fault)))
-            }
+            Some(s) if !s.fault.is_none() => Some(format!("Slot {n} is faulty: {}", s.fault.cause())),
             Some(_) => None,
         };
         let result = match failure {

@@ -338,7 +338,7 @@ mod tests {
             place: BatteryPlace::Loose,
             level: 50.0,
             since: 0,
-            fault: 0,
+            fault: Default::default(),
             charge_paused: false,
         }
     }

@@ -4,6 +4,7 @@
 //! mode last changed (docked, rented, loose) and the level at any later time is derived from
 //! the elapsed time: a fleet of 100,000 cabinets costs nothing per step for charging.
 
+pub use super::fault_types::BatteryFault;
 use super::id::{AgentId, BatteryId, CabinetId, TradeNo};
 use crate::clock::{Millis, MINUTE};
 use serde::{Deserialize, Serialize};
@@ -51,30 +52,6 @@ impl Default for ChargeModel {
     }
 }
 
-/// Battery fault types (docs/api-reference.md): 0 normal .. 11 over usage limit.
-pub const BATTERY_FAULT_MAX: u8 = 11;
-/// Battery fault 7: cannot charge.
-pub const FAULT_CANNOT_CHARGE: u8 = 7;
-
-/// Human text of a battery fault type.
-pub fn battery_fault_cause(t: u8) -> &'static str {
-    match t {
-        0 => "",
-        1 => "Phantom charge",
-        2 => "Lightning cable fault",
-        3 => "USB cable fault",
-        4 => "Type-C cable fault",
-        5 => "Battery swelling",
-        6 => "Authorisation failed",
-        7 => "Cannot charge",
-        8 => "Duplicate battery id",
-        9 => "Battery recalled",
-        10 => "Battery health below standard, to be recycled",
-        11 => "Battery over its usage limit, to be recycled",
-        _ => "Unknown battery fault",
-    }
-}
-
 /// A power bank.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -90,7 +67,7 @@ pub struct Battery {
     /// When `level` was last settled (a change of place, a fault, a set).
     pub since: Millis,
     /// Battery fault type, 0 when healthy.
-    pub fault: u8,
+    pub fault: BatteryFault,
     /// Charging stopped by an operator (`lockStopCharge`): the level holds while docked. Cleared
     /// when the battery leaves its slot or the slot is unlocked.
     #[serde(default)]
@@ -106,7 +83,7 @@ impl Battery {
         }
         let l = self.level;
         match self.place {
-            BatteryPlace::Slot { .. } if self.fault == FAULT_CANNOT_CHARGE || self.charge_paused => l,
+            BatteryPlace::Slot { .. } if self.fault == BatteryFault::CannotCharge || self.charge_paused => l,
             BatteryPlace::Slot { .. } => {
                 let (mut l, mut m) = (l, mins);
                 if l < model.taper_at && model.fast_per_min > 0.0 {
@@ -144,7 +121,7 @@ impl Battery {
         // The rate now and the level at which `vol` changes; charging above the taper is the
         // slow rate, below it the faster of the two (a crossing may only come later).
         let (rate, gap) = match self.place {
-            BatteryPlace::Slot { .. } if self.fault == FAULT_CANNOT_CHARGE || self.charge_paused => (0.0, 0.0),
+            BatteryPlace::Slot { .. } if self.fault == BatteryFault::CannotCharge || self.charge_paused => (0.0, 0.0),
             BatteryPlace::Slot { .. } if level >= 100.0 => (0.0, 0.0),
             BatteryPlace::Slot { .. } => {
                 let rate = if level < model.taper_at {
@@ -198,7 +175,7 @@ mod tests {
             place: BatteryPlace::Slot { cabinet: "C".into(), slot: 1 },
             level,
             since: 0,
-            fault: 0,
+            fault: BatteryFault::None,
             charge_paused: false,
         }
     }
@@ -257,7 +234,7 @@ mod tests {
         assert!((b.level_at(&m, 60 * MINUTE) - 70.0).abs() < 1e-9);
         assert_eq!(b.vol_at(&m, 100 * 60 * MINUTE), 0);
         let mut f = docked(50.0);
-        f.fault = FAULT_CANNOT_CHARGE;
+        f.fault = BatteryFault::CannotCharge;
         assert_eq!(f.vol_at(&m, 600 * MINUTE), 50);
     }
 }

@@ -1,6 +1,7 @@
 //! Cabinets (charging stations) and their 1-based slots.
 
 use super::batteries::PositionHint;
+pub use super::fault_types::SlotFault;
 use super::id::{AgentId, BatteryId, CabinetId};
 use crate::clock::Millis;
 use compact_str::CompactString;
@@ -58,25 +59,6 @@ impl<'de> Deserialize<'de> for RareText {
     }
 }
 
-/// Slot fault types (docs/api-reference.md, "Slot fault types"): 1 authorisation failed .. 8 manually locked; 0 none.
-pub const SLOT_FAULT_MAX: u8 = 8;
-
-/// Human text of a slot fault type.
-pub fn slot_fault_cause(t: u8) -> &'static str {
-    match t {
-        0 => "",
-        1 => "Battery authorisation failed",
-        2 => "Slot cannot eject the power bank",
-        3 => "No this ID",
-        4 => "Anti-theft switch",
-        5 => "Cannot recognise id",
-        6 => "Insertion switch failed",
-        7 => "Slot cannot lock the power bank",
-        8 => "Manually locked",
-        _ => "Unknown slot fault",
-    }
-}
-
 /// One slot of a cabinet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -84,7 +66,7 @@ pub struct Slot {
     /// The battery docked here, if any.
     pub battery: Option<BatteryId>,
     /// Slot fault type, 0 when healthy.
-    pub fault: u8,
+    pub fault: SlotFault,
     /// Locked by an operator (`lock` operation): nothing is ejected from or returned into it.
     pub locked: bool,
     /// Why it was locked.
@@ -107,15 +89,12 @@ pub struct Ads {
     pub update_time: String,
 }
 
-/// Slot fault 8: manually locked.
-pub const SLOT_FAULT_LOCKED: u8 = 8;
-
 impl Slot {
     /// The fault type the cabinet reports for this slot: its fault, or 8 (manually locked)
     /// for a locked slot with no fault of its own (status reports, C5, C8, C9).
-    pub fn reported_fault(&self) -> u8 {
-        if self.locked && self.fault == 0 {
-            SLOT_FAULT_LOCKED
+    pub fn reported_fault(&self) -> SlotFault {
+        if self.locked && self.fault.is_none() {
+            SlotFault::ManuallyLocked
         } else {
             self.fault
         }
@@ -125,7 +104,7 @@ impl Slot {
 impl Slot {
     /// Whether a battery may be ejected from (or docked into) this slot.
     pub fn usable(&self) -> bool {
-        self.fault == 0 && !self.locked
+        self.fault.is_none() && !self.locked
     }
 
     /// Whether a returned battery can go into this slot: empty and usable. The one

@@ -5,6 +5,7 @@
 //! into deliveries. Events carry the agent's push subscription as it was at that moment, so
 //! routing needs no second look at the world.
 
+use super::fault_types::{BatteryFault, RentalFailure, SlotFault};
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -54,9 +55,9 @@ pub struct SlotReport {
     /// Its charge.
     pub vol: u8,
     /// Slot fault type.
-    pub slot_fault: u8,
+    pub slot_fault: SlotFault,
     /// Battery fault type.
-    pub battery_fault: u8,
+    pub battery_fault: BatteryFault,
 }
 
 /// A cabinet's status at the moment of an event (CABINET_STATUS and warnings).
@@ -94,7 +95,7 @@ pub enum EventKind {
     /// A battery left a cabinet for an order (BATTERY_BORROW_OUT).
     BatteryBorrowed { cabinet: String, order: String, battery: String, slot: u16 },
     /// A rent eject failed (BATTERY_BORROW_OUT with a fault).
-    BorrowFailed { cabinet: String, order: String, slot: Option<u16>, fault_type: u8, fault_cause: String },
+    BorrowFailed { cabinet: String, order: String, slot: Option<u16>, fault_type: RentalFailure, fault_cause: String },
     /// A battery was docked (BATTERY_IN).
     BatteryReturned { cabinet: String, battery: String, slot: u16, order: Option<String> },
     /// A repair or operation pop (BATTERY_POPUP).

@@ -11,8 +11,8 @@
 //! - push effects (`dropPush`, `delayPush`, `duplicatePush`): stamped on the event when the
 //!   store hands it out, carried out by `push::Hub::publish`.
 
-use super::cabinet::slot_fault_cause;
 use super::event::Event;
+use super::fault_types::{BatteryFault, RentalFailure, SlotFault};
 use super::world::World;
 use crate::clock::Millis;
 use crate::error::{code, Error, Result};
@@ -30,13 +30,13 @@ pub enum FaultEffect {
     /// The platform request is held this many real milliseconds before it runs.
     Latency { latency_ms: u64 },
     /// The cabinet's eject fails with this rental failure type (docs/api-reference.md).
-    EjectFailure { fault_type: u8 },
+    EjectFailure { fault_type: RentalFailure },
     /// The battery the cabinet would hand out turns out faulty (battery fault type): the
     /// eject fails with rental failure 1 and a BATTERY_ABNORMAL_WARNING is raised.
-    BatteryFault { battery_fault: u8 },
+    BatteryFault { battery_fault: BatteryFault },
     /// The slot the cabinet would eject from jams (slot fault type): the eject fails with
     /// rental failure 3 and a BATTERY_ABNORMAL_WARNING is raised.
-    SlotFault { slot_fault: u8 },
+    SlotFault { slot_fault: SlotFault },
     /// The push or callback is journaled as dropped and never sent.
     DropPush,
     /// The push or callback is queued only after this many real milliseconds.
@@ -153,16 +153,16 @@ impl FaultRule {
             FaultEffect::Latency { latency_ms } if *latency_ms > 120_000 => {
                 v.push(format!("latencyMs must be at most 120000, got {latency_ms}"));
             }
-            FaultEffect::EjectFailure { fault_type } if !(1..=9).contains(fault_type) => {
-                v.push(format!("faultType must be 1..9, got {fault_type}"));
+            // Numbers outside the vocabularies are refused when the rule is read; "no fault"
+            // is no effect.
+            FaultEffect::EjectFailure { fault_type: RentalFailure::Other } => {
+                v.push("faultType must be a rental failure type other than 0".into());
             }
-            FaultEffect::BatteryFault { battery_fault }
-                if !(1..=super::battery::BATTERY_FAULT_MAX).contains(battery_fault) =>
-            {
-                v.push(format!("batteryFault must be 1..11, got {battery_fault}"));
+            FaultEffect::BatteryFault { battery_fault: BatteryFault::None } => {
+                v.push(format!("batteryFault must be 1..{}, got 0", BatteryFault::MAX));
             }
-            FaultEffect::SlotFault { slot_fault } if !(1..=super::cabinet::SLOT_FAULT_MAX).contains(slot_fault) => {
-                v.push(format!("slotFault must be 1..8, got {slot_fault}"));
+            FaultEffect::SlotFault { slot_fault: SlotFault::None } => {
+                v.push(format!("slotFault must be 1..{}, got 0", SlotFault::MAX));
             }
             FaultEffect::DelayPush { delay_ms } if *delay_ms > 600_000 => {
                 v.push(format!("delayMs must be at most 600000, got {delay_ms}"));
@@ -260,18 +260,6 @@ pub struct RequestFaults {
     pub latency_ms: u64,
     /// The answer to give instead of running the handler.
     pub fail: Option<FaultEffect>,
-}
-
-/// Human text of a rental failure type (docs/api-reference.md, "Rental failure types").
-pub fn rental_failure_cause(t: u8) -> &'static str {
-    match t {
-        0 => "Other or undefined error",
-        1 => "Authorise battery failed",
-        2 => "Unable to find this battery id",
-        3..=5 => "Eject battery failed",
-        9 => "Lease command timed out",
-        _ => "Rental failed",
-    }
 }
 
 impl World {
@@ -389,7 +377,7 @@ impl World {
         slot: Option<u16>,
         now: Millis,
         out: &mut Vec<Event>,
-    ) -> Option<(u8, String, Option<u16>)> {
+    ) -> Option<(RentalFailure, String, Option<u16>)> {
         if !self.faults.any(FaultFamily::Eject) {
             return None;
         }
@@ -401,19 +389,19 @@ impl World {
             Some((n, cab.slot(n)?.battery.clone()))
         };
         match effect {
-            FaultEffect::EjectFailure { fault_type } => {
-                Some((fault_type, rental_failure_cause(fault_type).to_string(), slot))
-            }
+            FaultEffect::EjectFailure { fault_type } => Some((fault_type, fault_type.cause().to_string(), slot)),
             FaultEffect::BatteryFault { battery_fault } => {
                 let (n, battery) = target(self)?;
                 let battery = battery?;
                 self.set_battery_fault(&battery, battery_fault, now, out).ok()?;
-                Some((1, rental_failure_cause(1).to_string(), Some(n)))
+                let failure = RentalFailure::AuthoriseFailed;
+                Some((failure, failure.cause().to_string(), Some(n)))
             }
             FaultEffect::SlotFault { slot_fault } => {
                 let (n, _) = target(self)?;
                 self.set_slot_fault(cabinet, n, slot_fault, now, out).ok()?;
-                Some((3, format!("{}: {}", rental_failure_cause(3), slot_fault_cause(slot_fault)), Some(n)))
+                let failure = RentalFailure::EjectFailed;
+                Some((failure, format!("{}: {}", failure.cause(), slot_fault.cause()), Some(n)))
             }
             _ => None,
         }
@@ -466,7 +454,7 @@ mod tests {
     fn rules_read_and_write_flat_json() {
         let r: FaultRule =
             serde_json::from_str(r#"{"effect":"ejectFailure","faultType":3,"device":"BJD60151","times":1}"#).unwrap();
-        assert_eq!(r.effect, FaultEffect::EjectFailure { fault_type: 3 });
+        assert_eq!(r.effect, FaultEffect::EjectFailure { fault_type: RentalFailure::EjectFailed });
         assert_eq!(r.probability, 1.0);
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["effect"], "ejectFailure");

@@ -4,6 +4,7 @@
 //! (BJD60151): ...`), so the simulator never starts on half a world.
 
 use crate::clock::{parse_datetime, Millis};
+use crate::model::fault_types::{BatteryFault, SlotFault};
 use crate::model::shard::agent_name;
 use crate::model::shop::currency_symbol;
 use crate::model::{
@@ -439,13 +440,17 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
             }
             let mut slots = vec![Slot::default(); c.slots as usize];
             for f in &c.faults {
-                if f.slot == 0 || f.slot > c.slots || f.fault == 0 || f.fault > crate::model::cabinet::SLOT_FAULT_MAX {
+                let fault = SlotFault::from_code(f.fault).filter(|t| !t.is_none());
+                let (Some(fault), true) = (fault, (1..=c.slots).contains(&f.slot)) else {
                     return Err(format!(
-                        "{at}: fault {} on slot {} is outside slots 1..{} / faults 1..8",
-                        f.fault, f.slot, c.slots
+                        "{at}: fault {} on slot {} is outside slots 1..{} / faults 1..{}",
+                        f.fault,
+                        f.slot,
+                        c.slots,
+                        SlotFault::MAX
                     ));
-                }
-                slots[f.slot as usize - 1].fault = f.fault;
+                };
+                slots[f.slot as usize - 1].fault = fault;
             }
             for b in c.batteries {
                 if b.slot == 0 || b.slot > c.slots {
@@ -454,12 +459,16 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
                 if b.id.trim().is_empty() || !all_ids.insert(b.id.clone()) {
                     return Err(format!("{at}: battery id '{}' is empty or used twice", b.id));
                 }
-                if !(0.0..=100.0).contains(&b.vol) || b.fault > crate::model::battery::BATTERY_FAULT_MAX {
+                let fault = BatteryFault::from_code(b.fault);
+                let (Some(fault), true) = (fault, (0.0..=100.0).contains(&b.vol)) else {
                     return Err(format!(
-                        "{at}: battery {} has vol {} (0..100) or fault {} (0..11) out of range",
-                        b.id, b.vol, b.fault
+                        "{at}: battery {} has vol {} (0..100) or fault {} (0..{}) out of range",
+                        b.id,
+                        b.vol,
+                        b.fault,
+                        BatteryFault::MAX
                     ));
-                }
+                };
                 let slot = &mut slots[b.slot as usize - 1];
                 if slot.battery.is_some() {
                     return Err(format!("{at}: slot {} holds two batteries", b.slot));
@@ -472,7 +481,7 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
                     place: BatteryPlace::Slot { cabinet: c.id.as_str().into(), slot: b.slot },
                     level: b.vol,
                     since: now,
-                    fault: b.fault,
+                    fault,
                     charge_paused: false,
                 });
             }
@@ -707,7 +716,7 @@ pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
                         place: BatteryPlace::Slot { cabinet: id.clone(), slot: k as u16 + 1 },
                         level: level.floor(),
                         since: now,
-                        fault: 0,
+                        fault: BatteryFault::None,
                         charge_paused: false,
                     });
                 }

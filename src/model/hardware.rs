@@ -3,8 +3,8 @@
 //! forgetting old simulated orders. Shared by the simulation loop and the control API, so a
 //! fault raised by hand and one raised by the simulation are the same event.
 
-use super::battery::{Battery, BatteryPlace, BATTERY_FAULT_MAX};
-use super::cabinet::{Slot, SLOT_FAULT_MAX};
+use super::battery::{Battery, BatteryFault, BatteryPlace};
+use super::cabinet::{Slot, SlotFault};
 use super::event::{Event, EventKind};
 use super::id::BatteryId;
 use super::order::OrderOrigin;
@@ -40,17 +40,20 @@ impl World {
         }
     }
 
-    /// Give battery `id` a fault type (0 clears it). A new fault of a docked battery raises
+    /// Give battery `id` a fault (`None` clears it). A new fault of a docked battery raises
     /// BATTERY_ABNORMAL_WARNING with its cabinet's status.
-    pub fn set_battery_fault(&mut self, id: &str, fault: u8, now: Millis, out: &mut Vec<Event>) -> Result<()> {
-        if fault > BATTERY_FAULT_MAX {
-            return Err(Error::bad_param("batteryFault", format!("{fault} is outside 0..{BATTERY_FAULT_MAX}")));
-        }
+    pub fn set_battery_fault(
+        &mut self,
+        id: &str,
+        fault: BatteryFault,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<()> {
         let charge = self.settings.charge;
         let b = self.batteries.get_mut(id).ok_or_else(|| no_battery(id))?;
         // Settle first: "cannot charge" changes the charge curve from this moment on.
         b.settle(&charge, now);
-        let raised = fault != 0 && b.fault != fault;
+        let raised = !fault.is_none() && b.fault != fault;
         b.fault = fault;
         let (agent, place) = (b.agent.clone(), b.place.clone());
         if let (true, BatteryPlace::Slot { cabinet, slot }) = (raised, place) {
@@ -62,24 +65,21 @@ impl World {
         Ok(())
     }
 
-    /// Give slot `slot` of `cabinet` a fault type (0 clears it). A new fault raises
+    /// Give slot `slot` of `cabinet` a fault (`None` clears it). A new fault raises
     /// BATTERY_ABNORMAL_WARNING naming the battery in the slot, if any.
     pub fn set_slot_fault(
         &mut self,
         cabinet: &str,
         slot: u16,
-        fault: u8,
+        fault: SlotFault,
         now: Millis,
         out: &mut Vec<Event>,
     ) -> Result<()> {
-        if fault > SLOT_FAULT_MAX {
-            return Err(Error::bad_param("slotFault", format!("{fault} is outside 0..{SLOT_FAULT_MAX}")));
-        }
         let cab = self.cabinets.get_mut(cabinet).ok_or_else(Error::unbound_device)?;
         let s = cab
             .slot_mut(slot)
             .ok_or_else(|| Error::slot_unavailable(format!("Slot {slot} does not exist on {cabinet}.")))?;
-        let raised = fault != 0 && s.fault != fault;
+        let raised = !fault.is_none() && s.fault != fault;
         s.fault = fault;
         let battery = s.battery.clone();
         let (agent, online) = (cab.agent.clone(), cab.online);
@@ -105,17 +105,11 @@ impl World {
     pub fn set_battery_faults(
         &mut self,
         id: &str,
-        battery_fault: Option<u8>,
-        slot_fault: Option<u8>,
+        battery_fault: Option<BatteryFault>,
+        slot_fault: Option<SlotFault>,
         now: Millis,
         out: &mut Vec<Event>,
     ) -> Result<BatteryPlace> {
-        if let Some(f) = battery_fault.filter(|f| *f > BATTERY_FAULT_MAX) {
-            return Err(Error::bad_param("batteryFault", format!("{f} is outside 0..{BATTERY_FAULT_MAX}")));
-        }
-        if let Some(f) = slot_fault.filter(|f| *f > SLOT_FAULT_MAX) {
-            return Err(Error::bad_param("slotFault", format!("{f} is outside 0..{SLOT_FAULT_MAX}")));
-        }
         let place = self.batteries.get(id).ok_or_else(|| no_battery(id))?.place.clone();
         if slot_fault.is_some() {
             let BatteryPlace::Slot { cabinet, slot } = &place else {
@@ -180,7 +174,7 @@ impl World {
                 place: BatteryPlace::Slot { cabinet: cabinet.into(), slot: n },
                 level: vol,
                 since: now,
-                fault: 0,
+                fault: BatteryFault::None,
                 charge_paused: false,
             });
             if let Some(s) = self.cabinets.get_mut(cabinet).and_then(|c| c.slot_mut(n)) {
@@ -244,6 +238,7 @@ fn no_battery(id: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use crate::fixtures::{load, DEFAULT_FIXTURES};
+    use crate::model::fault_types::{BatteryFault, SlotFault};
 
     #[test]
     fn filling_and_emptying_keep_the_world_consistent() {
@@ -266,11 +261,11 @@ mod tests {
         let mut w = load(DEFAULT_FIXTURES, 3, 0).unwrap().world;
         let id = w.cabinets["BJD60151"].slots[0].battery.clone().unwrap();
         let mut out = Vec::new();
-        w.set_battery_fault(&id, 5, 0, &mut out).unwrap();
-        w.set_battery_fault(&id, 5, 0, &mut out).unwrap();
+        w.set_battery_fault(&id, BatteryFault::Swelling, 0, &mut out).unwrap();
+        w.set_battery_fault(&id, BatteryFault::Swelling, 0, &mut out).unwrap();
         assert_eq!(out.len(), 1);
-        w.set_slot_fault("BJD60151", 2, 2, 0, &mut out).unwrap();
+        w.set_slot_fault("BJD60151", 2, SlotFault::CannotEject, 0, &mut out).unwrap();
         assert_eq!(out.len(), 2);
-        assert!(w.set_slot_fault("BJD60151", 9, 2, 0, &mut out).is_err());
+        assert!(w.set_slot_fault("BJD60151", 9, SlotFault::CannotEject, 0, &mut out).is_err());
     }
 }

@@ -12,6 +12,7 @@ pub mod cabinet;
 pub mod credentials;
 pub mod event;
 pub mod fault;
+pub mod fault_types;
 pub mod fixtures;
 pub mod geo;
 pub mod geohash;

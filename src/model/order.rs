@@ -1,5 +1,6 @@
 //! Rent orders.
 
+use super::fault_types::RentalFailure;
 use super::money::Money;
 use super::price::PriceTerms;
 use crate::clock::Millis;
@@ -113,7 +114,7 @@ pub struct Order {
     /// Billing terms frozen at creation.
     pub terms: PriceTerms,
     /// Rental failure type when the eject failed.
-    pub fault_type: Option<u8>,
+    pub fault_type: Option<RentalFailure>,
     /// Rental failure text.
     pub fault_cause: Option<String>,
 }

@@ -91,7 +91,7 @@ impl World {
                 .slots
                 .iter()
                 .filter_map(|sl| sl.battery.as_deref().and_then(|b| self.batteries.get(b)))
-                .filter(|b| b.fault == 0 && !b.charge_paused && b.vol_at(&self.settings.charge, now) < 100)
+                .filter(|b| b.fault.is_none() && !b.charge_paused && b.vol_at(&self.settings.charge, now) < 100)
                 .count();
         }
         s

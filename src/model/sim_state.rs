@@ -6,6 +6,7 @@
 //! who will return a battery, a POS terminal that will come back, a fault that will be
 //! repaired). A step pops what is due, so its cost follows the activity, not the fleet size.
 
+use super::fault_types::{BatteryFault, SlotFault};
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -52,9 +53,9 @@ pub struct SimSettings {
     /// Faults per slot per day.
     pub slot_faults_per_slot_day: f64,
     /// Battery fault types drawn from (1..11, listed in docs/api-reference.md).
-    pub battery_fault_types: Vec<u8>,
+    pub battery_fault_types: Vec<BatteryFault>,
     /// Slot fault types drawn from (1..8, listed in docs/api-reference.md).
-    pub slot_fault_types: Vec<u8>,
+    pub slot_fault_types: Vec<SlotFault>,
     /// Mean time until a technician clears a simulated fault, hours (0: never).
     pub repair_hours: f64,
     /// Finished simulated-customer orders are forgotten this many hours after they end
@@ -87,8 +88,22 @@ impl Default for SimSettings {
             pos_outage_minutes: 10.0,
             battery_faults_per_battery_day: 0.02,
             slot_faults_per_slot_day: 0.002,
-            battery_fault_types: vec![1, 2, 3, 4, 5, 7, 10],
-            slot_fault_types: vec![1, 2, 5, 6, 7],
+            battery_fault_types: vec![
+                BatteryFault::PhantomCharge,
+                BatteryFault::LightningCable,
+                BatteryFault::UsbCable,
+                BatteryFault::TypeCCable,
+                BatteryFault::Swelling,
+                BatteryFault::CannotCharge,
+                BatteryFault::HealthBelowStandard,
+            ],
+            slot_fault_types: vec![
+                SlotFault::AuthorisationFailed,
+                SlotFault::CannotEject,
+                SlotFault::CannotRecogniseId,
+                SlotFault::InsertionSwitchFailed,
+                SlotFault::CannotLock,
+            ],
             repair_hours: 8.0,
             order_retention_hours: 24.0,
         }
@@ -139,11 +154,12 @@ impl SimSettings {
         } else if self.demand_curve.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
             v.push("demandCurve values must be non-negative numbers".into());
         }
-        if self.battery_fault_types.iter().any(|t| !(1..=super::battery::BATTERY_FAULT_MAX).contains(t)) {
-            v.push("batteryFaultTypes must be within 1..11".into());
+        // Numbers outside the vocabularies are refused when read; 0 is no fault to draw.
+        if self.battery_fault_types.iter().any(|t| t.is_none()) {
+            v.push(format!("batteryFaultTypes must be within 1..{}", BatteryFault::MAX));
         }
-        if self.slot_fault_types.iter().any(|t| !(1..=super::cabinet::SLOT_FAULT_MAX).contains(t)) {
-            v.push("slotFaultTypes must be within 1..8".into());
+        if self.slot_fault_types.iter().any(|t| t.is_none()) {
+            v.push(format!("slotFaultTypes must be within 1..{}", SlotFault::MAX));
         }
         if let Some(u) = self.customer_callback_url.as_deref() {
             if !(u.starts_with("http://") || u.starts_with("https://")) {

@@ -73,9 +73,6 @@ impl World {
             if *k != c.id || c.slots.is_empty() || c.slots.len() > 96 {
                 v.push(format!("cabinet '{k}' has a mismatched id or a slot count outside 1..96"));
             }
-            if let Some((i, _)) = c.slots.iter().enumerate().find(|(_, s)| s.fault > super::cabinet::SLOT_FAULT_MAX) {
-                v.push(format!("cabinet {k} slot {} has a fault type outside 0..8", i + 1));
-            }
         }
         // The table files every battery under its own id; a key that differed was noted.
         for k in self.batteries.mismatched_keys() {
@@ -84,9 +81,6 @@ impl World {
         for (k, b) in &self.batteries {
             if !self.agents.contains_key(b.agent.as_str()) {
                 v.push(format!("battery '{k}' has a mismatched id or an unknown agent"));
-            }
-            if b.fault > super::battery::BATTERY_FAULT_MAX {
-                v.push(format!("battery {k} has a fault type outside 0..11"));
             }
         }
         for (k, s) in &self.shops {

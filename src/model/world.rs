@@ -6,9 +6,10 @@
 //! event list; they never lock, sleep or do I/O.
 
 use super::battery::{Battery, BatteryPlace, ChargeModel};
-use super::cabinet::{slot_fault_cause, Cabinet, Slot};
+use super::cabinet::{Cabinet, Slot};
 use super::event::{CabinetReport, Event, EventKind, PushConfig, SlotReport};
 use super::fault::FaultRules;
+use super::fault_types::RentalFailure;
 use super::id::CabinetId;
 use super::order::{Order, OrderOrigin, OrderStatus};
 use super::price::{PriceStrategy, PriceTerms};
@@ -341,7 +342,7 @@ impl World {
     /// The rule of a rentable battery, given its charge `vol` (callers that need the charge
     /// anyway compute it once): a usable slot, a battery without fault, charged enough.
     fn rentable_with(&self, s: &Slot, b: &Battery, vol: u8) -> bool {
-        s.usable() && b.fault == 0 && vol >= self.settings.min_rent_vol
+        s.usable() && b.fault.is_none() && vol >= self.settings.min_rent_vol
     }
 
     /// Number of rentable batteries in a cabinet.
@@ -378,7 +379,7 @@ impl World {
             }
             let b = self.docked_battery(s);
             let vol = b.map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0);
-            let battery_fault = b.map(|b| b.fault).unwrap_or(0);
+            let battery_fault = b.map(|b| b.fault).unwrap_or_default();
             if b.is_some_and(|b| self.rentable_with(s, b, vol)) {
                 rentable += 1;
             }
@@ -509,7 +510,7 @@ impl World {
         let injected = if online { self.inject_eject_fault(&cab_id, slot, now, out) } else { None };
         let cab = self.cabinets.get(cab_id.as_str()).ok_or_else(Error::unbound_device)?;
         let failure = if !cab.online {
-            Some((9u8, "Lease command timed out: device not online".to_string(), slot))
+            Some((RentalFailure::TimedOut, format!("{}: device not online", RentalFailure::TimedOut.cause()), slot))
         } else if injected.is_some() {
             injected
         } else {
@@ -524,10 +525,12 @@ impl World {
                     if s.locked {
                         return Err(Error::slot_unavailable(format!("Slot {n} of {cab_id} is locked.")));
                     }
-                    if self.batteries.get(bid).is_some_and(|b| b.fault != 0) {
-                        Some((1, "Authorise battery failed".to_string(), Some(n)))
-                    } else if s.fault != 0 {
-                        Some((3, format!("Eject battery failed: {}", slot_fault_cause(s.fault)), Some(n)))
+                    if self.batteries.get(bid).is_some_and(|b| !b.fault.is_none()) {
+                        let failure = RentalFailure::AuthoriseFailed;
+                        Some((failure, failure.cause().to_string(), Some(n)))
+                    } else if !s.fault.is_none() {
+                        let failure = RentalFailure::EjectFailed;
+                        Some((failure, format!("{}: {}", failure.cause(), s.fault.cause()), Some(n)))
                     } else {
                         None
                     }
@@ -543,7 +546,7 @@ impl World {
         let agent = self.orders[trade_no].agent.clone();
         let Some(n) = chosen else {
             let (fault_type, cause, fslot) =
-                failure.unwrap_or((0, "No rentable battery in the cabinet".to_string(), None));
+                failure.unwrap_or((RentalFailure::Other, "No rentable battery in the cabinet".to_string(), None));
             return self.fail_order(trade_no, fault_type, cause, fslot, now, out);
         };
         let charge = self.settings.charge;
@@ -579,7 +582,7 @@ impl World {
     fn fail_order(
         &mut self,
         trade_no: &str,
-        fault_type: u8,
+        fault_type: RentalFailure,
         cause: String,
         slot: Option<u16>,
         now: Millis,
@@ -824,7 +827,7 @@ impl World {
                             "No battery ejected: no ejectByRent for this order succeeded within {} s",
                             EJECT_WINDOW_MS / 1000
                         );
-                        let _ = self.fail_order(&t, 0, cause, None, at, out);
+                        let _ = self.fail_order(&t, RentalFailure::Other, cause, None, at, out);
                     }
                 }
                 Due::Timeout(t) => self.buy_out(&t, at),
@@ -955,7 +958,7 @@ mod tests {
                 place: BatteryPlace::Loose,
                 level: 50.0,
                 since: 0,
-                fault: 0,
+                fault: Default::default(),
                 charge_paused: false,
             });
         }

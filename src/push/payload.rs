@@ -10,9 +10,8 @@
 //! production bodies stay clean.
 
 use crate::clock::{fmt_datetime, fmt_push_timestamp};
-use crate::model::battery::battery_fault_cause;
-use crate::model::cabinet::slot_fault_cause;
 use crate::model::event::CabinetReport;
+use crate::model::fault_types::{BatteryFault, SlotFault};
 use crate::model::{Event, EventKind};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -28,10 +27,10 @@ pub fn callback_form(trade_no: &str, status: u8) -> String {
 #[serde(rename_all = "camelCase")]
 struct BatteryRow<'a> {
     battery_fault_cause: &'static str,
-    battery_fault_type: u8,
+    battery_fault_type: BatteryFault,
     battery_id: &'a str,
     fault_cause: &'static str,
-    fault_type: u8,
+    fault_type: SlotFault,
     info_status: &'static str,
     slot: u16,
     vol: u8,
@@ -65,10 +64,10 @@ fn status_block<'a>(r: &'a CabinetReport, abnormal: Option<&'a str>) -> StatusBl
             .slots
             .iter()
             .map(|s| BatteryRow {
-                battery_fault_cause: battery_fault_cause(s.battery_fault),
+                battery_fault_cause: s.battery_fault.cause(),
                 battery_fault_type: s.battery_fault,
                 battery_id: s.battery.as_deref().unwrap_or(""),
-                fault_cause: slot_fault_cause(s.slot_fault),
+                fault_cause: s.slot_fault.cause(),
                 fault_type: s.slot_fault,
                 info_status: if s.battery.is_some() { "Online" } else { "Offline" },
                 slot: s.slot,
@@ -201,8 +200,20 @@ mod tests {
             port: 10797,
             signal: "31".into(),
             slots: vec![
-                SlotReport { slot: 1, battery: Some("FECF007552".into()), vol: 100, slot_fault: 0, battery_fault: 0 },
-                SlotReport { slot: 3, battery: Some("AB12".into()), vol: 40, slot_fault: 2, battery_fault: 5 },
+                SlotReport {
+                    slot: 1,
+                    battery: Some("FECF007552".into()),
+                    vol: 100,
+                    slot_fault: SlotFault::None,
+                    battery_fault: BatteryFault::None,
+                },
+                SlotReport {
+                    slot: 3,
+                    battery: Some("AB12".into()),
+                    vol: 40,
+                    slot_fault: SlotFault::CannotEject,
+                    battery_fault: BatteryFault::Swelling,
+                },
             ],
         }
     }
@@ -272,7 +283,7 @@ mod tests {
             cabinet: "C".into(),
             order: "T".into(),
             slot: None,
-            fault_type: 9,
+            fault_type: crate::model::fault_types::RentalFailure::TimedOut,
             fault_cause: "Lease command timed out".into(),
         }))
         .unwrap();

@@ -19,14 +19,6 @@ async fn operate(app: &TestApp, cabinet: &str, slot: &str, op: &str, extra: &[(&
     call(app, DEMO, "POST", "/cabinet/operation", &q, None).await.1
 }
 
-/// A back-office rent of `slot` (ejectByRent with a new order id); returns the order id.
-async fn rent_slot(app: &TestApp, cabinet: &str, slot: u16, order: &str) -> String {
-    let (_, v) =
-        app.post(&format!("/cabinet/ejectByRent?cabinetid={cabinet}&rentOrderId={order}&slotNum={slot}")).await;
-    assert_eq!(v["code"], 0, "{v}");
-    order.to_string()
-}
-
 async fn device_row(app: &TestApp, who: (&str, &str), cabinet: &str) -> Value {
     let rows = data(app, who, "/cabinet/getAllDevice").await;
     rows.as_array().unwrap().iter().find(|r| r["pCabinetid"] == cabinet).cloned().expect("cabinet listed")
@@ -291,7 +283,7 @@ async fn device_lists_follow_the_live_world() {
     assert_eq!(row["pShopid"], LOUVRE);
 
     // A rent moves pBorrow at once.
-    rent_slot(&app, DEMO_CAB, 5, "26030209000000000001").await;
+    app.rent_slot(DEMO, DEMO_CAB, "26030209000000000001", 5).await;
     let row = device_row(&app, DEMO, DEMO_CAB).await;
     assert_eq!((row["pBorrow"].clone(), row["pAlso"].clone()), (json!(3), json!(5)));
 
@@ -495,7 +487,7 @@ async fn shop_rows_are_computed_from_the_shops_cabinets_and_strategy() {
     assert_eq!((louvre["latitude"].clone(), louvre["longitude"].clone()), (json!("48.860611"), json!("2.337644")));
 
     // A rent moves the shop's figures at once.
-    rent_slot(&app, DEMO_CAB, 5, "26030209000000000001").await;
+    app.rent_slot(DEMO, DEMO_CAB, "26030209000000000001", 5).await;
     let after = shop_row(&app, DEMO, LOUVRE).await;
     assert_eq!(after["freeNum"], (sum("pBorrow") - 1).to_string());
     assert_eq!(after["batteryNum"], (sum("pBatteryNum") - 1).to_string());
@@ -606,7 +598,7 @@ async fn a_new_strategy_bound_to_a_shop_bills_its_new_orders() {
 
     // 61 minutes at 2.50 per started hour = 5.00.
     let battery = battery_in(&app, DEMO, DEMO_CAB, 5).await;
-    rent_slot(&app, DEMO_CAB, 5, "26030209000000000001").await;
+    app.rent_slot(DEMO, DEMO_CAB, "26030209000000000001", 5).await;
     app.advance(61 * 60).await;
     let r = app.control(&format!("/cabinets/BJD60152/return?batteryId={battery}")).await;
     assert_eq!(r["data"]["orderAmount"], 5, "{r}");
@@ -702,9 +694,9 @@ async fn a_pos_binding_is_separate_from_the_general_one() {
 #[tokio::test]
 async fn the_order_list_shows_rents_with_settled_amounts_and_filters() {
     let app = spawn_app().await;
-    rent_slot(&app, DEMO_CAB, 5, "26030209000000000001").await;
+    app.rent_slot(DEMO, DEMO_CAB, "26030209000000000001", 5).await;
     app.advance(65 * 60).await;
-    rent_slot(&app, "BJD60152", 1, "26030210050000000002").await;
+    app.rent_slot(DEMO, "BJD60152", "26030210050000000002", 1).await;
 
     let (_, list) = app.get("/order/list?page=1&limit=10&dataLevel=3").await;
     assert_eq!(list["code"], 0);

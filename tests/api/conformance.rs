@@ -67,8 +67,7 @@ fn example_body(op: &Value) -> Value {
 /// A back-office order on DEMO_CAB (ejectByRent with a new id), already in lease.
 async fn rented(app: &TestApp, slot: u16) -> String {
     let id = "26030209000000000042";
-    let (_, v) = app.post(&format!("/cabinet/ejectByRent?cabinetid={DEMO_CAB}&rentOrderId={id}&slotNum={slot}")).await;
-    assert_eq!(v["code"], 0, "{v}");
+    app.rent_slot(DEMO, DEMO_CAB, id, slot).await;
     id.to_string()
 }
 

@@ -34,11 +34,9 @@ async fn token(app: &TestApp, who: &str) -> String {
 
 /// An order of `who` on `cab`, leased (`eject`) or pending, with a callback to `cb`.
 async fn order(app: &TestApp, who: (&str, &str), cab: &str, cb: &str, eject: bool) -> String {
-    let (_, v) = app.post_as(who, &format!("/rent/order/create?deviceId={cab}&callbackURL={cb}")).await;
-    let t = v["data"]["tradeNo"].as_str().unwrap().to_string();
+    let t = app.create_order(who, cab, cb).await;
     if eject {
-        let (_, v) = app.post_as(who, &format!("/cabinet/ejectByRent?cabinetid={cab}&rentOrderId={t}&slotNum=0")).await;
-        assert_eq!(v["code"], 0, "{v}");
+        app.rent_slot(who, cab, &t, 0).await;
     }
     t
 }

@@ -354,7 +354,7 @@ fn validate(root: &Value, schema: &Value, v: &Value, at: &str) -> Vec<String> {
 /// The fault-type tables of `docs/api-reference.md` say what the simulator writes.
 #[test]
 fn the_api_reference_lists_the_fault_types_the_simulator_uses() {
-    use bajie_sim::model::{battery::battery_fault_cause, cabinet::slot_fault_cause, fault::rental_failure_cause};
+    use bajie_sim::model::fault_types::{BatteryFault, RentalFailure, SlotFault};
     let doc = include_str!("../../docs/api-reference.md");
     let section = |title: &str| {
         let start = doc.find(&format!("### {title}\n")).unwrap_or_else(|| panic!("no section {title}"));
@@ -362,18 +362,21 @@ fn the_api_reference_lists_the_fault_types_the_simulator_uses() {
         rest[..rest.find("\n### ").unwrap_or(rest.len())].to_string()
     };
     let battery = section("Battery fault types");
-    for t in 1..=11u8 {
-        assert!(battery.contains(&format!("| {t} | {} |", battery_fault_cause(t))), "battery fault {t}");
+    for f in &BatteryFault::ALL[1..] {
+        assert!(battery.contains(&format!("| {} | {} |", f.code(), f.cause())), "battery fault {f:?}");
     }
     let slot = section("Slot fault types");
-    for t in 1..=8u8 {
-        assert!(slot.contains(&format!("| {t} | {} |", slot_fault_cause(t))), "slot fault {t}");
+    for f in &SlotFault::ALL[1..] {
+        assert!(slot.contains(&format!("| {} | {} |", f.code(), f.cause())), "slot fault {f:?}");
     }
     let rental = section("Rental failure types");
-    for t in [0u8, 1, 2, 9] {
-        assert!(rental.contains(&format!("| {t} | {}", rental_failure_cause(t))), "rental failure {t}");
+    for f in RentalFailure::ALL {
+        let row = match f.code() {
+            3..=5 => format!("| 3, 4, 5 | {} |", f.cause()),
+            n => format!("| {n} | {}", f.cause()),
+        };
+        assert!(rental.contains(&row), "rental failure {f:?}");
     }
-    assert!(rental.contains(&format!("| 3, 4, 5 | {} |", rental_failure_cause(3))));
     let events = section("Events");
     for e in EVENT_NAMES {
         assert!(events.contains(&format!("| `{e}` |")), "event {e}");

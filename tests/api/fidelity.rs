@@ -14,11 +14,7 @@ async fn order_on(app: &TestApp, cabinet: &str) -> String {
     let sink = format!("{}/_sim/ui/sink", app.base);
     let v = app.control(&format!("/agents/demo/push?pushUrl={}", urlencode(&format!("{sink}/events")))).await;
     assert_eq!(v["code"], 0, "{v}");
-    let (_, v) = app
-        .post(&format!("/rent/order/create?deviceId={cabinet}&callbackURL={}", urlencode(&format!("{sink}/cb"))))
-        .await;
-    assert_eq!(v["code"], 0, "{v}");
-    v["data"]["tradeNo"].as_str().unwrap().to_string()
+    app.create_order(DEMO, cabinet, &format!("{sink}/cb")).await
 }
 
 /// The journal's entries about `trade`, oldest first: `RENT_CALLBACK_<status>` and event
@@ -40,8 +36,8 @@ async fn count(app: &TestApp, trade: &str, event: &str) -> usize {
 
 /// `borrowStatus` of an order (O5).
 async fn borrow_status(app: &TestApp, trade: &str) -> i64 {
-    let (_, v) = app.get(&format!("/rent/order/detail?tradeNo={trade}")).await;
-    v["data"]["borrowStatus"].as_i64().unwrap_or_else(|| panic!("{v}"))
+    let d = app.order_detail(DEMO, trade).await;
+    d["borrowStatus"].as_i64().unwrap_or_else(|| panic!("{d}"))
 }
 
 /// Slot -> battery id of the batteries in `cabinet` (O1).
@@ -56,7 +52,7 @@ async fn batteries(app: &TestApp, cabinet: &str) -> BTreeMap<i64, String> {
 }
 
 async fn eject_by_rent(app: &TestApp, trade: &str, slot: u16) -> Value {
-    app.post(&format!("/cabinet/ejectByRent?cabinetid={DEMO_CAB}&rentOrderId={trade}&slotNum={slot}")).await.1
+    app.eject_by_rent(DEMO, DEMO_CAB, trade, slot).await
 }
 
 // ----- 2. string codes on S1 and C4 only --------------------------------------------------------

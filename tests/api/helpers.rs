@@ -154,6 +154,26 @@ impl TestApp {
         t
     }
 
+    /// C3 as `who`: eject `slot` of `cabinet` (0: the cabinet picks) for `order`, an O2 trade
+    /// number or a new back-office order id; the answer.
+    pub async fn eject_by_rent(&self, who: (&str, &str), cabinet: &str, order: &str, slot: u16) -> Value {
+        let path = format!("/cabinet/ejectByRent?cabinetid={cabinet}&rentOrderId={}&slotNum={slot}", urlencode(order));
+        self.post_as(who, &path).await.1
+    }
+
+    /// C3 that must succeed: `order` is in lease from `cabinet` afterwards.
+    pub async fn rent_slot(&self, who: (&str, &str), cabinet: &str, order: &str, slot: u16) {
+        let v = self.eject_by_rent(who, cabinet, order, slot).await;
+        assert_eq!(v["code"], 0, "ejectByRent {order} on {cabinet} slot {slot}: {v}");
+    }
+
+    /// O5 as `who`: the order's detail (`data`).
+    pub async fn order_detail(&self, who: (&str, &str), trade: &str) -> Value {
+        let (_, v) = self.get_as(who, &format!("/rent/order/detail?tradeNo={trade}")).await;
+        assert_eq!(v["code"], 0, "O5 {trade}: {v}");
+        v["data"].clone()
+    }
+
     /// E1 as `who`: every event pushed to `url`.
     pub async fn subscribe_all(&self, who: (&str, &str), url: &str) {
         let subs: Vec<Value> =

@@ -78,7 +78,7 @@ async fn e1_refuses_bad_configs_with_a_clear_message_and_keeps_the_old_one() {
         ("relative pushUrl", json!({"pushUrl":"/hook"}).to_string(), "is not an absolute URL"),
         ("not a URL", json!({"pushUrl":"receiving push com"}).to_string(), "is not an absolute URL"),
         ("ftp pushUrl", json!({"pushUrl":"ftp://h/x"}).to_string(), "only http and https"),
-        ("pushUrl a number", json!({"pushUrl":42}).to_string(), "pushUrl must be a string"),
+        ("pushUrl a number", json!({"pushUrl":42}).to_string(), "pushUrl: expected a string, got a number"),
         ("malformed JSON", r#"{"pushUrl":"http://h/""#.to_string(), "malformed JSON"),
         ("empty body", String::new(), "empty body"),
         ("an array", "[]".to_string(), "expected a JSON object"),
@@ -101,7 +101,7 @@ async fn e1_refuses_bad_configs_with_a_clear_message_and_keeps_the_old_one() {
         (
             "subscriptions not a list",
             json!({"pushUrl":"http://h/","eventSubscriptions":{}}).to_string(),
-            "must be an array",
+            "eventSubscriptions: expected an array, got an object",
         ),
         (
             "duplicate event",

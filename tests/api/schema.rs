@@ -6,8 +6,9 @@
 
 use serde_json::Value;
 
-/// Keywords that only annotate.
-const ANNOTATIONS: &[&str] = &["description", "example", "default", "title", "nullable"];
+/// Keywords that only annotate (`format` names the integer width or float kind the types were
+/// generated from: `int32`, `uint16`, `double`; ranges are in `minimum`/`maximum`).
+const ANNOTATIONS: &[&str] = &["description", "example", "default", "title", "nullable", "format"];
 /// Keywords this checker enforces.
 const CHECKED: &[&str] = &[
     "$ref",
@@ -20,6 +21,8 @@ const CHECKED: &[&str] = &[
     "minimum",
     "maximum",
     "minLength",
+    "maxLength",
+    "minItems",
     "maxItems",
     "pattern",
     "anyOf",
@@ -130,6 +133,11 @@ pub fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(),
                 return Err(format!("{at}: '{s}' is shorter than {min}"));
             }
         }
+        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
+            if (s.chars().count() as u64) > max {
+                return Err(format!("{at}: '{s}' is longer than {max}"));
+            }
+        }
         if let Some(p) = schema.get("pattern").and_then(Value::as_str) {
             let n = digits_pattern(p).ok_or_else(|| format!("{at}: unsupported pattern {p}"))?;
             if s.len() != n || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -138,6 +146,11 @@ pub fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(),
         }
     }
     if let Some(items) = value.as_array() {
+        if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
+            if (items.len() as u64) < min {
+                return Err(format!("{at}: {} items, at least {min} needed: {}", items.len(), clip(value)));
+            }
+        }
         if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
             if items.len() as u64 > max {
                 return Err(format!("{at}: {} items, at most {max} allowed: {}", items.len(), clip(value)));
@@ -221,7 +234,7 @@ mod tests {
         assert!(check(&doc, &int, &json!(30.0), "$").is_err(), "30.0 is not an integer on the wire");
         assert!(check(&doc, &json!({"type": "string", "pattern": "^[0-9]{3}$"}), &json!("12a"), "$").is_err());
         let mut errors = Vec::new();
-        lint(&doc, &json!({"type": "string", "format": "uri", "$ref": "#/nope"}), "$", &mut errors);
+        lint(&doc, &json!({"type": "string", "contentEncoding": "base64", "$ref": "#/nope"}), "$", &mut errors);
         assert_eq!(errors.len(), 2, "{errors:?}");
     }
 }

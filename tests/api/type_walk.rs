@@ -392,6 +392,7 @@ async fn every_operation_answers_the_documented_types_without_undocumented_nulls
             let alias = matches!(
                 (method.as_str(), template),
                 ("get", "/rent/order/query")
+                    | ("get", "/cdb-open-api/v1/rent/cabinet/query")
                     | ("post", "/rent/order/detail")
                     | ("get", "/rent/cabinet/list")
                     | ("get", "/cabinet/unbindShop")

@@ -6,6 +6,7 @@
 
 use super::{index, random, schedule, HOUR};
 use crate::clock::{Millis, MINUTE};
+use crate::model::fault_types::{BatteryFault, SlotFault};
 use crate::model::world::Due;
 use crate::model::{Event, SimTask, World};
 use std::ops::Bound;
@@ -89,7 +90,7 @@ pub fn battery_fault(w: &mut World, at: Millis, out: &mut Vec<Event>) {
         return;
     };
     let battery = w.cabinets.get(cabinet.as_str()).and_then(|c| c.slot(slot)).and_then(|s| s.battery.clone());
-    let Some(battery) = battery.filter(|b| w.batteries.get(b).is_some_and(|b| b.fault == 0)) else {
+    let Some(battery) = battery.filter(|b| w.batteries.get(b).is_some_and(|b| b.fault.is_none())) else {
         return;
     };
     let Some(&fault) = random::pick(&mut w.rng, &w.sim.settings.battery_fault_types) else {
@@ -124,15 +125,17 @@ pub fn slot_fault(w: &mut World, at: Millis, out: &mut Vec<Event>) {
 
 /// A technician clears a battery's fault.
 pub fn repair_battery(w: &mut World, at: Millis, id: &str, out: &mut Vec<Event>) {
-    if w.batteries.get(id).is_some_and(|b| b.fault != 0) && w.set_battery_fault(id, 0, at, out).is_ok() {
+    if w.batteries.get(id).is_some_and(|b| !b.fault.is_none())
+        && w.set_battery_fault(id, BatteryFault::None, at, out).is_ok()
+    {
         w.sim.stats.repairs += 1;
     }
 }
 
 /// A technician clears a slot's fault.
 pub fn repair_slot(w: &mut World, at: Millis, cabinet: &str, slot: u16, out: &mut Vec<Event>) {
-    let faulty = w.cabinets.get(cabinet).and_then(|c| c.slot(slot)).is_some_and(|s| s.fault != 0);
-    if faulty && w.set_slot_fault(cabinet, slot, 0, at, out).is_ok() {
+    let faulty = w.cabinets.get(cabinet).and_then(|c| c.slot(slot)).is_some_and(|s| !s.fault.is_none());
+    if faulty && w.set_slot_fault(cabinet, slot, SlotFault::None, at, out).is_ok() {
         w.sim.stats.repairs += 1;
     }
 }
