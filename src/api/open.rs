@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::model::geo;
 use crate::model::price::PriceTerms;
 use crate::model::shop::currency_symbol;
+use crate::model::PriceId;
 use crate::model::{Cabinet, OrderOrigin, OrderStatus, Shop, World};
 use actix_web::{web, HttpResponse};
 use schemars::JsonSchema;
@@ -612,7 +613,7 @@ async fn device_list(
                     .unwrap_or_else(|| PriceTerms::platform_default(&shop.currency));
                 NearbyShop {
                     price: NearbyPrice {
-                        price_id: terms.price_id.unwrap_or(0),
+                        price_id: terms.price_id.unwrap_or_default(),
                         free_duration: terms.free_minutes.to_string(),
                         price: terms.price.to_string(),
                         charge_unit: terms.period_minutes.to_string(),
@@ -695,7 +696,7 @@ struct NearbyShop<'a> {
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct NearbyPrice {
-    price_id: u64,
+    price_id: PriceId,
     free_duration: String,
     price: String,
     charge_unit: String,

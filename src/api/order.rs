@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::clock::{fmt_datetime, Millis};
 use crate::error::Error;
 use crate::model::Order;
+use crate::model::PriceId;
 use actix_web::{web, HttpResponse};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -53,7 +54,7 @@ struct OrderRecord<'a> {
     billing_duration: i64,
     borrow_status: i64,
     currency: &'a str,
-    price_id: u64,
+    price_id: PriceId,
     create_time: String,
 }
 
@@ -73,7 +74,7 @@ fn record(o: &Order, now: Millis) -> OrderRecord<'_> {
         billing_duration: o.duration_minutes_at(now),
         borrow_status: o.status.borrow_status(),
         currency: &o.terms.currency,
-        price_id: o.terms.price_id.unwrap_or(0),
+        price_id: o.terms.price_id.unwrap_or_default(),
         create_time: fmt_datetime(o.created_at),
     }
 }

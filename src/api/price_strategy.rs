@@ -11,6 +11,7 @@ use super::paging::{paginate, Page};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::model::price_admin::BindingKind;
+use crate::model::PriceId;
 use crate::model::{PriceStrategy, TimetableRow, World};
 use actix_web::{web, HttpResponse};
 use schemars::JsonSchema;
@@ -128,7 +129,7 @@ struct BoundShopView<'a> {
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StrategyView<'a> {
-    price_id: u64,
+    price_id: PriceId,
     name: &'a str,
     shop_id: Option<&'a str>,
     #[serde(rename = "type")]
@@ -194,7 +195,7 @@ fn strategy_view<'a>(w: &'a World, p: &'a PriceStrategy) -> StrategyView<'a> {
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct SavedStrategy {
-    price_id: u64,
+    price_id: PriceId,
 }
 
 /// P1's body (`OpenPriceStrategyQueryDto`); every member optional.
@@ -223,7 +224,7 @@ async fn page(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> R
     let size = q.size.map_or(10, Int::get) as usize;
     let current = q.current.map_or(1, Int::get) as usize;
     let shop = q.shop_id.as_deref();
-    let price_id = q.price_id.map(Int::get).filter(|&v| v > 0).map(|v| v as u64);
+    let price_id = q.price_id.map(Int::get).filter(|&v| v > 0).map(|v| PriceId(v as u64));
     let name = q.name.map(|n| n.to_lowercase());
     // Views borrow the world, so the answer is serialised inside the read lock; only the
     // page's strategies are turned into views.
@@ -245,9 +246,10 @@ async fn page(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> R
     Ok(envelope::json_bytes(bytes))
 }
 
-fn price_id_of(raw: &str) -> Result<u64, Error> {
+fn price_id_of(raw: &str) -> Result<PriceId, Error> {
     raw.trim()
         .parse()
+        .map(PriceId)
         .map_err(|_| Error::bad_param("priceId", format!("'{}' is not a price id", super::params::clip(raw))))
 }
 
@@ -345,9 +347,9 @@ fn timetable(rows: Option<Vec<TimetableDraft>>) -> Result<Vec<TimetableRow>, Err
 
 /// Bind and check an `OpenPriceStrategySaveDto` body into the id to update (if any) and the
 /// strategy to save.
-fn strategy_draft(body: &JsonBody) -> Result<(Option<u64>, PriceStrategy), Error> {
+fn strategy_draft(body: &JsonBody) -> Result<(Option<PriceId>, PriceStrategy), Error> {
     let d: StrategyDraft = bind_body(&body.0)?;
-    let id = d.price_id.map(Int::get).filter(|&v| v > 0).map(|v| v as u64);
+    let id = d.price_id.map(Int::get).filter(|&v| v > 0).map(|v| PriceId(v as u64));
     let kind = d.kind.get();
     let details = timetable(d.price_strategy_detail_list)?;
     if kind == 2 && details.is_empty() {
@@ -357,10 +359,10 @@ fn strategy_draft(body: &JsonBody) -> Result<(Option<u64>, PriceStrategy), Error
         ));
     }
     let p = PriceStrategy {
-        id: 0,
-        agent: String::new(),
+        id: PriceId(0),
+        agent: String::new().into(),
         name: d.name.0,
-        shop: d.shop_id.map(|s| s.0.into_string()),
+        shop: d.shop_id.map(|s| s.as_str().into()),
         kind,
         custom_type: d.custom_type.get(),
         priority: d.priority.map_or(0, Int::get),
@@ -397,9 +399,10 @@ async fn delete(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) ->
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::Number(n) => {
-                n.as_u64().ok_or_else(|| Error::bad_param(&format!("body[{i}]"), format!("{n} is not a price id")))
-            }
+            Value::Number(n) => n
+                .as_u64()
+                .map(PriceId)
+                .ok_or_else(|| Error::bad_param(&format!("body[{i}]"), format!("{n} is not a price id"))),
             Value::String(s) => price_id_of(s),
             other => Err(Error::bad_param(&format!("body[{i}]"), format!("expected a price id, got {}", kind(other)))),
         })
@@ -444,7 +447,7 @@ fn binding(custom_type: Option<Int<0, 1>>) -> BindingKind {
 /// general (0, default) or POS (1) rentals, replacing the previous binding of that kind.
 async fn bind_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
     let b: BindStrategy = bind_body(&body.0)?;
-    let id = b.price_id.ok_or_else(|| Error::missing_param("priceId"))?.get() as u64;
+    let id = PriceId(b.price_id.ok_or_else(|| Error::missing_param("priceId"))?.get() as u64);
     let kind = binding(b.custom_type);
     state.store.write(|w, _| w.bind_strategy(&agent.0, &b.shop_id, id, kind))?;
     Ok(envelope::ok_empty())

@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::model::price::PriceTerms;
 use crate::model::shop::{currency_name, currency_symbol};
 use crate::model::shop_admin::{ShopDraft, ShopStock};
+use crate::model::PriceId;
 use crate::model::{Shop, World};
 use actix_web::{web, HttpResponse};
 use schemars::JsonSchema;
@@ -232,8 +233,8 @@ struct ShopRow<'a> {
     p_store_type: String,
     p_store_category: &'static str,
     info_status: &'static str,
-    p_priceid: u64,
-    pos_price_id: u64,
+    p_priceid: PriceId,
+    pos_price_id: PriceId,
     p_mian: String,
     p_jifei: String,
     p_jifei_danwei: String,
@@ -306,8 +307,8 @@ fn shop_row<'a>(w: &World, shop: &'a Shop, stock: &ShopStock, now: Millis) -> Sh
         p_store_type: shop.store_type.to_string(),
         p_store_category: label(&STORE_TYPES, shop.store_type),
         info_status: if stock.online { "1" } else { "0" },
-        p_priceid: shop.price_id.unwrap_or(0),
-        pos_price_id: shop.pos_price_id.unwrap_or(0),
+        p_priceid: shop.price_id.unwrap_or_default(),
+        pos_price_id: shop.pos_price_id.unwrap_or_default(),
         p_mian: terms.free_minutes.to_string(),
         p_jifei: terms.price.to_string(),
         p_jifei_danwei: price_time.to_string(),

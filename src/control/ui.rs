@@ -271,7 +271,8 @@ pub struct WorldView {
 
 /// Build the view of `agent` at `now`.
 pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_orders: usize) -> WorldView {
-    let agents = w.agents().values().map(|a| AgentView { account: a.account.clone(), name: a.name.clone() }).collect();
+    let agents =
+        w.agents().values().map(|a| AgentView { account: a.account.to_string(), name: a.name.clone() }).collect();
     let mut totals = Totals::default();
 
     // Cabinets first: the shops on the map are those of the cabinets shown (plus cabinet-less
@@ -347,7 +348,7 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
             continue;
         }
         shops.push(ShopView {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             name: s.name.clone(),
             address: s.address.clone(),
             city: s.city.clone(),
@@ -413,13 +414,13 @@ pub fn world_view(w: &World, agent: &str, now: Millis, max_cabinets: usize, max_
         .map(|o| {
             let out_now = o.status == crate::model::OrderStatus::InLease;
             OrderView {
-                trade_no: o.trade_no.clone(),
+                trade_no: o.trade_no.to_string(),
                 status: o.status,
                 open: !o.status.is_final(),
                 origin: o.origin,
-                cabinet: o.cabinet.clone(),
+                cabinet: o.cabinet.to_string(),
                 shop_name: o.shop_name.clone(),
-                battery_id: o.battery.clone(),
+                battery_id: o.battery.as_deref().map(str::to_string),
                 battery_vol: o.battery.as_deref().filter(|_| out_now).map(|b| w.vol(b, now)),
                 slot: o.slot,
                 created_at: fmt_datetime(o.created_at),
@@ -556,10 +557,10 @@ async fn world(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Er
     let journal_totals = state.push.totals();
     let view = state.store.read(|w| {
         let agent = match &wanted {
-            Some(a) if w.agents().contains_key(a) => a.clone(),
+            Some(a) if w.agents().contains_key(a.as_str()) => a.clone(),
             Some(a) => return Err(Error::control(format!("No agent '{}'.", crate::api::params::clip(a)))),
             None if w.agents().contains_key("demo") => "demo".to_string(),
-            None => w.agents().keys().next().cloned().unwrap_or_default(),
+            None => w.agents().keys().next().cloned().unwrap_or_default().to_string(),
         };
         let since = state.ui_samples.lock().due(&agent, clock.now);
         let sample = since.map(|since| activity(w, &agent, since, clock.now));

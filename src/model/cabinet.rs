@@ -2,7 +2,7 @@
 
 use super::batteries::PositionHint;
 pub use super::fault_types::SlotFault;
-use super::id::{AgentId, BatteryId, CabinetId};
+use super::id::{AgentId, BatteryId, CabinetId, ShopId};
 use crate::clock::Millis;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
@@ -124,7 +124,7 @@ pub struct Cabinet {
     /// Owning agent.
     pub agent: AgentId,
     /// Shop it stands in, if bound.
-    pub shop: Option<CompactString>,
+    pub shop: Option<ShopId>,
     /// Slots, index 0 is slot 1.
     pub slots: Vec<Slot>,
     /// Connected to the platform.

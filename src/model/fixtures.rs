@@ -8,8 +8,8 @@ use crate::model::fault_types::{BatteryFault, SlotFault};
 use crate::model::shard::agent_name;
 use crate::model::shop::currency_symbol;
 use crate::model::{
-    Agent, Battery, BatteryId, BatteryPlace, Cabinet, CabinetId, Money, PriceStrategy, Settings, Shard, Shop, Slot,
-    TimetableRow, World,
+    Agent, Battery, BatteryId, BatteryPlace, Cabinet, CabinetId, Money, PriceId, PriceStrategy, Settings, Shard, Shop,
+    Slot, TimetableRow, World,
 };
 use compact_str::CompactString;
 use schemars::JsonSchema;
@@ -316,16 +316,16 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
         if a.account.trim().is_empty() || a.password.is_empty() {
             return Err(format!("{at}: account and password must not be empty"));
         }
-        if w.agents.contains_key(&a.account) {
+        if w.agents.contains_key(a.account.as_str()) {
             return Err(format!("{at}: duplicate account"));
         }
         w.agents.insert(
-            a.account.clone(),
-            Agent { account: a.account.clone(), password: a.password, name: a.name, push: None },
+            a.account.clone().into(),
+            Agent { account: a.account.clone().into(), password: a.password, name: a.name, push: None },
         );
         for (pi, p) in a.price_strategies.into_iter().enumerate() {
             let at = format!("{at}.priceStrategies[{pi}] ({})", p.id);
-            if w.strategies.contains_key(&p.id) {
+            if w.strategies.contains_key(&PriceId(p.id)) {
                 return Err(format!("{at}: duplicate price strategy id"));
             }
             if p.price_time <= 0 || p.timeout_day < 0 || p.free_minutes < 0 {
@@ -347,10 +347,10 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
                 .collect::<Result<Vec<_>, String>>()?;
             w.next_price_id = w.next_price_id.max(p.id + 1);
             w.strategies.insert(
-                p.id,
+                PriceId(p.id),
                 PriceStrategy {
-                    id: p.id,
-                    agent: a.account.clone(),
+                    id: PriceId(p.id),
+                    agent: a.account.clone().into(),
                     name: p.name,
                     shop: None,
                     kind: p.r#type,
@@ -376,7 +376,7 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
             if s.id.trim().is_empty() || s.name.trim().is_empty() {
                 return Err(format!("{at}: id and name must not be empty"));
             }
-            if w.shops.contains_key(&s.id) {
+            if w.shops.contains_key(s.id.as_str()) {
                 return Err(format!("{at}: duplicate shop id"));
             }
             if !(-90.0..=90.0).contains(&s.latitude) || !(-180.0..=180.0).contains(&s.longitude) {
@@ -386,18 +386,18 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
                 return Err(format!("{at}: unknown currency '{}'", s.currency));
             }
             if let Some(pid) = s.price_id {
-                if w.strategies.get(&pid).is_none_or(|p| p.agent != a.account) {
+                if w.strategies.get(&PriceId(pid)).is_none_or(|p| p.agent != a.account) {
                     return Err(format!("{at}: priceId {pid} is not a price strategy of agent {}", a.account));
                 }
             }
             let row = w.next_shop_row;
             w.next_shop_row += 1;
             w.shops.insert(
-                s.id.clone(),
+                s.id.clone().into(),
                 Shop {
-                    id: s.id,
+                    id: s.id.into(),
                     row,
-                    agent: a.account.clone(),
+                    agent: a.account.clone().into(),
                     name: s.name,
                     address: s.address.filter(|a| !a.is_empty()),
                     city: s.city,
@@ -416,7 +416,7 @@ pub fn load_with(text: &str, seed: u64, now: Millis, pinned: Option<Millis>) -> 
                     store_type: s.store_type,
                     auditor: 1,
                     location_id: String::new(),
-                    price_id: s.price_id,
+                    price_id: s.price_id.map(PriceId),
                     pos_price_id: None,
                     created_at: now,
                 },
@@ -576,8 +576,8 @@ pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
     let keep: Vec<bool> = accounts.iter().map(|(a, _)| spec.shard.is_none_or(|s| s.owns(a))).collect();
     for (account, name) in &accounts {
         w.agents.insert(
-            account.clone(),
-            Agent { account: account.clone(), password: account.clone(), name: name.clone(), push: None },
+            account.clone().into(),
+            Agent { account: account.clone().into(), password: account.clone(), name: name.clone(), push: None },
         );
     }
     let plans = [
@@ -593,10 +593,10 @@ pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
                 continue;
             }
             w.strategies.insert(
-                id,
+                PriceId(id),
                 PriceStrategy {
-                    id,
-                    agent: agent.to_string(),
+                    id: PriceId(id),
+                    agent: agent.to_string().into(),
                     name: format!("Fleet {name}"),
                     shop: None,
                     kind: 1,
@@ -656,7 +656,7 @@ pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
             shops.push((
                 shop_id.clone(),
                 Shop {
-                    id: shop_id.clone(),
+                    id: shop_id.clone().into(),
                     row: shop_no,
                     agent: agent.into(),
                     name: format!("Fleet Shop {shop_no}"),
@@ -677,7 +677,7 @@ pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
                     store_type,
                     auditor: 1,
                     location_id: String::new(),
-                    price_id: Some(price_id),
+                    price_id: Some(PriceId(price_id)),
                     pos_price_id: None,
                     created_at: now,
                 },
@@ -752,7 +752,7 @@ pub fn generate_fleet_for(spec: FleetSpec, seed: u64, now: Millis) -> Loaded {
             made += 1;
         }
     }
-    w.shops = shops.into_iter().collect();
+    w.shops = shops.into_iter().map(|(k, v)| (k.into(), v)).collect();
     w.cabinets = cabinets.into_iter().collect();
     if let Some(shard) = spec.shard {
         w.keep_shard(shard, seed);

@@ -1,4 +1,4 @@
-//! Newtype ids of the domain: battery ids, cabinet ids, agent accounts, trade numbers.
+//! Newtype ids of the domain: battery ids, cabinet ids, agent accounts, trade numbers, shop ids.
 //!
 //! A 100,000-cabinet fleet holds about 1.5 million batteries, and every battery names its own
 //! id, its agent and the cabinet of its slot, and every slot names its battery: as `String`s
@@ -159,6 +159,33 @@ compact_id!(
     /// An order's trade number.
     TradeNo
 );
+compact_id!(
+    /// A shop's id (`pNewid`: letters, digits, `_` and `-`).
+    ShopId
+);
+
+/// A price strategy's id (`priceId`), numbered across the platform from 203 on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PriceId(pub u64);
+
+impl schemars::JsonSchema for PriceId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PriceId".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "format": "uint64", "minimum": 0 })
+    }
+}
+
+impl fmt::Display for PriceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 #[cfg(test)]
 mod tests {

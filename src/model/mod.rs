@@ -39,7 +39,7 @@ pub use battery::{Battery, BatteryPlace, ChargeModel};
 pub use cabinet::{Cabinet, Slot};
 pub use event::{Event, EventKind, PushConfig, SlotReport};
 pub use fault::{FaultEffect, FaultRule, PushFault};
-pub use id::{AgentId, BatteryId, CabinetId, TradeNo};
+pub use id::{AgentId, BatteryId, CabinetId, PriceId, ShopId, TradeNo};
 pub use money::Money;
 pub use order::{Order, OrderOrigin, OrderStatus};
 pub use price::{PriceStrategy, PriceTerms, TimetableRow};

@@ -1,6 +1,7 @@
 //! Rent orders.
 
 use super::fault_types::RentalFailure;
+use super::id::{AgentId, BatteryId, CabinetId, ShopId, TradeNo};
 use super::money::Money;
 use super::price::PriceTerms;
 use crate::clock::Millis;
@@ -78,17 +79,17 @@ pub enum OrderOrigin {
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     /// Trade number: `yyMMddHHmmss` + 8 digits.
-    pub trade_no: String,
+    pub trade_no: TradeNo,
     /// Owning agent.
-    pub agent: String,
+    pub agent: AgentId,
     /// Who created it.
     pub origin: OrderOrigin,
     /// Cabinet rented from.
-    pub cabinet: String,
+    pub cabinet: CabinetId,
     /// Cabinet type (slot count) as text, `deviceType`.
     pub device_type: String,
     /// Shop of that cabinet at creation.
-    pub shop: Option<String>,
+    pub shop: Option<ShopId>,
     /// Shop name at creation, for order lists.
     pub shop_name: String,
     /// Where the callbacks go.
@@ -100,7 +101,7 @@ pub struct Order {
     /// When the battery left the cabinet.
     pub borrow_time: Option<Millis>,
     /// Battery handed out.
-    pub battery: Option<String>,
+    pub battery: Option<BatteryId>,
     /// Slot it came from.
     pub slot: Option<u16>,
     /// When it ended (return, close, buy-out).

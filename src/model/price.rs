@@ -11,6 +11,7 @@
 //! 5. an order still out `timeoutDay` days after the borrow is bought out: it is charged the
 //!    timeout amount and ends (that happens in the world's due-action queue, not here).
 
+use super::id::{AgentId, PriceId, ShopId};
 use super::money::Money;
 use crate::clock::{Millis, MINUTE};
 use serde::{Deserialize, Serialize};
@@ -36,13 +37,13 @@ pub struct TimetableRow {
 #[serde(rename_all = "camelCase")]
 pub struct PriceStrategy {
     /// Numeric id (`priceId`).
-    pub id: u64,
+    pub id: PriceId,
     /// Owning agent.
-    pub agent: String,
+    pub agent: AgentId,
     /// Name.
     pub name: String,
     /// The shop it was created for, if any (`shopId` in P3).
-    pub shop: Option<String>,
+    pub shop: Option<ShopId>,
     /// 1 advanced, 2 timetable, 3 general.
     pub kind: i64,
     /// 0 general, 1 POS.
@@ -110,7 +111,7 @@ impl PriceStrategy {
 #[serde(rename_all = "camelCase")]
 pub struct PriceTerms {
     /// Strategy id, `None` for the built-in default.
-    pub price_id: Option<u64>,
+    pub price_id: Option<PriceId>,
     /// Strategy name.
     pub name: String,
     /// ISO currency code.
@@ -199,7 +200,7 @@ mod tests {
     fn paris_standard() -> PriceTerms {
         // 1.50 per 30 min, 5 free minutes, cap 6.00 a day, buy-out 30.00 after 3 days.
         PriceTerms {
-            price_id: Some(101),
+            price_id: Some(PriceId(101)),
             name: "Paris Standard".into(),
             currency: "EUR".into(),
             price: Money(150),

@@ -4,6 +4,7 @@
 //! The strategy bound for general rentals is what new orders at the shop's cabinets are billed
 //! with and what O1 shows (`World::terms_for`); an order keeps the terms it was created with.
 
+use super::id::PriceId;
 use super::price::PriceStrategy;
 use super::shop::Shop;
 use super::world::World;
@@ -20,12 +21,12 @@ pub enum BindingKind {
 
 impl World {
     /// The agent's price strategy `id`; foreign or missing: `3101`.
-    pub fn strategy_of(&self, agent: &str, id: u64) -> Result<&PriceStrategy> {
+    pub fn strategy_of(&self, agent: &str, id: PriceId) -> Result<&PriceStrategy> {
         self.strategies.get(&id).filter(|p| p.agent == agent).ok_or_else(|| Error::price_not_found(id))
     }
 
     /// The shops a strategy is bound to, with the binding, in shop-id order.
-    pub fn shops_bound_to(&self, id: u64) -> Vec<(&Shop, BindingKind)> {
+    pub fn shops_bound_to(&self, id: PriceId) -> Vec<(&Shop, BindingKind)> {
         let mut v = Vec::new();
         for s in self.shops.values() {
             if s.price_id == Some(id) {
@@ -41,7 +42,7 @@ impl World {
     /// P3: create (`id` `None`) or replace the agent's strategy; returns its id. `p.id` and
     /// `p.agent` are ignored; `p.shop`, when set, must be one of the agent's shops. Saving does
     /// not bind: bindings are made by P5 and survive updates.
-    pub fn save_strategy(&mut self, agent: &str, id: Option<u64>, mut p: PriceStrategy) -> Result<u64> {
+    pub fn save_strategy(&mut self, agent: &str, id: Option<PriceId>, mut p: PriceStrategy) -> Result<PriceId> {
         if let Some(s) = p.shop.as_deref() {
             self.shop_of(agent, s)?;
         }
@@ -51,20 +52,20 @@ impl World {
                 id
             }
             None => {
-                let id = self.next_price_id;
+                let id = PriceId(self.next_price_id);
                 self.next_price_id += 1;
                 id
             }
         };
         p.id = id;
-        p.agent = agent.to_string();
+        p.agent = agent.to_string().into();
         self.strategies.insert(id, p);
         Ok(id)
     }
 
     /// P4: delete the agent's strategies. All ids are checked first; a strategy still bound to
     /// a shop is refused (`3102`) so no shop silently falls back to the default prices.
-    pub fn delete_strategies(&mut self, agent: &str, ids: &[u64]) -> Result<()> {
+    pub fn delete_strategies(&mut self, agent: &str, ids: &[PriceId]) -> Result<()> {
         for &id in ids {
             self.strategy_of(agent, id)?;
             let bound = self.shops_bound_to(id);
@@ -84,7 +85,7 @@ impl World {
 
     /// P5: bind the agent's strategy to the agent's shop, replacing the previous binding of
     /// that kind.
-    pub fn bind_strategy(&mut self, agent: &str, shop: &str, id: u64, kind: BindingKind) -> Result<()> {
+    pub fn bind_strategy(&mut self, agent: &str, shop: &str, id: PriceId, kind: BindingKind) -> Result<()> {
         self.shop_of(agent, shop)?;
         self.strategy_of(agent, id)?;
         if let Some(s) = self.shops.get_mut(shop) {

@@ -90,11 +90,11 @@ impl World {
         self.cabinets.retain(|_, c| agents.contains_key(c.agent.as_str()));
         self.batteries.retain(|b| agents.contains_key(b.agent.as_str()));
         self.strategies.retain(|_, p| agents.contains_key(&p.agent));
-        self.orders.retain(|_, o| agents.contains_key(&o.agent));
-        self.tokens.retain(|_, t| agents.contains_key(&t.account));
+        self.orders.retain(|_, o| agents.contains_key(o.agent.as_str()));
+        self.tokens.retain(|_, t| agents.contains_key(t.account.as_str()));
         let (orders, cabinets) = (&self.orders, &self.cabinets);
         self.due.retain(|(_, d)| match d {
-            Due::Eject(t) | Due::EjectWindow(t) | Due::Timeout(t) => orders.contains_key(t),
+            Due::Eject(t) | Due::EjectWindow(t) | Due::Timeout(t) => orders.contains_key(t.as_str()),
             Due::Reconnect(c) => cabinets.contains_key(c.as_str()),
         });
         // Batteries, cabinets and orders of one account stay together, so the world stays

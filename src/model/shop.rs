@@ -1,5 +1,6 @@
 //! Shops (merchant locations) where cabinets stand.
 
+use super::id::{AgentId, PriceId, ShopId};
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
 
@@ -46,11 +47,11 @@ pub fn currency_name(code: &str) -> Option<&'static str> {
 #[serde(rename_all = "camelCase")]
 pub struct Shop {
     /// Shop id (`pNewid` / `newID`): short lower-case hex in the default world.
-    pub id: String,
+    pub id: ShopId,
     /// Row number, as the platform's numeric `id` in shop lists.
     pub row: u64,
     /// Owning agent.
-    pub agent: String,
+    pub agent: AgentId,
     /// Name.
     pub name: String,
     /// Street address; `None` when unset (the platform then omits the field).
@@ -88,9 +89,9 @@ pub struct Shop {
     /// Stripe Terminal location id.
     pub location_id: String,
     /// Price strategy bound for general rentals.
-    pub price_id: Option<u64>,
+    pub price_id: Option<PriceId>,
     /// Price strategy bound for POS rentals.
-    pub pos_price_id: Option<u64>,
+    pub pos_price_id: Option<PriceId>,
     /// When it was created.
     pub created_at: Millis,
 }

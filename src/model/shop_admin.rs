@@ -100,7 +100,7 @@ impl World {
     /// S3: create a shop for `agent`. The id must be free; a shop created without a currency
     /// takes the currency of the agent's first shop (USD when it has none).
     pub fn create_shop(&mut self, agent: &str, d: ShopDraft, now: Millis) -> Result<()> {
-        if self.shops.contains_key(&d.id) {
+        if self.shops.contains_key(d.id.as_str()) {
             return Err(Error::shop_exists(&d.id));
         }
         let currency = d.currency.unwrap_or_else(|| {
@@ -109,9 +109,9 @@ impl World {
         let row = self.next_shop_row;
         self.next_shop_row += 1;
         let shop = Shop {
-            id: d.id.clone(),
+            id: d.id.clone().into(),
             row,
-            agent: agent.to_string(),
+            agent: agent.to_string().into(),
             name: d.name,
             address: d.address.filter(|a| !a.trim().is_empty()),
             city: String::new(),
@@ -134,7 +134,7 @@ impl World {
             pos_price_id: None,
             created_at: now,
         };
-        self.shops.insert(d.id.clone(), shop);
+        self.shops.insert(d.id.clone().into(), shop);
         self.index_shop(&d.id);
         Ok(())
     }
@@ -142,7 +142,7 @@ impl World {
     /// S4: update the agent's shop `d.id`; fields not given keep their value.
     pub fn update_shop(&mut self, agent: &str, d: ShopDraft) -> Result<()> {
         self.shop_of(agent, &d.id)?;
-        let Some(s) = self.shops.get_mut(&d.id) else {
+        let Some(s) = self.shops.get_mut(d.id.as_str()) else {
             return Err(Error::shop_not_found(&d.id));
         };
         s.name = d.name;

@@ -79,10 +79,10 @@ impl ShopIndex {
 
     fn file_shop(&mut self, s: &Shop) {
         let cell = cell_of(s.latitude, s.longitude);
-        let points = self.cells.entry(s.agent.clone()).or_default().entry(cell).or_default();
-        let at = points.partition_point(|p| p.id < s.id);
-        points.insert(at, Point { id: s.id.clone(), lat: s.latitude, lng: s.longitude });
-        self.filed.insert(s.id.clone(), (s.agent.clone(), cell));
+        let points = self.cells.entry(s.agent.to_string()).or_default().entry(cell).or_default();
+        let at = points.partition_point(|p| *p.id < *s.id);
+        points.insert(at, Point { id: s.id.to_string(), lat: s.latitude, lng: s.longitude });
+        self.filed.insert(s.id.to_string(), (s.agent.to_string(), cell));
     }
 
     fn unfile_shop(&mut self, id: &str) {
@@ -370,11 +370,11 @@ mod tests {
     use super::*;
     use crate::fixtures::generate_fleet;
     use crate::model::shop_admin::ShopDraft;
-    use crate::model::SimRng;
+    use crate::model::{ShopId, SimRng};
 
     /// The brute-force answer: every shop of the agent with a cabinet, within reach.
-    fn brute(w: &World, agent: &str, lat: f64, lng: f64, r: f64, limit: usize) -> Vec<(f64, String)> {
-        let mut v: Vec<(f64, String)> = w
+    fn brute(w: &World, agent: &str, lat: f64, lng: f64, r: f64, limit: usize) -> Vec<(f64, ShopId)> {
+        let mut v: Vec<(f64, ShopId)> = w
             .shops
             .values()
             .filter(|s| s.agent == agent && w.cabinets.values().any(|c| c.shop.as_deref() == Some(s.id.as_str())))
@@ -395,7 +395,7 @@ mod tests {
             let lng = 2.25 + 0.17 * rng.unit();
             let r = [19.0, 76.0, 610.0, 2400.0, 30_000.0, 2_500_000.0][rng.below(6) as usize];
             let agent = if rng.chance(0.5) { "demo" } else { "acme" };
-            let got: Vec<(f64, String)> =
+            let got: Vec<(f64, ShopId)> =
                 w.shops_near(agent, lat, lng, r, 100).into_iter().map(|(d, s)| (d, s.id.clone())).collect();
             assert_eq!(got, brute(w, agent, lat, lng, r, 100), "{agent} {lat},{lng} r={r}");
         }
@@ -432,7 +432,7 @@ mod tests {
         let cabinets: Vec<CabinetId> = w.cabinets.keys().cloned().collect();
         for step in 0..300 {
             let agent = if rng.chance(0.5) { "demo" } else { "acme" };
-            let mine: Vec<String> = w.shops.values().filter(|s| s.agent == agent).map(|s| s.id.clone()).collect();
+            let mine: Vec<ShopId> = w.shops.values().filter(|s| s.agent == agent).map(|s| s.id.clone()).collect();
             match rng.below(5) {
                 0 => {
                     let d = ShopDraft {
@@ -446,9 +446,9 @@ mod tests {
                 }
                 1 => {
                     let id = mine[rng.below(mine.len() as u64) as usize].clone();
-                    let s = &w.shops[&id];
+                    let s = &w.shops[id.as_str()];
                     let d = ShopDraft {
-                        id: id.clone(),
+                        id: id.to_string(),
                         name: s.name.clone(),
                         latitude: 48.81 + 0.1 * rng.unit(),
                         longitude: 2.25 + 0.17 * rng.unit(),
@@ -464,7 +464,7 @@ mod tests {
                 3 => {
                     let c = &cabinets[rng.below(cabinets.len() as u64) as usize];
                     let owner = w.cabinets[c].agent.clone();
-                    let shops: Vec<String> =
+                    let shops: Vec<ShopId> =
                         w.shops.values().filter(|s| s.agent == owner).map(|s| s.id.clone()).collect();
                     let s = &shops[rng.below(shops.len() as u64) as usize];
                     w.bind_cabinet_to_shop(&owner, c, s).unwrap();

@@ -94,12 +94,12 @@ impl World {
             }
         }
         for (k, o) in &self.orders {
-            if *k != o.trade_no || !self.agents.contains_key(&o.agent) {
+            if *k != o.trade_no || !self.agents.contains_key(o.agent.as_str()) {
                 v.push(format!("order '{k}' has a mismatched trade number or an unknown agent"));
             }
         }
         for (t, a) in &self.tokens {
-            if !self.agents.contains_key(&a.account) {
+            if !self.agents.contains_key(a.account.as_str()) {
                 let a = &a.account;
                 v.push(format!("token {}… belongs to unknown agent {a}", t.chars().take(6).collect::<String>()));
             }

@@ -10,7 +10,7 @@ use super::cabinet::{Cabinet, Slot};
 use super::event::{CabinetReport, Event, EventKind, PushConfig, SlotReport};
 use super::fault::FaultRules;
 use super::fault_types::RentalFailure;
-use super::id::CabinetId;
+use super::id::{AgentId, CabinetId, PriceId, ShopId, TradeNo};
 use super::order::{Order, OrderOrigin, OrderStatus};
 use super::price::{PriceStrategy, PriceTerms};
 use super::rng::SimRng;
@@ -51,7 +51,7 @@ impl Default for Settings {
 #[serde(rename_all = "camelCase")]
 pub struct Agent {
     /// Login name (`agentAccount` in pushes).
-    pub account: String,
+    pub account: AgentId,
     /// Plain password (Basic auth; sha256-hex for OAuth2 login).
     pub password: String,
     /// Company name.
@@ -93,17 +93,17 @@ pub struct World {
     /// Rules.
     pub(super) settings: Settings,
     /// Agents by account.
-    pub(super) agents: BTreeMap<String, Agent>,
+    pub(super) agents: BTreeMap<AgentId, Agent>,
     /// Shops by id.
-    pub(super) shops: BTreeMap<String, Shop>,
+    pub(super) shops: BTreeMap<ShopId, Shop>,
     /// Cabinets by id.
     pub(super) cabinets: BTreeMap<CabinetId, Cabinet>,
     /// Batteries by id: a hash table, saved in id order (see [`Batteries`]).
     pub(super) batteries: Batteries,
     /// Price strategies by id.
-    pub(super) strategies: BTreeMap<u64, PriceStrategy>,
+    pub(super) strategies: BTreeMap<PriceId, PriceStrategy>,
     /// Orders by trade number.
-    pub(super) orders: BTreeMap<String, Order>,
+    pub(super) orders: BTreeMap<TradeNo, Order>,
     /// Work due at a virtual time, in time order.
     pub(super) due: BTreeSet<(Millis, Due)>,
     /// OAuth2 bearer tokens by digest (`model/credentials.rs`).
@@ -149,11 +149,11 @@ impl World {
         &self.settings
     }
     /// Agents by account.
-    pub fn agents(&self) -> &BTreeMap<String, Agent> {
+    pub fn agents(&self) -> &BTreeMap<AgentId, Agent> {
         &self.agents
     }
     /// Shops by id.
-    pub fn shops(&self) -> &BTreeMap<String, Shop> {
+    pub fn shops(&self) -> &BTreeMap<ShopId, Shop> {
         &self.shops
     }
     /// Cabinets by id.
@@ -165,11 +165,11 @@ impl World {
         &self.batteries
     }
     /// Price strategies by id.
-    pub fn strategies(&self) -> &BTreeMap<u64, PriceStrategy> {
+    pub fn strategies(&self) -> &BTreeMap<PriceId, PriceStrategy> {
         &self.strategies
     }
     /// Orders by trade number.
-    pub fn orders(&self) -> &BTreeMap<String, Order> {
+    pub fn orders(&self) -> &BTreeMap<TradeNo, Order> {
         &self.orders
     }
     /// Work due at a virtual time, in time order.
@@ -238,9 +238,9 @@ impl World {
         if let Some(url) = order.callback_url.as_deref().filter(|u| !u.trim().is_empty()) {
             let kind = EventKind::RentCallback {
                 url: url.to_string(),
-                trade_no: order.trade_no.clone(),
+                trade_no: order.trade_no.to_string(),
                 status,
-                cabinet: order.cabinet.clone(),
+                cabinet: order.cabinet.to_string(),
             };
             self.emit(out, now, &order.agent, kind);
         }
@@ -415,7 +415,7 @@ impl World {
                 None => self.rng.digits(8),
             };
             let t = format!("{}{tail}", fmt_trade_prefix(now));
-            if !self.orders.contains_key(&t) {
+            if !self.orders.contains_key(t.as_str()) {
                 return t;
             }
         }
@@ -433,10 +433,10 @@ impl World {
         let cab = self.cabinet_of(agent, cabinet)?;
         let shop = cab.shop.as_deref().and_then(|s| self.shops.get(s));
         let order = Order {
-            trade_no: trade_no.clone(),
-            agent: agent.to_string(),
+            trade_no: trade_no.clone().into(),
+            agent: agent.to_string().into(),
             origin,
-            cabinet: cab.id.to_string(),
+            cabinet: cab.id.clone(),
             device_type: cab.slots.len().to_string(),
             shop: shop.map(|s| s.id.clone()),
             shop_name: shop.map(|s| s.name.clone()).unwrap_or_default(),
@@ -454,7 +454,7 @@ impl World {
             fault_type: None,
             fault_cause: None,
         };
-        self.orders.insert(trade_no.clone(), order);
+        self.orders.insert(trade_no.clone().into(), order);
         Ok(trade_no)
     }
 
@@ -559,7 +559,7 @@ impl World {
         let o = self.orders.get_mut(trade_no).ok_or_else(|| Error::order_not_found(trade_no))?;
         o.status = OrderStatus::InLease;
         o.borrow_time = Some(now);
-        o.battery = Some(bid.to_string());
+        o.battery = Some(bid.clone());
         o.slot = Some(n);
         let timeout_day = o.terms.timeout_day;
         let o = o.clone();
@@ -567,7 +567,7 @@ impl World {
             self.due.insert((now + timeout_day * DAY, Due::Timeout(trade_no.to_string())));
         }
         let kind = EventKind::BatteryBorrowed {
-            cabinet: cab_id,
+            cabinet: cab_id.to_string(),
             order: trade_no.to_string(),
             battery: bid.to_string(),
             slot: n,
@@ -595,7 +595,7 @@ impl World {
         o.fault_cause = Some(cause.clone());
         let o = o.clone();
         let kind = EventKind::BorrowFailed {
-            cabinet: o.cabinet.clone(),
+            cabinet: o.cabinet.to_string(),
             order: trade_no.to_string(),
             slot,
             fault_type,
@@ -667,14 +667,14 @@ impl World {
                 let mut scratch = Vec::new();
                 let res = self.eject_for_order(&id, slot, now, &mut scratch);
                 if let Err(e) = res {
-                    self.orders.remove(&id);
+                    self.orders.remove(id.as_str());
                     return Err(e);
                 }
-                let o = &self.orders[&id];
+                let o = &self.orders[id.as_str()];
                 let kind = EventKind::AdminOrderCreated {
                     cabinet: cabinet.to_string(),
                     order: id.clone(),
-                    battery: o.battery.clone(),
+                    battery: o.battery.as_deref().map(str::to_string),
                     slot: o.slot,
                 };
                 self.emit(out, now, agent, kind);
@@ -758,7 +758,7 @@ impl World {
             },
         );
         if let Some(t) = &order {
-            if let Some(o) = self.orders.get_mut(t) {
+            if let Some(o) = self.orders.get_mut(t.as_str()) {
                 o.status = OrderStatus::Returned;
                 o.end_time = Some(now);
                 o.return_cabinet = Some(cabinet.to_string());
@@ -816,13 +816,13 @@ impl World {
             self.due.remove(&(at, due.clone()));
             match due {
                 Due::Eject(t) => {
-                    if self.orders.get(&t).is_some_and(|o| o.status == OrderStatus::Pending) {
+                    if self.orders.get(t.as_str()).is_some_and(|o| o.status == OrderStatus::Pending) {
                         // An automatic eject cannot meet a business error: it fails the order instead.
                         let _ = self.eject_for_order(&t, None, at, out);
                     }
                 }
                 Due::EjectWindow(t) => {
-                    if self.orders.get(&t).is_some_and(|o| o.status == OrderStatus::Pending) {
+                    if self.orders.get(t.as_str()).is_some_and(|o| o.status == OrderStatus::Pending) {
                         let cause = format!(
                             "No battery ejected: no ejectByRent for this order succeeded within {} s",
                             EJECT_WINDOW_MS / 1000
@@ -912,7 +912,7 @@ mod tests {
         let (mut w, t, t0) = world_with_order();
         let mut out = Vec::new();
         w.claim_eject("demo", &t, t0 + 2000, &mut out);
-        let o = &w.orders[&t];
+        let o = &w.orders[t.as_str()];
         assert_eq!((o.status, o.borrow_time), (OrderStatus::InLease, Some(t0 + 1000)), "ejected at its own time");
         assert!(out.iter().all(|e| e.at == t0 + 1000), "{out:?}");
         let err = w.eject_by_rent("demo", "BJD60151", &t, 3, t0 + 2000, &mut out).unwrap_err();
@@ -926,7 +926,7 @@ mod tests {
         let mut out = Vec::new();
         w.claim_eject("demo", &t, t0 + 500, &mut out);
         assert!(out.is_empty());
-        assert_eq!(w.orders[&t].status, OrderStatus::Pending);
+        assert_eq!(w.orders[t.as_str()].status, OrderStatus::Pending);
         assert!(w.due.contains(&(t0 + 500 + EJECT_WINDOW_MS, Due::EjectWindow(t.clone()))));
         assert!(!w.due.iter().any(|(_, d)| *d == Due::Eject(t.clone())), "no automatic eject left");
         // Another account naming the order changes nothing; a second claim neither.
@@ -935,7 +935,7 @@ mod tests {
         w.claim_eject("demo", &t, t0 + 700, &mut out);
         assert_eq!(w, before);
         w.run_due(t0 + 500 + EJECT_WINDOW_MS, &mut out);
-        assert_eq!(w.orders[&t].status, OrderStatus::Failed);
+        assert_eq!(w.orders[t.as_str()].status, OrderStatus::Failed);
     }
 
     #[test]

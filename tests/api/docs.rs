@@ -483,3 +483,20 @@ fn test_exists(name: &str, path: &str) -> Result<(), String> {
         false => Err(format!("fn {function} is not a test")),
     }
 }
+
+/// `docs/code-map.md` points at files and folders that exist, so the map cannot rot silently.
+#[test]
+fn every_path_of_the_code_map_exists() {
+    let doc = std::fs::read_to_string("docs/code-map.md").expect("docs/code-map.md exists");
+    let mut seen = 0;
+    for quoted in doc.split('`').skip(1).step_by(2) {
+        let path = quoted.split(' ').next().unwrap_or("");
+        if !(path.starts_with("src/") || path.starts_with("tests/") || path.starts_with("openapi/")) {
+            continue;
+        }
+        seen += 1;
+        let path = path.replace("<group>.rs", "open.rs");
+        assert!(std::path::Path::new(&path).exists(), "docs/code-map.md names {path}, which does not exist");
+    }
+    assert!(seen >= 20, "only {seen} paths found in docs/code-map.md");
+}

@@ -40,7 +40,7 @@ pub fn arrive(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     if w.rng.chance(s.never_return_share) {
         w.sim.stats.never_returned += 1;
         // Forgotten once the buy-out has happened and the retention has passed.
-        let timeout_days = w.orders.get(&trade_no).map(|o| o.terms.timeout_day).unwrap_or(0);
+        let timeout_days = w.orders.get(trade_no.as_str()).map(|o| o.terms.timeout_day).unwrap_or(0);
         if timeout_days > 0 && s.order_retention_hours > 0.0 {
             let when = at + timeout_days * DAY + retention(&s);
             schedule(w, when, SimTask::Forget(trade_no));

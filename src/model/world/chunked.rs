@@ -21,6 +21,7 @@
 //! order): a battery in two places makes at least one of them disagree with it.
 
 use super::super::battery::BatteryPlace;
+use super::super::id::{ShopId, TradeNo};
 use super::super::order::OrderStatus;
 use super::{SimState, World};
 use std::collections::{BTreeMap, BTreeSet};
@@ -149,7 +150,7 @@ fn copy_set<K: Ord + Clone>(
 pub struct CheckPass {
     stage: u8,
     cabinet: Option<super::CabinetId>,
-    order: Option<String>,
+    order: Option<TradeNo>,
     batteries: BatteryPos,
     /// Violations found so far, in the order found, without repeats.
     found: Vec<String>,
@@ -203,8 +204,8 @@ impl CheckPass {
 pub struct CopyPass {
     stage: u8,
     cabinet: Option<super::CabinetId>,
-    order: Option<String>,
-    shop: Option<String>,
+    order: Option<TradeNo>,
+    shop: Option<ShopId>,
     token: Option<String>,
     due: Option<(crate::clock::Millis, super::Due)>,
     task: Option<(crate::clock::Millis, super::super::sim_state::SimTask)>,
@@ -250,7 +251,12 @@ impl World {
                         all.extend(s.battery.as_deref().map(|b| Ref::Battery(b.to_string())));
                     }
                 }
-                Ref::Order(id) => all.extend(self.orders.get(id).and_then(|o| o.battery.clone()).map(Ref::Battery)),
+                Ref::Order(id) => all.extend(
+                    self.orders
+                        .get(id.as_str())
+                        .and_then(|o| o.battery.as_deref())
+                        .map(|b| Ref::Battery(b.to_string())),
+                ),
                 Ref::Battery(id) => match self.batteries.get(id).map(|b| &b.place) {
                     Some(BatteryPlace::Slot { cabinet, .. }) => {
                         all.insert(Ref::Cabinet(cabinet.to_string()));
@@ -279,9 +285,9 @@ impl World {
                 }
                 Ref::Order(id) => {
                     orders.insert(id.clone());
-                    match self.orders.get(&id) {
-                        Some(o) => copy.orders.insert(id, o.clone()),
-                        None => copy.orders.remove(&id),
+                    match self.orders.get(id.as_str()) {
+                        Some(o) => copy.orders.insert(id.into(), o.clone()),
+                        None => copy.orders.remove(id.as_str()),
                     };
                 }
             }
@@ -316,12 +322,12 @@ impl World {
                 if o.status == OrderStatus::InLease {
                     match o.battery.as_deref() {
                         None => {
-                            pass.involve([Ref::Order(o.trade_no.clone())]);
+                            pass.involve([Ref::Order(o.trade_no.to_string())]);
                             pass.report(format!("order {} is in lease without a battery", o.trade_no))
                         }
                         Some(b) => match self.batteries.get(b).map(|b| &b.place) {
                             Some(BatteryPlace::Rented { order }) if *order == o.trade_no => {}
-                            _ if pass.involve([Ref::Order(o.trade_no.clone()), Ref::Battery(b.to_string())]) => {}
+                            _ if pass.involve([Ref::Order(o.trade_no.to_string()), Ref::Battery(b.to_string())]) => {}
                             None => pass.report(format!("order {} is in lease with unknown battery {b}", o.trade_no)),
                             Some(place) => pass.report(format!(
                                 "order {} is in lease with battery {b}, which believes it is {place:?}",
