@@ -31,6 +31,9 @@ fi
 cargo build --release --bins -q
 
 PIDS=()
+# Server process by port, for the CPU time each run costs the server (steadier than req/s on a
+# shared machine: another job's load slows both sides, but a request's own work stays put).
+declare -A PORTPID=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
@@ -44,6 +47,7 @@ start_server() {
   for _ in $(seq 1 1800); do
     URL=$(grep -o 'http://[0-9.:]*' "$log" 2>/dev/null | head -1 || true)
     if [ -n "$URL" ]; then
+      PORTPID[${URL##*:}]=$PID
       STARTED=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.2f}')")
       return 0
     fi
@@ -55,15 +59,25 @@ start_server() {
 }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
-# wrk_run NAME URL [LUA] [CONNS]: one run, appends "NAME rps p50 p99 non2xx" to $OUT/runs.txt.
+# CPU time (user + system, in clock ticks) the process PID has used so far; 0 if unknown.
+cpu_ticks() { [ -n "${1:-}" ] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# wrk_run NAME URL [LUA] [CONNS]: one run, appends "NAME rps p50 p99 non2xx cpu_us" to
+# $OUT/runs.txt, cpu_us being the server's CPU time per answered request in microseconds.
 wrk_run() {
   local name=$1 url=$2 lua=${3:-} conns=${4:-$CONNS}
   local args=(-t2 -c"$conns" -d"${DURATION}s" --latency --timeout 5s)
   [ -n "$lua" ] && args+=(-s "$lua")
+  local hostport=${url#http://}
+  hostport=${hostport%%/*}
+  local pid=${PORTPID[${hostport##*:}]:-} t0 t1
+  t0=$(cpu_ticks "$pid")
   wrk "${args[@]}" "$url" >"$OUT/wrk-$name.txt" 2>&1 || true
-  python3 - "$name" "$OUT/wrk-$name.txt" <<'PY' | tee -a "$OUT/runs.txt"
+  t1=$(cpu_ticks "$pid")
+  python3 - "$name" "$OUT/wrk-$name.txt" "$((t1 - t0))" "$(getconf CLK_TCK)" "$DURATION" <<'PY' | tee -a "$OUT/runs.txt"
 import re, sys
 name, t = sys.argv[1], open(sys.argv[2]).read()
+ticks, hz, secs = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 def ms(v):
     m = re.match(r"([\d.]+)(us|ms|s)", v)
     if not m: return float("nan")
@@ -71,8 +85,10 @@ def ms(v):
     return x / 1000 if u == "us" else x * 1000 if u == "s" else x
 g = lambda p: re.search(p, t)
 rps, p50, p99, bad = g(r"Requests/sec:\s+([\d.]+)"), g(r"\s50%\s+(\S+)"), g(r"\s99%\s+(\S+)"), g(r"Non-2xx or 3xx responses: (\d+)")
-print(name, f"{float(rps.group(1)) if rps else 0:.0f}", f"{ms(p50.group(1)) if p50 else float('nan'):.2f}",
-      f"{ms(p99.group(1)) if p99 else float('nan'):.2f}", bad.group(1) if bad else 0)
+r = float(rps.group(1)) if rps else 0
+cpu = ticks / hz / (r * secs) * 1e6 if r > 0 and ticks > 0 else float("nan")
+print(name, f"{r:.0f}", f"{ms(p50.group(1)) if p50 else float('nan'):.2f}",
+      f"{ms(p99.group(1)) if p99 else float('nan'):.2f}", bad.group(1) if bad else 0, f"{cpu:.1f}")
 PY
 }
 : >"$OUT/runs.txt"
@@ -165,8 +181,8 @@ python3 - "$OUT/runs.txt" <<'PY' | tee "$OUT/summary.md"
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
-    name, rps, p50, p99, bad = line.split()
-    runs[name] = (float(rps), float(p50), float(p99), int(bad))
+    name, rps, p50, p99, bad, cpu = line.split()
+    runs[name] = (float(rps), float(p50), float(p99), int(bad), float(cpu))
 def rounds(prefix, what):
     return [v for k, v in runs.items() if k.startswith(prefix) and k.split("-", 1)[1] == what]
 def ratio(prefix, a, b, col=0):
@@ -189,6 +205,9 @@ row("O1 spread, this binary / previous binary (req/s)", "r", "o1spread-on", "o1s
 row("O1 one cabinet, metrics on / --metrics=false (req/s)", "r", "o1single-on", "o1single-off")
 row("O1 one cabinet, this binary / previous binary (req/s)", "r", "o1single-on", "o1single-old")
 row("O1 one cabinet / static limit (req/s)", "r", "o1single-on", "limit-static")
+row("server CPU per request: O1 spread, this binary / previous binary", "r", "o1spread-on", "o1spread-old", 4)
+row("server CPU per request: O1 one cabinet, this binary / previous binary", "r", "o1single-on", "o1single-old", 4)
+row("server CPU per request: O1 spread / the limit's", "r", "o1spread-on", "limit-spread", 4)
 for w, label in (("c7", "C7 first page"), ("r1", "R1 first page"), ("o6", "O6 zoom 8")):
     row(f"{label} / static limit (req/s)", "x", w, "limit-static")
     row(f"{label} p99 / static limit p99", "x", w, "limit-static", 2)
@@ -197,9 +216,9 @@ row("mixed p99 / that limit's p99", "x", "mixed", "limit-mixed", 2)
 row("R1 p99 beside 10,000 held connections / R1 p99 alone", "l", "r1-beside-held", "r1-alone", 2)
 row("R1 req/s beside 10,000 held connections / alone", "l", "r1-beside-held", "r1-alone")
 print()
-print("| run | req/s | p50 ms | p99 ms | non-2xx |")
-print("|---|---|---|---|---|")
-for k, (rps, p50, p99, bad) in runs.items():
-    print(f"| {k} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {bad} |")
+print("| run | req/s | p50 ms | p99 ms | non-2xx | server CPU us/request |")
+print("|---|---|---|---|---|---|")
+for k, (rps, p50, p99, bad, cpu) in runs.items():
+    print(f"| {k} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {bad} | {cpu:.1f} |")
 PY
 cat "$OUT/notes.txt"

@@ -468,6 +468,83 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
     }
 }
 
+impl DeviceRow<'_> {
+    /// Write this row as `serde_json` writes it (tests compare the two), without its per-key
+    /// escaping: a C7 page is twenty of these, polled by dashboards (see `json_out`).
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use super::json_out::{boolean, string, uint};
+        out.extend_from_slice(br#"{"pId":"#);
+        uint(out, self.p_id as u64);
+        out.extend_from_slice(br#","pType":"#);
+        string(out, &self.p_type);
+        out.extend_from_slice(br#","pCabinetid":"#);
+        string(out, self.p_cabinetid);
+        out.extend_from_slice(br#","pTotal":"#);
+        uint(out, self.p_total as u64);
+        out.extend_from_slice(br#","pBorrow":"#);
+        uint(out, self.p_borrow as u64);
+        out.extend_from_slice(br#","pAlso":"#);
+        uint(out, self.p_also as u64);
+        out.extend_from_slice(br#","pRegtime":"#);
+        string(out, &self.p_regtime);
+        out.extend_from_slice(br#","pStatus":"#);
+        string(out, self.p_status);
+        out.extend_from_slice(br#","pLognum":"#);
+        uint(out, self.p_lognum);
+        out.extend_from_slice(br#","pLogtime":"#);
+        string(out, &self.p_logtime);
+        out.extend_from_slice(br#","pJson":"#);
+        string(out, &self.p_json);
+        out.extend_from_slice(br#","pCard":"#);
+        string(out, self.p_card);
+        out.extend_from_slice(br#","pJingdu":"#);
+        string(out, &self.p_jingdu);
+        out.extend_from_slice(br#","pWeidu":"#);
+        string(out, &self.p_weidu);
+        out.extend_from_slice(br#","pHash":"#);
+        string(out, &self.p_hash);
+        out.extend_from_slice(br#","pShopid":"#);
+        string(out, self.p_shopid);
+        out.extend_from_slice(br#","pShopName":"#);
+        string(out, self.p_shop_name);
+        out.extend_from_slice(br#","pOnline":"#);
+        boolean(out, self.p_online);
+        out.extend_from_slice(br#","pBatteryNum":"#);
+        uint(out, self.p_battery_num as u64);
+        out.extend_from_slice(br#","pSignal":"#);
+        string(out, self.p_signal);
+        out.extend_from_slice(br#","pIp":"#);
+        string(out, self.p_ip);
+        out.push(b'}');
+    }
+}
+
+/// C7's answer, `{"msg":"Successful operation","code":0,"data":<page>}`, as
+/// `envelope::ok_bytes` writes it (tests compare the two).
+fn write_device_page(page: &Page<DeviceRow>) -> Vec<u8> {
+    use super::json_out::{string, uint};
+    let mut out = Vec::with_capacity(256 + 640 * page.records.len());
+    out.extend_from_slice(br#"{"msg":"#);
+    string(&mut out, envelope::OK_MSG);
+    out.extend_from_slice(br#","code":0,"data":{"records":["#);
+    for (i, row) in page.records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        row.write_json(&mut out);
+    }
+    out.extend_from_slice(br#"],"total":"#);
+    uint(&mut out, page.total as u64);
+    out.extend_from_slice(br#","size":"#);
+    uint(&mut out, page.size as u64);
+    out.extend_from_slice(br#","current":"#);
+    uint(&mut out, page.current as u64);
+    out.extend_from_slice(br#","pages":"#);
+    uint(&mut out, page.pages as u64);
+    out.extend_from_slice(b"}}");
+    out
+}
+
 /// Rows of the agent's cabinets that pass `keep`, in id order.
 fn device_rows<'a>(w: &'a World, agent: &str, now: i64, keep: impl Fn(&Cabinet) -> bool) -> Vec<DeviceRow<'a>> {
     w.cabinets()
@@ -551,19 +628,19 @@ async fn all_devices_page(
                     .filter_map(|(i, id)| w.cabinets().get(id.as_str()).map(|c| device_row(w, i + 1, c, now)))
                     .collect();
                 // Rows borrow the world: serialised inside the read lock.
-                return envelope::ok_bytes(Page {
+                return Ok(write_device_page(&Page {
                     records,
                     total: list.len(),
                     size: p.size,
                     current: page.max(1),
                     pages: list.len().div_ceil(p.size),
-                });
+                }));
             }
             None => w.cabinets().values().enumerate().filter(|(_, c)| c.agent == agent.0).collect(),
         };
         let p = paginate(mine, page, limit);
         let records: Vec<DeviceRow> = p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now)).collect();
-        envelope::ok_bytes(Page { records, total: p.total, size: p.size, current: p.current, pages: p.pages })
+        Ok(write_device_page(&Page { records, total: p.total, size: p.size, current: p.current, pages: p.pages }))
     })?;
     Ok(envelope::json_bytes(data))
 }
@@ -1100,6 +1177,50 @@ async fn publish_ad(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(text: &str, n: usize) -> DeviceRow<'_> {
+        DeviceRow {
+            p_id: n,
+            p_type: n.to_string(),
+            p_cabinetid: text,
+            p_total: n * 3,
+            p_borrow: n / 2,
+            p_also: 0,
+            p_regtime: "2026-03-02 09:00:00".into(),
+            p_status: "1",
+            p_lognum: u64::MAX - n as u64,
+            p_logtime: text.into(),
+            p_json: format!("{{\"cabinetId\":\"{text}\",\"online\":true}}"),
+            p_card: text,
+            p_jingdu: coord(2.2750444607082394),
+            p_weidu: coord(-48.5),
+            p_hash: geohash::encode(48.8, 2.3, 12),
+            p_shopid: text,
+            p_shop_name: text,
+            p_online: n.is_multiple_of(3),
+            p_battery_num: n,
+            p_signal: text,
+            p_ip: text,
+        }
+    }
+
+    #[test]
+    fn the_c7_writer_writes_what_serde_json_writes_for_the_page() {
+        for text in ["", "BAA00000", "Caf\u{e9} \"Gare\" \\ \u{20ac}", "tab\tnew\nline\u{1}"] {
+            for rows in [0, 1, 2, 20] {
+                let page = Page {
+                    records: (0..rows).map(|n| row(text, n * 7919)).collect(),
+                    total: 100_000,
+                    size: 20,
+                    current: 3,
+                    pages: 5000,
+                };
+                let fast = String::from_utf8(write_device_page(&page)).unwrap();
+                let reference = String::from_utf8(envelope::ok_bytes(&page).unwrap()).unwrap();
+                assert_eq!(fast, reference);
+            }
+        }
+    }
 
     #[test]
     fn ad_position_codes() {

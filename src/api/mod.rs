@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod event_push;
 pub mod guard;
 pub mod input;
+pub mod json_out;
 pub mod open;
 pub mod operation;
 pub mod order;

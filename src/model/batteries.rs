@@ -28,6 +28,54 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Where a slot's battery last sat in the table: a guess that spares a hash look-up.
+///
+/// O1, list rows and the simulation look up every docked battery of a cabinet; over a large
+/// fleet each hash look-up is two or three cache misses (the index, then the battery), most of
+/// a fresh O1 answer's own cost. A slot remembers the position its battery was found at, and a
+/// look-up through the slot checks that position first ([`Batteries::get_hinted`]). The guess
+/// is never trusted: the battery there must carry the id asked for, else the hash look-up runs
+/// and the guess is corrected. So a stale guess (the battery moved on a removal, another
+/// battery was docked) costs one compare, and nothing else has to keep guesses up to date.
+///
+/// It is an atomic so that readers under the shared lock can correct it (relaxed: any value
+/// is as good as another, correctness comes from the id check). Not saved, not compared:
+/// two slots with different guesses are the same slot.
+#[derive(Default)]
+pub struct PositionHint(AtomicU32);
+
+impl PositionHint {
+    fn get(&self) -> usize {
+        // Zero for a fresh hint: position 0 is as good a first guess as any.
+        self.0.load(Ordering::Relaxed) as usize
+    }
+
+    fn set(&self, at: usize) {
+        self.0.store(u32::try_from(at).unwrap_or(u32::MAX), Ordering::Relaxed);
+    }
+}
+
+impl Clone for PositionHint {
+    fn clone(&self) -> Self {
+        PositionHint(AtomicU32::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl PartialEq for PositionHint {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for PositionHint {}
+
+impl fmt::Debug for PositionHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("_")
+    }
+}
 
 /// Batteries by id (see the module comment for the layout).
 #[derive(Clone, Default)]
@@ -81,6 +129,19 @@ impl Batteries {
     /// The battery with this id.
     pub fn get(&self, id: &str) -> Option<&Battery> {
         self.position(id).and_then(|i| self.all.get(i))
+    }
+
+    /// The battery with this id, trying the position `hint` remembers first and remembering
+    /// where it was found (see [`PositionHint`]).
+    pub fn get_hinted(&self, id: &str, hint: &PositionHint) -> Option<&Battery> {
+        if let Some(b) = self.all.get(hint.get()) {
+            if b.id == id {
+                return Some(b);
+            }
+        }
+        let at = self.position(id)?;
+        hint.set(at);
+        self.all.get(at)
     }
 
     /// The battery with this id, to change. Its `id` must not be changed (the table files it

@@ -1,5 +1,6 @@
 //! Cabinets (charging stations) and their 1-based slots.
 
+use super::batteries::PositionHint;
 pub use super::fault_types::SlotFault;
 use super::id::{AgentId, BatteryId, CabinetId, ShopId};
 use crate::clock::Millis;
@@ -70,6 +71,10 @@ pub struct Slot {
     pub locked: bool,
     /// Why it was locked.
     pub lock_reason: RareText,
+    /// Where the docked battery was last found in the battery table (a guess checked on
+    /// each use; not saved). Fits in the padding: a `Slot` stays 48 bytes.
+    #[serde(skip)]
+    pub battery_at: PositionHint,
 }
 
 /// A cabinet's advertising as C11 or C13 last set it. Saved in snapshots under these names.

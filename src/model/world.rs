@@ -296,6 +296,11 @@ impl World {
         }
     }
 
+    /// The battery docked in `s`, looked up through the slot's position hint.
+    pub fn docked_battery(&self, s: &Slot) -> Option<&Battery> {
+        self.batteries.get_hinted(s.battery.as_deref()?, &s.battery_at)
+    }
+
     /// Charge of battery `id` now.
     pub fn vol(&self, id: &str, now: Millis) -> u8 {
         self.batteries.get(id).map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0)
@@ -314,7 +319,7 @@ impl World {
             let Some(id) = s.battery.as_deref() else {
                 continue;
             };
-            let vol = match self.batteries.get(id) {
+            let vol = match self.batteries.get_hinted(id, &s.battery_at) {
                 Some(b) => {
                     until = until.min(b.vol_steady_until(charge, now));
                     b.vol_at(charge, now)
@@ -331,10 +336,7 @@ impl World {
         let Some(s) = cab.slot(slot) else {
             return false;
         };
-        let Some(id) = s.battery.as_deref() else {
-            return false;
-        };
-        let Some(b) = self.batteries.get(id) else {
+        let Some(b) = self.docked_battery(s) else {
             return false;
         };
         self.rentable_with(s, b, b.vol_at(&self.settings.charge, now))
@@ -356,7 +358,7 @@ impl World {
         let mut best: Option<(u8, u16)> = None;
         for (i, s) in cab.slots.iter().enumerate() {
             // The same test as `is_rentable`, with one look-up of the battery.
-            let Some(b) = s.battery.as_deref().and_then(|id| self.batteries.get(id)) else {
+            let Some(b) = self.docked_battery(s) else {
                 continue;
             };
             let vol = b.vol_at(&self.settings.charge, now);
@@ -378,7 +380,7 @@ impl World {
                 returnable += 1;
                 continue;
             }
-            let b = s.battery.as_deref().and_then(|id| self.batteries.get(id));
+            let b = self.docked_battery(s);
             let vol = b.map(|b| b.vol_at(&self.settings.charge, now)).unwrap_or(0);
             let battery_fault = b.map(|b| b.fault).unwrap_or_default();
             if b.is_some_and(|b| self.rentable_with(s, b, vol)) {
