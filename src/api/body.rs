@@ -1,6 +1,6 @@
 //! JSON request bodies of the Advance API: read once (a size limit, UTF-8, JSON), then bound
-//! to the operation's input struct by `api::input::bind_body` (shop, price-strategy, ad and
-//! push-config writes), or read here as a bare array (`unbindShop`, price-strategy delete).
+//! to the operation's input type by `api::input::bind_body` (an object) or `bind_list` (the
+//! bare arrays of `unbindShop` and price-strategy delete).
 
 use super::params::MAX_PARAM_BODY;
 use crate::error::Error;
@@ -68,19 +68,6 @@ impl FromRequest for JsonBody {
     }
 }
 
-/// Every item of `items` as a non-blank string, trimmed; `name` is used in messages.
-pub fn id_strings(items: &[Value], name: &str) -> Result<Vec<String>, Error> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-            Value::String(_) => Err(Error::bad_param(&format!("{name}[{i}]"), "blank id")),
-            other => Err(Error::bad_param(&format!("{name}[{i}]"), format!("expected a string, got {}", kind(other)))),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,7 +81,5 @@ mod tests {
         assert_eq!(JsonBody(json!(["a"])).array("ids").unwrap().len(), 1);
         assert!(JsonBody::parse(b"{").is_err());
         assert_eq!(JsonBody::parse(b"  ").unwrap().0, Value::Null);
-        assert!(id_strings(&[json!(" ")], "body").is_err());
-        assert_eq!(id_strings(&[json!(" x ")], "body").unwrap(), ["x"]);
     }
 }

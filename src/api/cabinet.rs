@@ -6,9 +6,9 @@
 //! `code` ("0"), as documented; every other endpoint with an integer.
 
 use super::auth::AuthAgent;
-use super::body::{id_strings, JsonBody};
+use super::body::JsonBody;
 use super::envelope::{self, coord, Envelope};
-use super::input::{bind_body, Input, Int, Short, Text, Time};
+use super::input::{bind_body, bind_list, Input, Int, Short, Text, Time};
 use super::operation::{schema, Answer, Body, Method, Operation, PathParam, StrayFields};
 use super::paging::{paginate, Page};
 use super::params::clip;
@@ -179,7 +179,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "C12 Device unbound to merchant (documented as GET with a JSON body)",
         description: "Documented as GET carrying a JSON body (an array of cabinet ids); clients use POST, both are \
             served.",
-        body: Some(Body::StringArray),
+        body: Some(Body::Typed(schema::<Vec<Text>>)),
         ..Operation::BASE
     },
     Operation {
@@ -989,8 +989,7 @@ async fn bind_to_shop(
 /// C12 `GET|POST /cabinet/unbindShop` with a bare JSON array of device ids: take them out of
 /// their shops. All ids must be the account's; nothing changes otherwise.
 async fn unbind_shop(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
-    let ids = id_strings(body.array("device ids")?, "body")?;
-    // A bare array, bound here: its items are named body[i] in messages.
+    let ids: Vec<String> = bind_list::<Text>(&body, "device ids")?.into_iter().map(|t| t.0.into_string()).collect();
     state.store.write(|w, _| w.unbind_cabinets(&agent.0, &ids))?;
     Ok(envelope::ok_empty())
 }

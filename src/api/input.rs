@@ -258,6 +258,17 @@ pub fn bind_body<T: DeserializeOwned>(body: &serde_json::Value) -> Result<T, Err
     })
 }
 
+/// Bind a body that is a bare JSON array (C12's cabinet ids, P4's price ids) to its items,
+/// named `body[i]` in messages; an empty body or an empty array is refused (`what` names the
+/// items).
+pub fn bind_list<T: DeserializeOwned>(body: &super::body::JsonBody, what: &str) -> Result<Vec<T>, Error> {
+    body.array(what)?;
+    bind_json(&body.0).map_err(|e| match e {
+        BindError::Other(why) => Error::bad_body(why),
+        e => at("body", e).into_error(),
+    })
+}
+
 /// The JSON type of a value, for messages.
 fn kind(v: &serde_json::Value) -> &'static str {
     super::body::kind(v)

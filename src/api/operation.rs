@@ -52,12 +52,8 @@ pub struct PathParam {
 /// The body an operation takes.
 #[derive(Clone, Copy)]
 pub enum Body {
-    /// A JSON object: the input struct the handler binds.
+    /// JSON: the input type the handler binds (a struct, or a bare array of ids).
     Typed(SchemaFn),
-    /// A bare JSON array of strings (ids).
-    StringArray,
-    /// A bare JSON array of integers (ids).
-    IntegerArray,
 }
 
 /// What a success looks like (business errors always answer the one error shape).

@@ -3,9 +3,9 @@
 //! create/update, delete and binding to shops.
 
 use super::auth::AuthAgent;
-use super::body::{kind, JsonBody};
+use super::body::JsonBody;
 use super::envelope::{self, Amount, Envelope};
-use super::input::{bind_body, Int, Price, Short, Text};
+use super::input::{bind_body, bind_list, Int, Price, Short, Text};
 use super::operation::{schema, Answer, Body, Method, Operation, PathParam};
 use super::paging::{paginate, Page};
 use crate::app::AppState;
@@ -16,7 +16,6 @@ use crate::model::{PriceStrategy, TimetableRow, World};
 use actix_web::{web, HttpResponse};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// P1-P6, as the OpenAPI document lists them.
 pub const OPERATIONS: &[Operation] = &[
@@ -59,7 +58,7 @@ pub const OPERATIONS: &[Operation] = &[
         path: "/shop/priceStrategy/delete",
         tag: TAG,
         summary: "P4 4.Delete Price Strategy (\"Strategyy\")",
-        body: Some(Body::IntegerArray),
+        body: Some(Body::Typed(schema::<Vec<Int<0, { i64::MAX }>>>)),
         ..Operation::BASE
     },
     Operation {
@@ -394,19 +393,8 @@ async fn save_or_update(state: web::Data<AppState>, agent: AuthAgent, body: Json
 /// P4 `POST /shop/priceStrategy/delete` with a bare JSON array of price ids. A strategy still
 /// bound to a shop is refused (`3102`); nothing is deleted unless all can be.
 async fn delete(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> Result<HttpResponse, Error> {
-    let items = body.array("price ids")?;
-    let ids = items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            Value::Number(n) => n
-                .as_u64()
-                .map(PriceId)
-                .ok_or_else(|| Error::bad_param(&format!("body[{i}]"), format!("{n} is not a price id"))),
-            Value::String(s) => price_id_of(s),
-            other => Err(Error::bad_param(&format!("body[{i}]"), format!("expected a price id, got {}", kind(other)))),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<PriceId> =
+        bind_list::<Int<0, { i64::MAX }>>(&body, "price ids")?.into_iter().map(|n| PriceId(n.get() as u64)).collect();
     state.store.write(|w, _| w.delete_strategies(&agent.0, &ids))?;
     Ok(envelope::ok_empty())
 }

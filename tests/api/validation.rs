@@ -296,7 +296,7 @@ fn strategy_cases() -> Vec<Case> {
         q("GET", "/shop/priceStrategy/detail/999", 3101, "Price strategy 999"),
         j("POST", "/shop/priceStrategy/delete", json!([]), 1002, "non-empty JSON array of price ids"),
         j("POST", "/shop/priceStrategy/delete", json!({"ids": [101]}), 1002, "expected a JSON array"),
-        j("POST", "/shop/priceStrategy/delete", json!(["abc"]), 1001, "'priceId'"),
+        j("POST", "/shop/priceStrategy/delete", json!(["abc"]), 1001, "'body[0]' is invalid: 'abc' is not an integer"),
         j("POST", "/shop/priceStrategy/delete", json!([true]), 1001, "body[0]"),
         j("POST", "/shop/priceStrategy/delete", json!([101]), 3102, "bound to shop(s) 04679963e0"),
         j("POST", "/shop/priceStrategy/delete", json!([999]), 3101, "999"),
