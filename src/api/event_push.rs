@@ -99,6 +99,10 @@ fn parse_config(body: &[u8]) -> Result<PushConfig, Error> {
     let b: PushConfigBody = bind_json(&v).map_err(|e| match e {
         BindError::Missing(name) => Error::bad_body(format!("{name} is required")),
         BindError::Bad { name, why } => Error::bad_body(format!("{name}: {why}")),
+        BindError::NotAnObject { name, got } if name.is_empty() => {
+            Error::bad_body(format!("expected a JSON object {{pushUrl, eventSubscriptions}}, got {got}"))
+        }
+        BindError::NotAnObject { name, got } => Error::bad_body(format!("{name}: expected a JSON object, got {got}")),
         BindError::Other(why) => Error::bad_body(why),
     })?;
     let push_url = url_field(&b.push_url, "pushUrl")?;

@@ -13,7 +13,7 @@
 //! The value types below ([`Text`], [`Int`], [`Time`], [`Latitude`], [`Longitude`]) carry
 //! their own rule and their own schema, so a range is written once.
 
-use super::body::MAX_AMOUNT;
+use super::body::{kind, MAX_AMOUNT};
 use super::params::{clip, Params};
 use crate::clock::{parse_datetime, Millis};
 use crate::error::Error;
@@ -57,6 +57,9 @@ pub enum BindError {
     Missing(String),
     /// A parameter is present but unusable.
     Bad { name: String, why: String },
+    /// A body member (empty name: the body) that must be a JSON object is not one; `got`
+    /// names what it is. A body of the wrong shape: 1002.
+    NotAnObject { name: String, got: &'static str },
     /// A failure not tied to one parameter (a struct that is not a map).
     Other(String),
 }
@@ -66,6 +69,10 @@ impl BindError {
         match self {
             BindError::Missing(name) => Error::missing_param(&name),
             BindError::Bad { name, why } => Error::bad_param(&name, why),
+            BindError::NotAnObject { name, got } if name.is_empty() => {
+                Error::bad_body(format!("expected a JSON object, got {got}"))
+            }
+            BindError::NotAnObject { name, got } => Error::bad_body(format!("{name} must be a JSON object, got {got}")),
             BindError::Other(why) => Error::bad_param("request", why),
         }
     }
@@ -76,6 +83,7 @@ impl fmt::Display for BindError {
         match self {
             BindError::Missing(n) => write!(f, "missing {n}"),
             BindError::Bad { name, why } => write!(f, "{name}: {why}"),
+            BindError::NotAnObject { name, got } => write!(f, "{name}: not a JSON object but {got}"),
             BindError::Other(why) => f.write_str(why),
         }
     }
@@ -139,6 +147,7 @@ impl<'de, 'a> MapAccess<'de> for PairsAccess<'a> {
         let (name, value) = self.value.take().ok_or_else(|| BindError::Other("a value without a name".into()))?;
         seed.deserialize(ValueDe(value)).map_err(|e| match e {
             BindError::Other(why) => BindError::Bad { name: name.to_string(), why },
+            BindError::Missing(inner) if inner.is_empty() => BindError::Missing(name.to_string()),
             e => e,
         })
     }
@@ -250,10 +259,6 @@ pub fn bind_body<T: DeserializeOwned>(body: &serde_json::Value) -> Result<T, Err
     };
     bind_json(body).map_err(|e| match e {
         BindError::Other(why) => Error::bad_body(why),
-        // An item that is not an object is a body of the wrong shape, as the whole body is.
-        BindError::Bad { name, why } if why.starts_with(NOT_AN_OBJECT) => {
-            Error::bad_body(format!("{name} must be a JSON object{}", &why[NOT_AN_OBJECT.len()..]))
-        }
         e => e.into_error(),
     })
 }
@@ -269,26 +274,18 @@ pub fn bind_list<T: DeserializeOwned>(body: &super::body::JsonBody, what: &str) 
     })
 }
 
-/// The JSON type of a value, for messages.
-fn kind(v: &serde_json::Value) -> &'static str {
-    super::body::kind(v)
-}
-
-/// How a member that must be an object says it is not.
-const NOT_AN_OBJECT: &str = "expected a JSON object";
-
-/// What a required text says when it is blank: the member counts as missing.
-const BLANK: &str = "\u{0}blank";
-
 /// Prefix a failure inside a member or item with where it is.
 fn at(place: &str, e: BindError) -> BindError {
     let join =
         |inner: &str| if inner.starts_with('[') { format!("{place}{inner}") } else { format!("{place}.{inner}") };
+    // An empty name is the value itself: a blank required text (missing) or a value that is
+    // not an object.
+    let name = |inner: &str| if inner.is_empty() { place.to_string() } else { join(inner) };
     match e {
-        BindError::Other(why) if why == BLANK => BindError::Missing(place.to_string()),
         BindError::Other(why) => BindError::Bad { name: place.to_string(), why },
-        BindError::Bad { name, why } => BindError::Bad { name: join(&name), why },
-        BindError::Missing(name) => BindError::Missing(join(&name)),
+        BindError::Bad { name: inner, why } => BindError::Bad { name: join(&inner), why },
+        BindError::Missing(inner) => BindError::Missing(name(&inner)),
+        BindError::NotAnObject { name: inner, got } => BindError::NotAnObject { name: name(&inner), got },
     }
 }
 
@@ -306,7 +303,7 @@ impl JsonDe<'_> {
                 },
             },
             // Blank is absent: a required member is reported missing.
-            Value::String(s) if s.trim().is_empty() => Err(BindError::Other(BLANK.into())),
+            Value::String(s) if s.trim().is_empty() => Err(BindError::Missing(String::new())),
             Value::String(s) => {
                 s.trim().parse().map_err(|_| BindError::Other(format!("'{}' is not an integer", clip(s))))
             }
@@ -342,7 +339,7 @@ impl<'de> Deserializer<'de> for JsonDe<'_> {
         use serde_json::Value;
         let v = match self.0 {
             Value::Number(n) => n.as_f64(),
-            Value::String(s) if s.trim().is_empty() => return Err(BindError::Other(BLANK.into())),
+            Value::String(s) if s.trim().is_empty() => return Err(BindError::Missing(String::new())),
             Value::String(s) => s.trim().parse::<f64>().ok(),
             other => return Err(BindError::Other(format!("expected a number, got {}", kind(other)))),
         };
@@ -406,7 +403,7 @@ impl<'de> Deserializer<'de> for JsonDe<'_> {
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BindError> {
         match self.0 {
             serde_json::Value::Object(m) => visitor.visit_map(MembersAccess { iter: m.iter(), value: None }),
-            other => Err(BindError::Other(format!("{NOT_AN_OBJECT}, got {}", kind(other)))),
+            other => Err(BindError::NotAnObject { name: String::new(), got: kind(other) }),
         }
     }
 
@@ -509,7 +506,7 @@ impl<'de> Deserialize<'de> for Text {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
                 match v.trim() {
-                    "" => Err(E::custom(BLANK)),
+                    "" => Err(E::missing_field("")),
                     t => Ok(Text(CompactString::from(t))),
                 }
             }
@@ -588,7 +585,7 @@ impl<'de, const MAX: usize> Deserialize<'de> for Short<MAX> {
             return Err(de::Error::custom(format!("longer than {MAX} characters")));
         }
         match s.trim() {
-            "" => Err(de::Error::custom(BLANK)),
+            "" => Err(de::Error::missing_field("")),
             t if t.len() == s.len() => Ok(Short(s)),
             t => Ok(Short(t.to_string())),
         }
