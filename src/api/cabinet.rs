@@ -12,6 +12,7 @@ use super::input::{bind_body, bind_list, Input, Int, Short, Text, Time};
 use super::operation::{schema, Answer, Body, Method, Operation, PathParam, StrayFields};
 use super::paging::{paginate, Page};
 use super::params::clip;
+use super::status_block::StatusBlock;
 use crate::app::AppState;
 use crate::clock::fmt_datetime;
 use crate::error::Error;
@@ -790,68 +791,12 @@ fn battery_row<'a>(w: &'a World, cab: &'a Cabinet, n: u16, now: i64) -> Option<B
     })
 }
 
-/// One slot of C5's `subDeviceStatusReport.batteryList`.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-struct ReportedSlot<'a> {
-    battery_id: &'a str,
-    slot: u16,
-    vol: u8,
-    info_status: &'static str,
-    fault_type: SlotFault,
-    fault_cause: &'static str,
-    battery_fault_type: BatteryFault,
-    battery_fault_cause: &'static str,
-}
-
-/// The cabinet's last status report (C5 `subDeviceStatusReport`), in the field names of a
-/// CABINET_STATUS push plus the shop's `geoHash` and the `reportTime`.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-struct StatusReport<'a> {
-    cabinet_id: String,
-    info_status: &'static str,
-    total_count: usize,
-    rentable_count: usize,
-    returnable_count: usize,
-    ic_card: String,
-    client_ip: String,
-    client_port: String,
-    geo_hash: String,
-    signal: String,
-    report_time: String,
-    battery_list: Vec<ReportedSlot<'a>>,
-}
-
-fn status_report<'a>(w: &World, cab: &Cabinet, r: &'a CabinetReport) -> StatusReport<'a> {
+/// The cabinet's last status report (C5 `subDeviceStatusReport`): the status block of a
+/// CABINET_STATUS push, with the shop's `geoHash` and the `reportTime` (the last handshake).
+fn status_report<'a>(w: &World, cab: &Cabinet, r: &'a CabinetReport) -> StatusBlock<'a> {
     let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
-    StatusReport {
-        cabinet_id: r.cabinet.clone(),
-        info_status: if r.online { "Online" } else { "Offline" },
-        total_count: r.total,
-        rentable_count: r.rentable,
-        returnable_count: r.returnable,
-        ic_card: r.iccid.clone(),
-        client_ip: r.ip.clone(),
-        client_port: r.port.to_string(),
-        geo_hash: shop.map(|s| geohash::encode(s.latitude, s.longitude, 12)).unwrap_or_default(),
-        signal: r.signal.clone(),
-        report_time: fmt_datetime(cab.last_seen),
-        battery_list: r
-            .slots
-            .iter()
-            .map(|s| ReportedSlot {
-                battery_id: s.battery.as_deref().unwrap_or_default(),
-                slot: s.slot,
-                vol: s.vol,
-                info_status: if s.battery.is_some() { "Online" } else { "Offline" },
-                fault_type: s.slot_fault,
-                fault_cause: s.slot_fault.cause(),
-                battery_fault_type: s.battery_fault,
-                battery_fault_cause: s.battery_fault.cause(),
-            })
-            .collect(),
-    }
+    let geo_hash = shop.map(|s| geohash::encode(s.latitude, s.longitude, 12)).unwrap_or_default();
+    StatusBlock::of(r).located(geo_hash, fmt_datetime(cab.last_seen))
 }
 
 /// C5's cabinet. `adConfigList` is the advertising as the client stored it (C11/C13), `[]`
@@ -877,7 +822,7 @@ struct CabinetDetail<'a> {
     signal: &'a str,
     pos_device_id: &'a str,
     batcabs: Vec<SlotRow<'a>>,
-    sub_device_status_report: StatusReport<'a>,
+    sub_device_status_report: StatusBlock<'a>,
     ad_config_list: &'a [Value],
     #[serde(skip_serializing_if = "Option::is_none")]
     ad_update_time: Option<&'a str>,

@@ -19,6 +19,7 @@ pub mod paging;
 pub mod params;
 pub mod price_strategy;
 pub mod shop;
+pub mod status_block;
 
 use crate::error::Error;
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -9,9 +9,8 @@
 //! serialiser sorts them); receivers should not depend on it, but diffs against captured
 //! production bodies stay clean.
 
+use crate::api::status_block::StatusBlock;
 use crate::clock::{fmt_datetime, fmt_push_timestamp};
-use crate::model::event::CabinetReport;
-use crate::model::fault_types::{BatteryFault, SlotFault};
 use crate::model::{Event, EventKind};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -20,71 +19,6 @@ use serde_json::{json, Value};
 pub fn callback_form(trade_no: &str, status: u8) -> String {
     serde_urlencoded::to_string([("status", status.to_string().as_str()), ("tradeNo", trade_no)])
         .expect("two string pairs form-encode")
-}
-
-/// One slot of a status block. Fields in alphabetical order: serialised as declared.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BatteryRow<'a> {
-    battery_fault_cause: &'static str,
-    battery_fault_type: BatteryFault,
-    battery_id: &'a str,
-    fault_cause: &'static str,
-    fault_type: SlotFault,
-    info_status: &'static str,
-    slot: u16,
-    vol: u8,
-}
-
-/// The cabinet status block of CABINET_STATUS and BATTERY_ABNORMAL_WARNING. Typed rather
-/// than a `json!` tree: heartbeats of a large fleet build thousands of these a second, and
-/// serialising borrowed fields costs a fraction of building and sorting a map per slot.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusBlock<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    abnormal_battery_id: Option<&'a str>,
-    battery_list: Vec<BatteryRow<'a>>,
-    cabinet_id: &'a str,
-    client_ip: &'a str,
-    client_port: String,
-    geo_hash: &'static str,
-    ic_card: &'a str,
-    info_status: &'static str,
-    rentable_count: usize,
-    returnable_count: usize,
-    signal: &'a str,
-    total_count: usize,
-}
-
-fn status_block<'a>(r: &'a CabinetReport, abnormal: Option<&'a str>) -> StatusBlock<'a> {
-    StatusBlock {
-        abnormal_battery_id: abnormal,
-        battery_list: r
-            .slots
-            .iter()
-            .map(|s| BatteryRow {
-                battery_fault_cause: s.battery_fault.cause(),
-                battery_fault_type: s.battery_fault,
-                battery_id: s.battery.as_deref().unwrap_or(""),
-                fault_cause: s.slot_fault.cause(),
-                fault_type: s.slot_fault,
-                info_status: if s.battery.is_some() { "Online" } else { "Offline" },
-                slot: s.slot,
-                vol: s.vol,
-            })
-            .collect(),
-        cabinet_id: &r.cabinet,
-        client_ip: &r.ip,
-        client_port: r.port.to_string(),
-        geo_hash: "",
-        ic_card: &r.iccid,
-        info_status: if r.online { "Online" } else { "Offline" },
-        rentable_count: r.rentable,
-        returnable_count: r.returnable,
-        signal: &r.signal,
-        total_count: r.total,
-    }
 }
 
 /// The whole body, keys in alphabetical order.
@@ -116,7 +50,7 @@ fn event_data(kind: &EventKind, at: i64) -> EventData<'_> {
         EventKind::CabinetOffline { cabinet } => json!({
             "cabinetId": cabinet, "infoStatus": "Offline", "offlineTime": fmt_datetime(at),
         }),
-        EventKind::CabinetStatus { report } => return EventData::Status(status_block(report, None)),
+        EventKind::CabinetStatus { report } => return EventData::Status(StatusBlock::of(report)),
         EventKind::BatteryBorrowed { cabinet, order, battery, slot } => json!({
             "cabinetId": cabinet, "outBatteryId": battery, "outSlot": slot, "orderId": order,
             "faultType": 0, "faultCause": "",
@@ -134,7 +68,7 @@ fn event_data(kind: &EventKind, at: i64) -> EventData<'_> {
             "outStatus": if *ok { "0" } else { "1" }, "popupFailureDescription": description,
         }),
         EventKind::FaultRaised { battery, report, .. } => {
-            return EventData::Status(status_block(report, Some(battery.as_deref().unwrap_or(""))))
+            return EventData::Status(StatusBlock::of(report).abnormal(battery.as_deref().unwrap_or("")))
         }
         EventKind::AdminOrderCreated { cabinet, order, battery, slot } => json!({
             "cabinetId": cabinet, "orderId": order, "outBatteryId": battery.clone().unwrap_or_default(),
@@ -175,6 +109,8 @@ pub fn event_body(e: &Event, name: &str) -> String {
 mod tests {
     use super::*;
     use crate::clock::parse_datetime;
+    use crate::model::event::CabinetReport;
+    use crate::model::fault_types::{BatteryFault, SlotFault};
     use crate::model::SlotReport;
 
     fn event(kind: EventKind) -> Event {

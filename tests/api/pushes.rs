@@ -273,6 +273,21 @@ async fn a_status_report_pushes_cabinet_status_with_the_battery_list() {
             rows.join(",")
         )
     );
+    // C5 answers the same block as the cabinet's subDeviceStatusReport, keys sorted as well,
+    // with the shop's geohash and the time of the report added.
+    let pushed = got[0].json()["eventData"].clone();
+    let (_, c5) = app.get(&format!("/cabinet/detail/{DEMO_CAB}")).await;
+    let report = c5["data"]["cabinet"]["subDeviceStatusReport"].as_object().unwrap().clone();
+    let keys: Vec<&String> = report.keys().collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "{c5}");
+    assert_eq!(report["geoHash"].as_str().map(str::len), Some(12), "{c5}");
+    assert!(report["reportTime"].is_string(), "{c5}");
+    for (k, v) in pushed.as_object().unwrap().iter().filter(|(k, _)| *k != "geoHash") {
+        assert_eq!(&report[k], v, "C5's {k} differs from the push's");
+    }
+    assert_eq!(report.len(), pushed.as_object().unwrap().len() + 1, "{c5}");
     // An offline cabinet cannot report; an unknown one is unknown.
     app.control(&format!("/cabinets/{OFFLINE_CAB}/offline")).await;
     assert_eq!(app.control(&format!("/cabinets/{OFFLINE_CAB}/report")).await["code"], 2004);
