@@ -5,15 +5,14 @@
 //! bound address. Tests call it with port 0.
 
 use crate::api;
-use crate::clock::{self, parse_datetime, Clock, Millis};
+use crate::clock::{self, Clock};
 use crate::config::Config;
 use crate::control;
-use crate::driver::{self, Runtime};
-use crate::fixtures;
-use crate::model::event::Subscription;
-use crate::model::push_config::EVENT_NAMES;
-use crate::model::{Event, PushConfig, SimSettings, Snapshot, World};
+use crate::driver;
+use crate::model::World;
 use crate::push::{Hub, PushSettings};
+use crate::state::load::{configured_start, load_world_at};
+use crate::state::runtime::Runtime;
 use crate::store::Store;
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
@@ -22,181 +21,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+pub use crate::state::load::load_world;
+pub use crate::state::AppState;
+
 /// Seconds an idle HTTP/1.1 connection stays open, announced in a `Keep-Alive: timeout=75`
 /// header. actix's default (5 s) closed connections that client pools (which keep theirs for
 /// 30-90 s) reused after a pause, and the client saw "connection closed without response";
 /// 75 s is what production platforms behind a usual front server keep (nginx's default).
 pub const KEEP_ALIVE_S: u64 = 75;
-
-/// Everything a handler needs: the world, the clock, the delivery engine.
-#[derive(Debug)]
-pub struct AppState {
-    /// The world behind its lock, and the time gate.
-    pub store: Store,
-    /// Virtual time.
-    pub clock: Arc<Clock>,
-    /// Outbound deliveries.
-    pub push: Hub,
-    /// The configuration it was started with.
-    pub config: Config,
-    /// The seed in use.
-    pub seed: u64,
-    /// Virtual time the world starts at (for reset).
-    pub start: Millis,
-    /// Wall-clock time the world was first loaded at: a reset rebuilds it with the same
-    /// registration times, so the rebuilt world equals the loaded one.
-    pub loaded_at: Millis,
-    /// The simulation driver, long advances and how the world keeps up with the clock.
-    pub runtime: Runtime,
-    /// The dashboard's plots: a bounded ring of samples over virtual time per agent.
-    pub ui_samples: parking_lot::Mutex<control::ui::Samples>,
-    /// Prometheus metrics (`/_sim/metrics`).
-    pub metrics: crate::metrics::Metrics,
-    /// Answer-time profiles (`/_sim/latency`).
-    pub latency: crate::latency::Latency,
-}
-
-impl AppState {
-    /// Hand events to the delivery engine.
-    pub fn publish(&self, events: Vec<Event>) {
-        if !events.is_empty() {
-            self.push.publish(events);
-        }
-    }
-
-    /// Unix-epoch milliseconds of virtual time `t` (virtual time counts on the wall clock of
-    /// `--utc-offset`; the control API's `nowMs` is the epoch reading).
-    pub fn epoch_ms(&self, t: Millis) -> Millis {
-        t - i64::from(self.config.utc_offset_s) * 1000
-    }
-
-    /// Virtual milliseconds of one simulation step: `--tick-ms`. `POST /_sim/tick?n=N` moves
-    /// the clock by N steps; an advance moves it in chunks of at least this size.
-    pub fn step_ms(&self) -> Millis {
-        self.config.tick_ms.max(1) as Millis
-    }
-
-    /// One bounded step of the world towards the clock (`store::Store::step`), its events
-    /// handed on before the time gate opens again. Returns the time reached and the clock's
-    /// time it aimed at.
-    pub fn step_to_clock(&self) -> (Millis, Millis) {
-        let (reached, now, _) = self.step_to_clock_counted();
-        (reached, now)
-    }
-
-    /// Like [`Self::step_to_clock`], also returning the number of events.
-    pub fn step_to_clock_counted(&self) -> (Millis, Millis, usize) {
-        let gate = self.store.gate();
-        let now = self.clock.now();
-        let started = std::time::Instant::now();
-        let stepped = self.store.step(&gate, now, !self.config.no_sim);
-        let n = stepped.events.len();
-        if n > 0 {
-            self.metrics.observe_step(started.elapsed(), n);
-        }
-        self.publish(stepped.events);
-        drop(gate);
-        (stepped.reached, now, n)
-    }
-
-    /// Bring the world up to the clock, step by step; returns the number of events.
-    pub fn catch_up(&self) -> usize {
-        let mut count = 0;
-        loop {
-            let (reached, now, n) = self.step_to_clock_counted();
-            count += n;
-            if reached >= now {
-                return count;
-            }
-        }
-    }
-
-    /// Move the clock forward by `ms` (the world follows at its next steps); the new now.
-    pub fn clock_advance(&self, ms: Millis) -> Millis {
-        let _gate = self.store.gate();
-        self.clock.advance(ms)
-    }
-
-    /// Run `n` simulation steps, each moving virtual time forward by [`Self::step_ms`];
-    /// returns the number of events.
-    pub fn tick(&self, n: u64) -> usize {
-        let step = self.step_ms();
-        let mut count = 0;
-        for _ in 0..n {
-            self.clock_advance(step);
-            count += self.catch_up();
-        }
-        count
-    }
-
-    /// The world brought up to the clock, and the time it was brought to (snapshots). The
-    /// copy is a long read: requests that read go on meanwhile.
-    pub fn caught_up_world(&self) -> (Millis, World) {
-        let gate = self.store.gate();
-        let now = self.clock.now();
-        loop {
-            let stepped = self.store.step(&gate, now, !self.config.no_sim);
-            self.publish(stepped.events);
-            if stepped.reached >= now {
-                break;
-            }
-        }
-        // Copied with the gate closed, in pieces (`Store::copy_at`): virtual time stands
-        // still for the copy, requests go on between its pieces.
-        let copy = self.store.copy_at(&gate);
-        drop(gate);
-        copy
-    }
-
-    /// Replace the world with a (validated) snapshot and set the clock to its time; the
-    /// journal is kept. `reset` still returns to the loaded fixtures. The new world's
-    /// indexes are built before the swap; the old world is freed after it, by the caller's
-    /// thread, outside every lock.
-    pub fn restore(&self, snap: Snapshot) -> Result<(), crate::error::Error> {
-        self.runtime.cancel_advance("cancelled by a snapshot import");
-        let mut world = snap.world;
-        // The process's shard, not the snapshot's, stamps the tokens and trade numbers it issues.
-        world.set_shard(self.config.shard);
-        let mut settings = world.sim().settings.clone();
-        apply_sim_flags(&self.config, &mut settings);
-        // Refused like a bad snapshot if the command line's rates make its settings unusable;
-        // the world stays as it was.
-        world.load_sim_settings(settings)?;
-        world.warm_indexes();
-        let gate = self.store.gate();
-        let old = self.store.replace(&gate, world, snap.now);
-        self.clock.set(snap.now);
-        drop(gate);
-        drop(old);
-        Ok(())
-    }
-
-    /// Back to the loaded world and start time; the journal is emptied. The world is rebuilt
-    /// from the configuration (same seed, same load time) rather than copied from a kept
-    /// original, which would double the memory of a large fleet; it is built before the time
-    /// gate closes, so only the swap stops time, and requests are answered meanwhile.
-    pub fn reset(&self) {
-        self.runtime.cancel_advance("cancelled by a reset");
-        let rebuilt = load_world_at(&self.config, self.seed, self.loaded_at);
-        let gate = self.store.gate();
-        let old = match rebuilt {
-            Ok((world, _)) => Some(self.store.replace(&gate, world, self.start)),
-            // It loaded at start, so it loads again; if the file changed on disk meanwhile,
-            // keep the current world rather than serve half of one.
-            Err(e) => {
-                log::error!("reset: cannot reload the world: {e}");
-                None
-            }
-        };
-        self.clock.set(self.start);
-        self.push.clear();
-        self.latency.reset();
-        drop(gate);
-        drop(old);
-        // The simulation starts again from the start time.
-        self.catch_up();
-    }
-}
 
 /// A running simulator.
 pub struct Running {
@@ -253,85 +85,6 @@ impl Running {
     }
 }
 
-/// Load the world the configuration asks for, starting now (or when it is pinned).
-pub fn load_world(config: &Config, seed: u64) -> Result<(World, Millis), String> {
-    load_world_at(config, seed, clock::wall_start(config.utc_offset_s))
-}
-
-/// Load the world the configuration asks for, as if the wall clock read `wall`. The virtual
-/// start is `--start`, else the fixture file's `start`, else `wall`; the world's cabinets are
-/// registered then.
-pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World, Millis), String> {
-    if config.agents.is_some() && config.fleet.is_none() {
-        return Err("--agents names the accounts of a generated fleet: give --fleet N too".into());
-    }
-    let pinned = match config.start.as_deref() {
-        Some(s) => Some(parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time"))?),
-        None => None,
-    };
-    let loaded = match (&config.fleet, &config.fixtures) {
-        (Some(n), _) => fixtures::generate_fleet_for(
-            fixtures::FleetSpec { cabinets: *n, agents: config.agents, shard: config.shard },
-            seed,
-            pinned.unwrap_or(wall),
-        ),
-        (None, Some(path)) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
-            fixtures::load_with(&text, seed, wall, pinned).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        (None, None) => fixtures::load_with(fixtures::DEFAULT_FIXTURES, seed, wall, pinned)
-            .map_err(|e| format!("embedded fixtures: {e}"))?,
-    };
-    let start = pinned.or(loaded.start).unwrap_or(wall);
-    let mut world = loaded.world;
-    // A fixture world is split after loading (a fleet shard is generated split already).
-    if let Some(shard) = config.shard.filter(|_| world.shard().is_none()) {
-        world.keep_shard(shard, seed);
-    }
-    if let Some(shard) = config.shard.filter(|_| world.agents().is_empty()) {
-        return Err(format!("shard {shard} owns none of the world's accounts; use fewer shards or more --agents"));
-    }
-    world.set_eject_delay(config.eject_delay_s as Millis * 1000);
-    let mut settings = match loaded.sim {
-        Some(sim) => serde_json::from_value::<SimSettings>(sim).map_err(|e| format!("fixtures: sim: {e}"))?,
-        None => world.sim().settings.clone(),
-    };
-    apply_sim_flags(config, &mut settings);
-    world.load_sim_settings(settings).map_err(|e| e.to_string())?;
-    // Part of the world as loaded, so a reset (which reloads) keeps the wiring of a demo.
-    if let Some(url) = &config.push_url {
-        let all = PushConfig {
-            push_url: url.clone(),
-            event_subscriptions: EVENT_NAMES
-                .iter()
-                .map(|e| Subscription { event: e.to_string(), push_url: String::new(), enable: true })
-                .collect(),
-        };
-        world.set_push_config_all(Arc::new(all));
-    }
-    world.warm_indexes();
-    Ok((world, start))
-}
-
-/// The virtual start time: `--start`, else the world file's, else the wall clock.
-fn configured_start(config: &Config, from_file: Option<Millis>, wall: Millis) -> Result<Millis, String> {
-    match config.start.as_deref() {
-        Some(s) => parse_datetime(s).ok_or_else(|| format!("--start: '{s}' is not a time")),
-        None => Ok(from_file.unwrap_or(wall)),
-    }
-}
-
-/// Command-line overrides of the simulation's rates.
-fn apply_sim_flags(config: &Config, s: &mut SimSettings) {
-    if let Some(r) = config.rent_rate {
-        s.rents_per_cabinet_hour = r;
-    }
-    if let Some(url) = &config.customer_callback_url {
-        s.customer_callback_url = Some(url.clone());
-    }
-}
-
 /// Build and start a simulator.
 pub async fn build(config: Config) -> Result<Running, String> {
     // The only place a seed is drawn from the system: everything after follows from it.
@@ -374,7 +127,7 @@ pub async fn build(config: Config) -> Result<Running, String> {
         seed,
     )
     .map_err(|e| format!("cannot start the delivery thread: {e}"))?;
-    let latency = crate::latency::Latency::new(seed, crate::latency::start_profiles(&config)?);
+    let latency = crate::latency::Latency::new(seed, crate::state::load::start_profiles(&config)?);
     let state = web::Data::new(AppState {
         store: Store::new(world, start),
         clock,
@@ -385,7 +138,6 @@ pub async fn build(config: Config) -> Result<Running, String> {
         start,
         loaded_at,
         runtime: Runtime::default(),
-        ui_samples: Default::default(),
         latency,
     });
     if let Some(snap) = saved {
@@ -397,10 +149,12 @@ pub async fn build(config: Config) -> Result<Running, String> {
 
     let data = state.clone();
     let requests = web::Data::new(control::requests::Requests::new(config.request_journal, seed));
+    let plots = web::Data::new(control::ui::Plots::default());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(requests.clone())
+            .app_data(plots.clone())
             .app_data(api::json_config())
             .app_data(api::guard::path_config())
             .app_data(api::guard::query_config())

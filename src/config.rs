@@ -15,6 +15,14 @@ use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
+/// Default of `--body-timeout-ms`: how long a request body may take to arrive.
+pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 5_000;
+
+/// Default of `--state-max-mb`: the largest snapshot `PUT /_sim/state` reads, in MiB. A
+/// 100,000-cabinet world exports to about 400 MiB; the body is parsed as it streams in, so
+/// the limit bounds the time an upload may take, not memory held for it.
+pub const DEFAULT_STATE_MAX_MB: u64 = 4096;
+
 /// Everything `app::build` needs to start a simulator.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -498,7 +506,8 @@ fn wiring_url(v: &str) -> Result<String, String> {
     if v.starts_with('/') && !v.starts_with("//") {
         return Ok(v.to_string());
     }
-    crate::api::check_push_url(v).map_err(|why| format!("'{v}': {why} (or give a path such as /_sim/ui/sink)"))?;
+    crate::model::push_config::check_url(v)
+        .map_err(|why| format!("'{v}': {why} (or give a path such as /_sim/ui/sink)"))?;
     Ok(v.to_string())
 }
 
@@ -548,8 +557,8 @@ impl Default for Config {
             fixture_schema: false,
             max_tokens_per_account: crate::model::credentials::DEFAULT_MAX_TOKENS_PER_ACCOUNT,
             token_ttl_s: crate::model::credentials::DEFAULT_TOKEN_TTL_S,
-            body_timeout_ms: crate::api::body_deadline::DEFAULT_BODY_TIMEOUT_MS,
-            state_max_mb: crate::control::state::DEFAULT_STATE_MAX_MB,
+            body_timeout_ms: DEFAULT_BODY_TIMEOUT_MS,
+            state_max_mb: DEFAULT_STATE_MAX_MB,
             strict: false,
             request_journal: 10_000,
             metrics: true,

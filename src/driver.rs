@@ -14,15 +14,13 @@
 //! same bounded steps, so requests keep being answered; it reports its progress and stops
 //! between two steps when cancelled (`?cancel=true`, a later clock request, a reset).
 
-use crate::app::AppState;
 use crate::clock::{Millis, MINUTE};
+use crate::state::runtime::AdvanceJob;
+use crate::state::AppState;
 use actix_web::web;
-use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// One virtual hour.
 const HOUR: Millis = 60 * MINUTE;
@@ -41,162 +39,6 @@ const LOG_EVERY: Duration = Duration::from_secs(60);
 /// The virtual milliseconds the clock may run ahead of the world at `speed`.
 pub fn max_lag(speed: f64) -> Millis {
     ((speed * MAX_LAG_REAL_MS) as Millis).max(1_000)
-}
-
-/// How the world keeps up with the clock, as the driver last measured it.
-#[derive(Debug, Default)]
-pub struct Pace {
-    lag_ms: AtomicI64,
-    /// `f64` bits of virtual seconds per real second over the last window.
-    speed_effective: AtomicU64,
-    /// Whether the clock is being held back now.
-    braking: AtomicBool,
-}
-
-impl Pace {
-    /// Virtual milliseconds the world is behind the clock.
-    pub fn lag_ms(&self) -> Millis {
-        self.lag_ms.load(Ordering::Relaxed)
-    }
-
-    /// Virtual seconds that passed per real second over the last couple of seconds.
-    pub fn speed_effective(&self) -> f64 {
-        f64::from_bits(self.speed_effective.load(Ordering::Relaxed))
-    }
-
-    /// Whether the clock is held back because the world cannot keep up.
-    pub fn braking(&self) -> bool {
-        self.braking.load(Ordering::Relaxed)
-    }
-}
-
-/// One advance of the clock, run on a thread of its own.
-#[derive(Debug)]
-pub struct AdvanceJob {
-    /// Virtual milliseconds asked for.
-    pub total_ms: Millis,
-    done_ms: AtomicI64,
-    events: AtomicUsize,
-    cancelled: AtomicBool,
-    /// Why it was cancelled, when it was.
-    reason: Mutex<Option<String>>,
-    finished: watch::Sender<bool>,
-}
-
-/// Where an advance stands.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdvanceProgress {
-    /// Whether it is still running.
-    pub running: bool,
-    /// Virtual seconds asked for.
-    pub total_seconds: f64,
-    /// Virtual seconds the world has been brought through.
-    pub done_seconds: f64,
-    /// Events the span produced so far.
-    pub events: usize,
-    /// Why it stopped early, when it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cancelled: Option<String>,
-}
-
-impl AdvanceJob {
-    fn new(total_ms: Millis) -> Self {
-        AdvanceJob {
-            total_ms,
-            done_ms: AtomicI64::new(0),
-            events: AtomicUsize::new(0),
-            cancelled: AtomicBool::new(false),
-            reason: Mutex::new(None),
-            finished: watch::Sender::new(false),
-        }
-    }
-
-    /// Ask the job to stop at its next step.
-    pub fn cancel(&self, why: &str) {
-        if !self.cancelled.swap(true, Ordering::AcqRel) {
-            *self.reason.lock() = Some(why.to_string());
-        }
-    }
-
-    /// Whether it has been asked to stop.
-    pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
-    }
-
-    /// Whether it has ended (done or cancelled).
-    pub fn is_finished(&self) -> bool {
-        *self.finished.borrow()
-    }
-
-    /// Wait up to `timeout` for the job to end; whether it did.
-    pub async fn wait(&self, timeout: Duration) -> bool {
-        let mut rx = self.finished.subscribe();
-        let done = tokio::time::timeout(timeout, rx.wait_for(|f| *f)).await.is_ok();
-        done
-    }
-
-    /// Where it stands.
-    pub fn progress(&self) -> AdvanceProgress {
-        let done = self.done_ms.load(Ordering::Acquire);
-        let finished = self.is_finished();
-        AdvanceProgress {
-            running: !finished,
-            total_seconds: self.total_ms as f64 / 1000.0,
-            done_seconds: done as f64 / 1000.0,
-            events: self.events.load(Ordering::Acquire),
-            cancelled: if done < self.total_ms { self.reason.lock().clone() } else { None },
-        }
-    }
-}
-
-/// The driver's and the advances' shared state, kept in [`AppState`].
-#[derive(Debug, Default)]
-pub struct Runtime {
-    /// How the world keeps up with the clock.
-    pub pace: Pace,
-    stop: AtomicBool,
-    driver: Mutex<Option<JoinHandle<()>>>,
-    /// The latest advance and its thread.
-    advance: Mutex<Option<(Arc<AdvanceJob>, JoinHandle<()>)>>,
-}
-
-impl Runtime {
-    /// The latest advance, running or ended.
-    pub fn advance(&self) -> Option<Arc<AdvanceJob>> {
-        self.advance.lock().as_ref().map(|(j, _)| j.clone())
-    }
-
-    /// Cancel the running advance, if any; returns it.
-    pub fn cancel_advance(&self, why: &str) -> Option<Arc<AdvanceJob>> {
-        let job = self.advance().filter(|j| !j.is_finished())?;
-        job.cancel(why);
-        Some(job)
-    }
-
-    /// Ask the driver to stop, without waiting for it.
-    pub fn stop_soon(&self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(j) = self.advance() {
-            j.cancel("the simulator is shutting down");
-        }
-        if let Some(h) = self.driver.lock().as_ref() {
-            h.thread().unpark();
-        }
-    }
-
-    /// Stop the driver and wait for it (and for a running advance, cancelled).
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        self.cancel_advance("the simulator is shutting down");
-        if let Some(h) = self.driver.lock().take() {
-            h.thread().unpark();
-            let _ = h.join();
-        }
-        if let Some((_, h)) = self.advance.lock().take() {
-            let _ = h.join();
-        }
-    }
 }
 
 /// Nice value of the threads that move time (the driver, advances): CPU-bound for as long as

@@ -194,3 +194,12 @@ impl std::error::Error for Error {}
 
 /// Result with the simulator's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shorten an echoed value so a huge parameter does not make a huge error message.
+pub fn clip(v: &str) -> String {
+    if v.chars().count() > 40 {
+        format!("{}…", v.chars().take(40).collect::<String>())
+    } else {
+        v.to_string()
+    }
+}

@@ -3,10 +3,12 @@
 //! Map of the crate:
 //! - [`config`]: flags and environment -> [`config::Config`];
 //! - [`app`]: `build(Config)` wires everything and returns a running server;
+//! - [`state`]: the running simulator's shared state (`AppState`) and how a world is loaded;
 //! - [`clock`]: virtual time, the only source of time;
 //! - [`model`]: domain types and rules (shops, cabinets, batteries, prices, orders, events);
 //! - [`store`]: the only owner of the world lock;
 //! - [`fixtures`]: world files, validation, the embedded default world;
+//! - [`operations`]: the platform's operation ids and paths, the one list below the wire layer;
 //! - [`api`]: the platform's wire layer under `/cdb-open-api/v1`;
 //! - [`control`]: the `/_sim` control API;
 //! - [`sim`]: the simulation step;
@@ -27,8 +29,10 @@ pub mod error;
 pub mod latency;
 pub mod metrics;
 pub mod model;
+pub mod operations;
 pub mod probe;
 pub mod push;
+pub mod state;
 pub mod store;
 
 // The world's loader and its living activity are rules of the world and live in `model/`, where

@@ -4,9 +4,9 @@
 use super::envelope;
 use super::input::{Input, Text};
 use super::operation::{schema, Answer, Method, Operation};
-use crate::app::AppState;
 use crate::error::Error;
 use crate::model::world::ct_eq;
+use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use base64::Engine;

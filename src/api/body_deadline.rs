@@ -12,8 +12,8 @@
 //! the answer becomes the 408 and `Connection: close`, since the rest of that body may still
 //! be on its way and nothing else can be read from the connection.
 
-use crate::app::AppState;
 use crate::error::Error;
+use crate::state::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
@@ -32,9 +32,6 @@ use tokio::time::{Instant, Sleep};
 
 /// What actix-web keeps a request body in once it is wrapped.
 type BoxedStream = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
-
-/// Default of `--body-timeout-ms`.
-pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 5_000;
 
 /// The middleware; registered once in `app::build`, inside the size guard.
 pub async fn deadline(

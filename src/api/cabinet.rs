@@ -13,7 +13,6 @@ use super::operation::{schema, Answer, Body, Method, Operation, PathParam, Stray
 use super::paging::{paginate, Page};
 use super::params::clip;
 use super::status_block::StatusBlock;
-use crate::app::AppState;
 use crate::clock::fmt_datetime;
 use crate::error::Error;
 use crate::model::admin::{CabinetOp, Command, FaultReport, PopResult};
@@ -22,6 +21,7 @@ use crate::model::cabinet::Ads;
 use crate::model::cabinet::SlotFault;
 use crate::model::event::CabinetReport;
 use crate::model::{geohash, Battery, Cabinet, World};
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

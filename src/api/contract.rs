@@ -119,24 +119,12 @@ const S5_BY_QUERY: &str = "/shop/delete";
 pub const WRITES: &[&str] =
     &["O2", "O3", "O4", "C1", "C2", "C3", "C10", "C11", "C12", "C13", "S4", "S5", "P3", "P4", "P5", "P6"];
 
-fn template_matches(template: &str, path: &str) -> bool {
-    let mut t = template.split('/');
-    let mut p = path.split('/');
-    loop {
-        match (t.next(), p.next()) {
-            (None, None) => return true,
-            (Some(a), Some(b)) if a == b || a.starts_with('{') => {}
-            _ => return false,
-        }
-    }
-}
-
 /// The operation a path (relative to the platform prefix) belongs to, whatever the method.
 pub fn operation(path: &str) -> Option<&'static Operation> {
     if path == S5_BY_QUERY {
         return OPERATIONS.iter().find(|o| o.id == "S5");
     }
-    OPERATIONS.iter().find(|o| template_matches(o.path, path))
+    OPERATIONS.iter().find(|o| crate::operations::template_matches(o.path, path))
 }
 
 /// The operation with id `id` (case-insensitive).

@@ -20,14 +20,17 @@
 
 use super::envelope;
 use super::params::MAX_PARAM_BODY;
-use crate::app::AppState;
 use crate::error::Error;
+use crate::metrics::AnswerCode;
+use crate::operations;
+use crate::state::AppState;
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
+use std::time::Instant;
 
 /// Longest URL (path and query string, as sent) the simulator reads. Production clients send
 /// a device id and a callback URL; 16 KiB leaves room for long callback query strings while a
@@ -41,14 +44,42 @@ pub const MAX_BODY: usize = MAX_PARAM_BODY;
 const QUOTE: usize = 200;
 
 /// The middleware; registered once around the whole application in `app::build`. Every
-/// answer, whoever produced it, ends in `metrics::answered` (latency profiles, counting).
+/// answer, whoever produced it, ends in [`answered`] (latency profiles, counting).
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse, actix_web::Error> {
-    let arrival = crate::metrics::Arrival::of(req.path());
+    let arrival = (operations::index(req.path()), Instant::now());
     let res = checked(req, next).await?;
-    Ok(crate::metrics::answered(arrival, res).await)
+    Ok(answered(arrival, res).await)
+}
+
+/// The end of every request, with its final answer: holds a platform answer back by the
+/// latency profile of its operation, then counts the request. The wait is an async sleep after
+/// the handler ran: the world has changed as the request asked (a rent is made) and only the
+/// answer is late, as when production is slow; no lock and no worker thread is held. Part of
+/// this middleware rather than a layer of its own: a layer costs a boxed future and reference
+/// counts per request, which measured as much as the recording itself.
+async fn answered<B>((op, at): (usize, Instant), res: ServiceResponse<B>) -> ServiceResponse<B> {
+    let Some(state) = res.request().app_data::<web::Data<AppState>>() else {
+        return res;
+    };
+    let wait = match operations::name(op) {
+        operations::CONTROL | operations::UNKNOWN => None,
+        name => state.latency.draw(name),
+    };
+    if let Some(d) = wait {
+        tokio::time::sleep(d).await;
+    }
+    if state.metrics.enabled() {
+        let code = match res.response().extensions().get::<AnswerCode>() {
+            Some(c) => c.0,
+            None if res.status().is_success() => 0,
+            None => i64::from(res.status().as_u16()),
+        };
+        state.metrics.request(op, code, at.elapsed(), wait);
+    }
+    res
 }
 
 /// The limits, the control token and the envelope rewriting.

@@ -24,8 +24,7 @@ pub mod status_block;
 use crate::error::Error;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-/// The platform's path prefix.
-pub const PREFIX: &str = "/cdb-open-api/v1";
+pub use crate::operations::PREFIX;
 
 /// Register every platform route under [`PREFIX`].
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -39,6 +38,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(order::routes)
             .configure(event_push::routes),
     );
+}
+
+/// Every platform operation, in the documentation's order.
+pub fn all_operations() -> Vec<&'static operation::Operation> {
+    [
+        auth::OPERATIONS,
+        open::OPERATIONS,
+        cabinet::OPERATIONS,
+        shop::OPERATIONS,
+        price_strategy::OPERATIONS,
+        order::OPERATIONS,
+        event_push::OPERATIONS,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Unknown routes (and known paths with another method): HTTP 404 in the envelope, so
@@ -64,11 +79,15 @@ pub fn json_config() -> web::JsonConfig {
     })
 }
 
-/// Callback and push URLs must be absolute http(s) URLs.
-pub fn check_push_url(url: &str) -> Result<(), String> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => Ok(()),
-        Ok(_) => Err("only http and https URLs are called back".into()),
-        Err(e) => Err(format!("'{}' is not an absolute URL ({e})", params::clip(url))),
+pub use crate::model::push_config::check_url as check_push_url;
+
+#[cfg(test)]
+mod tests {
+    /// The full descriptions beside the handlers and the list the layers below name operations
+    /// by (`crate::operations`) are the same operations, in the same order.
+    #[test]
+    fn every_operation_is_in_the_list_below_the_wire_layer() {
+        let described: Vec<(&str, &str)> = super::all_operations().iter().map(|o| (o.id, o.path)).collect();
+        assert_eq!(described, crate::operations::OPERATIONS);
     }
 }

@@ -1,5 +1,5 @@
 //! The platform's operations as data: each group's file lists its operations (`OPERATIONS`)
-//! beside its routes, naming the input struct its handlers bind and the view they answer.
+//! beside its routes (`api::all_operations` gathers them), naming the input struct its handlers bind and the view they answer.
 //! `control::openapi` builds the OpenAPI document from these lists, so the document says what
 //! the handlers read and write, by construction.
 
@@ -142,20 +142,4 @@ pub struct StrayFields {
     pub password: Option<String>,
     /// Stray framework parameter the vendor lists on this operation; accepted and ignored.
     pub status: Option<i64>,
-}
-
-/// Every platform operation, in the documentation's order.
-pub fn all() -> Vec<&'static Operation> {
-    [
-        super::auth::OPERATIONS,
-        super::open::OPERATIONS,
-        super::cabinet::OPERATIONS,
-        super::shop::OPERATIONS,
-        super::price_strategy::OPERATIONS,
-        super::order::OPERATIONS,
-        super::event_push::OPERATIONS,
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
 }

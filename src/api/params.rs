@@ -117,14 +117,7 @@ impl Params {
     }
 }
 
-/// Shorten an echoed value so a huge parameter does not make a huge error message.
-pub fn clip(v: &str) -> String {
-    if v.chars().count() > 40 {
-        format!("{}…", v.chars().take(40).collect::<String>())
-    } else {
-        v.to_string()
-    }
-}
+pub use crate::error::clip;
 
 /// A body that could not be read: over the limit is HTTP 413, anything else (a broken
 /// compressed stream, a client that hung up) a business error naming the cause.

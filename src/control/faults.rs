@@ -7,12 +7,13 @@
 
 use crate::api::params::Params;
 use crate::api::{answer_cache, auth, envelope, PREFIX};
-use crate::app::AppState;
 use crate::error::{code, Error};
 use crate::fixtures::is_device_id;
 use crate::model::fault::{FaultFamily, FaultRule};
 use crate::model::fault_types::{BatteryFault, RentalFailure, SlotFault};
 use crate::model::FaultEffect;
+use crate::operations;
+use crate::state::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -29,66 +30,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/faults/{id}", web::delete().to(remove));
 }
 
-/// Operation ids of docs/api-reference.md and their paths (relative to the platform prefix), so a
-/// rule can name `O2` instead of a path.
-pub const OPERATIONS: &[(&str, &str)] = &[
-    ("A1", "/oauth2/login"),
-    ("O1", "/rent/cabinet/query"),
-    ("O2", "/rent/order/create"),
-    ("O3", "/rent/order/query"),
-    ("O4", "/rent/order/close"),
-    ("O5", "/rent/order/detail"),
-    ("O6", "/rent/cabinet/list"),
-    ("O7", "/cdb-open-api/v1/rent/cabinet/query"),
-    ("C1", "/cabinet/operation"),
-    ("C2", "/cabinet/ejectByRepair"),
-    ("C3", "/cabinet/ejectByRent"),
-    ("C4", "/cabinet/getAllDevice"),
-    ("C5", "/cabinet/detail/{cabinetId}"),
-    ("C6", "/cabinet/getDeviceByShopId"),
-    ("C7", "/cabinet/getAllDevicePage"),
-    ("C8", "/cabinet/batteryListByCabinetId/{cabinetId}"),
-    ("C9", "/cabinet/slotByCabinetId/{cabinetId}"),
-    ("C10", "/cabinet/bind2shop/{qrcode}/{newshopid}"),
-    ("C11", "/cabinet/bindAd"),
-    ("C12", "/cabinet/unbindShop"),
-    ("C13", "/cabinet/publishAd"),
-    ("S1", "/shop/getShopList"),
-    ("S2", "/shop/detail/{shopid}"),
-    ("S3", "/shop/create"),
-    ("S4", "/shop/update"),
-    ("S5", "/shop/delete/{shopid}"),
-    ("P1", "/shop/priceStrategy/page"),
-    ("P2", "/shop/priceStrategy/detail/{priceId}"),
-    ("P3", "/shop/priceStrategy/saveOrUpdate"),
-    ("P4", "/shop/priceStrategy/delete"),
-    ("P5", "/shop/priceStrategy/bindShop"),
-    ("P6", "/shop/priceStrategy/unbindShop"),
-    ("R1", "/order/list"),
-    ("E1", "/cabinet/eventPush/config"),
-    ("E2", "/cabinet/eventPush/config/get"),
-];
-
-fn operation_path(pattern: &str) -> Option<&'static str> {
-    OPERATIONS.iter().find(|(id, _)| id.eq_ignore_ascii_case(pattern.trim())).map(|(_, p)| *p)
-}
-
-fn template_matches(template: &str, path: &str) -> bool {
-    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
-    t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t == p || t.starts_with('{') || *t == "*")
-}
-
 /// Whether a rule's `endpoint` names the request `path` (relative to the platform prefix): an
 /// operation id (`O2`), a path template (`/cabinet/detail/{cabinetId}`, `*` works too) or a
 /// path suffix (`/rent/order/create`, `/create`).
 pub fn endpoint_matches(pattern: &str, path: &str) -> bool {
-    if let Some(p) = operation_path(pattern) {
-        return template_matches(p, path);
+    let mut by_id = operations::paths_of(pattern).peekable();
+    if by_id.peek().is_some() {
+        return by_id.any(|p| operations::template_matches(p, path));
     }
     let pattern = pattern.trim();
     let pattern = pattern.strip_prefix(PREFIX).unwrap_or(pattern);
     if pattern.contains('{') || pattern.contains('*') {
-        template_matches(pattern, path)
+        operations::template_matches(pattern, path)
     } else {
         path.ends_with(pattern)
     }
@@ -212,7 +165,7 @@ fn rule_from(p: &Params) -> Result<FaultRule, Error> {
     let text = |n: &str| p.get(n).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let endpoint = text("endpoint");
     if let Some(e) = endpoint.as_deref() {
-        if operation_path(e).is_none() && !e.starts_with('/') {
+        if operations::paths_of(e).next().is_none() && !e.starts_with('/') {
             return Err(Error::bad_param("endpoint", "expected an operation id (O1..O7, C1..C13, ...) or a path"));
         }
     }

@@ -9,9 +9,9 @@
 
 use crate::api::envelope;
 use crate::api::params::Params;
-use crate::app::AppState;
 use crate::error::Error;
 use crate::latency::{canonical, Profile};
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 

@@ -1,9 +1,9 @@
 //! `GET /_sim/metrics`: the simulator's metrics in the Prometheus text format (`metrics/`).
 
-use crate::app::AppState;
 use crate::error::Error;
 use crate::metrics::Snapshot;
 use crate::push::journal::Filter;
+use crate::state::AppState;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
 

@@ -4,10 +4,10 @@
 
 use crate::api::envelope;
 use crate::api::params::Params;
-use crate::app::AppState;
 use crate::clock::fmt_datetime;
 use crate::error::{code, Error};
 use crate::push::journal::Filter;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 use std::time::Duration;

@@ -54,7 +54,7 @@ pub fn document() -> Value {
     let mut g = settings(Contract::Serialize).into_generator();
     let mut inputs = settings(Contract::Deserialize).into_generator();
     let mut paths = Map::new();
-    for op in operation::all() {
+    for op in crate::api::all_operations() {
         let key = format!("{PREFIX}{}", op.path);
         let item = paths.entry(key).or_insert_with(|| json!({}));
         for (i, m) in op.methods.iter().enumerate() {
@@ -220,7 +220,7 @@ mod tests {
         let v = document();
         assert!(v["openapi"].as_str().unwrap().starts_with("3.0"));
         assert!(v["paths"]["/_sim/openapi.json"]["get"].is_object());
-        for op in operation::all() {
+        for op in crate::api::all_operations() {
             for m in op.methods {
                 assert!(v["paths"][format!("{PREFIX}{}", op.path)][m.as_str()].is_object(), "{} {}", op.id, op.path);
             }

@@ -15,12 +15,12 @@
 
 use crate::api::envelope;
 use crate::api::params::Params;
-use crate::app::AppState;
 use crate::error::Error;
 use crate::model::event::Subscription;
 use crate::model::fault_types::{BatteryFault, SlotFault};
 use crate::model::push_config::EVENT_NAMES;
 use crate::model::{BatteryPlace, FaultEffect, FaultRule, PushConfig, SimSettings};
+use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 

@@ -4,11 +4,11 @@
 //! leaves half a file).
 
 use crate::api::envelope;
-use crate::app::AppState;
 use crate::clock::fmt_datetime;
 use crate::error::Error;
 use crate::model::snapshot::{ReadError, SNAPSHOT_FORMAT};
 use crate::model::Snapshot;
+use crate::state::AppState;
 use actix_web::dev::Decompress;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -28,11 +28,6 @@ pub fn snapshot(state: &AppState) -> Snapshot {
     let (now, world) = state.caught_up_world();
     Snapshot { format: SNAPSHOT_FORMAT.into(), now, time: fmt_datetime(now), seed: state.seed, world }
 }
-
-/// Default of `--state-max-mb`: the largest snapshot `PUT /_sim/state` reads, in MiB. A
-/// 100,000-cabinet world exports to about 400 MiB; the body is parsed as it streams in, so
-/// the limit bounds the time an upload may take, not memory held for it.
-pub const DEFAULT_STATE_MAX_MB: u64 = 4096;
 
 /// Why a body is not a snapshot, in the envelope's words.
 fn refusal(e: ReadError) -> Error {

@@ -13,11 +13,11 @@
 
 use crate::api::envelope::{self, Amount};
 use crate::api::params::Params;
-use crate::app::AppState;
 use crate::clock::{fmt_datetime, Millis};
 use crate::error::Error;
 use crate::model::{BatteryPlace, World};
 use crate::push::journal::{Entry, Filter};
+use crate::state::AppState;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -508,6 +508,10 @@ impl Samples {
     }
 }
 
+/// The plots' samples of one simulator, shared by its HTTP workers: registered as app data by
+/// `app::build` (a view of the world, not part of the shared state).
+pub type Plots = parking_lot::Mutex<Samples>;
+
 /// Rentals and returns of `agent` in `[since, now)`, open orders and mean docked charge now.
 /// Half-open: what happens at the instant of a sample, after it was taken, counts in the next
 /// interval, and nothing counts twice.
@@ -545,7 +549,7 @@ fn activity(w: &World, agent: &str, since: Millis, now: Millis) -> Sample {
 /// samples, in the envelope. Without `agent`: `demo` when it exists, else the first agent.
 /// A poll takes the plots' next sample when one is due (every five virtual minutes), so the
 /// plots cost nothing while no dashboard is open.
-async fn world(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Error> {
+async fn world(state: web::Data<AppState>, plots: web::Data<Plots>, p: Params) -> Result<HttpResponse, Error> {
     let max_cabinets = p.int_in("cabinets", 1, CABINETS_MAX)?.unwrap_or(CABINETS_DEFAULT) as usize;
     let max_orders = p.int_in("orders", 0, ORDERS_MAX)?.unwrap_or(ORDERS_DEFAULT) as usize;
     let max_pushes = p.int_in("pushes", 0, PUSHES_MAX)?.unwrap_or(PUSHES_DEFAULT) as usize;
@@ -562,13 +566,13 @@ async fn world(state: web::Data<AppState>, p: Params) -> Result<HttpResponse, Er
             None if w.agents().contains_key("demo") => "demo".to_string(),
             None => w.agents().keys().next().cloned().unwrap_or_default().to_string(),
         };
-        let since = state.ui_samples.lock().due(&agent, clock.now);
+        let since = plots.lock().due(&agent, clock.now);
         let sample = since.map(|since| activity(w, &agent, since, clock.now));
         Ok((world_view(w, &agent, clock.now, max_cabinets, max_orders), sample))
     })?;
     let (view, sample) = view;
     let samples = {
-        let mut ring = state.ui_samples.lock();
+        let mut ring = plots.lock();
         if let Some(s) = sample {
             let failed = journal_totals.failed + journal_totals.dropped;
             ring.push(&view.agent, s, journal_totals.delivered, failed);

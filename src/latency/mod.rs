@@ -107,15 +107,10 @@ impl Profile {
     }
 }
 
-/// The operation ids a profile may name (`*` aside): those of the fault rules.
-pub fn is_operation(op: &str) -> bool {
-    crate::control::faults::OPERATIONS.iter().any(|(id, _)| *id == op)
-}
-
 /// An operation id as written by a user (`o1`, ` O1 `) in its canonical form, if it is one.
 pub fn canonical(op: &str) -> Option<String> {
     let op = op.trim().to_ascii_uppercase();
-    (op == ANY || is_operation(&op)).then_some(op)
+    (op == ANY || crate::operations::is_operation(&op)).then_some(op)
 }
 
 /// Parse `--latency`: comma-separated `OP=PROFILE` items, e.g.
@@ -141,36 +136,6 @@ pub fn parse_fixture(value: &serde_json::Value) -> Result<BTreeMap<String, Profi
         let p: Profile = serde_json::from_value(v.clone()).map_err(|e| format!("latency.{op}: {e}"))?;
         p.validate().map_err(|(name, why)| format!("latency.{op}.{name}: {why}"))?;
         out.insert(key, p);
-    }
-    Ok(out)
-}
-
-/// The profiles a simulator starts with (and a reset returns to): the fixture file's
-/// `latency` object, overridden per operation by `--latency`. A generated fleet has no
-/// fixture file; the flag alone applies.
-pub fn start_profiles(config: &crate::config::Config) -> Result<BTreeMap<String, Profile>, String> {
-    /// Only the one field; the world loader validates the rest of the file.
-    #[derive(Deserialize)]
-    struct LatencyOnly {
-        #[serde(default)]
-        latency: Option<serde_json::Value>,
-    }
-    let text = match (&config.fleet, &config.fixtures) {
-        (Some(_), _) => None,
-        (None, Some(path)) => {
-            Some(std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?)
-        }
-        (None, None) => Some(crate::fixtures::DEFAULT_FIXTURES.to_string()),
-    };
-    let mut out = BTreeMap::new();
-    if let Some(text) = text {
-        let file: LatencyOnly = serde_json::from_str(&text).map_err(|e| format!("fixture file is not valid: {e}"))?;
-        if let Some(v) = file.latency {
-            out = parse_fixture(&v)?;
-        }
-    }
-    if let Some(spec) = config.latency.as_deref() {
-        out.extend(parse_spec(spec).map_err(|e| format!("--latency: {e}"))?);
     }
     Ok(out)
 }

@@ -4,8 +4,8 @@
 //! code that does the work gains one line each:
 //! - every request, by operation id (`O1`, `C7`, ...; `control` for `/_sim`, `unknown` for
 //!   anything else) and envelope `code`, with a latency histogram per operation, recorded at
-//!   the end of the outermost middleware ([`answered`], called by `api::guard`), which also
-//!   holds answers back by the latency profiles (`latency/`);
+//!   the end of the outermost middleware (`api::guard::answered`), which also holds answers
+//!   back by the latency profiles (`latency/`);
 //! - pushes and callbacks by event and outcome, and retries ([`PushMetrics`], owned by the
 //!   delivery engine);
 //! - the simulation step's duration and events ([`Metrics::observe_step`]);
@@ -15,21 +15,15 @@
 //! hand-written counters and text: its families, histograms and the text format's escaping
 //! and ordering rules are what a scraper expects, and they are tested there.
 
-use crate::api::PREFIX;
-use crate::app::AppState;
-use crate::control::faults::OPERATIONS;
+use crate::operations;
 use crate::push::journal::Status;
-use actix_web::dev::ServiceResponse;
-use actix_web::web;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
-use std::collections::HashMap;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The `Content-Type` of the Prometheus text format the scrape answers in.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -214,9 +208,9 @@ impl Metrics {
             world.clone(),
         );
         registry.register("journal_entries", "Entries kept in a journal", journals.clone());
-        let series = (0..operation_names().len())
+        let series = (0..operations::INDEXES)
             .map(|i| {
-                let operation = operation_name(i);
+                let operation = operations::name(i);
                 OperationSeries {
                     ok: requests.get_or_create(&RequestLabels { operation, code: 0 }).clone(),
                     duration: durations.get_or_create(&OperationLabels { operation }).clone(),
@@ -231,12 +225,12 @@ impl Metrics {
         self.enabled
     }
 
-    /// Count one answered request of the operation with index `op` (see [`operation`]).
+    /// Count one answered request of the operation with index `op` (`operations::index`).
     pub fn request(&self, op: usize, code: i64, took: Duration, wait: Option<Duration>) {
         let Some(series) = self.series.get(op).filter(|_| self.enabled) else {
             return;
         };
-        let operation = operation_name(op);
+        let operation = operations::name(op);
         if code == 0 {
             series.ok.inc();
         } else {
@@ -274,124 +268,15 @@ impl Metrics {
     }
 }
 
-/// Every operation label, by index: the operation ids, then `control`, then `unknown`.
-fn operation_names() -> &'static [&'static str] {
-    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
-    NAMES.get_or_init(|| OPERATIONS.iter().map(|(id, _)| *id).chain([CONTROL, UNKNOWN]).collect())
-}
-
-/// The label of operation index `op` (`unknown` past the end).
-pub fn operation_name(op: usize) -> &'static str {
-    operation_names().get(op).copied().unwrap_or(UNKNOWN)
-}
-
-/// The label of `/_sim` requests.
-const CONTROL: &str = "control";
-/// The label of requests no route serves.
-const UNKNOWN: &str = "unknown";
-
-/// The operation index of a request path: an operation id under the platform prefix,
-/// `control` under `/_sim`, `unknown` otherwise ([`operation_name`] gives the label). A hash
-/// look-up for the paths without parameters, a walk over the dozen templates otherwise; no
-/// allocation.
-pub fn operation(path: &str) -> usize {
-    static EXACT: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
-    let unknown = OPERATIONS.len() + 1;
-    if let Some(rest) = path.strip_prefix(PREFIX) {
-        let exact = EXACT.get_or_init(|| {
-            OPERATIONS.iter().enumerate().filter(|(_, (_, t))| !t.contains('{')).map(|(i, (_, t))| (*t, i)).collect()
-        });
-        if let Some(i) = exact.get(rest) {
-            return *i;
-        }
-        return OPERATIONS.iter().position(|(_, t)| t.contains('{') && template_matches(t, rest)).unwrap_or(unknown);
-    }
-    if path == "/_sim" || path.starts_with("/_sim/") {
-        return OPERATIONS.len();
-    }
-    unknown
-}
-
-/// Whether `path` fits `template` segment by segment (`{...}` takes any one segment).
-fn template_matches(template: &str, path: &str) -> bool {
-    let (mut t, mut p) = (template.split('/'), path.split('/'));
-    loop {
-        match (t.next(), p.next()) {
-            (None, None) => return true,
-            (Some(a), Some(b)) if a == b || (a.starts_with('{') && !b.is_empty()) => {}
-            _ => return false,
-        }
-    }
-}
-
-/// What the outermost middleware (`api::guard`) notes when a request arrives.
-#[derive(Debug, Clone, Copy)]
-pub struct Arrival {
-    op: usize,
-    at: Instant,
-}
-
-impl Arrival {
-    /// A request for `path` arriving now.
-    pub fn of(path: &str) -> Self {
-        Arrival { op: operation(path), at: Instant::now() }
-    }
-}
-
-/// The end of every request, called by the outermost middleware (`api::guard`) with its final
-/// answer: holds a platform answer back by the latency profile of its operation, then counts
-/// the request. The wait is an async sleep after the handler ran: the world has changed as the
-/// request asked (a rent is made) and only the answer is late, as when production is slow; no
-/// lock and no worker thread is held. Part of the existing middleware rather than a layer of
-/// its own: a layer costs a boxed future and reference counts per request, which measured as
-/// much as the recording itself.
-pub async fn answered<B>(arrival: Arrival, res: ServiceResponse<B>) -> ServiceResponse<B> {
-    let Some(state) = res.request().app_data::<web::Data<AppState>>() else {
-        return res;
-    };
-    let op = arrival.op;
-    let wait = match operation_name(op) {
-        CONTROL | UNKNOWN => None,
-        name => state.latency.draw(name),
-    };
-    if let Some(d) = wait {
-        tokio::time::sleep(d).await;
-    }
-    if state.metrics.enabled() {
-        let code = match res.response().extensions().get::<AnswerCode>() {
-            Some(c) => c.0,
-            None if res.status().is_success() => 0,
-            None => i64::from(res.status().as_u16()),
-        };
-        state.metrics.request(op, code, arrival.at.elapsed(), wait);
-    }
-    res
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn paths_map_to_operation_ids() {
-        let op = |p: &str| operation_name(operation(p));
-        assert_eq!(op("/cdb-open-api/v1/rent/cabinet/query"), "O1");
-        assert_eq!(op("/cdb-open-api/v1/cdb-open-api/v1/rent/cabinet/query"), "O7");
-        assert_eq!(op("/cdb-open-api/v1/cabinet/detail/BJD60151"), "C5");
-        assert_eq!(op("/cdb-open-api/v1/cabinet/bind2shop/Q/S"), "C10");
-        assert_eq!(op("/cdb-open-api/v1/cabinet/bind2shop/Q"), "unknown");
-        assert_eq!(op("/cdb-open-api/v1/cabinet/detail/"), "unknown");
-        assert_eq!(op("/cdb-open-api/v1/order/list"), "R1");
-        assert_eq!(op("/_sim/metrics"), "control");
-        assert_eq!(op("/elsewhere"), "unknown");
-        assert_eq!(operation_name(usize::MAX), "unknown");
-    }
-
-    #[test]
     fn the_exposition_names_every_family() {
         let push = PushMetrics::default();
         let m = Metrics::new(true, &push);
-        let o1 = operation("/cdb-open-api/v1/rent/cabinet/query");
+        let o1 = operations::index("/cdb-open-api/v1/rent/cabinet/query");
         m.request(o1, 0, Duration::from_millis(2), None);
         m.request(o1, 2004, Duration::from_millis(1), Some(Duration::from_millis(5)));
         push.count("callback", event_label("RENT_CALLBACK_1"), Status::Delivered);

@@ -76,6 +76,16 @@ impl World {
     }
 }
 
+/// Callback and push URLs must be absolute http(s) URLs: the one check of every way a URL
+/// comes in (O2's callback, E1, advertising media, the command line, scenarios).
+pub fn check_url(url: &str) -> std::result::Result<(), String> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => Ok(()),
+        Ok(_) => Err("only http and https URLs are called back".into()),
+        Err(e) => Err(format!("'{}' is not an absolute URL ({e})", crate::error::clip(url))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

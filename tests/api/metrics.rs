@@ -44,6 +44,22 @@ async fn requests_are_counted_by_operation_and_code_with_a_latency_histogram() {
     assert_eq!(sample(&again, r#"bajie_sim_requests_total{operation="control",code="0"}"#), Some(1.0), "{again}");
 }
 
+/// S5 takes its shop id in the path or, as production clients send it, in the query: both
+/// forms count as S5, and a fault rule naming S5 applies to both.
+#[tokio::test]
+async fn both_forms_of_s5_are_one_operation_for_metrics_and_fault_rules() {
+    let app = spawn_app().await;
+    let (_, by_path) = app.post("/shop/delete/nosuchshop").await;
+    let (_, by_query) = app.post("/shop/delete?newID=nosuchshop").await;
+    assert_eq!(by_path["code"], by_query["code"], "{by_path} {by_query}");
+    let text = scrape(&app).await;
+    assert_eq!(sample(&text, r#"bajie_sim_request_duration_seconds_count{operation="S5"}"#), Some(2.0), "{text}");
+    let rule = app.control("/faults?endpoint=S5&effect=httpStatus&httpStatus=503").await;
+    assert_eq!(rule["code"], 0, "{rule}");
+    assert_eq!(app.post("/shop/delete/nosuchshop").await.0, 503);
+    assert_eq!(app.post("/shop/delete?newID=nosuchshop").await.0, 503);
+}
+
 #[tokio::test]
 async fn world_size_callbacks_and_simulation_steps_show_in_the_metrics() {
     let app = spawn_with(sim_config()).await;

@@ -6,8 +6,8 @@
 use super::journal::{OpStats, Requests};
 use crate::api::contract::Code;
 use crate::api::envelope;
-use crate::app::AppState;
 use crate::push::journal::{Filter, Status};
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::json;
