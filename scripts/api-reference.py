@@ -30,7 +30,7 @@ def type_of(schema, spec):
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         return f"[{name}](#{name.lower()})"
-    for key in ("anyOf", "oneOf"):
+    for key in ("anyOf", "oneOf", "allOf"):
         if key in schema:
             return " or ".join(type_of(s, spec) for s in schema[key])
     t = schema.get("type", "any")

@@ -6,8 +6,8 @@ use super::auth::AuthAgent;
 use super::envelope::{self, Envelope};
 use super::input::{bind_json, BindError, Text};
 use super::operation::{schema, Answer, Body, Method, Operation};
-use crate::error::Error;
-use crate::model::event::{PushConfig, Subscription};
+use crate::error::{clip, Error};
+use crate::model::event::{EventName, PushConfig, Subscription};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use schemars::JsonSchema;
@@ -78,7 +78,7 @@ pub struct PushConfigBody {
 #[schemars(rename = "PushSubscriptionRequest")]
 pub struct SubscriptionBody {
     /// An event name (docs/event-push.md), exact case.
-    #[schemars(example = &"BATTERY_IN")]
+    #[schemars(with = "EventName", example = &"BATTERY_IN")]
     pub event: Text,
     /// Where this event goes instead of the default URL; blank or absent is the default.
     pub push_url: Option<Text>,
@@ -116,7 +116,14 @@ fn parse_config(body: &[u8]) -> Result<PushConfig, Error> {
                 Some(u) => url_field(&u, &format!("eventSubscriptions[{i}].pushUrl"))?,
                 None => String::new(),
             };
-            Ok(Subscription { event: s.event.0.into_string(), push_url, enable: s.enable })
+            let event = EventName::from_name(&s.event.0).ok_or_else(|| {
+                Error::bad_body(format!(
+                    "eventSubscriptions[{i}].event '{}' is not an event name (expected one of {})",
+                    clip(&s.event.0),
+                    EventName::list()
+                ))
+            })?;
+            Ok(Subscription { event, push_url, enable: s.enable })
         })
         .collect::<Result<_, Error>>()?;
     Ok(PushConfig { push_url, event_subscriptions: subs })
@@ -136,7 +143,7 @@ struct ConfigView<'a> {
 #[serde(rename_all = "camelCase")]
 #[schemars(rename = "PushSubscription")]
 struct SubscriptionView<'a> {
-    event: &'a str,
+    event: EventName,
     push_url: &'a str,
     enable: bool,
 }
@@ -151,7 +158,7 @@ fn view(c: Option<&PushConfig>) -> ConfigView<'_> {
         event_subscriptions: c
             .event_subscriptions
             .iter()
-            .map(|s| SubscriptionView { event: &s.event, push_url: &s.push_url, enable: s.enable })
+            .map(|s| SubscriptionView { event: s.event, push_url: &s.push_url, enable: s.enable })
             .collect(),
     }
 }
@@ -205,7 +212,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             ok.event_subscriptions,
-            vec![Subscription { event: "BATTERY_IN".into(), push_url: "".into(), enable: false }]
+            vec![Subscription { event: EventName::BatteryIn, push_url: "".into(), enable: false }]
         );
     }
 }

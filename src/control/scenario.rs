@@ -15,10 +15,11 @@
 
 use crate::api::envelope;
 use crate::api::params::Params;
+use crate::error::clip;
 use crate::error::Error;
+use crate::model::event::EventName;
 use crate::model::event::Subscription;
 use crate::model::fault_types::{BatteryFault, SlotFault};
-use crate::model::push_config::EVENT_NAMES;
 use crate::model::{BatteryPlace, FaultEffect, FaultRule, PushConfig, SimSettings};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -120,13 +121,17 @@ async fn fault(state: web::Data<AppState>, id: web::Path<String>, p: Params) -> 
 async fn push_config(state: web::Data<AppState>, account: web::Path<String>, p: Params) -> Result<HttpResponse, Error> {
     let url = p.required("pushUrl")?.to_string();
     crate::api::check_push_url(&url).map_err(|why| Error::bad_param("pushUrl", why))?;
-    let wanted: Vec<String> = match p.get("events").map(str::trim).filter(|e| !e.is_empty()) {
-        Some(list) => list.split(',').map(|e| e.trim().to_ascii_uppercase()).collect(),
-        None => EVENT_NAMES.iter().map(|e| e.to_string()).collect(),
+    let wanted: Vec<EventName> = match p.get("events").map(str::trim).filter(|e| !e.is_empty()) {
+        Some(list) => list
+            .split(',')
+            .map(|e| {
+                let name = e.trim().to_ascii_uppercase();
+                EventName::from_name(&name)
+                    .ok_or_else(|| Error::bad_param("events", format!("'{}' is not an event name", clip(&name))))
+            })
+            .collect::<Result<_, Error>>()?,
+        None => EventName::ALL.to_vec(),
     };
-    if let Some(bad) = wanted.iter().find(|e| !EVENT_NAMES.contains(&e.as_str())) {
-        return Err(Error::bad_param("events", format!("'{bad}' is not an event name")));
-    }
     let config = PushConfig {
         push_url: url,
         event_subscriptions: wanted

@@ -107,7 +107,10 @@ impl PushMetrics {
 pub fn event_label(name: &str) -> &'static str {
     // The nine push events are the model's list; the rent callbacks are this label set's own.
     const CALLBACKS: [&str; 3] = ["RENT_CALLBACK_0", "RENT_CALLBACK_1", "RENT_CALLBACK_2"];
-    crate::model::push_config::EVENT_NAMES.iter().chain(&CALLBACKS).find(|n| **n == name).copied().unwrap_or("other")
+    match crate::model::event::EventName::from_name(name) {
+        Some(e) => e.as_str(),
+        None => CALLBACKS.iter().find(|n| **n == name).copied().unwrap_or("other"),
+    }
 }
 
 /// Figures read from the world and the engines when scraped.

@@ -7,15 +7,100 @@
 
 use super::fault_types::{BatteryFault, RentalFailure, SlotFault};
 use crate::clock::Millis;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+/// The platform's nine push events (docs/event-push.md), in the documented order. On the
+/// wire, in snapshots and in subscriptions they are the upper-case names (`BATTERY_IN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventName {
+    /// A cabinet connected to the platform.
+    CabinetOnline,
+    /// A cabinet lost its connection.
+    CabinetOffline,
+    /// A cabinet reported its status (a heartbeat, or asked for).
+    CabinetStatus,
+    /// A battery was returned into a slot.
+    BatteryIn,
+    /// A battery left its slot for an order, or the eject failed.
+    BatteryBorrowOut,
+    /// A battery or a slot developed a fault.
+    BatteryAbnormalWarning,
+    /// A battery was popped out by a repair or an operation command.
+    BatteryPopup,
+    /// The back office created an order (an eject by rent for an order it did not know).
+    AdminRentalOrder,
+    /// A cabinet's POS terminal went online or offline.
+    PosInfoStatus,
+}
+
+impl EventName {
+    /// Every event, in the documented order.
+    pub const ALL: [EventName; 9] = [
+        EventName::CabinetOnline,
+        EventName::CabinetOffline,
+        EventName::CabinetStatus,
+        EventName::BatteryIn,
+        EventName::BatteryBorrowOut,
+        EventName::BatteryAbnormalWarning,
+        EventName::BatteryPopup,
+        EventName::AdminRentalOrder,
+        EventName::PosInfoStatus,
+    ];
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventName::CabinetOnline => "CABINET_ONLINE",
+            EventName::CabinetOffline => "CABINET_OFFLINE",
+            EventName::CabinetStatus => "CABINET_STATUS",
+            EventName::BatteryIn => "BATTERY_IN",
+            EventName::BatteryBorrowOut => "BATTERY_BORROW_OUT",
+            EventName::BatteryAbnormalWarning => "BATTERY_ABNORMAL_WARNING",
+            EventName::BatteryPopup => "BATTERY_POPUP",
+            EventName::AdminRentalOrder => "ADMIN_RENTAL_ORDER",
+            EventName::PosInfoStatus => "POS_INFO_STATUS",
+        }
+    }
+
+    /// The event named `name`, exact spelling (upper case), as the platform matches them.
+    pub fn from_name(name: &str) -> Option<EventName> {
+        EventName::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// Every name, comma-separated (for messages).
+    pub fn list() -> String {
+        EventName::ALL.map(EventName::as_str).join(", ")
+    }
+}
+
+/// A string of the nine names, written where it is used (like the fault numbers).
+impl JsonSchema for EventName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EventName".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "enum": EventName::ALL.map(EventName::as_str) })
+    }
+}
+
+impl std::fmt::Display for EventName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One subscription of an agent's event-push configuration (E1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
-    /// Event name (`CABINET_ONLINE`, ...).
-    pub event: String,
+    /// The event.
+    pub event: EventName,
     /// Per-event URL; empty means the default URL.
     pub push_url: String,
     /// Whether the event is pushed.
@@ -34,7 +119,7 @@ pub struct PushConfig {
 
 impl PushConfig {
     /// Where `event` goes, or `None` when it is not subscribed or disabled.
-    pub fn target(&self, event: &str) -> Option<&str> {
+    pub fn target(&self, event: EventName) -> Option<&str> {
         let sub = self.event_subscriptions.iter().find(|s| s.event == event)?;
         if !sub.enable {
             return None;
@@ -115,19 +200,19 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// The platform event name, `None` for rent callbacks.
-    pub fn push_name(&self) -> Option<&'static str> {
+    /// The platform event it is pushed as, `None` for rent callbacks.
+    pub fn push_name(&self) -> Option<EventName> {
         Some(match self {
             EventKind::RentCallback { .. } => return None,
-            EventKind::BatteryBorrowed { .. } | EventKind::BorrowFailed { .. } => "BATTERY_BORROW_OUT",
-            EventKind::BatteryReturned { .. } => "BATTERY_IN",
-            EventKind::BatteryPopped { .. } => "BATTERY_POPUP",
-            EventKind::FaultRaised { .. } => "BATTERY_ABNORMAL_WARNING",
-            EventKind::AdminOrderCreated { .. } => "ADMIN_RENTAL_ORDER",
-            EventKind::CabinetOnline { .. } => "CABINET_ONLINE",
-            EventKind::CabinetOffline { .. } => "CABINET_OFFLINE",
-            EventKind::CabinetStatus { .. } => "CABINET_STATUS",
-            EventKind::PosStatus { .. } => "POS_INFO_STATUS",
+            EventKind::BatteryBorrowed { .. } | EventKind::BorrowFailed { .. } => EventName::BatteryBorrowOut,
+            EventKind::BatteryReturned { .. } => EventName::BatteryIn,
+            EventKind::BatteryPopped { .. } => EventName::BatteryPopup,
+            EventKind::FaultRaised { .. } => EventName::BatteryAbnormalWarning,
+            EventKind::AdminOrderCreated { .. } => EventName::AdminRentalOrder,
+            EventKind::CabinetOnline { .. } => EventName::CabinetOnline,
+            EventKind::CabinetOffline { .. } => EventName::CabinetOffline,
+            EventKind::CabinetStatus { .. } => EventName::CabinetStatus,
+            EventKind::PosStatus { .. } => EventName::PosInfoStatus,
         })
     }
 
@@ -179,4 +264,19 @@ pub struct Event {
     /// What a fault rule does to its delivery, if anything (`/_sim/faults`).
     #[serde(skip)]
     pub fault: Option<super::fault::PushFault>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_back_and_serialise_as_the_wire_names() {
+        for e in EventName::ALL {
+            assert_eq!(EventName::from_name(e.as_str()), Some(e));
+            assert_eq!(serde_json::to_string(&e).unwrap(), format!("\"{e}\""));
+        }
+        assert_eq!(EventName::from_name("battery_in"), None);
+        assert_eq!(EventName::from_name("BATTERY_RETURN"), None);
+    }
 }

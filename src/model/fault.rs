@@ -416,7 +416,7 @@ impl World {
             let name = match &e.kind {
                 super::EventKind::RentCallback { status, .. } => format!("RENT_CALLBACK_{status}"),
                 // Only deliveries that will be made: an unsubscribed event uses up no rule.
-                k => match k.push_name().filter(|n| e.push.as_deref().and_then(|c| c.target(n)).is_some()) {
+                k => match k.push_name().filter(|n| e.push.as_deref().and_then(|c| c.target(*n)).is_some()) {
                     Some(n) => n.to_string(),
                     None => continue,
                 },

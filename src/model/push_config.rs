@@ -1,5 +1,5 @@
-//! An agent's event-push configuration (E1/E2) as world operations, and the platform's nine
-//! event names (docs/api-reference.md, "Events").
+//! An agent's event-push configuration (E1/E2) as world operations. The nine events are
+//! `model::event::EventName`.
 //!
 //! The api layer checks the wire shape and the URLs; the rules about which events may be
 //! subscribed live here so every way into the world (E1, a snapshot import) obeys them.
@@ -9,51 +9,14 @@ use super::world::World;
 use crate::error::{code, Error, Result};
 use std::sync::Arc;
 
-/// The nine event names, in the documented order (docs/api-reference.md, "Events").
-pub const EVENT_NAMES: [&str; 9] = [
-    "CABINET_ONLINE",
-    "CABINET_OFFLINE",
-    "CABINET_STATUS",
-    "BATTERY_IN",
-    "BATTERY_BORROW_OUT",
-    "BATTERY_ABNORMAL_WARNING",
-    "BATTERY_POPUP",
-    "ADMIN_RENTAL_ORDER",
-    "POS_INFO_STATUS",
-];
-
-/// Whether `name` is one of the nine platform events (exact spelling, upper case).
-pub fn is_event_name(name: &str) -> bool {
-    EVENT_NAMES.contains(&name)
-}
-
-/// At most 40 characters of a value echoed in a message.
-fn clip(v: &str) -> String {
-    if v.chars().count() > 40 {
-        format!("{}…", v.chars().take(40).collect::<String>())
-    } else {
-        v.to_string()
-    }
-}
-
 impl World {
     /// E1: replace `agent`'s event-push configuration with `config`; returns what was saved.
     ///
-    /// Every subscription must name one of the nine events, each at most once: a duplicate
+    /// Every subscription names one of the nine events (its type says so), each at most once: a duplicate
     /// would make it ambiguous which URL and `enable` flag win, so it is refused rather than
     /// silently resolved. Nothing changes when the configuration is refused.
     pub fn set_push_config(&mut self, agent: &str, config: PushConfig) -> Result<Arc<PushConfig>> {
         for (i, s) in config.event_subscriptions.iter().enumerate() {
-            if !is_event_name(&s.event) {
-                return Err(Error::business(
-                    code::BAD_BODY,
-                    format!(
-                        "Request body is invalid: eventSubscriptions[{i}].event '{}' is not an event name (expected one of {}).",
-                        clip(&s.event),
-                        EVENT_NAMES.join(", ")
-                    ),
-                ));
-            }
             if config.event_subscriptions[..i].iter().any(|p| p.event == s.event) {
                 return Err(Error::business(
                     code::BAD_BODY,
@@ -89,7 +52,7 @@ pub fn check_url(url: &str) -> std::result::Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::Subscription;
+    use crate::model::event::{EventName, Subscription};
     use crate::model::world::Agent;
 
     fn world() -> World {
@@ -101,35 +64,18 @@ mod tests {
         w
     }
 
-    fn sub(event: &str) -> Subscription {
-        Subscription { event: event.into(), push_url: String::new(), enable: true }
+    fn sub(event: EventName) -> Subscription {
+        Subscription { event, push_url: String::new(), enable: true }
     }
 
     #[test]
-    fn unknown_and_duplicate_events_are_refused_and_nothing_changes() {
+    fn duplicate_events_are_refused_and_nothing_changes() {
         let mut w = world();
         let cfg = |subs: Vec<Subscription>| PushConfig { push_url: "http://x/".into(), event_subscriptions: subs };
-        let e = w.set_push_config("demo", cfg(vec![sub("BATTERY_IN"), sub("BATTERY_RETURN")])).unwrap_err();
-        assert!(e.message().contains("eventSubscriptions[1].event 'BATTERY_RETURN'"), "{e}");
-        let e = w.set_push_config("demo", cfg(vec![sub("BATTERY_IN"), sub("BATTERY_IN")])).unwrap_err();
+        let e = w.set_push_config("demo", cfg(vec![sub(EventName::BatteryIn), sub(EventName::BatteryIn)])).unwrap_err();
         assert!(e.message().contains("listed twice"), "{e}");
         assert!(w.push_config("demo").is_none());
-        let saved = w.set_push_config("demo", cfg(EVENT_NAMES.iter().map(|n| sub(n)).collect())).unwrap();
+        let saved = w.set_push_config("demo", cfg(EventName::ALL.map(sub).to_vec())).unwrap();
         assert_eq!(w.push_config("demo"), Some(saved));
-    }
-
-    #[test]
-    fn every_event_kind_is_one_of_the_nine_names() {
-        use crate::model::EventKind;
-        let kinds = [
-            EventKind::BatteryBorrowed { cabinet: "C".into(), order: "T".into(), battery: "B".into(), slot: 1 },
-            EventKind::BatteryReturned { cabinet: "C".into(), battery: "B".into(), slot: 1, order: None },
-            EventKind::CabinetOffline { cabinet: "C".into() },
-            EventKind::PosStatus { cabinet: "C".into(), pos_sn: "P".into(), online: true },
-            EventKind::AdminOrderCreated { cabinet: "C".into(), order: "T".into(), battery: None, slot: None },
-        ];
-        for k in kinds {
-            assert!(is_event_name(k.push_name().unwrap()));
-        }
     }
 }

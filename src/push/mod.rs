@@ -795,7 +795,7 @@ fn delivery_for(e: &Event) -> Option<Delivery> {
         kind => {
             let name = kind.push_name()?;
             let url = e.push.as_deref().and_then(|c| c.target(name))?;
-            let body = payload::event_body(e, name);
+            let body = payload::event_body(e, name.as_str());
             let entry = Entry::new("event", name.to_string(), e, url, "application/json", Arc::from(body));
             Some(Delivery { key: format!("cabinet:{}", kind.cabinet().unwrap_or("")), entry, fault: e.fault })
         }
@@ -863,7 +863,7 @@ mod tests {
         let config = PushConfig {
             push_url: url.into(),
             event_subscriptions: vec![Subscription {
-                event: "CABINET_OFFLINE".into(),
+                event: crate::model::event::EventName::CabinetOffline,
                 push_url: "".into(),
                 enable: true,
             }],

@@ -121,7 +121,7 @@ mod tests {
     fn body(kind: EventKind) -> String {
         let e = event(kind);
         let name = e.kind.push_name().unwrap();
-        event_body(&e, name)
+        event_body(&e, name.as_str())
     }
 
     fn report() -> CabinetReport {

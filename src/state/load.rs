@@ -6,8 +6,7 @@ use crate::clock::{self, parse_datetime, Millis};
 use crate::config::Config;
 use crate::fixtures;
 use crate::latency::{self, Profile};
-use crate::model::event::Subscription;
-use crate::model::push_config::EVENT_NAMES;
+use crate::model::event::{EventName, Subscription};
 use crate::model::{PushConfig, SimSettings, World};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -63,10 +62,9 @@ pub fn load_world_at(config: &Config, seed: u64, wall: Millis) -> Result<(World,
     if let Some(url) = &config.push_url {
         let all = PushConfig {
             push_url: url.clone(),
-            event_subscriptions: EVENT_NAMES
-                .iter()
-                .map(|e| Subscription { event: e.to_string(), push_url: String::new(), enable: true })
-                .collect(),
+            event_subscriptions: EventName::ALL
+                .map(|event| Subscription { event, push_url: String::new(), enable: true })
+                .to_vec(),
         };
         world.set_push_config_all(Arc::new(all));
     }

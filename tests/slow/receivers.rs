@@ -202,7 +202,7 @@ async fn a_flood_towards_a_dead_receiver_stays_within_the_queue_and_journal_caps
         push: Some(Arc::new(PushConfig {
             push_url: url,
             event_subscriptions: vec![Subscription {
-                event: "CABINET_OFFLINE".into(),
+                event: bajie_sim::model::event::EventName::CabinetOffline,
                 push_url: "".into(),
                 enable: true,
             }],

@@ -6,6 +6,7 @@
 
 use super::{index, random, schedule, HOUR};
 use crate::clock::{Millis, MINUTE};
+use crate::model::event::EventName;
 use crate::model::fault_types::{BatteryFault, SlotFault};
 use crate::model::world::Due;
 use crate::model::{Event, SimTask, World};
@@ -27,7 +28,8 @@ pub fn heartbeat(w: &mut World, at: Millis, out: &mut Vec<Event>) {
         // look-up per slot, ~170 reports a virtual second at 100,000 cabinets); a report no
         // subscriber will receive is skipped. The world changes the same either way.
         let agent = w.cabinets.get(id.as_str()).and_then(|c| w.agents.get(c.agent.as_str()));
-        let subscribed = agent.and_then(|a| a.push.as_deref()).is_some_and(|p| p.target("CABINET_STATUS").is_some());
+        let subscribed =
+            agent.and_then(|a| a.push.as_deref()).is_some_and(|p| p.target(EventName::CabinetStatus).is_some());
         let reported = if subscribed { w.report_status(&id, at, out).is_ok() } else { w.touch_cabinet(&id, at) };
         if reported {
             w.sim.stats.heartbeats += 1;

@@ -220,7 +220,7 @@ mod tests {
         let config = PushConfig {
             push_url: "http://127.0.0.1:9/push".into(),
             event_subscriptions: vec![Subscription {
-                event: "CABINET_STATUS".into(),
+                event: crate::model::event::EventName::CabinetStatus,
                 push_url: String::new(),
                 enable: true,
             }],
@@ -281,7 +281,7 @@ mod tests {
         step(&mut w, start + HOUR, &mut out);
         let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &out {
-            *kinds.entry(e.kind.push_name().unwrap_or("callback")).or_default() += 1;
+            *kinds.entry(e.kind.push_name().map_or("callback", |n| n.as_str())).or_default() += 1;
         }
         let customer_orders = w.orders.values().filter(|o| o.origin == OrderOrigin::Customer).count();
         assert!(customer_orders >= 3, "{customer_orders} rentals in the first hour: {kinds:?}");
