@@ -122,11 +122,44 @@ fn to_vec_sized<T: Serialize + ?Sized>(body: &T) -> serde_json::Result<Vec<u8>> 
     Ok(buf)
 }
 
-/// A JSON response with status 200.
+/// A JSON response with status 200. A large body (a state export, C4 over a large fleet) is
+/// handed to the connection in pieces: actix copies each chunk it is given into the
+/// connection's write buffer at once, and copying hundreds of megabytes in one go stalled
+/// the HTTP worker, and every request it serves, for most of a second. The length is still
+/// announced (`Content-Length`), so clients see the same response.
 pub fn json_bytes(bytes: impl Into<actix_web::web::Bytes>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")))
-        .body(bytes.into())
+    let bytes: actix_web::web::Bytes = bytes.into();
+    let mut answer = HttpResponse::Ok();
+    answer.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    if bytes.len() <= PIECE_BYTES {
+        return answer.body(bytes);
+    }
+    let size = bytes.len() as u64;
+    answer.body(actix_web::body::SizedStream::new(size, Pieces { rest: bytes }))
+}
+
+/// Bytes of one piece of a large answer body ([`json_bytes`]).
+const PIECE_BYTES: usize = 256 * 1024;
+
+/// A body as a stream of pieces of at most [`PIECE_BYTES`], each a view of the one buffer
+/// (no copy).
+struct Pieces {
+    rest: actix_web::web::Bytes,
+}
+
+impl futures_core::Stream for Pieces {
+    type Item = Result<actix_web::web::Bytes, actix_web::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        if self.rest.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.rest.len().min(PIECE_BYTES);
+        std::task::Poll::Ready(Some(Ok(self.rest.split_to(n))))
+    }
 }
 
 /// Serialise any body as a 200 JSON response.

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 mod chunked;
-pub use chunked::{CheckPass, CopyPass};
+pub use chunked::{CheckPass, CopyPass, PieceBudget};
 
 /// Tunable rules of the world.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -11,6 +11,9 @@
 //! - time moves in bounded steps ([`Store::step`]): a step runs simulated activity for at
 //!   most [`HOLD`] of real time (or [`HOLD_EVENTS`] events), then releases the lock fairly so
 //!   waiting requests go first, and reports how far it got; the driver calls it again;
+//! - a request that finds the lock taken counts itself as waiting; a step (or a piece of a
+//!   pass) that sees one ends after its current task once it has held the lock for
+//!   [`HOLD_WHEN_WAITED_FOR`], so requests wait a fraction of a millisecond, not a whole hold;
 //! - the passes over the whole world (the invariant check, the copy a snapshot is written
 //!   from) run in pieces of at most [`PIECE`] under the read lock, released fairly between
 //!   pieces so waiting writers go first (`model/world/chunked.rs` says why a check cut this
@@ -28,7 +31,7 @@
 
 use crate::clock::Millis;
 use crate::error::Result;
-use crate::model::world::{CheckPass, CopyPass};
+use crate::model::world::{CheckPass, CopyPass, PieceBudget};
 use crate::model::{Event, World};
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -44,6 +47,11 @@ const COPY_TRIES: usize = 3;
 const MEND_ROUNDS: usize = 4;
 /// Events one step may produce before it lets go (bounds the memory of one step's events).
 pub const HOLD_EVENTS: usize = 2_000;
+/// Real time a step holds the lock at least before it lets a waiting request go first: short
+/// enough that a request waits a fraction of a millisecond behind the simulation, long enough
+/// that the simulation still moves under a steady load of requests (which always has one
+/// waiting).
+pub const HOLD_WHEN_WAITED_FOR: Duration = Duration::from_micros(250);
 
 /// The world behind its lock.
 ///
@@ -61,6 +69,9 @@ pub struct Store {
     reached: AtomicI64,
     /// Long reads in progress; while there are any, readers do not queue behind writers.
     long_reads: AtomicUsize,
+    /// Requests blocked on the world lock now (only those that found it taken: the fast path
+    /// does not count). A step sees it and lets them go first ([`HOLD_WHEN_WAITED_FOR`]).
+    waiting: AtomicUsize,
     /// Next event sequence number, taken under the world's write lock so numbers follow the
     /// order in which changes really happened (the delivery engine re-sorts by it).
     seq: AtomicU64,
@@ -135,6 +146,7 @@ impl Store {
             gate: Mutex::new(()),
             reached: AtomicI64::new(now),
             long_reads: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
             seq: AtomicU64::new(1),
             version: AtomicU64::new(1),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -153,21 +165,43 @@ impl Store {
         }
     }
 
-    /// Run a read-only view over the world. `f` must be short and must not block.
-    pub fn read<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+    /// The read lock for a request: at once when it is free, else counted in `waiting` while
+    /// blocked, so a step in progress lets go early.
+    fn read_for_request(&self) -> RwLockReadGuard<'_, World> {
         if self.long_reads.load(Ordering::Acquire) > 0 {
             // A long read holds the lock: join it rather than queue behind the writer that
             // waits for it (the lock would otherwise be fair to that writer, and every short
             // read would wait as long as the long one).
-            return f(&self.world.read_recursive());
+            return self.world.read_recursive();
         }
-        f(&self.world.read())
+        if let Some(g) = self.world.try_read() {
+            return g;
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let g = self.world.read();
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        g
+    }
+
+    /// The write lock for a request, counted in `waiting` while blocked (see above).
+    fn write_for_request(&self) -> RwLockWriteGuard<'_, World> {
+        if let Some(g) = self.world.try_write() {
+            return g;
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let g = self.world.write();
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        g
+    }
+
+    /// Run a read-only view over the world. `f` must be short and must not block.
+    pub fn read<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        f(&self.read_for_request())
     }
 
     /// Like [`Self::read`], also returning the stamp of the world `f` saw.
     pub fn read_stamped<R>(&self, f: impl FnOnce(&World) -> R) -> (R, Stamp) {
-        let world =
-            if self.long_reads.load(Ordering::Acquire) > 0 { self.world.read_recursive() } else { self.world.read() };
+        let world = self.read_for_request();
         // No writer holds the lock now, so the version cannot move under `f`.
         let stamp = self.stamp();
         (f(&world), stamp)
@@ -203,7 +237,7 @@ impl Store {
     /// anything, so a refused one leaves the world as it was (tests compare whole worlds).
     pub fn write<R>(&self, f: impl FnOnce(&mut World, &mut Vec<Event>) -> Result<R>) -> Result<(R, Vec<Event>)> {
         let mut events = Vec::new();
-        let mut world = self.world.write();
+        let mut world = self.write_for_request();
         // Bumped whether or not `f` succeeds: a refused operation changes nothing, but one
         // spurious miss of a response cache costs less than proving that here.
         self.bump();
@@ -245,7 +279,8 @@ impl Store {
             }
         };
         // Cheap check under the read lock first: the driver calls this many times a second.
-        if self.read(|w| next(w).is_none_or(|t| t > now)) {
+        // (Not `read`: the step is not a request, and must not count as one waiting.)
+        if next(&self.world.read()).is_none_or(|t| t > now) {
             // Nothing is due up to `now`: the world at `now` is the world as it is.
             self.reached.fetch_max(now, Ordering::AcqRel);
             return Stepped { events: Vec::new(), reached: self.reached() };
@@ -258,8 +293,11 @@ impl Store {
             let mut tasks = 0u32;
             let mut enough = |events: usize| {
                 tasks += 1;
-                // A clock read costs tens of nanoseconds; one every few tasks is plenty.
-                events >= HOLD_EVENTS || (tasks.is_multiple_of(8) && started.elapsed() >= HOLD)
+                // A clock read costs tens of nanoseconds; one every few tasks is plenty, and
+                // after every task while a request waits for the lock.
+                events >= HOLD_EVENTS
+                    || (tasks.is_multiple_of(8) && started.elapsed() >= HOLD)
+                    || (self.waiting.load(Ordering::Acquire) > 0 && started.elapsed() >= HOLD_WHEN_WAITED_FOR)
             };
             crate::sim::step_within(&mut world, now, &mut events, &mut enough)
         } else {
@@ -292,6 +330,12 @@ impl Store {
 
     /// One piece of a whole-world pass under the read lock, released fairly so writers that
     /// came meanwhile go before the next piece.
+    /// The budget of one piece of a whole-world pass: [`PIECE`], or [`HOLD_WHEN_WAITED_FOR`]
+    /// once a request waits for the lock.
+    fn piece(&self) -> PieceBudget<'_> {
+        PieceBudget { max: PIECE, waiting: Some((&self.waiting, HOLD_WHEN_WAITED_FOR)) }
+    }
+
     fn read_piece<R>(&self, pieces: &mut Pieces, f: impl FnOnce(&World) -> R) -> R {
         let world = self.world.read();
         let held = Instant::now();
@@ -324,7 +368,7 @@ impl Store {
             let before = self.version.load(Ordering::Acquire);
             let mut pass = CopyPass::default();
             let mut pieces = Pieces::new();
-            while !self.read_piece(&mut pieces, |w| w.copy_piece(&mut pass, PIECE)) {}
+            while !self.read_piece(&mut pieces, |w| w.copy_piece(&mut pass, self.piece())) {}
             let mut copy = pass.into_world();
             if self.version.load(Ordering::Acquire) == before {
                 pieces.log("copy (exact)");
@@ -355,7 +399,7 @@ impl Store {
     pub fn check(&self) -> Vec<String> {
         let mut pass = CheckPass::default();
         let mut pieces = Pieces::new();
-        while !self.read_piece(&mut pieces, |w| w.check_piece(&mut pass, PIECE)) {}
+        while !self.read_piece(&mut pieces, |w| w.check_piece(&mut pass, self.piece())) {}
         pieces.log("check");
         pass.into_violations()
     }

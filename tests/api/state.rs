@@ -100,6 +100,12 @@ async fn a_snapshot_far_larger_than_other_bodies_goes_back_in_unchanged() {
     app.advance(1800).await;
     let saved = export_text(&app).await;
     assert!(saved.len() > 1024 * 1024, "a 1,000-cabinet world is over a MiB: {} bytes", saved.len());
+    // Sent in pieces (so no worker copies it in one go), with its length announced all the same.
+    let r = app.client.get(app.sim("/state")).send().await.unwrap();
+    let announced = r.content_length();
+    let body = r.bytes().await.unwrap();
+    assert_eq!(announced, Some(body.len() as u64));
+    assert_eq!(body.len(), saved.len());
     // The world moves on, then the export (the whole envelope) is put back as it was given.
     app.advance(4 * 3600).await;
     assert_ne!(export_text(&app).await, saved);

@@ -26,19 +26,38 @@ use super::super::order::OrderStatus;
 use super::{SimState, World};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// How a pass spends one piece: stop once `budget` of real time has gone, looking at the
+/// The real time one piece of a pass may take: `max`, or less once someone waits for the
+/// lock the piece is read under (`waiting`: a counter of the waiting requests and the time a
+/// piece takes at least before it lets them go first). A plain `Duration` is a piece with no
+/// one to yield to.
+#[derive(Debug, Clone, Copy)]
+pub struct PieceBudget<'a> {
+    /// The longest a piece takes.
+    pub max: Duration,
+    /// Who may be waiting, and the least a piece takes before it lets them go.
+    pub waiting: Option<(&'a AtomicUsize, Duration)>,
+}
+
+impl From<Duration> for PieceBudget<'static> {
+    fn from(max: Duration) -> Self {
+        PieceBudget { max, waiting: None }
+    }
+}
+
+/// How a pass spends one piece: stop once its budget of real time has gone, looking at the
 /// clock every few records (a clock read costs more than checking a record).
-struct Budget {
+struct Budget<'a> {
     started: Instant,
-    budget: Duration,
+    limit: PieceBudget<'a>,
     count: u32,
 }
 
-impl Budget {
-    fn new(budget: Duration) -> Self {
-        Budget { started: Instant::now(), budget, count: 0 }
+impl<'a> Budget<'a> {
+    fn new(limit: PieceBudget<'a>) -> Self {
+        Budget { started: Instant::now(), limit, count: 0 }
     }
 
     /// Count the budget from now: what was done so far in the piece is not counted.
@@ -49,7 +68,12 @@ impl Budget {
     /// True when the piece should end.
     fn spent(&mut self) -> bool {
         self.count = self.count.wrapping_add(1);
-        self.count.is_multiple_of(64) && self.started.elapsed() >= self.budget
+        if !self.count.is_multiple_of(64) {
+            return false;
+        }
+        let elapsed = self.started.elapsed();
+        elapsed >= self.limit.max
+            || self.limit.waiting.is_some_and(|(w, least)| elapsed >= least && w.load(Ordering::Acquire) > 0)
     }
 }
 
@@ -305,8 +329,8 @@ impl World {
     /// Check the world's invariants for about `budget` of real time from where `pass` is;
     /// true when the pass is done ([`CheckPass::into_violations`]). [`World::check`] is the
     /// same pass in one piece.
-    pub fn check_piece(&self, pass: &mut CheckPass, budget: Duration) -> bool {
-        let mut budget = Budget::new(budget);
+    pub fn check_piece<'a>(&self, pass: &mut CheckPass, budget: impl Into<PieceBudget<'a>>) -> bool {
+        let mut budget = Budget::new(budget.into());
         if pass.stage == 0 {
             for (k, c) in after(&self.cabinets, &pass.cabinet) {
                 self.check_cabinet(c, pass);
@@ -421,8 +445,8 @@ impl World {
     /// true when the copy is done ([`CopyPass::into_world`]). The big tables go piece by
     /// piece; the small ones (agents, rules, settings, counters, the random generator) are
     /// copied together in the last piece.
-    pub fn copy_piece(&self, pass: &mut CopyPass, budget: Duration) -> bool {
-        let mut budget = Budget::new(budget);
+    pub fn copy_piece<'a>(&self, pass: &mut CopyPass, budget: impl Into<PieceBudget<'a>>) -> bool {
+        let mut budget = Budget::new(budget.into());
         let into = &mut pass.copy;
         loop {
             let done = match pass.stage {
