@@ -176,7 +176,7 @@ fn run_advance(state: &AppState, job: &AdvanceJob) {
         let d = left.min(chunk);
         let target = state.clock_advance(d);
         loop {
-            let (reached, now, events) = state.step_to_clock_counted();
+            let (reached, now, events) = state.step_to_clock_counted(true);
             job.events.fetch_add(events, Ordering::AcqRel);
             // Progress within the chunk: how far the world got towards its end.
             job.done_ms.store(done + (d - (target - reached).max(0)).clamp(0, d), Ordering::Release);

@@ -64,16 +64,17 @@ impl AppState {
     /// handed on before the time gate opens again. Returns the time reached and the clock's
     /// time it aimed at.
     pub fn step_to_clock(&self) -> (Millis, Millis) {
-        let (reached, now, _) = self.step_to_clock_counted();
+        let (reached, now, _) = self.step_to_clock_counted(false);
         (reached, now)
     }
 
-    /// Like [`Self::step_to_clock`], also returning the number of events.
-    pub fn step_to_clock_counted(&self) -> (Millis, Millis, usize) {
+    /// Like [`Self::step_to_clock`], also returning the number of events; with `reads_first`
+    /// (a long advance) the step lets waiting reads go first too (`store::Store::step`).
+    pub fn step_to_clock_counted(&self, reads_first: bool) -> (Millis, Millis, usize) {
         let gate = self.store.gate();
         let now = self.clock.now();
         let started = std::time::Instant::now();
-        let stepped = self.store.step(&gate, now, !self.config.no_sim);
+        let stepped = self.store.step(&gate, now, !self.config.no_sim, reads_first);
         let n = stepped.events.len();
         if n > 0 {
             self.metrics.observe_step(started.elapsed(), n);
@@ -87,7 +88,7 @@ impl AppState {
     pub fn catch_up(&self) -> usize {
         let mut count = 0;
         loop {
-            let (reached, now, n) = self.step_to_clock_counted();
+            let (reached, now, n) = self.step_to_clock_counted(false);
             count += n;
             if reached >= now {
                 return count;
@@ -119,7 +120,7 @@ impl AppState {
         let gate = self.store.gate();
         let now = self.clock.now();
         loop {
-            let stepped = self.store.step(&gate, now, !self.config.no_sim);
+            let stepped = self.store.step(&gate, now, !self.config.no_sim, false);
             self.publish(stepped.events);
             if stepped.reached >= now {
                 break;
