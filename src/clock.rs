@@ -189,6 +189,9 @@ pub fn fmt_utc_offset(secs: i32) -> String {
     format!("{sign}{:02}:{:02}", a / 3600, a % 3600 / 60)
 }
 
+/// The calendar time of `ms`. Every virtual time comes from a parsed date or the wall clock
+/// plus a bounded advance, far inside chrono's range (±262,000 years); the epoch stands in for
+/// a time outside it rather than a panic in a formatter.
 fn to_naive(ms: Millis) -> NaiveDateTime {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().naive_utc()
 }

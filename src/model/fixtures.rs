@@ -554,7 +554,7 @@ fn battery_id(seed: u64, n: u64) -> BatteryId {
     for (i, d) in hex.iter_mut().enumerate() {
         *d = b"0123456789ABCDEF"[((x >> (36 - 4 * i)) & 0xF) as usize];
     }
-    BatteryId::from(std::str::from_utf8(&hex).unwrap_or_default())
+    BatteryId::from(std::str::from_utf8(&hex).expect("hex digits are ASCII"))
 }
 
 /// Generate a synthetic fleet, reproducible from `seed`.
