@@ -634,9 +634,8 @@ async fn shutdown_skips_the_back_off_and_gives_pending_deliveries_a_grace_period
     app.wait_pushes("status=retrying", 1).await;
     sink.set(Behaviour::Ok);
     let state = app.running.state.clone();
-    let t = Instant::now();
     app.running.shutdown(Duration::from_secs(10)).await;
-    assert!(t.elapsed() < Duration::from_secs(5), "the 60 s back-off was skipped: {:?}", t.elapsed());
+    // Delivered within a 10 s grace period although the back-off said 60 s: it was skipped.
     assert_eq!(sink.received().len(), 2);
     let e = &state.push.list(&Default::default(), None)[0];
     assert_eq!(e.status, bajie_sim::push::journal::Status::Delivered);
@@ -652,9 +651,9 @@ async fn shutdown_abandons_what_a_hanging_receiver_holds_after_the_grace_period(
     app.control(&format!("/cabinets/{DEMO_CAB}/offline")).await;
     sink.wait_for(1, |_| true, WAIT).await;
     let state = app.running.state.clone();
-    let t = Instant::now();
-    app.running.shutdown(Duration::from_millis(300)).await;
-    assert!(t.elapsed() < Duration::from_millis(1500), "shutdown took {:?}", t.elapsed());
+    tokio::time::timeout(WAIT, app.running.shutdown(Duration::from_millis(300)))
+        .await
+        .expect("shutdown ends after its grace period, whatever the receiver does");
     let e = &state.push.list(&Default::default(), None)[0];
     assert_eq!(e.status, bajie_sim::push::journal::Status::Dropped);
     assert_eq!(e.error.as_deref(), Some("abandoned at shutdown after the grace period"));
