@@ -41,36 +41,11 @@ pub fn max_lag(speed: f64) -> Millis {
     ((speed * MAX_LAG_REAL_MS) as Millis).max(1_000)
 }
 
-/// Nice value of the threads that move time (the driver, advances): CPU-bound for as long as
-/// the world is behind, they would otherwise take a core from the HTTP workers on a small
-/// machine (on 2 cores, requests during a long advance took 4-10 times as long at p99). At
-/// a lower priority the scheduler runs a worker as soon as a request arrives; the world
-/// then moves with what is left, and the clock's brake keeps the lag bounded.
-const TIME_NICE: i32 = 10;
-
-/// Lower the calling thread's scheduling priority to [`TIME_NICE`] (Linux; elsewhere a no-op).
-/// A failure only leaves the priority as it was.
-fn yield_cpu_to_requests() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: setpriority and gettid only read their integer arguments; on Linux
-        // PRIO_PROCESS with a thread id changes that one thread.
-        let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, TIME_NICE) };
-        if r != 0 {
-            log::debug!(
-                "cannot lower the priority of {:?}: {}",
-                std::thread::current().name(),
-                std::io::Error::last_os_error()
-            );
-        }
-    }
-}
-
 /// Start the driver thread.
 pub fn start(state: web::Data<AppState>) -> std::io::Result<()> {
     let st = state.clone();
     let handle = std::thread::Builder::new().name("bajie-sim-driver".into()).spawn(move || {
-        yield_cpu_to_requests();
+        crate::state::runtime::yield_cpu_to_requests();
         drive(&st)
     })?;
     *state.runtime.driver.lock() = Some(handle);
@@ -153,7 +128,7 @@ pub fn start_advance(state: web::Data<AppState>, ms: Millis) -> std::io::Result<
     }
     let (st, j) = (state.clone(), job.clone());
     let handle = std::thread::Builder::new().name("bajie-sim-advance".into()).spawn(move || {
-        yield_cpu_to_requests();
+        crate::state::runtime::yield_cpu_to_requests();
         if let Some((_, h)) = previous {
             let _ = h.join();
         }

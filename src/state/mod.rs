@@ -74,7 +74,7 @@ impl AppState {
         let gate = self.store.gate();
         let now = self.clock.now();
         let started = std::time::Instant::now();
-        let stepped = self.store.step(&gate, now, !self.config.no_sim, reads_first);
+        let stepped = runtime::at_normal_priority(|| self.store.step(&gate, now, !self.config.no_sim, reads_first));
         let n = stepped.events.len();
         if n > 0 {
             self.metrics.observe_step(started.elapsed(), n);
