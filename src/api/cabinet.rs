@@ -1029,7 +1029,7 @@ fn check_ad_config(c: &AdConfig, at: &str, program_sheet: bool) -> Result<(), Er
     }
     if media != "programSheet" {
         let url = c.media_path.as_ref().ok_or_else(|| Error::missing_param(&path("mediaPath")))?;
-        super::check_push_url(url).map_err(|why| Error::bad_param(&path("mediaPath"), why))?;
+        crate::model::push_config::check_url(url).map_err(|why| Error::bad_param(&path("mediaPath"), why))?;
     }
     if let (Some(a), Some(b)) = (c.start_date, c.end_date) {
         if a.0 > b.0 {
@@ -1047,7 +1047,7 @@ fn check_ad_config(c: &AdConfig, at: &str, program_sheet: bool) -> Result<(), Er
                 Error::bad_param(&path("videoList"), "a programSheet needs at least one carousel entry")
             })?;
         for (i, e) in list.iter().enumerate() {
-            super::check_push_url(&e.url)
+            crate::model::push_config::check_url(&e.url)
                 .map_err(|why| Error::bad_param(&path(&format!("videoList[{i}].url")), why))?;
         }
     }

@@ -56,7 +56,7 @@ fn url_field(v: &str, field: &str) -> Result<String, Error> {
     if v.len() > MAX_URL {
         return Err(Error::bad_body(format!("{field} is longer than {MAX_URL} characters")));
     }
-    super::check_push_url(v).map_err(|why| Error::bad_body(format!("{field}: {why}")))?;
+    crate::model::push_config::check_url(v).map_err(|why| Error::bad_body(format!("{field}: {why}")))?;
     Ok(v.to_string())
 }
 

@@ -451,7 +451,7 @@ async fn create_order(
     let device = q.device_id.as_str();
     let callback = q.callback_url.map(|u| u.0.into_string());
     if let Some(url) = callback.as_deref() {
-        super::check_push_url(url).map_err(|why| Error::bad_param("callbackURL", why))?;
+        crate::model::push_config::check_url(url).map_err(|why| Error::bad_param("callbackURL", why))?;
     }
     let now = state.clock.now();
     let (trade_no, events) =

@@ -120,7 +120,7 @@ async fn fault(state: web::Data<AppState>, id: web::Path<String>, p: Params) -> 
 /// configuration, every event enabled unless `events` names some (a shortcut for E1).
 async fn push_config(state: web::Data<AppState>, account: web::Path<String>, p: Params) -> Result<HttpResponse, Error> {
     let url = p.required("pushUrl")?.to_string();
-    crate::api::check_push_url(&url).map_err(|why| Error::bad_param("pushUrl", why))?;
+    crate::model::push_config::check_url(&url).map_err(|why| Error::bad_param("pushUrl", why))?;
     let wanted: Vec<EventName> = match p.get("events").map(str::trim).filter(|e| !e.is_empty()) {
         Some(list) => list
             .split(',')
