@@ -206,34 +206,51 @@ pub fn fmt_push_timestamp(ms: Millis) -> String {
     fmt_with(ms, 'T')
 }
 
-/// Date and time with `sep` between them. Written field by field rather than through a
-/// strftime pattern, which is parsed again on every call: list rows and pushes format
-/// several times each. Years outside 0..=9999 (never reached in practice) go through chrono's
-/// pattern so the text stays what chrono writes.
+/// Date and time with `sep` between them. Years outside 0..=9999 (never reached in practice)
+/// go through chrono's pattern so the text stays what chrono writes.
 fn fmt_with(ms: Millis, sep: char) -> String {
-    use chrono::{Datelike, Timelike};
-    let t = to_naive(ms);
-    if !(0..=9999).contains(&t.year()) {
-        return t.format(&format!("%Y-%m-%d{sep}%H:%M:%S")).to_string();
+    match datetime_digits(ms, sep as u8) {
+        Some(b) => b.iter().map(|&c| c as char).collect(),
+        None => to_naive(ms).format(&format!("%Y-%m-%d{sep}%H:%M:%S")).to_string(),
     }
-    // Digit by digit: `write!` with width specifiers was most of the cost of a list row's
-    // two dates (C4/C7 pages).
-    let y = t.year() as u32;
-    let d2 = |v: u32| [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8];
+}
+
+/// `YYYY-MM-DD?HH:mm:ss` with `sep` at `?`, as ASCII bytes, or `None` for a year outside
+/// 0..=9999. Written field by field rather than through a strftime pattern, which is parsed
+/// again on every call: list rows and pushes format several times each, and the device
+/// pages write these bytes straight into their answer.
+pub fn datetime_digits(ms: Millis, sep: u8) -> Option<[u8; 19]> {
+    // The civil date from the day number (H. Hinnant's `civil_from_days`), in integers: the
+    // same calendar as chrono's (tested), without its checked construction on every call.
+    let secs = ms.div_euclid(1000);
+    let (days, second_of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    let d2 = |v: i64| [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8];
     let mut b = [0u8; 19];
-    b[..2].copy_from_slice(&d2(y / 100));
-    b[2..4].copy_from_slice(&d2(y));
+    b[..2].copy_from_slice(&d2(year / 100));
+    b[2..4].copy_from_slice(&d2(year));
     b[4] = b'-';
-    b[5..7].copy_from_slice(&d2(t.month()));
+    b[5..7].copy_from_slice(&d2(month));
     b[7] = b'-';
-    b[8..10].copy_from_slice(&d2(t.day()));
-    b[10] = sep as u8;
-    b[11..13].copy_from_slice(&d2(t.hour()));
+    b[8..10].copy_from_slice(&d2(day));
+    b[10] = sep;
+    b[11..13].copy_from_slice(&d2(second_of_day / 3600));
     b[13] = b':';
-    b[14..16].copy_from_slice(&d2(t.minute()));
+    b[14..16].copy_from_slice(&d2(second_of_day / 60 % 60));
     b[16] = b':';
-    b[17..19].copy_from_slice(&d2(t.second()));
-    String::from_utf8_lossy(&b).into_owned()
+    b[17..19].copy_from_slice(&d2(second_of_day % 60));
+    Some(b)
 }
 
 /// `yyMMddHHmmss`, the time prefix of trade numbers.
@@ -268,6 +285,28 @@ pub fn parse_datetime(s: &str) -> Option<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_boundaries_are_written_as_chrono_writes_them() {
+        // Every day boundary of five centuries either side of 1970 (leap days and century
+        // years included), the instants either side of them, and the edges of the four-digit
+        // years and of chrono's range.
+        let mut samples = vec![0, -1, 1, 951_782_400_000, 4_107_542_400_000, -62_167_219_200_000, 253_402_300_799_999];
+        samples.extend([-62_167_219_200_001, 253_402_300_800_000, i64::MIN / 4, i64::MAX / 4]);
+        let mut ms = -15_000_000_000_000_i64;
+        while ms < 15_000_000_000_000 {
+            samples.extend([ms, ms - 1, ms + 43_199_999]);
+            ms += 86_400_000 + 7;
+        }
+        for ms in samples {
+            let chrono_text = to_naive(ms).format("%Y-%m-%d %H:%M:%S").to_string();
+            // Outside the four-digit years (and chrono's range) the text is chrono's own.
+            if let Some(b) = datetime_digits(ms, b' ') {
+                assert_eq!(std::str::from_utf8(&b).unwrap(), chrono_text, "{ms}");
+            }
+            assert_eq!(fmt_datetime(ms), chrono_text, "{ms}");
+        }
+    }
 
     #[test]
     fn dates_are_written_as_chronos_pattern_writes_them() {

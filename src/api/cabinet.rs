@@ -13,7 +13,7 @@ use super::operation::{schema, Answer, Body, Method, Operation, PathParam, Stray
 use super::paging::{paginate, Page};
 use super::params::clip;
 use super::status_block::StatusBlock;
-use crate::clock::fmt_datetime;
+use crate::clock::{datetime_digits, fmt_datetime, Millis};
 use crate::error::Error;
 use crate::model::admin::{CabinetOp, Command, FaultReport, PopResult};
 use crate::model::battery::BatteryFault;
@@ -381,10 +381,8 @@ async fn eject_by_repair(
 
 // ----- device rows (C4, C6, C7) ---------------------------------------------------------------
 
-/// The row of one cabinet in the device lists. `pId` is the cabinet's 1-based position among
-/// all cabinets in id order (stable for a given world).
 /// The cabinet's last report as C4/C7 carry it in `pJson` (a JSON text inside the row).
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct LastReport<'a> {
     cabinet_id: &'a str,
@@ -396,29 +394,51 @@ struct LastReport<'a> {
     batteries: usize,
     rentable: usize,
     returnable: usize,
-    time: String,
+    #[serde(serialize_with = "datetime_text")]
+    time: Millis,
 }
 
-/// One C4/C6/C7 row. Typed rather than a `json!` tree (the same keys in the same order):
-/// pages of these are what management dashboards poll.
+// Typed rather than a `json!` tree (the same keys in the same order): pages of these are
+// what management dashboards poll. The texts made from numbers (times, coordinates, the
+// geohash, `pJson`) are kept as the numbers and written as text when the row is, so a row
+// costs no allocation of its own.
+/// The row of one cabinet in the device lists (C4, C6, C7). `pId` is the cabinet's 1-based
+/// position among all cabinets in id order (stable for a given world).
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct DeviceRow<'a> {
     p_id: usize,
-    p_type: String,
+    /// The slot count, as text.
+    #[serde(serialize_with = "number_text")]
+    #[schemars(with = "String")]
+    p_type: usize,
     p_cabinetid: &'a str,
     p_total: usize,
     p_borrow: usize,
     p_also: usize,
-    p_regtime: String,
+    #[serde(serialize_with = "datetime_text")]
+    #[schemars(with = "String")]
+    p_regtime: Millis,
     p_status: &'static str,
     p_lognum: u64,
-    p_logtime: String,
-    p_json: String,
+    #[serde(serialize_with = "datetime_text")]
+    #[schemars(with = "String")]
+    p_logtime: Millis,
+    #[serde(serialize_with = "json_text")]
+    #[schemars(with = "String")]
+    p_json: LastReport<'a>,
     p_card: &'a str,
-    p_jingdu: String,
-    p_weidu: String,
-    p_hash: String,
+    /// The shop's longitude as text; "" for a cabinet in no shop.
+    #[serde(serialize_with = "coord_text")]
+    #[schemars(with = "String")]
+    p_jingdu: Option<f64>,
+    #[serde(serialize_with = "coord_text")]
+    #[schemars(with = "String")]
+    p_weidu: Option<f64>,
+    /// The shop's 12-character geohash (latitude, longitude); "" for a cabinet in no shop.
+    #[serde(serialize_with = "geohash_text")]
+    #[schemars(with = "String")]
+    p_hash: Option<(f64, f64)>,
     p_shopid: &'a str,
     p_shop_name: &'a str,
     p_online: bool,
@@ -427,11 +447,30 @@ struct DeviceRow<'a> {
     p_ip: &'a str,
 }
 
+fn number_text<S: serde::Serializer>(v: &usize, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+fn datetime_text<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fmt_datetime(*ms))
+}
+
+fn json_text<S: serde::Serializer>(v: &LastReport, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&serde_json::to_string(v).map_err(serde::ser::Error::custom)?)
+}
+
+fn coord_text<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.map(coord).unwrap_or_default())
+}
+
+fn geohash_text<S: serde::Serializer>(v: &Option<(f64, f64)>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.map(|(lat, lng)| geohash::encode(lat, lng, 12)).unwrap_or_default())
+}
+
 fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> DeviceRow<'a> {
     let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
     let returnable = cab.returnable_count();
     let rentable = w.rentable_count(cab, now);
-    let last_seen = fmt_datetime(cab.last_seen);
     let last = LastReport {
         cabinet_id: &cab.id,
         online: cab.online,
@@ -442,24 +481,24 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
         batteries: cab.battery_count(),
         rentable,
         returnable,
-        time: last_seen.clone(),
+        time: cab.last_seen,
     };
     DeviceRow {
         p_id,
-        p_type: cab.slots.len().to_string(),
+        p_type: cab.slots.len(),
         p_cabinetid: &cab.id,
         p_total: cab.slots.len(),
         p_borrow: rentable,
         p_also: returnable,
-        p_regtime: fmt_datetime(cab.registered_at),
+        p_regtime: cab.registered_at,
         p_status: "1",
         p_lognum: cab.handshakes,
-        p_logtime: last_seen,
-        p_json: serde_json::to_string(&last).expect("strings, numbers and booleans serialise"),
+        p_logtime: cab.last_seen,
+        p_json: last,
         p_card: &cab.iccid,
-        p_jingdu: shop.map(|s| coord(s.longitude)).unwrap_or_default(),
-        p_weidu: shop.map(|s| coord(s.latitude)).unwrap_or_default(),
-        p_hash: shop.map(|s| geohash::encode(s.latitude, s.longitude, 12)).unwrap_or_default(),
+        p_jingdu: shop.map(|s| s.longitude),
+        p_weidu: shop.map(|s| s.latitude),
+        p_hash: shop.map(|s| (s.latitude, s.longitude)),
         p_shopid: cab.shop.as_deref().unwrap_or(""),
         p_shop_name: shop.map(|s| s.name.as_str()).unwrap_or(""),
         p_online: cab.online,
@@ -471,14 +510,15 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
 
 impl DeviceRow<'_> {
     /// Write this row as `serde_json` writes it (tests compare the two), without its per-key
-    /// escaping: a C7 page is twenty of these, polled by dashboards (see `json_out`).
+    /// escaping and without a temporary text per field: a C7 page is twenty of these, polled
+    /// by dashboards (see `json_out`).
     fn write_json(&self, out: &mut Vec<u8>) {
-        use super::json_out::{boolean, string, uint};
+        use super::json_out::{boolean, datetime, string, uint};
         out.extend_from_slice(br#"{"pId":"#);
         uint(out, self.p_id as u64);
-        out.extend_from_slice(br#","pType":"#);
-        string(out, &self.p_type);
-        out.extend_from_slice(br#","pCabinetid":"#);
+        out.extend_from_slice(br#","pType":""#);
+        uint(out, self.p_type as u64);
+        out.extend_from_slice(br#"","pCabinetid":"#);
         string(out, self.p_cabinetid);
         out.extend_from_slice(br#","pTotal":"#);
         uint(out, self.p_total as u64);
@@ -487,24 +527,27 @@ impl DeviceRow<'_> {
         out.extend_from_slice(br#","pAlso":"#);
         uint(out, self.p_also as u64);
         out.extend_from_slice(br#","pRegtime":"#);
-        string(out, &self.p_regtime);
+        datetime(out, self.p_regtime);
         out.extend_from_slice(br#","pStatus":"#);
         string(out, self.p_status);
         out.extend_from_slice(br#","pLognum":"#);
         uint(out, self.p_lognum);
         out.extend_from_slice(br#","pLogtime":"#);
-        string(out, &self.p_logtime);
+        datetime(out, self.p_logtime);
         out.extend_from_slice(br#","pJson":"#);
-        string(out, &self.p_json);
+        self.p_json.write_json_text(out);
         out.extend_from_slice(br#","pCard":"#);
         string(out, self.p_card);
         out.extend_from_slice(br#","pJingdu":"#);
-        string(out, &self.p_jingdu);
+        coord_json(out, self.p_jingdu);
         out.extend_from_slice(br#","pWeidu":"#);
-        string(out, &self.p_weidu);
-        out.extend_from_slice(br#","pHash":"#);
-        string(out, &self.p_hash);
-        out.extend_from_slice(br#","pShopid":"#);
+        coord_json(out, self.p_weidu);
+        out.extend_from_slice(br#","pHash":""#);
+        if let Some((lat, lng)) = self.p_hash {
+            let (chars, n) = geohash::encode_bytes(lat, lng, 12);
+            out.extend_from_slice(&chars[..n]);
+        }
+        out.extend_from_slice(br#"","pShopid":"#);
         string(out, self.p_shopid);
         out.extend_from_slice(br#","pShopName":"#);
         string(out, self.p_shop_name);
@@ -518,6 +561,59 @@ impl DeviceRow<'_> {
         string(out, self.p_ip);
         out.push(b'}');
     }
+}
+
+impl LastReport<'_> {
+    /// Write this report as a JSON string holding its JSON text, as `serde_json` writes it.
+    /// When the three texts need no escaping (generated ids, signal words and addresses do
+    /// not), the escaped text is written directly: its only escapes are the quotes of the
+    /// inner keys and strings. Anything else goes through `serde_json` twice.
+    fn write_json_text(&self, out: &mut Vec<u8>) {
+        use super::json_out::{boolean, is_plain, uint};
+        if !(is_plain(self.cabinet_id) && is_plain(self.signal) && is_plain(self.ip)) {
+            let inner = serde_json::to_string(self).expect("strings, numbers and booleans serialise");
+            super::json_out::string(out, &inner);
+            return;
+        }
+        out.extend_from_slice(br#""{\"cabinetId\":\""#);
+        out.extend_from_slice(self.cabinet_id.as_bytes());
+        out.extend_from_slice(br#"\",\"online\":"#);
+        boolean(out, self.online);
+        out.extend_from_slice(br#",\"signal\":\""#);
+        out.extend_from_slice(self.signal.as_bytes());
+        out.extend_from_slice(br#"\",\"ip\":\""#);
+        out.extend_from_slice(self.ip.as_bytes());
+        out.extend_from_slice(br#"\",\"port\":"#);
+        uint(out, u64::from(self.port));
+        out.extend_from_slice(br#",\"total\":"#);
+        uint(out, self.total as u64);
+        out.extend_from_slice(br#",\"batteries\":"#);
+        uint(out, self.batteries as u64);
+        out.extend_from_slice(br#",\"rentable\":"#);
+        uint(out, self.rentable as u64);
+        out.extend_from_slice(br#",\"returnable\":"#);
+        uint(out, self.returnable as u64);
+        out.extend_from_slice(br#",\"time\":\""#);
+        match datetime_digits(self.time, b' ') {
+            Some(b) => out.extend_from_slice(&b),
+            None => out.extend_from_slice(fmt_datetime(self.time).as_bytes()),
+        }
+        out.extend_from_slice(br#"\"}""#);
+    }
+}
+
+/// A coordinate as `coord` writes it, quoted; `""` when absent. A float's decimal text holds
+/// nothing to escape.
+fn coord_json(out: &mut Vec<u8>, v: Option<f64>) {
+    out.push(b'"');
+    if let Some(v) = v {
+        let mut buf = ryu::Buffer::new();
+        match envelope::coord_text(&mut buf, v) {
+            Some(text) => out.extend_from_slice(text.as_bytes()),
+            None => out.extend_from_slice(coord(v).as_bytes()),
+        }
+    }
+    out.push(b'"');
 }
 
 /// C7's answer, `{"msg":"Successful operation","code":0,"data":<page>}`, as
@@ -1125,20 +1221,32 @@ mod tests {
     fn row(text: &str, n: usize) -> DeviceRow<'_> {
         DeviceRow {
             p_id: n,
-            p_type: n.to_string(),
+            p_type: n,
             p_cabinetid: text,
             p_total: n * 3,
             p_borrow: n / 2,
             p_also: 0,
-            p_regtime: "2026-03-02 09:00:00".into(),
+            p_regtime: 1_772_442_000_000 + n as i64 * 7_777_777,
             p_status: "1",
             p_lognum: u64::MAX - n as u64,
-            p_logtime: text.into(),
-            p_json: format!("{{\"cabinetId\":\"{text}\",\"online\":true}}"),
+            // A year past 9999 takes chrono's path in both writers.
+            p_logtime: if n % 2 == 1 { 253_402_300_800_000 + n as i64 } else { n as i64 * 1000 },
+            p_json: LastReport {
+                cabinet_id: text,
+                online: n.is_multiple_of(2),
+                signal: if n.is_multiple_of(3) { text } else { "strong" },
+                ip: "10.0.0.1",
+                port: n as u16,
+                total: n,
+                batteries: n / 3,
+                rentable: n / 4,
+                returnable: n / 5,
+                time: n as i64 * 3_600_000,
+            },
             p_card: text,
-            p_jingdu: coord(2.2750444607082394),
-            p_weidu: coord(-48.5),
-            p_hash: geohash::encode(48.8, 2.3, 12),
+            p_jingdu: (n % 4 != 3).then_some(2.2750444607082394 + n as f64),
+            p_weidu: (n % 4 != 3).then_some(-48.5),
+            p_hash: (n % 4 != 3).then_some((48.8, 2.3 - n as f64 / 1000.0)),
             p_shopid: text,
             p_shop_name: text,
             p_online: n.is_multiple_of(3),
@@ -1153,7 +1261,7 @@ mod tests {
         for text in ["", "BAA00000", "Caf\u{e9} \"Gare\" \\ \u{20ac}", "tab\tnew\nline\u{1}"] {
             for rows in [0, 1, 2, 20] {
                 let page = Page {
-                    records: (0..rows).map(|n| row(text, n * 7919)).collect(),
+                    records: (0..rows).map(|n| row(text, n * 7919 + n % 4)).collect(),
                     total: 100_000,
                     size: 20,
                     current: 3,

@@ -10,9 +10,14 @@
 
 use super::envelope::Amount;
 
+/// Whether `s` holds nothing JSON escapes (control characters, `"`, `\`).
+pub fn is_plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
 /// A JSON string: quoted, escaped as `serde_json` escapes it.
 pub fn string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if is_plain(s) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -21,6 +26,16 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         // Writing into a Vec cannot fail; serde_json only fails on I/O or maps with odd keys.
         let _ = serde_json::to_writer(&mut *out, s);
     }
+}
+
+/// A time as the platform writes it (`YYYY-MM-DD HH:mm:ss`), quoted.
+pub fn datetime(out: &mut Vec<u8>, ms: crate::clock::Millis) {
+    out.push(b'"');
+    match crate::clock::datetime_digits(ms, b' ') {
+        Some(b) => out.extend_from_slice(&b),
+        None => out.extend_from_slice(crate::clock::fmt_datetime(ms).as_bytes()),
+    }
+    out.push(b'"');
 }
 
 /// An unsigned integer in decimal.
