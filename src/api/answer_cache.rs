@@ -19,17 +19,21 @@
 use crate::clock::Millis;
 use crate::store::Stamp;
 use actix_web::web::Bytes;
+use compact_str::CompactString;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Entries kept per worker thread before the cache starts over: about 5 MB of O1 bodies. A
 /// load test spread over a whole large fleet misses anyway; one that hammers a working set
 /// of cabinets keeps it.
 const CAPACITY: usize = 4096;
 
+// Device and account ids are short: compact strings keep them inline, so remembering an
+// answer costs no allocation beyond the map's own (a spread load misses, and puts, every time).
 struct Entry {
     stamp: Stamp,
-    agent: Box<str>,
+    agent: CompactString,
     from: Millis,
     until: Millis,
     body: Bytes,
@@ -38,11 +42,12 @@ struct Entry {
 /// Authorization headers remembered per worker: load tests use a handful of accounts.
 const ACCOUNTS: usize = 64;
 
-/// The account a header authenticated as, and in which world.
-type Known = (Stamp, Box<str>);
+/// The account a header authenticated as, and in which world. Shared with the requests that
+/// use it: a hit costs a reference count, not a copy.
+type Known = (Stamp, Arc<str>);
 
 thread_local! {
-    static O1: RefCell<HashMap<Box<str>, Entry>> = RefCell::new(HashMap::new());
+    static O1: RefCell<HashMap<CompactString, Entry>> = RefCell::new(HashMap::new());
     /// Header -> the account it authenticated as, and when.
     static AUTH: RefCell<HashMap<Box<str>, Known>> = RefCell::new(HashMap::new());
     /// Whether any request fault rule exists, and when.
@@ -52,17 +57,17 @@ thread_local! {
 /// The account `header` authenticates as in the world at `stamp`, computed by `resolve`
 /// (which reads the world) unless remembered. Only successes are remembered: a refused header
 /// is checked again each time, and answers the same 401.
-pub fn account<E>(stamp: Stamp, header: &str, resolve: impl FnOnce() -> Result<String, E>) -> Result<String, E> {
-    let hit = AUTH.with_borrow(|m| m.get(header).filter(|(s, _)| *s == stamp).map(|(_, a)| a.to_string()));
+pub fn account<E>(stamp: Stamp, header: &str, resolve: impl FnOnce() -> Result<String, E>) -> Result<Arc<str>, E> {
+    let hit = AUTH.with_borrow(|m| m.get(header).filter(|(s, _)| *s == stamp).map(|(_, a)| a.clone()));
     if let Some(account) = hit {
         return Ok(account);
     }
-    let account = resolve()?;
+    let account: Arc<str> = resolve()?.into();
     AUTH.with_borrow_mut(|m| {
         if m.len() >= ACCOUNTS && !m.contains_key(header) {
             m.clear();
         }
-        m.insert(header.into(), (stamp, account.as_str().into()));
+        m.insert(header.into(), (stamp, account.clone()));
     });
     Ok(account)
 }

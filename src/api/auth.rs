@@ -12,10 +12,11 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::future::{ready, Ready};
+use std::sync::Arc;
 
 /// The authenticated agent of a platform request.
 #[derive(Debug, Clone)]
-pub struct AuthAgent(pub String);
+pub struct AuthAgent(pub Arc<str>);
 
 fn unauthorized(why: &str) -> Error {
     Error::Unauthorized(why.to_string())
@@ -72,7 +73,7 @@ impl FromRequest for AuthAgent {
             Some(h) if !is_bearer(h) => {
                 super::answer_cache::account(state.store.stamp(), h, || authenticate(state, Some(h)))
             }
-            other => authenticate(state, other),
+            other => authenticate(state, other).map(Arc::from),
         };
         ready(answer.map(AuthAgent))
     }

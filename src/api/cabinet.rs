@@ -7,11 +7,12 @@
 
 use super::auth::AuthAgent;
 use super::body::JsonBody;
-use super::envelope::{self, coord, Envelope};
+use super::envelope::{self, Envelope};
 use super::input::{bind_body, bind_list, Input, Int, Short, Text, Time};
 use super::operation::{schema, Answer, Body, Method, Operation, PathParam, StrayFields};
 use super::paging::{paginate, Page};
 use super::params::clip;
+use super::route;
 use super::status_block::StatusBlock;
 use crate::clock::{datetime_digits, fmt_datetime, Millis};
 use crate::error::Error;
@@ -29,21 +30,21 @@ use serde_json::Value;
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cabinet/ejectByRent", web::post().to(eject_by_rent))
-        .route("/cabinet/operation", web::post().to(operation))
-        .route("/cabinet/ejectByRepair", web::post().to(eject_by_repair))
-        .route("/cabinet/getAllDevice", web::get().to(all_devices))
-        .route("/cabinet/detail/{cabinetId:.*}", web::get().to(detail))
-        .route("/cabinet/getDeviceByShopId", web::get().to(devices_by_shop))
-        .route("/cabinet/getAllDevicePage", web::get().to(all_devices_page))
-        .route("/cabinet/batteryListByCabinetId/{cabinetId:.*}", web::get().to(battery_list))
-        .route("/cabinet/slotByCabinetId/{cabinetId:.*}", web::get().to(slot_list))
-        .route("/cabinet/bind2shop/{qrcode}/{newshopid}", web::post().to(bind_to_shop))
-        .route("/cabinet/bindAd", web::post().to(bind_ad))
+    cfg.route("/cabinet/ejectByRent", route::post().to(eject_by_rent))
+        .route("/cabinet/operation", route::post().to(operation))
+        .route("/cabinet/ejectByRepair", route::post().to(eject_by_repair))
+        .route("/cabinet/getAllDevice", route::get().to(all_devices))
+        .route("/cabinet/detail/{cabinetId:.*}", route::get().to(detail))
+        .route("/cabinet/getDeviceByShopId", route::get().to(devices_by_shop))
+        .route("/cabinet/getAllDevicePage", route::get().to(all_devices_page))
+        .route("/cabinet/batteryListByCabinetId/{cabinetId:.*}", route::get().to(battery_list))
+        .route("/cabinet/slotByCabinetId/{cabinetId:.*}", route::get().to(slot_list))
+        .route("/cabinet/bind2shop/{qrcode}/{newshopid}", route::post().to(bind_to_shop))
+        .route("/cabinet/bindAd", route::post().to(bind_ad))
         // Documented as GET with a JSON body; clients send POST.
-        .route("/cabinet/unbindShop", web::get().to(unbind_shop))
-        .route("/cabinet/unbindShop", web::post().to(unbind_shop))
-        .route("/cabinet/publishAd", web::post().to(publish_ad));
+        .route("/cabinet/unbindShop", route::get().to(unbind_shop))
+        .route("/cabinet/unbindShop", route::post().to(unbind_shop))
+        .route("/cabinet/publishAd", route::post().to(publish_ad));
 }
 
 /// C1-C13, as the OpenAPI document lists them.
@@ -409,7 +410,7 @@ struct LastReport<'a> {
 struct DeviceRow<'a> {
     p_id: usize,
     /// The slot count, as text.
-    #[serde(serialize_with = "number_text")]
+    #[serde(serialize_with = "envelope::number_text")]
     #[schemars(with = "String")]
     p_type: usize,
     p_cabinetid: &'a str,
@@ -429,10 +430,10 @@ struct DeviceRow<'a> {
     p_json: LastReport<'a>,
     p_card: &'a str,
     /// The shop's longitude as text; "" for a cabinet in no shop.
-    #[serde(serialize_with = "coord_text")]
+    #[serde(serialize_with = "envelope::coord_or_empty")]
     #[schemars(with = "String")]
     p_jingdu: Option<f64>,
-    #[serde(serialize_with = "coord_text")]
+    #[serde(serialize_with = "envelope::coord_or_empty")]
     #[schemars(with = "String")]
     p_weidu: Option<f64>,
     /// The shop's 12-character geohash (latitude, longitude); "" for a cabinet in no shop.
@@ -447,20 +448,12 @@ struct DeviceRow<'a> {
     p_ip: &'a str,
 }
 
-fn number_text<S: serde::Serializer>(v: &usize, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(v)
-}
-
 fn datetime_text<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&fmt_datetime(*ms))
 }
 
 fn json_text<S: serde::Serializer>(v: &LastReport, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&serde_json::to_string(v).map_err(serde::ser::Error::custom)?)
-}
-
-fn coord_text<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&v.map(coord).unwrap_or_default())
 }
 
 fn geohash_text<S: serde::Serializer>(v: &Option<(f64, f64)>, s: S) -> Result<S::Ok, S::Error> {
@@ -513,12 +506,12 @@ impl DeviceRow<'_> {
     /// escaping and without a temporary text per field: a C7 page is twenty of these, polled
     /// by dashboards (see `json_out`).
     fn write_json(&self, out: &mut Vec<u8>) {
-        use super::json_out::{boolean, datetime, string, uint};
+        use super::json_out::{boolean, datetime, string, uint, uint_text};
         out.extend_from_slice(br#"{"pId":"#);
         uint(out, self.p_id as u64);
-        out.extend_from_slice(br#","pType":""#);
-        uint(out, self.p_type as u64);
-        out.extend_from_slice(br#"","pCabinetid":"#);
+        out.extend_from_slice(br#","pType":"#);
+        uint_text(out, self.p_type as u64);
+        out.extend_from_slice(br#","pCabinetid":"#);
         string(out, self.p_cabinetid);
         out.extend_from_slice(br#","pTotal":"#);
         uint(out, self.p_total as u64);
@@ -539,9 +532,9 @@ impl DeviceRow<'_> {
         out.extend_from_slice(br#","pCard":"#);
         string(out, self.p_card);
         out.extend_from_slice(br#","pJingdu":"#);
-        coord_json(out, self.p_jingdu);
+        super::json_out::coord(out, self.p_jingdu);
         out.extend_from_slice(br#","pWeidu":"#);
-        coord_json(out, self.p_weidu);
+        super::json_out::coord(out, self.p_weidu);
         out.extend_from_slice(br#","pHash":""#);
         if let Some((lat, lng)) = self.p_hash {
             let (chars, n) = geohash::encode_bytes(lat, lng, 12);
@@ -600,20 +593,6 @@ impl LastReport<'_> {
         }
         out.extend_from_slice(br#"\"}""#);
     }
-}
-
-/// A coordinate as `coord` writes it, quoted; `""` when absent. A float's decimal text holds
-/// nothing to escape.
-fn coord_json(out: &mut Vec<u8>, v: Option<f64>) {
-    out.push(b'"');
-    if let Some(v) = v {
-        let mut buf = ryu::Buffer::new();
-        match envelope::coord_text(&mut buf, v) {
-            Some(text) => out.extend_from_slice(text.as_bytes()),
-            None => out.extend_from_slice(coord(v).as_bytes()),
-        }
-    }
-    out.push(b'"');
 }
 
 /// C7's answer, `{"msg":"Successful operation","code":0,"data":<page>}`, as
@@ -733,7 +712,7 @@ async fn all_devices_page(
                     pages: list.len().div_ceil(p.size),
                 }));
             }
-            None => w.cabinets().values().enumerate().filter(|(_, c)| c.agent == agent.0).collect(),
+            None => w.cabinets().values().enumerate().filter(|(_, c)| c.agent == *agent.0).collect(),
         };
         let p = paginate(mine, page, limit);
         let records: Vec<DeviceRow> = p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now)).collect();

@@ -9,6 +9,7 @@
 //! warnings that need the world (a second eject, another account's record) are decided by the
 //! journal's middleware with a read of the world.
 
+use super::params::Pair;
 use crate::error::Error;
 
 /// Where an operation reads its input.
@@ -281,11 +282,11 @@ pub struct Verdict {
     pub drop_body: bool,
     /// The request's parameters as the handler reads them: the query string's, then the body's
     /// (unless dropped).
-    pub params: Vec<(String, String)>,
+    pub params: Vec<Pair>,
 }
 
 /// Pairs of a form body, or the keys of a JSON object body, as the parameter reader reads them.
-fn body_params(ctype: &str, body: &[u8]) -> Vec<(String, String)> {
+fn body_params(ctype: &str, body: &[u8]) -> Vec<Pair> {
     let Ok(text) = std::str::from_utf8(body) else { return Vec::new() };
     let text = text.trim();
     if text.is_empty() {
@@ -296,8 +297,8 @@ fn body_params(ctype: &str, body: &[u8]) -> Vec<(String, String)> {
             Ok(serde_json::Value::Object(m)) => m
                 .into_iter()
                 .map(|(k, v)| match v {
-                    serde_json::Value::String(s) => (k, s),
-                    other => (k, other.to_string()),
+                    serde_json::Value::String(s) => (k.into(), s.into()),
+                    other => (k.into(), other.to_string().into()),
                 })
                 .collect(),
             _ => Vec::new(),
@@ -327,7 +328,7 @@ const SPELLINGS: &[(&[&str], &str, &str)] = &[
 /// Judge a platform request against the contract; `strict` fills [`Verdict::refusal`].
 pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
     let mut v = Verdict::default();
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(r.query).unwrap_or_default();
+    let query: Vec<Pair> = serde_urlencoded::from_str(r.query).unwrap_or_default();
     let body = r.body.map(|b| body_params(r.content_type, b)).unwrap_or_default();
     let Some(op) = operation(r.path) else {
         v.params = query;
@@ -382,9 +383,9 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
         }
     }
     // Under --strict the body's parameters are not read, so only the query string counts.
-    let all: Vec<&(String, String)> =
-        if v.drop_body { query.iter().collect() } else { query.iter().chain(body.iter()).collect() };
-    let has = |name: &str| all.iter().any(|(k, _)| k == name);
+    let read_body: &[Pair] = if v.drop_body { &[] } else { &body };
+    let all = || query.iter().chain(read_body);
+    let has = |name: &str| all().any(|(k, _)| k == name);
     for (ops, documented, tolerated) in SPELLINGS {
         if ops.contains(&op.id) && has(tolerated) && !has(documented) {
             v.warnings.push(Warning::new(
@@ -396,7 +397,7 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
     }
     let tolerated = |name: &str| SPELLINGS.iter().any(|(ops, _, t)| ops.contains(&op.id) && *t == name);
     let mut unknown: Vec<&str> = Vec::new();
-    for (k, _) in &all {
+    for (k, _) in all() {
         let known = op.params.contains(&k.as_str()) || tolerated(k);
         if !known && !unknown.contains(&k.as_str()) {
             unknown.push(k);
@@ -417,7 +418,7 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
         ));
     }
     if op.id == "O2" {
-        let url = all.iter().find(|(k, _)| k == "callbackURL").map(|(_, u)| u.trim());
+        let url = all().find(|(k, _)| k == "callbackURL").map(|(_, u)| u.trim());
         match url {
             None | Some("") => {
                 v.warnings.push(Warning::new(

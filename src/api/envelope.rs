@@ -254,6 +254,17 @@ impl schemars::JsonSchema for Amount {
     }
 }
 
+/// Serialise a number as the platform's text (`"12"`), for views that keep the number.
+pub fn number_text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// Serialise a coordinate as [`coord`]'s text, `""` when absent, for views that keep the
+/// number.
+pub fn coord_or_empty<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.map(coord).unwrap_or_default())
+}
+
 /// A coordinate as the platform's string (`"48.860611"`): the text `f64`'s `Display` writes.
 pub fn coord(v: f64) -> String {
     let mut buf = ryu::Buffer::new();

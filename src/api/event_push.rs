@@ -6,6 +6,7 @@ use super::auth::AuthAgent;
 use super::envelope::{self, Envelope};
 use super::input::{bind_json, BindError, Text};
 use super::operation::{schema, Answer, Body, Method, Operation};
+use super::route;
 use crate::error::{clip, Error};
 use crate::model::event::{EventName, PushConfig, Subscription};
 use crate::state::AppState;
@@ -46,8 +47,8 @@ pub const OPERATIONS: &[Operation] = &[
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cabinet/eventPush/config", web::post().to(save_config))
-        .route("/cabinet/eventPush/config/get", web::get().to(get_config));
+    cfg.route("/cabinet/eventPush/config", route::post().to(save_config))
+        .route("/cabinet/eventPush/config/get", route::get().to(get_config));
 }
 
 /// A receiving URL: absolute http(s), at most [`MAX_URL`] characters; stored trimmed.

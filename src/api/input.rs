@@ -14,7 +14,7 @@
 //! their own rule and their own schema, so a range is written once.
 
 use super::body::{kind, MAX_AMOUNT};
-use super::params::{clip, Params};
+use super::params::{clip, Binding, Pair, Params};
 use crate::clock::{parse_datetime, Millis};
 use crate::error::Error;
 use crate::model::Money;
@@ -26,8 +26,6 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAc
 use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 
 /// The typed parameters of one request (query string or form body).
 #[derive(Debug)]
@@ -35,11 +33,15 @@ pub struct Input<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+    type Future = Binding<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let params = Params::from_request(req, payload);
-        Box::pin(async move { bind(&params.await?).map(Input) })
+        match Params::from_request(req, payload) {
+            Binding::Ready(params) => {
+                Binding::Ready(Some(params.expect("a fresh binding").and_then(|p| bind(&p)).map(Input)))
+            }
+            Binding::Waiting(params) => Binding::Waiting(Box::pin(async move { bind(&params.await?).map(Input) })),
+        }
     }
 }
 
@@ -101,7 +103,7 @@ impl de::Error for BindError {
 }
 
 struct ParamsDe<'a> {
-    pairs: &'a [(String, String)],
+    pairs: &'a [Pair],
 }
 
 impl<'de, 'a> Deserializer<'de> for ParamsDe<'a> {
@@ -120,7 +122,7 @@ impl<'de, 'a> Deserializer<'de> for ParamsDe<'a> {
 
 /// Walks the pairs: the first non-blank occurrence of each name, in order.
 struct PairsAccess<'a> {
-    pairs: &'a [(String, String)],
+    pairs: &'a [Pair],
     at: usize,
     value: Option<(&'a str, &'a str)>,
 }

@@ -38,6 +38,34 @@ pub fn datetime(out: &mut Vec<u8>, ms: crate::clock::Millis) {
     out.push(b'"');
 }
 
+/// An unsigned integer as a JSON string (`"12"`): the platform writes some counts as text.
+pub fn uint_text(out: &mut Vec<u8>, v: u64) {
+    out.push(b'"');
+    uint(out, v);
+    out.push(b'"');
+}
+
+/// A signed integer as a JSON string (`"-5"`).
+pub fn int_text(out: &mut Vec<u8>, v: i64) {
+    out.push(b'"');
+    int(out, v);
+    out.push(b'"');
+}
+
+/// A coordinate as the platform's string (see `envelope::coord`), quoted; `""` when absent.
+/// A float's decimal text holds nothing to escape.
+pub fn coord(out: &mut Vec<u8>, v: Option<f64>) {
+    out.push(b'"');
+    if let Some(v) = v {
+        let mut buf = ryu::Buffer::new();
+        match super::envelope::coord_text(&mut buf, v) {
+            Some(text) => out.extend_from_slice(text.as_bytes()),
+            None => out.extend_from_slice(super::envelope::coord(v).as_bytes()),
+        }
+    }
+    out.push(b'"');
+}
+
 /// An unsigned integer in decimal.
 pub fn uint(out: &mut Vec<u8>, v: u64) {
     // Slot numbers, charges and counts: most values have one or two digits, written without

@@ -18,6 +18,7 @@ pub mod order;
 pub mod paging;
 pub mod params;
 pub mod price_strategy;
+pub mod route;
 pub mod shop;
 pub mod status_block;
 
@@ -30,7 +31,7 @@ pub use crate::operations::PREFIX;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
-            .route("/oauth2/login", web::post().to(auth::login))
+            .route("/oauth2/login", route::post().to(auth::login))
             .configure(open::routes)
             .configure(cabinet::routes)
             .configure(shop::routes)

@@ -5,13 +5,14 @@ use super::auth::AuthAgent;
 use super::envelope::{self, coord, Amount, Envelope};
 use super::input::{Input, Int, Latitude, Longitude, Text};
 use super::operation::{schema, Answer, Method, Operation};
+use super::route;
 use crate::clock::fmt_datetime;
 use crate::error::Error;
 use crate::model::geo;
-use crate::model::price::PriceTerms;
+use crate::model::price::{PriceTerms, Rates};
 use crate::model::shop::currency_symbol;
 use crate::model::PriceId;
-use crate::model::{Cabinet, OrderOrigin, OrderStatus, Shop, World};
+use crate::model::{Cabinet, OrderOrigin, OrderStatus, PriceStrategy, Shop, World};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use schemars::JsonSchema;
@@ -19,18 +20,18 @@ use serde::{Deserialize, Serialize};
 
 /// Register the Open API routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rent/cabinet/query", web::get().to(device_info))
-        .route("/rent/cabinet/query", web::post().to(device_info))
-        .route("/cdb-open-api/v1/rent/cabinet/query", web::post().to(device_info))
-        .route("/cdb-open-api/v1/rent/cabinet/query", web::get().to(device_info))
-        .route("/rent/order/create", web::post().to(create_order))
-        .route("/rent/order/query", web::post().to(query_order))
-        .route("/rent/order/query", web::get().to(query_order))
-        .route("/rent/order/close", web::post().to(close_order))
-        .route("/rent/order/detail", web::get().to(order_detail))
-        .route("/rent/order/detail", web::post().to(order_detail))
-        .route("/rent/cabinet/list", web::post().to(device_list))
-        .route("/rent/cabinet/list", web::get().to(device_list));
+    cfg.route("/rent/cabinet/query", route::get().to(device_info))
+        .route("/rent/cabinet/query", route::post().to(device_info))
+        .route("/cdb-open-api/v1/rent/cabinet/query", route::post().to(device_info))
+        .route("/cdb-open-api/v1/rent/cabinet/query", route::get().to(device_info))
+        .route("/rent/order/create", route::post().to(create_order))
+        .route("/rent/order/query", route::post().to(query_order))
+        .route("/rent/order/query", route::get().to(query_order))
+        .route("/rent/order/close", route::post().to(close_order))
+        .route("/rent/order/detail", route::get().to(order_detail))
+        .route("/rent/order/detail", route::post().to(order_detail))
+        .route("/rent/cabinet/list", route::post().to(device_list))
+        .route("/rent/cabinet/list", route::get().to(device_list));
 }
 
 /// O1-O7, as the OpenAPI document lists them.
@@ -147,10 +148,14 @@ struct PriceView<'a> {
 struct ShopView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     address: Option<&'a str>,
-    price_minute: String,
+    #[serde(serialize_with = "envelope::number_text")]
+    #[schemars(with = "String")]
+    price_minute: i64,
     city: &'a str,
     daily_max_price: Amount,
-    latitude: String,
+    #[serde(serialize_with = "envelope::coord_or_empty")]
+    #[schemars(with = "String")]
+    latitude: Option<f64>,
     opening_time: &'a str,
     free_minutes: i64,
     icon: &'a str,
@@ -162,7 +167,9 @@ struct ShopView<'a> {
     logo: &'a str,
     id: &'a str,
     region: &'a str,
-    longitude: String,
+    #[serde(serialize_with = "envelope::coord_or_empty")]
+    #[schemars(with = "String")]
+    longitude: Option<f64>,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -179,8 +186,9 @@ struct CabinetView<'a> {
     ip: &'a str,
     remark: &'a str,
     pos_online_status: &'static str,
-    #[serde(rename = "type")]
-    kind: String,
+    #[serde(rename = "type", serialize_with = "envelope::number_text")]
+    #[schemars(with = "String")]
+    kind: usize,
     slots: usize,
     qr_code: &'a str,
     online: bool,
@@ -207,11 +215,9 @@ fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<(Vec<u8>, i64
     let shop: Option<&Shop> = cab.shop.as_deref().and_then(|s| w.shops().get(s));
     let strategy = shop.and_then(|s| w.strategy_for_shop(s));
     let currency = shop.map(|s| s.currency.as_str()).unwrap_or("USD");
-    // `World::terms_for` without looking the shop up a second time.
-    let terms = match strategy {
-        Some(p) => p.terms(currency),
-        None => PriceTerms::platform_default(currency),
-    };
+    // `World::terms_for` without looking the shop up a second time, and only the numbers:
+    // the terms an order keeps copy the name, the currency and the timetable.
+    let terms = strategy.map_or(Rates::PLATFORM_DEFAULT, PriceStrategy::rates);
     let price_name = strategy.map(|p| p.name.as_str()).unwrap_or("Default");
     let shop_id = shop.map(|s| s.id.as_str()).unwrap_or("");
     let (docked, until) = w.docked_charges(cab, now);
@@ -237,10 +243,10 @@ fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<(Vec<u8>, i64
         },
         shop: ShopView {
             address: shop.and_then(|s| s.address.as_deref()),
-            price_minute: terms.period_minutes.to_string(),
+            price_minute: terms.period_minutes,
             city: shop.map(|s| s.city.as_str()).unwrap_or(""),
             daily_max_price: Amount(terms.daily_max),
-            latitude: shop.map(|s| coord(s.latitude)).unwrap_or_default(),
+            latitude: shop.map(|s| s.latitude),
             opening_time: shop.map(|s| s.opening_time.as_str()).unwrap_or(""),
             free_minutes: terms.free_minutes,
             icon: shop.map(|s| s.icon.as_str()).unwrap_or(""),
@@ -252,14 +258,14 @@ fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<(Vec<u8>, i64
             logo: shop.map(|s| s.logo.as_str()).unwrap_or(""),
             id: shop_id,
             region: shop.map(|s| s.region.as_str()).unwrap_or(""),
-            longitude: shop.map(|s| coord(s.longitude)).unwrap_or_default(),
+            longitude: shop.map(|s| s.longitude),
         },
         batteries,
         cabinet: CabinetView {
             ip: &cab.ip,
             remark: &cab.remark,
             pos_online_status: if cab.pos_online { "online" } else { "offline" },
-            kind: cab.slots.len().to_string(),
+            kind: cab.slots.len(),
             slots: cab.slots.len(),
             qr_code: &cab.id,
             online: cab.online,
@@ -281,7 +287,7 @@ impl DeviceInfo<'_> {
     /// `envelope::ok_bytes` gives for this view (tests compare the two), several times faster
     /// (see `json_out`). O1 over a large fleet is the most frequent fresh read of a load test.
     fn write_envelope(&self, out: &mut Vec<u8>) {
-        use super::json_out::{amount, boolean, int, string, uint};
+        use super::json_out::{amount, boolean, coord, int, int_text, string, uint, uint_text};
         out.extend_from_slice(br#"{"msg":"#);
         string(out, envelope::OK_MSG);
         out.extend_from_slice(br#","code":0,"data":{"priceStrategy":{"depositAmount":"#);
@@ -317,13 +323,13 @@ impl DeviceInfo<'_> {
             out.push(b',');
         }
         out.extend_from_slice(br#""priceMinute":"#);
-        string(out, &s.price_minute);
+        int_text(out, s.price_minute);
         out.extend_from_slice(br#","city":"#);
         string(out, s.city);
         out.extend_from_slice(br#","dailyMaxPrice":"#);
         amount(out, s.daily_max_price);
         out.extend_from_slice(br#","latitude":"#);
-        string(out, &s.latitude);
+        coord(out, s.latitude);
         out.extend_from_slice(br#","openingTime":"#);
         string(out, s.opening_time);
         out.extend_from_slice(br#","freeMinutes":"#);
@@ -347,7 +353,7 @@ impl DeviceInfo<'_> {
         out.extend_from_slice(br#","region":"#);
         string(out, s.region);
         out.extend_from_slice(br#","longitude":"#);
-        string(out, &s.longitude);
+        coord(out, s.longitude);
         out.extend_from_slice(br#"},"batteries":["#);
         for (i, b) in self.batteries.iter().enumerate() {
             if i > 0 {
@@ -369,7 +375,7 @@ impl DeviceInfo<'_> {
         out.extend_from_slice(br#","posOnlineStatus":"#);
         string(out, c.pos_online_status);
         out.extend_from_slice(br#","type":"#);
-        string(out, &c.kind);
+        uint_text(out, c.kind as u64);
         out.extend_from_slice(br#","slots":"#);
         uint(out, c.slots as u64);
         out.extend_from_slice(br#","qrCode":"#);
@@ -753,10 +759,11 @@ mod tests {
             },
             shop: ShopView {
                 address,
-                price_minute: "60".into(),
+                price_minute: cents % 7 - 3,
                 city: text,
                 daily_max_price: Amount(Money(cents * 7)),
-                latitude: coord(48.860611),
+                // No shop: both coordinates "".
+                latitude: (batteries != 2).then_some(48.860611 + cents as f64),
                 opening_time: "09:00-18:00",
                 free_minutes: 5,
                 icon: text,
@@ -768,7 +775,7 @@ mod tests {
                 logo: text,
                 id: "009e3779b9",
                 region: text,
-                longitude: coord(-2.3522219),
+                longitude: (batteries != 2).then_some(-2.3522219),
             },
             batteries: (0..batteries)
                 .map(|i| BatteryView { slot_num: i as u16 + 1, vol: (i * 37 % 101) as u8, battery_id: text })
@@ -777,7 +784,7 @@ mod tests {
                 ip: text,
                 remark: text,
                 pos_online_status: "online",
-                kind: "12".into(),
+                kind: 12 + batteries,
                 slots: 12,
                 qr_code: "BAA00000",
                 online: batteries.is_multiple_of(2),

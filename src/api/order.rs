@@ -7,6 +7,7 @@ use super::envelope::{self, Envelope};
 use super::input::{Input, Int, Text, Time};
 use super::operation::{schema, Answer, Operation};
 use super::paging::{paginate, Page};
+use super::route;
 use crate::clock::{fmt_datetime, Millis};
 use crate::error::Error;
 use crate::model::Order;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/order/list", web::get().to(order_list));
+    cfg.route("/order/list", route::get().to(order_list));
 }
 
 /// R1, as the OpenAPI document lists it.
@@ -126,7 +127,7 @@ async fn order_list(
         let mut orders: Vec<&Order> = w
             .orders()
             .values()
-            .filter(|o| o.agent == agent.0)
+            .filter(|o| o.agent == *agent.0)
             .filter(|o| from.is_none_or(|t| o.created_at >= t) && to.is_none_or(|t| o.created_at <= t))
             .filter(|o| cabinet.is_none_or(|c| o.cabinet == c))
             .collect();

@@ -6,13 +6,19 @@ use crate::error::Error;
 use actix_web::dev::Payload;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest};
+use compact_str::CompactString;
 use std::future::Future;
 use std::pin::Pin;
+
+/// One name and value. Names and most values are short (`deviceId=BAA00000`): compact strings
+/// keep up to 24 bytes inline, so reading a typical query costs one allocation, not one per
+/// name and value.
+pub type Pair = (CompactString, CompactString);
 
 /// The parameters of one request.
 #[derive(Debug, Default, Clone)]
 pub struct Params {
-    pairs: Vec<(String, String)>,
+    pairs: Vec<Pair>,
 }
 
 /// Largest body a parameter-style request may carry.
@@ -21,7 +27,7 @@ pub const MAX_PARAM_BODY: usize = 256 * 1024;
 impl Params {
     /// Parse the query string and body of a request.
     pub fn parse(req: &HttpRequest, body: &[u8]) -> Result<Self, Error> {
-        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        let mut pairs: Vec<Pair> = serde_urlencoded::from_str(req.query_string())
             .map_err(|_| Error::bad_param("query string", "it is not valid URL encoding"))?;
         let ctype = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let text = std::str::from_utf8(body).map_err(|_| Error::bad_body("it is not UTF-8"))?;
@@ -39,7 +45,7 @@ impl Params {
                         serde_json::Value::Null => continue,
                         other => other.to_string(),
                     };
-                    pairs.push((k, s));
+                    pairs.push((k.into(), s.into()));
                 }
             }
         } else if !trimmed.is_empty()
@@ -47,7 +53,7 @@ impl Params {
                 || ctype.starts_with("application/x-www-form-urlencoded")
                 || ctype.starts_with("text/plain"))
         {
-            let form: Vec<(String, String)> = serde_urlencoded::from_str(trimmed)
+            let form: Vec<Pair> = serde_urlencoded::from_str(trimmed)
                 .map_err(|_| Error::bad_body("form body is not valid URL encoding"))?;
             pairs.extend(form);
         }
@@ -55,7 +61,7 @@ impl Params {
     }
 
     /// Every name/value pair, in the order sent.
-    pub fn pairs(&self) -> &[(String, String)] {
+    pub fn pairs(&self) -> &[Pair] {
         &self.pairs
     }
 
@@ -131,17 +137,59 @@ pub fn read_error(e: &actix_web::Error) -> Error {
 
 impl FromRequest for Params {
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+    type Future = Binding<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // Most platform requests (O1 above all) are a GET with no body: read the query at
+        // once, without the boxed wait for a body that is not coming.
+        if !may_have_body(req) {
+            return Binding::Ready(Some(Params::parse(req, b"")));
+        }
         let req = req.clone();
         let body = Bytes::from_request(&req, payload);
-        Box::pin(async move {
+        Binding::Waiting(Box::pin(async move {
             let body = body.await.map_err(|e| read_error(&e))?;
             if body.len() > MAX_PARAM_BODY {
                 return Err(Error::payload_too_large(MAX_PARAM_BODY));
             }
             Params::parse(&req, &body)
-        })
+        }))
+    }
+}
+
+/// Whether the request announces a body: a non-zero `Content-Length`, or any
+/// `Transfer-Encoding` (chunked). Without either, HTTP/1.1 gives it none.
+fn may_have_body(req: &HttpRequest) -> bool {
+    use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    let headers = req.headers();
+    if headers.contains_key(TRANSFER_ENCODING) {
+        return true;
+    }
+    match headers.get(CONTENT_LENGTH) {
+        None => false,
+        // An unreadable length goes the long way, where the body reader judges it.
+        Some(v) => v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) != Some(0),
+    }
+}
+
+/// The future of an extractor that is often ready at once: [`Ready`](Binding::Ready) costs no
+/// allocation; [`Waiting`](Binding::Waiting) waits for the body.
+pub enum Binding<T> {
+    Ready(Option<Result<T, Error>>),
+    Waiting(Pin<Box<dyn Future<Output = Result<T, Error>>>>),
+}
+
+// Nothing is ever pinned inside a `Binding`: the ready value is moved out, the waiting future
+// is boxed.
+impl<T> Unpin for Binding<T> {}
+
+impl<T> Future for Binding<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            Binding::Ready(value) => std::task::Poll::Ready(value.take().expect("a ready binding is polled once")),
+            Binding::Waiting(future) => future.as_mut().poll(cx),
+        }
     }
 }

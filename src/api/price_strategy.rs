@@ -8,6 +8,7 @@ use super::envelope::{self, Amount, Envelope};
 use super::input::{bind_body, bind_list, Int, Price, Short, Text};
 use super::operation::{schema, Answer, Body, Method, Operation, PathParam};
 use super::paging::{paginate, Page};
+use super::route;
 use crate::error::Error;
 use crate::model::price_admin::BindingKind;
 use crate::model::PriceId;
@@ -87,12 +88,12 @@ const TAG: &str = "Advance API / PriceStrategy";
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/shop/priceStrategy/page", web::post().to(page))
-        .route("/shop/priceStrategy/detail/{priceId}", web::get().to(detail))
-        .route("/shop/priceStrategy/saveOrUpdate", web::post().to(save_or_update))
-        .route("/shop/priceStrategy/delete", web::post().to(delete))
-        .route("/shop/priceStrategy/bindShop", web::post().to(bind_shop))
-        .route("/shop/priceStrategy/unbindShop", web::post().to(unbind_shop));
+    cfg.route("/shop/priceStrategy/page", route::post().to(page))
+        .route("/shop/priceStrategy/detail/{priceId}", route::get().to(detail))
+        .route("/shop/priceStrategy/saveOrUpdate", route::post().to(save_or_update))
+        .route("/shop/priceStrategy/delete", route::post().to(delete))
+        .route("/shop/priceStrategy/bindShop", route::post().to(bind_shop))
+        .route("/shop/priceStrategy/unbindShop", route::post().to(unbind_shop));
 }
 
 fn custom_type(k: BindingKind) -> i64 {
@@ -231,7 +232,7 @@ async fn page(state: web::Data<AppState>, agent: AuthAgent, body: JsonBody) -> R
         let mine = w
             .strategies()
             .values()
-            .filter(|p| p.agent == agent.0)
+            .filter(|p| p.agent == *agent.0)
             .filter(|p| price_id.is_none_or(|id| p.id == id))
             .filter(|p| name.as_deref().is_none_or(|n| p.name.to_lowercase().contains(n)))
             .filter(|p| {

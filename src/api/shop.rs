@@ -10,6 +10,7 @@ use super::envelope::{self, coord, Envelope};
 use super::input::{bind_body, blank_is_text, Input, Int, Latitude, Longitude, Short, Text};
 use super::operation::{schema, Answer, Body, Method, Operation, PathParam};
 use super::params::clip;
+use super::route;
 use crate::clock::{Millis, MINUTE};
 use crate::error::Error;
 use crate::model::price::PriceTerms;
@@ -93,17 +94,17 @@ const SHOP: PathParam = PathParam { name: "shopid", description: "Shop id.", exa
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/shop/getShopList", web::get().to(shop_list))
-        .route("/shop/detail/{shopid}", web::get().to(shop_detail))
-        .route("/shop/create", web::post().to(create_shop))
-        .route("/shop/update", web::put().to(update_shop))
+    cfg.route("/shop/getShopList", route::get().to(shop_list))
+        .route("/shop/detail/{shopid}", route::get().to(shop_detail))
+        .route("/shop/create", route::post().to(create_shop))
+        .route("/shop/update", route::put().to(update_shop))
         // A production client updates with POST.
-        .route("/shop/update", web::post().to(update_shop))
-        .route("/shop/delete/{shopid}", web::delete().to(delete_shop))
-        .route("/shop/delete/{shopid}", web::post().to(delete_shop))
+        .route("/shop/update", route::post().to(update_shop))
+        .route("/shop/delete/{shopid}", route::delete().to(delete_shop))
+        .route("/shop/delete/{shopid}", route::post().to(delete_shop))
         // A production client deletes with `POST /shop/delete?newID=`.
-        .route("/shop/delete", web::post().to(delete_shop_by_query))
-        .route("/shop/delete", web::delete().to(delete_shop_by_query));
+        .route("/shop/delete", route::post().to(delete_shop_by_query))
+        .route("/shop/delete", route::delete().to(delete_shop_by_query));
 }
 
 /// O6's `sceneType` labels (the list S1's `sceneType` shares).
@@ -345,7 +346,7 @@ async fn shop_list(state: web::Data<AppState>, agent: AuthAgent) -> Result<HttpR
     // Rows borrow the world, so the answer is serialised inside the read lock.
     let bytes = state.store.read(|w| {
         let by_shop = w.cabinets_by_shop(&agent.0);
-        let mut shops: Vec<&Shop> = w.shops().values().filter(|s| s.agent == agent.0).collect();
+        let mut shops: Vec<&Shop> = w.shops().values().filter(|s| s.agent == *agent.0).collect();
         shops.sort_by_key(|s| s.row);
         let rows = shops
             .into_iter()

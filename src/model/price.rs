@@ -89,10 +89,27 @@ impl PriceStrategy {
 
     /// The terms an order is billed with, frozen at the order's creation.
     pub fn terms(&self, currency: &str) -> PriceTerms {
+        let r = self.rates();
         PriceTerms {
             price_id: Some(self.id),
             name: self.name.clone(),
             currency: currency.to_string(),
+            price: r.price,
+            period_minutes: r.period_minutes,
+            free_minutes: r.free_minutes,
+            daily_max: r.daily_max,
+            deposit: r.deposit,
+            timeout_day: r.timeout_day,
+            timeout_amount: r.timeout_amount,
+            auto_refund: r.auto_refund,
+            timetable: if self.kind == 2 { self.details.clone() } else { Vec::new() },
+        }
+    }
+
+    /// The numbers of [`terms`](Self::terms), without the copies of the name, currency and
+    /// timetable an order keeps: what a read that only shows the prices (O1) needs.
+    pub fn rates(&self) -> Rates {
+        Rates {
             price: self.price,
             period_minutes: self.period_minutes(),
             free_minutes: self.free_minutes,
@@ -101,9 +118,35 @@ impl PriceStrategy {
             timeout_day: self.timeout_day,
             timeout_amount: self.timeout_amount,
             auto_refund: self.auto_refund,
-            timetable: if self.kind == 2 { self.details.clone() } else { Vec::new() },
         }
     }
+}
+
+/// The numbers of a set of billing terms (see [`PriceTerms`] for each).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    pub price: Money,
+    pub period_minutes: i64,
+    pub free_minutes: i64,
+    pub daily_max: Money,
+    pub deposit: Money,
+    pub timeout_day: i64,
+    pub timeout_amount: Money,
+    pub auto_refund: i64,
+}
+
+impl Rates {
+    /// The platform's default terms, for a shop bound to no strategy.
+    pub const PLATFORM_DEFAULT: Rates = Rates {
+        price: Money(100),
+        period_minutes: 60,
+        free_minutes: 5,
+        daily_max: Money(1000),
+        deposit: Money(9900),
+        timeout_day: 5,
+        timeout_amount: Money(9900),
+        auto_refund: 0,
+    };
 }
 
 /// The billing terms of one order.
@@ -139,18 +182,19 @@ pub struct PriceTerms {
 impl PriceTerms {
     /// The terms of a shop with no bound strategy: the docs' illustrative default.
     pub fn platform_default(currency: &str) -> Self {
+        let r = Rates::PLATFORM_DEFAULT;
         PriceTerms {
             price_id: None,
             name: "Default".into(),
             currency: currency.to_string(),
-            price: Money(100),
-            period_minutes: 60,
-            free_minutes: 5,
-            daily_max: Money(1000),
-            deposit: Money(9900),
-            timeout_day: 5,
-            timeout_amount: Money(9900),
-            auto_refund: 0,
+            price: r.price,
+            period_minutes: r.period_minutes,
+            free_minutes: r.free_minutes,
+            daily_max: r.daily_max,
+            deposit: r.deposit,
+            timeout_day: r.timeout_day,
+            timeout_amount: r.timeout_amount,
+            auto_refund: r.auto_refund,
             timetable: Vec::new(),
         }
     }

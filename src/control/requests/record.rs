@@ -25,6 +25,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, ResponseError};
 use base64::Engine;
+use std::borrow::Cow;
 use std::time::Instant;
 
 /// The log target of the access log.
@@ -63,10 +64,15 @@ pub async fn record(
     };
     let started = Instant::now();
     let at_ms = state.clock.now();
-    let method = req.method().as_str().to_ascii_uppercase();
-    let path = req.path().to_string();
+    // The method and the URI outlive the request, which moves on to the handler: clones of
+    // both cost no allocation (a standard method is a constant, the URI's bytes are shared),
+    // where copies of the path and query as text cost one each per request.
+    let method_kept = req.method().clone();
+    let method = upper(method_kept.as_str());
+    let uri = req.uri().clone();
+    let path = uri.path();
     let rel = &path[PREFIX.len()..];
-    let query = req.query_string().to_string();
+    let query = uri.query().unwrap_or("");
     let header = |name: HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let content_type = header(header::CONTENT_TYPE).unwrap_or("").to_ascii_lowercase();
     let declared: Option<u64> = header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
@@ -111,9 +117,9 @@ pub async fn record(
     let op = verdict.op.map(|o| o.id);
     let pairs = std::mem::take(&mut verdict.params);
     let find = |names: &[&str]| pairs.iter().find(|(k, v)| names.contains(&k.as_str()) && !v.trim().is_empty());
-    let cabinet = find(&["deviceId", "cabinetid", "cabinetId", "qrcode", "pCabinetid"])
-        .map(|(_, v)| v.trim().to_string())
-        .or_else(|| rel.split('/').find(|s| is_device_id(s)).map(str::to_string));
+    let cabinet: Option<&str> = find(&["deviceId", "cabinetid", "cabinetId", "qrcode", "pCabinetid"])
+        .map(|(_, v)| v.trim())
+        .or_else(|| rel.split('/').find(|s| is_device_id(s)));
     let mut order = find(&["tradeNo", "orderId", "rentOrderId"]).map(|(_, v)| v.trim().to_string());
     if let (Some("C3"), Some(acct), Some(o)) = (op, account.as_deref(), order.as_deref()) {
         let again = state
@@ -150,7 +156,7 @@ pub async fn record(
                 .map(|(_, v)| v.trim().to_string())
                 .or_else(|| shop_in_path(id, rel));
             let foreign = state.store.read(|w| {
-                cabinet.as_deref().and_then(|d| w.cabinets().get(d)).is_some_and(|x| x.agent != acct)
+                cabinet.and_then(|d| w.cabinets().get(d)).is_some_and(|x| x.agent != acct)
                     || order.as_deref().and_then(|o| w.orders().get(o)).is_some_and(|x| x.agent != acct)
                     || shop.as_deref().and_then(|s| w.shops().get(s)).is_some_and(|x| x.agent != acct)
             });
@@ -185,7 +191,7 @@ pub async fn record(
                 body: body.as_deref(),
                 declared: declared.unwrap_or(0) as usize,
                 account: account.as_deref(),
-                cabinet: cabinet.as_deref(),
+                cabinet,
                 order: order.as_deref(),
                 http_status: status,
                 code,
@@ -229,7 +235,7 @@ fn put_body(res: ServiceResponse<BoxBody>, bytes: Option<web::Bytes>) -> Service
 
 /// `code` and `msg` of an envelope. The simulator's envelopes start `{"msg":..,"code":..`, so
 /// a body is read only that far; any other small JSON body is parsed whole (any key order).
-fn envelope_head(body: &[u8]) -> (Option<i64>, Option<String>) {
+fn envelope_head(body: &[u8]) -> (Option<i64>, Option<Cow<'_, str>>) {
     #[derive(serde::Deserialize)]
     struct Head {
         msg: Option<String>,
@@ -246,13 +252,23 @@ fn envelope_head(body: &[u8]) -> (Option<i64>, Option<String>) {
             return (None, None);
         }
         return match serde_json::from_slice::<Head>(body) {
-            Ok(h) => (h.code.and_then(code_of), h.msg),
+            Ok(h) => (h.code.and_then(code_of), h.msg.map(Cow::Owned)),
             Err(_) => (None, None),
         };
     };
-    let mut msgs = serde_json::Deserializer::from_slice(rest).into_iter::<String>();
-    let Some(Ok(msg)) = msgs.next() else { return (None, None) };
-    let rest = &rest[msgs.byte_offset()..];
+    // A message without escapes (every one the simulator writes) is borrowed from the body.
+    let plain = rest.strip_prefix(b"\"").and_then(|r| {
+        let end = r.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        (r[end] == b'"').then(|| (std::str::from_utf8(&r[..end]).ok(), &r[end + 1..]))
+    });
+    let (msg, rest) = match plain {
+        Some((Some(text), rest)) => (Cow::Borrowed(text), rest),
+        _ => {
+            let mut msgs = serde_json::Deserializer::from_slice(rest).into_iter::<String>();
+            let Some(Ok(msg)) = msgs.next() else { return (None, None) };
+            (Cow::Owned(msg), &rest[msgs.byte_offset()..])
+        }
+    };
     let Some(rest) = rest.strip_prefix(br#","code":"#) else { return (None, Some(msg)) };
     let code = serde_json::Deserializer::from_slice(rest).into_iter::<serde_json::Value>().next();
     (code.and_then(Result::ok).and_then(code_of), Some(msg))
@@ -392,6 +408,15 @@ fn fill(e: &mut Entry, f: Filled<'_>) {
     e.strict = f.strict;
 }
 
+/// `text` in upper case, borrowed when it already is (every standard method).
+fn upper(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_lowercase()) {
+        text.to_ascii_uppercase().into()
+    } else {
+        text.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +431,12 @@ mod tests {
         let big = format!(r#"{{"msg":"Successful operation","code":"0","data":["{}"]}}"#, "x".repeat(100_000));
         assert_eq!(envelope_head(big.as_bytes()), (Some(0), Some("Successful operation".into())));
         assert_eq!(envelope_head(b"not json"), (None, None));
+        // Escapes and raw control characters take the parser's way, with its verdict.
+        assert_eq!(
+            envelope_head(br#"{"msg":"a \"quoted\" word","code":1}"#),
+            (Some(1), Some("a \"quoted\" word".into()))
+        );
+        assert_eq!(envelope_head(b"{\"msg\":\"tab\there\",\"code\":1}"), (None, None));
         assert_eq!(envelope_head(br#"{"key":"t"}"#), (None, None));
     }
 
