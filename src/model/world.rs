@@ -350,7 +350,17 @@ impl World {
 
     /// Number of rentable batteries in a cabinet.
     pub fn rentable_count(&self, cab: &Cabinet, now: Millis) -> usize {
-        (1..=cab.slots.len() as u16).filter(|&n| self.is_rentable(cab, n, now)).count()
+        // `is_rentable` per slot, walking the slots rather than finding each by number, and
+        // looking a battery up only in a usable slot: device pages count twenty cabinets.
+        cab.slots
+            .iter()
+            .filter(|s| {
+                s.usable()
+                    && self
+                        .docked_battery(s)
+                        .is_some_and(|b| self.rentable_with(s, b, b.vol_at(&self.settings.charge, now)))
+            })
+            .count()
     }
 
     /// The slot an automatic eject picks: the highest charge, then the lowest slot.

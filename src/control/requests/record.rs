@@ -108,7 +108,7 @@ pub async fn record(
     let shape = RequestShape {
         method: &method,
         path: rel,
-        query: &query,
+        query,
         content_type: &content_type,
         body: body.as_deref(),
         has_body,
@@ -177,7 +177,7 @@ pub async fn record(
         }
     }
     if access {
-        access_line(&method, &path, status, code, started, account.as_deref());
+        access_line(&method, path, status, code, started, account.as_deref());
     }
     if let Some(mut d) = draft {
         fill(
@@ -185,9 +185,9 @@ pub async fn record(
             Filled {
                 at_ms,
                 method: &method,
-                path: &path,
+                path,
                 op,
-                query: &query,
+                query,
                 body: body.as_deref(),
                 declared: declared.unwrap_or(0) as usize,
                 account: account.as_deref(),
