@@ -268,3 +268,43 @@ async fn an_entry_written_where_an_evicted_one_was_shows_nothing_of_it() {
     let gone = app.control_get(&format!("/requests/{}", first["id"].as_str().unwrap())).await;
     assert_ne!(gone["code"], 0, "the evicted entry's id names nothing: {gone}");
 }
+
+#[tokio::test]
+async fn the_journal_names_the_account_of_any_basic_header_and_no_secret() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    // A name longer than the journal's decoding buffer, a name with no password separator,
+    // and text that is not base64.
+    let long = "n".repeat(400);
+    for header in
+        [format!("Basic {}", b64(&format!("{long}:pw"))), format!("Basic {}", b64("nocolon")), "Basic !!!".into()]
+    {
+        let r = app
+            .client
+            .get(app.api(&format!("/rent/cabinet/query?deviceId={DEMO_CAB}")))
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let v = app.control_get("/requests").await;
+    let records = v["data"]["records"].as_array().unwrap();
+    assert_eq!(records.len(), 3, "{v}");
+    let shown = |r: &Value| {
+        let auth = r["headers"].as_array().unwrap().iter().find(|h| h["name"] == "authorization").unwrap();
+        (r["account"].as_str().map(str::to_string), auth["value"].as_str().unwrap().to_string())
+    };
+    let (account, value) = shown(&records[2]);
+    // Decoded past the journal's buffer, and shown up to the account part's cap.
+    let account = account.expect("a long name is read");
+    assert!(account.len() >= 200 && long.starts_with(&account), "{account}");
+    assert!(value.starts_with("Basic nnnn"), "{value}");
+    for r in &records[..2] {
+        let (account, value) = shown(r);
+        assert_eq!(account, None, "{r}");
+        assert!(!value.contains("nocolon") && !value.contains("!!!"), "{value}");
+    }
+    assert!(!v.to_string().contains(":pw"), "no password anywhere");
+}

@@ -79,7 +79,9 @@ pub async fn record(
     let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
     let has_body = declared.is_some_and(|n| n > 0) || chunked;
     let encoded = header(header::CONTENT_ENCODING).is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
-    let (auth, account) = credentials(&state, header(header::AUTHORIZATION));
+    // Basic credentials are decoded into this buffer: every request carries them.
+    let mut decoded = [0u8; BASIC_CAP];
+    let (auth, account) = credentials(&state, header(header::AUTHORIZATION), &mut decoded);
     // The entry is written where the request's pieces are; only the headers are needed
     // before the request moves on to the handler.
     let mut draft = journal.enabled().then(Draft::new);
@@ -306,22 +308,38 @@ enum Auth<'a> {
     Unsupported(&'a str),
 }
 
+/// Bytes of decoded Basic credentials read without an allocation.
+const BASIC_CAP: usize = 256;
+
 /// `Authorization` as the journal shows it and the account it names. Basic names its account
 /// itself (right password or not); a bearer token is looked up.
-fn credentials<'a>(state: &AppState, header: Option<&'a str>) -> (Auth<'a>, Option<String>) {
+fn credentials<'h, 'd>(
+    state: &AppState,
+    header: Option<&'h str>,
+    decoded: &'d mut [u8; BASIC_CAP],
+) -> (Auth<'h>, Option<Cow<'d, str>>) {
     let Some(h) = header else { return (Auth::Absent, None) };
     let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
     if scheme.eq_ignore_ascii_case("basic") {
-        let user = base64::engine::general_purpose::STANDARD
-            .decode(rest.trim())
-            .ok()
-            .and_then(|raw| String::from_utf8(raw).ok())
-            .and_then(|mut t| {
-                t.find(':').map(|at| {
-                    t.truncate(at);
-                    t
-                })
-            });
+        let rest = rest.trim();
+        let raw: Option<Cow<'d, [u8]>> = match base64::engine::general_purpose::STANDARD.decode_slice(rest, decoded) {
+            Ok(n) => Some(Cow::Borrowed(&decoded[..n])),
+            // Longer than the buffer (no account name is): decoded the allocating way.
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+                base64::engine::general_purpose::STANDARD.decode(rest).ok().map(Cow::Owned)
+            }
+            Err(_) => None,
+        };
+        let user = raw.and_then(|raw| {
+            let at = raw.iter().position(|&b| b == b':')?;
+            match raw {
+                Cow::Borrowed(b) => std::str::from_utf8(&b[..at]).ok().map(Cow::Borrowed),
+                Cow::Owned(mut v) => {
+                    v.truncate(at);
+                    String::from_utf8(v).ok().map(Cow::Owned)
+                }
+            }
+        });
         match user {
             Some(u) => (Auth::Basic, Some(u)),
             None => (Auth::BasicMalformed, None),
@@ -330,7 +348,7 @@ fn credentials<'a>(state: &AppState, header: Option<&'a str>) -> (Auth<'a>, Opti
         let (now, policy) = (state.clock.now(), state.config.token_policy());
         let acct = state.store.read(|w| w.token_account(rest.trim(), now, policy).map(str::to_string));
         match acct {
-            Some(a) => (Auth::Bearer, Some(a)),
+            Some(a) => (Auth::Bearer, Some(Cow::Owned(a))),
             None => (Auth::BearerUnknown, None),
         }
     } else {
