@@ -7,6 +7,7 @@
 //! repaired). A step pops what is due, so its cost follows the activity, not the fleet size.
 
 use super::fault_types::{BatteryFault, SlotFault};
+use super::id::CabinetId;
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -271,8 +272,9 @@ pub struct SimIndex {
     pub built_at: Option<Millis>,
     /// Cabinet and shop counts it was built from.
     pub fingerprint: (usize, usize),
-    /// Cabinet ids in id order.
-    pub cabinets: Vec<String>,
+    /// Cabinet ids in id order (inline strings: a rebuild copies 100,000 of them under the
+    /// world lock, without an allocation each).
+    pub cabinets: Vec<CabinetId>,
     /// `slot_prefix[i]`: slots of cabinets `0..=i` (weighted picks of a slot).
     pub slot_prefix: Vec<u64>,
     /// Indices of cabinets with a POS terminal.

@@ -50,7 +50,7 @@ pub fn outage(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     let back = at + random::exp_ms(&mut w.rng, mean).max(30_000);
     if w.set_online(&id, false, at, out).is_ok() {
         w.sim.stats.outages += 1;
-        w.due.insert((back, Due::Reconnect(id)));
+        w.due.insert((back, Due::Reconnect(id.to_string())));
     }
 }
 
@@ -69,7 +69,7 @@ pub fn pos_outage(w: &mut World, at: Millis, out: &mut Vec<Event>) {
     let back = at + random::exp_ms(&mut w.rng, mean).max(30_000);
     if w.set_pos_online(&id, false, at, out).is_ok() {
         w.sim.stats.pos_outages += 1;
-        schedule(w, back, SimTask::PosOnline(id));
+        schedule(w, back, SimTask::PosOnline(id.to_string()));
     }
 }
 
@@ -78,7 +78,7 @@ fn random_slot(w: &mut World) -> Option<(String, u16)> {
     let total = w.sim.index.slot_prefix.last().copied()?;
     let r = w.rng.below(total);
     let (i, slot) = index::slot_at(&w.sim.index, r)?;
-    Some((w.sim.index.cabinets.get(i)?.clone(), slot))
+    Some((w.sim.index.cabinets.get(i)?.to_string(), slot))
 }
 
 fn repair_at(w: &mut World, at: Millis) -> Option<Millis> {

@@ -24,11 +24,17 @@ pub fn ensure(world: &mut World, at: Millis) {
 }
 
 fn build(world: &World, at: Millis) -> SimIndex {
-    let mut ix =
-        SimIndex { built_at: Some(at), fingerprint: (world.cabinets.len(), world.shops.len()), ..SimIndex::default() };
+    let n = world.cabinets.len();
+    let mut ix = SimIndex {
+        built_at: Some(at),
+        fingerprint: (n, world.shops.len()),
+        cabinets: Vec::with_capacity(n),
+        slot_prefix: Vec::with_capacity(n),
+        pos: Vec::new(),
+    };
     let mut total = 0u64;
     for (i, c) in world.cabinets.values().enumerate() {
-        ix.cabinets.push(c.id.to_string());
+        ix.cabinets.push(c.id.clone());
         total += c.slots.len() as u64;
         ix.slot_prefix.push(total);
         if !c.pos_device_id.is_empty() {
