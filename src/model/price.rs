@@ -89,21 +89,8 @@ impl PriceStrategy {
 
     /// The terms an order is billed with, frozen at the order's creation.
     pub fn terms(&self, currency: &str) -> PriceTerms {
-        let r = self.rates();
-        PriceTerms {
-            price_id: Some(self.id),
-            name: self.name.clone(),
-            currency: currency.to_string(),
-            price: r.price,
-            period_minutes: r.period_minutes,
-            free_minutes: r.free_minutes,
-            daily_max: r.daily_max,
-            deposit: r.deposit,
-            timeout_day: r.timeout_day,
-            timeout_amount: r.timeout_amount,
-            auto_refund: r.auto_refund,
-            timetable: if self.kind == 2 { self.details.clone() } else { Vec::new() },
-        }
+        let timetable = if self.kind == 2 { self.details.clone() } else { Vec::new() };
+        PriceTerms::of(Some(self.id), self.name.clone(), currency, self.rates(), timetable)
     }
 
     /// The numbers of [`terms`](Self::terms), without the copies of the name, currency and
@@ -182,10 +169,14 @@ pub struct PriceTerms {
 impl PriceTerms {
     /// The terms of a shop with no bound strategy: the docs' illustrative default.
     pub fn platform_default(currency: &str) -> Self {
-        let r = Rates::PLATFORM_DEFAULT;
+        PriceTerms::of(None, "Default".into(), currency, Rates::PLATFORM_DEFAULT, Vec::new())
+    }
+
+    /// Terms from their numbers and what names them.
+    fn of(price_id: Option<PriceId>, name: String, currency: &str, r: Rates, timetable: Vec<TimetableRow>) -> Self {
         PriceTerms {
-            price_id: None,
-            name: "Default".into(),
+            price_id,
+            name,
             currency: currency.to_string(),
             price: r.price,
             period_minutes: r.period_minutes,
@@ -195,7 +186,7 @@ impl PriceTerms {
             timeout_day: r.timeout_day,
             timeout_amount: r.timeout_amount,
             auto_refund: r.auto_refund,
-            timetable: Vec::new(),
+            timetable,
         }
     }
 
