@@ -12,8 +12,12 @@
 //! each entry grows new buffers, this code counted 24, 21 and 30, and the code before the
 //! allocation work 52, 39 and 271.) A change that crosses them should say why in its commit.
 
-use bajie_sim::app;
+// The simulator is started and its cabinets listed with the `api` suite's helpers.
+#[path = "api/helpers.rs"]
+mod helpers;
+
 use bajie_sim::config::Config;
+use helpers::spawn_with;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -112,24 +116,9 @@ async fn the_hottest_reads_stay_within_their_allocations() {
     // A journal of 100 entries: full after the first requests, so what is counted is its
     // steady state (an entry's buffers reused from the one it evicts), as in a long load test.
     let config = Config { fleet: Some(2_000), request_journal: 100, ..Config::for_tests() };
-    let running = app::build(config).await.expect("simulator starts");
-    let addr = running.url().trim_start_matches("http://").to_string();
-    let rows: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/cdb-open-api/v1/cabinet/getAllDevice", running.url()))
-        .basic_auth("demo", Some("demo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let online: Vec<String> = rows["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["pOnline"] == true)
-        .map(|r| r["pCabinetid"].as_str().unwrap().to_string())
-        .collect();
+    let app = spawn_with(config).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let online = app.online_cabinets().await;
     assert!(online.len() >= 600, "{} online demo cabinets", online.len());
 
     let counts = tokio::task::spawn_blocking(move || {
@@ -155,5 +144,5 @@ async fn the_hottest_reads_stay_within_their_allocations() {
     assert!(fresh <= 20.0, "a fresh O1 made {fresh:.1} allocations (16 when this bound was set)");
     assert!(again <= fresh, "a remembered O1 made {again:.1} allocations, a fresh one {fresh:.1}");
     assert!(c7 <= 26.0, "a C7 page made {c7:.1} allocations (22 when this bound was set)");
-    running.shutdown(std::time::Duration::from_secs(1)).await;
+    app.running.shutdown(std::time::Duration::from_secs(1)).await;
 }

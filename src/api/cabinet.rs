@@ -526,20 +526,9 @@ impl DeviceRow<'_> {
         out.extend_from_slice(br#","pLognum":"#);
         uint(out, self.p_lognum);
         out.extend_from_slice(br#","pLogtime":"#);
-        // `pJson`'s time is the same instant as `pLogtime` (both the last report): its text
-        // is written once and copied.
-        let logtime = datetime_digits(self.p_logtime, b' ');
-        match logtime {
-            Some(b) => {
-                out.push(b'"');
-                out.extend_from_slice(&b);
-                out.push(b'"');
-            }
-            None => datetime(out, self.p_logtime),
-        }
+        datetime(out, self.p_logtime);
         out.extend_from_slice(br#","pJson":"#);
-        let time = logtime.filter(|_| self.p_json.time == self.p_logtime);
-        self.p_json.write_json_text(out, time);
+        self.p_json.write_json_text(out);
         out.extend_from_slice(br#","pCard":"#);
         string(out, self.p_card);
         out.extend_from_slice(br#","pJingdu":"#);
@@ -571,9 +560,8 @@ impl LastReport<'_> {
     /// Write this report as a JSON string holding its JSON text, as `serde_json` writes it.
     /// When the three texts need no escaping (generated ids, signal words and addresses do
     /// not), the escaped text is written directly: its only escapes are the quotes of the
-    /// inner keys and strings. Anything else goes through `serde_json` twice. `time_text` is
-    /// the time's text when the row has already written it.
-    fn write_json_text(&self, out: &mut Vec<u8>, time_text: Option<[u8; 19]>) {
+    /// inner keys and strings. Anything else goes through `serde_json` twice.
+    fn write_json_text(&self, out: &mut Vec<u8>) {
         use super::json_out::{boolean, is_plain, uint};
         if !(is_plain(self.cabinet_id) && is_plain(self.signal) && is_plain(self.ip)) {
             let inner = serde_json::to_string(self).expect("strings, numbers and booleans serialise");
@@ -599,7 +587,7 @@ impl LastReport<'_> {
         out.extend_from_slice(br#",\"returnable\":"#);
         uint(out, self.returnable as u64);
         out.extend_from_slice(br#",\"time\":\""#);
-        match time_text.or_else(|| datetime_digits(self.time, b' ')) {
+        match datetime_digits(self.time, b' ') {
             Some(b) => out.extend_from_slice(&b),
             None => out.extend_from_slice(fmt_datetime(self.time).as_bytes()),
         }

@@ -267,10 +267,21 @@ pub fn coord_or_empty<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::
 
 /// A coordinate as the platform's string (`"48.860611"`): the text `f64`'s `Display` writes.
 pub fn coord(v: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_coord(&mut out, v);
+    String::from_utf8(out).expect("a float's decimal text is ASCII")
+}
+
+/// [`coord`]'s text appended to `out`, without an allocation where ryu writes it.
+pub fn write_coord(out: &mut Vec<u8>, v: f64) {
     let mut buf = ryu::Buffer::new();
     match coord_text(&mut buf, v) {
-        Some(text) => text.to_owned(),
-        None => format!("{v}"),
+        Some(text) => out.extend_from_slice(text.as_bytes()),
+        None => {
+            use std::io::Write;
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{v}");
+        }
     }
 }
 

@@ -57,11 +57,7 @@ pub fn int_text(out: &mut Vec<u8>, v: i64) {
 pub fn coord(out: &mut Vec<u8>, v: Option<f64>) {
     out.push(b'"');
     if let Some(v) = v {
-        let mut buf = ryu::Buffer::new();
-        match super::envelope::coord_text(&mut buf, v) {
-            Some(text) => out.extend_from_slice(text.as_bytes()),
-            None => out.extend_from_slice(super::envelope::coord(v).as_bytes()),
-        }
+        super::envelope::write_coord(out, v);
     }
     out.push(b'"');
 }

@@ -142,7 +142,7 @@ impl FromRequest for Params {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         // Most platform requests (O1 above all) are a GET with no body: read the query at
         // once, without the boxed wait for a body that is not coming.
-        if !may_have_body(req) {
+        if !announces_body(req.headers()) {
             return Binding::Ready(Some(Params::parse(req, b"")));
         }
         let req = req.clone();
@@ -157,11 +157,11 @@ impl FromRequest for Params {
     }
 }
 
-/// Whether the request announces a body: a non-zero `Content-Length`, or any
-/// `Transfer-Encoding` (chunked). Without either, HTTP/1.1 gives it none.
-fn may_have_body(req: &HttpRequest) -> bool {
+/// Whether a request's headers announce a body: a non-zero `Content-Length`, or any
+/// `Transfer-Encoding` (chunked). Without either, HTTP/1.1 gives it none. The one rule for the
+/// extractors and the request journal.
+pub fn announces_body(headers: &actix_web::http::header::HeaderMap) -> bool {
     use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-    let headers = req.headers();
     if headers.contains_key(TRANSFER_ENCODING) {
         return true;
     }

@@ -96,6 +96,18 @@ impl TestApp {
         self.get_as(DEMO, path).await
     }
 
+    /// The demo account's online cabinets, in id order (C4).
+    pub async fn online_cabinets(&self) -> Vec<String> {
+        let (_, all) = self.get("/cabinet/getAllDevice").await;
+        all["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["pOnline"] == true)
+            .map(|r| r["pCabinetid"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// POST as demo.
     pub async fn post(&self, path: &str) -> (u16, Value) {
         self.post_as(DEMO, path).await

@@ -220,14 +220,7 @@ async fn an_export_taken_while_rents_and_returns_run_restores_to_a_consistent_wo
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
     let app = Arc::new(spawn_with(Config { fleet: Some(1_000), ..Config::for_tests() }).await);
-    let (_, all) = app.get("/cabinet/getAllDevice").await;
-    let cabinets: Vec<String> = all["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["pOnline"] == true)
-        .map(|r| r["pCabinetid"].as_str().unwrap().to_string())
-        .collect();
+    let cabinets = app.online_cabinets().await;
     assert!(cabinets.len() > 100, "{} online cabinets", cabinets.len());
     let (stop, done) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
     let load: Vec<_> = (0..4)

@@ -76,8 +76,7 @@ pub async fn record(
     let header = |name: HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let content_type = header(header::CONTENT_TYPE).unwrap_or("").to_ascii_lowercase();
     let declared: Option<u64> = header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
-    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
-    let has_body = declared.is_some_and(|n| n > 0) || chunked;
+    let has_body = crate::api::params::announces_body(req.headers());
     let encoded = header(header::CONTENT_ENCODING).is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
     // Basic credentials are decoded into this buffer: every request carries them.
     let mut decoded = [0u8; BASIC_CAP];
