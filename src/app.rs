@@ -14,7 +14,10 @@ use crate::push::{Hub, PushSettings};
 use crate::state::load::{configured_start, load_world_at};
 use crate::state::runtime::Runtime;
 use crate::store::Store;
-use actix_web::dev::ServerHandle;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -29,6 +32,9 @@ pub use crate::state::AppState;
 /// 30-90 s) reused after a pause, and the client saw "connection closed without response";
 /// 75 s is what production platforms behind a usual front server keep (nginx's default).
 pub const KEEP_ALIVE_S: u64 = 75;
+
+/// The `Keep-Alive` header's value, announcing [`KEEP_ALIVE_S`].
+const KEEP_ALIVE: &str = "timeout=75";
 
 /// A running simulator.
 pub struct Running {
@@ -159,19 +165,10 @@ pub async fn build(config: Config) -> Result<Running, String> {
             .app_data(api::guard::path_config())
             .app_data(api::guard::query_config())
             .app_data(api::guard::payload_config())
-            .wrap(actix_web::middleware::from_fn(control::faults::inject))
             .configure(api::routes)
             .configure(control::routes)
             .default_service(web::to(api::not_found))
-            .wrap(actix_web::middleware::from_fn(api::guard::guard))
-            .wrap(actix_web::middleware::DefaultHeaders::new().add((
-                actix_web::http::header::HeaderName::from_static("keep-alive"),
-                format!("timeout={KEEP_ALIVE_S}"),
-            )))
-            .wrap(actix_web::middleware::from_fn(control::requests::record))
-            // Outermost: the request journal reads platform bodies before any handler does, so
-            // the body must already be watched by the deadline when the journal first reads it.
-            .wrap(actix_web::middleware::from_fn(api::body_deadline::deadline))
+            .wrap(actix_web::middleware::from_fn(pipeline))
     })
     .keep_alive(Duration::from_secs(KEEP_ALIVE_S))
     .workers(if config.workers == 0 {
@@ -199,6 +196,33 @@ pub async fn build(config: Config) -> Result<Running, String> {
     Ok(Running { addr, state, server: handle, server_task, stop_driver, _stop_runtime: stop_runtime })
 }
 
+/// Every request's way through the simulator: the steps of `api::layer`, in order, as one
+/// middleware. The `Keep-Alive` header goes on every answer that reaches the journal from
+/// inside (the deadline's 408 closes its connection; the journal's strict refusals answer
+/// before it).
+async fn pipeline(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> api::layer::Answer {
+    let next = &next;
+    api::body_deadline::deadline(req, |req| {
+        control::requests::record(req, |req| async move {
+            let res = api::guard::guard(req, |req| {
+                control::faults::inject(req, |req| async move { Ok(next.call(req).await?.map_into_boxed_body()) })
+            })
+            .await?;
+            Ok(keep_alive(res))
+        })
+    })
+    .await
+}
+
+/// `res` with the `Keep-Alive` header, unless it has one.
+fn keep_alive(mut res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let name = HeaderName::from_static("keep-alive");
+    if !res.headers().contains_key(&name) {
+        res.headers_mut().insert(name, HeaderValue::from_static(KEEP_ALIVE));
+    }
+    res
+}
+
 /// Every `--save-every-s` real seconds, save the state file, on a blocking thread (the
 /// world is copied in a long read and written outside every lock). Time itself is moved by
 /// the driver thread (`driver`).
@@ -224,5 +248,15 @@ async fn save_periodically(state: web::Data<AppState>, mut stop: watch::Receiver
             }
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keep_alive_header_announces_the_kept_time() {
+        assert_eq!(KEEP_ALIVE, format!("timeout={KEEP_ALIVE_S}"));
     }
 }

@@ -12,13 +12,12 @@
 //! the answer becomes the 408 and `Connection: close`, since the rest of that body may still
 //! be on its way and nothing else can be read from the connection.
 
+use super::layer::Answer;
 use crate::error::Error;
 use crate::state::AppState;
-use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::{header, ConnectionType};
-use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, ResponseError};
 use futures_core::Stream;
@@ -33,27 +32,29 @@ use tokio::time::{Instant, Sleep};
 /// What actix-web keeps a request body in once it is wrapped.
 type BoxedStream = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
 
-/// The middleware; registered once in `app::build`, inside the size guard.
-pub async fn deadline(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+/// The pipeline's first step (`api::layer`), outside the request journal: the journal reads a
+/// platform body before any handler does, so the body must already be watched then.
+pub async fn deadline<F, Fut>(mut req: ServiceRequest, next: F) -> Answer
+where
+    F: FnOnce(ServiceRequest) -> Fut,
+    Fut: Future<Output = Answer>,
+{
     let timeout = req.app_data::<web::Data<AppState>>().map(|s| s.config.body_timeout_ms);
     let Some(timeout) = timeout.filter(|_| declares_body(&req)).map(Duration::from_millis) else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next(req).await;
     };
     let expired = Rc::new(Cell::new(false));
     let inner = req.take_payload();
     let watched = Watched { inner, timeout, sleep: None, expired: expired.clone(), done: false };
     req.set_payload(Payload::from(Box::pin(watched) as BoxedStream));
-    let res = next.call(req).await?;
+    let res = next(req).await?;
     if !expired.get() {
-        return Ok(res.map_into_left_body());
+        return Ok(res);
     }
     let (req, _) = res.into_parts();
     let mut answer = Error::body_timeout(timeout.as_millis() as u64).error_response();
     answer.head_mut().set_connection_type(ConnectionType::Close);
-    Ok(ServiceResponse::new(req, answer).map_into_right_body())
+    Ok(ServiceResponse::new(req, answer).map_into_boxed_body())
 }
 
 /// Whether the request says a body follows: a non-zero `Content-Length` or a chunked one.

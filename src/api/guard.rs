@@ -15,21 +15,23 @@
 //! answered 431 by the connection dispatcher, and a request that is not HTTP at all 400, both
 //! with an empty body, before any middleware runs (docs/fidelity.md, Limits).
 //!
-//! One `from_fn` middleware rather than `ErrorHandlers` plus separate layers: the limits and
-//! the rewriting share the request and the envelope builder, and their order is explicit.
+//! One step of the request pipeline (`api::layer`) rather than `ErrorHandlers` plus separate
+//! layers: the limits and the rewriting share the request and the envelope builder, and their
+//! order is explicit.
 
 use super::envelope;
+use super::layer::Answer;
 use super::params::MAX_PARAM_BODY;
 use crate::error::Error;
 use crate::metrics::AnswerCode;
 use crate::operations;
 use crate::state::AppState;
-use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::body::{self, BoxBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
+use std::future::Future;
 use std::time::Instant;
 
 /// Longest URL (path and query string, as sent) the simulator reads. Production clients send
@@ -45,10 +47,11 @@ const QUOTE: usize = 200;
 
 /// The middleware; registered once around the whole application in `app::build`. Every
 /// answer, whoever produced it, ends in [`answered`] (latency profiles, counting).
-pub async fn guard(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse, actix_web::Error> {
+pub async fn guard<F, Fut>(req: ServiceRequest, next: F) -> Answer
+where
+    F: FnOnce(ServiceRequest) -> Fut,
+    Fut: Future<Output = Answer>,
+{
     let arrival = (operations::index(req.path()), Instant::now());
     let res = checked(req, next).await?;
     Ok(answered(arrival, res).await)
@@ -83,10 +86,11 @@ async fn answered<B>((op, at): (usize, Instant), res: ServiceResponse<B>) -> Ser
 }
 
 /// The limits, the control token and the envelope rewriting.
-async fn checked(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse, actix_web::Error> {
+async fn checked<F, Fut>(req: ServiceRequest, next: F) -> Answer
+where
+    F: FnOnce(ServiceRequest) -> Fut,
+    Fut: Future<Output = Answer>,
+{
     let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if target > MAX_URL {
         return Ok(req.into_response(Error::uri_too_long(target, MAX_URL).error_response()));
@@ -104,7 +108,7 @@ async fn checked(
     // Do not clone the request here: routing needs to be its only owner (actix panics
     // otherwise). Handler errors arrive as responses; an `Err` could only come from an inner
     // middleware, and actix renders it with its own `error_response` (ours: the envelope).
-    let res = next.call(req).await?.map_into_boxed_body();
+    let res = next(req).await?;
     Ok(into_envelope(res).await)
 }
 

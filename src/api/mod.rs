@@ -12,6 +12,7 @@ pub mod event_push;
 pub mod guard;
 pub mod input;
 pub mod json_out;
+pub mod layer;
 pub mod open;
 pub mod operation;
 pub mod order;

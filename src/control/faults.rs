@@ -5,6 +5,7 @@
 //! - `POST /_sim/faults?effect=..&...` (or the same names in a JSON body): add a rule;
 //! - `DELETE /_sim/faults/{id}`: remove one; `DELETE /_sim/faults`: remove all.
 
+use crate::api::layer::Answer;
 use crate::api::params::Params;
 use crate::api::{answer_cache, auth, envelope, PREFIX};
 use crate::error::{code, Error};
@@ -14,12 +15,11 @@ use crate::model::fault_types::{BatteryFault, RentalFailure, SlotFault};
 use crate::model::FaultEffect;
 use crate::operations;
 use crate::state::AppState;
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::StatusCode;
-use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
 use serde_json::json;
+use std::future::Future;
 use std::time::Duration;
 
 /// Register these routes (inside the `/_sim` scope).
@@ -67,27 +67,28 @@ fn device_of(req: &ServiceRequest) -> Option<String> {
 /// them. Only a request that a rule matches takes the write lock, to draw the rule's
 /// probability and count its firing. (Before, any request rule, even one that never matched,
 /// sent every platform request through the write lock: O1 lost a third of its throughput.)
-pub async fn inject(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+pub async fn inject<F, Fut>(req: ServiceRequest, next: F) -> Answer
+where
+    F: FnOnce(ServiceRequest) -> Fut,
+    Fut: Future<Output = Answer>,
+{
     if !req.path().starts_with(PREFIX) {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next(req).await;
     }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next(req).await;
     };
     let store = &state.store;
     let rules = answer_cache::request_rules(store.stamp(), || store.read(|w| w.faults().any(FaultFamily::Request)));
     if !rules {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next(req).await;
     }
     let candidates = {
         let path = &req.path()[PREFIX.len()..];
         store.read(|w| w.faults().request_filters(&|p: &str| endpoint_matches(p, path)))
     };
     let Some((by_agent, by_device)) = candidates else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next(req).await;
     };
     // Copied only when a rule may apply: the common path allocates nothing here.
     let path = req.path()[PREFIX.len()..].to_string();
@@ -100,7 +101,7 @@ pub async fn inject(
     };
     let device = if by_device { device_of(&req) } else { None };
     if !store.read(|w| w.faults().request_matches(agent.as_deref(), device.as_deref(), &endpoint_ok)) {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next(req).await;
     }
     let verdict = state
         .store
@@ -119,9 +120,9 @@ pub async fn inject(
                 .content_type("application/json")
                 .body(json!({ "msg": format!("Injected HTTP {http_status}."), "code": http_status }).to_string())
         }
-        _ => return next.call(req).await.map(ServiceResponse::map_into_left_body),
+        _ => return next(req).await,
     };
-    Ok(req.into_response(answer).map_into_right_body())
+    Ok(req.into_response(answer))
 }
 
 const EFFECTS: &str =

@@ -7,7 +7,6 @@
 
 use crate::api::contract;
 use crate::clock::{fmt_datetime, Millis};
-use actix_web::web::Bytes;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -47,30 +46,6 @@ pub struct WarningView<'a> {
     pub alternative: &'static str,
 }
 
-/// A body as kept: the whole body when it is within [`BODY_CAP`] (shared with the answer, not
-/// copied), else a copy of its first [`BODY_CAP`] bytes.
-#[derive(Debug, Clone, Default)]
-pub struct Kept {
-    /// The bytes kept.
-    pub bytes: Bytes,
-    /// Bytes of the whole body.
-    pub len: usize,
-}
-
-impl Kept {
-    /// Keep `body` within the cap. A small body is shared; a prefix is copied so that an entry
-    /// never holds a large buffer alive.
-    pub fn of(body: &Bytes) -> Self {
-        let bytes = if body.len() <= BODY_CAP { body.clone() } else { Bytes::copy_from_slice(&body[..BODY_CAP]) };
-        Kept { bytes, len: body.len() }
-    }
-
-    fn text(&self) -> String {
-        // A cut may split a UTF-8 sequence; the lossy reading shows it as one replacement char.
-        String::from_utf8_lossy(&self.bytes).into_owned()
-    }
-}
-
 /// The variable-length parts of an entry, each kept in [`Entry`]'s one text buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
@@ -92,15 +67,17 @@ pub enum Part {
     Order,
     /// The envelope's `msg` (capped at twice [`HEADER_VALUE_CAP`]).
     Msg,
+    /// The answer's body (capped at [`BODY_CAP`]).
+    Answer,
 }
 
-const PARTS: usize = 9;
+const PARTS: usize = 10;
 
 impl Part {
     fn cap(self) -> usize {
         match self {
             Part::Path | Part::Query => QUERY_CAP,
-            Part::Body => BODY_CAP,
+            Part::Body | Part::Answer => BODY_CAP,
             Part::Msg => HEADER_VALUE_CAP * 2,
             Part::Headers => usize::MAX,
             Part::Method | Part::Account | Part::Cabinet | Part::Order => HEADER_VALUE_CAP,
@@ -123,10 +100,13 @@ pub fn prefix(text: &str, cap: usize) -> &str {
 /// One platform request and its answer, as stored.
 ///
 /// Built for the request path's cost: every text (method, path, query, headers, body, account,
-/// cabinet, order, msg) is copied, within its cap, into one buffer, so an entry is one
-/// allocation beside the shared answer; the id, the times and every text are formatted only
-/// when the entry is shown. A buffer is reused once the entry leaves the ring (see
-/// [`Draft`]), so a journal at its steady state allocates and frees nothing per request.
+/// cabinet, order, msg, the answer) is copied, within its cap, into one buffer, so an entry is
+/// one allocation; the id, the times and every text are formatted only when the entry is
+/// shown. A buffer is reused once the entry leaves the ring (see [`Draft`]), so a journal at
+/// its steady state allocates and frees nothing per request. The answer is copied rather than
+/// shared with the response: a shared answer was freed only when its entry left the ring,
+/// ten thousand requests later and long out of the cache, and that free cost more than the
+/// copy of a hot kilobyte.
 #[derive(Debug, Clone, Default)]
 pub struct Entry {
     /// 1, 2, ... since start (not reset); the UUID is derived from it and the seed.
@@ -143,8 +123,8 @@ pub struct Entry {
     pub http_status: u16,
     /// The envelope's `code` (C4 and S1's string code read as a number), if any.
     pub code: Option<i64>,
-    /// The answer's body.
-    pub response: Kept,
+    /// Bytes of the answer's body (its first [`BODY_CAP`] are kept, [`Part::Answer`]).
+    pub response_bytes: usize,
     /// Real microseconds from arrival to the answer.
     pub duration_us: u64,
     /// Whether `--strict` gave the answer instead of the handler.
@@ -248,6 +228,7 @@ impl Entry {
     /// The entry as shown; its id is derived from `seed` and its sequence number.
     pub fn view(&self, seed: u64) -> EntryView<'_> {
         let body = self.bytes(Part::Body);
+        let answer = self.bytes(Part::Answer).unwrap_or_default();
         EntryView {
             id: entry_id(seed, self.seq).to_string(),
             seq: self.seq,
@@ -272,9 +253,9 @@ impl Entry {
                 http_status: self.http_status,
                 code: self.code,
                 msg: self.get(Part::Msg),
-                body: self.response.text(),
-                body_bytes: self.response.len,
-                body_truncated: self.response.bytes.len() < self.response.len,
+                body: String::from_utf8_lossy(answer).into_owned(),
+                body_bytes: self.response_bytes,
+                body_truncated: answer.len() < self.response_bytes,
             },
             duration_ms: self.duration_us as f64 / 1000.0,
             strict: self.strict,
@@ -288,9 +269,7 @@ impl Entry {
 
     fn weight(&self) -> usize {
         // Times, numbers, spans: a few hundred bytes beside the buffer, the answer and warnings.
-        256 + self.text.capacity()
-            + self.response.bytes.len()
-            + self.warnings.iter().map(|w| w.message.len() + 64).sum::<usize>()
+        256 + self.text.capacity() + self.warnings.iter().map(|w| w.message.len() + 64).sum::<usize>()
     }
 }
 

@@ -9,9 +9,10 @@
 //! The access log is one line per request (platform and control) at `info` under the target
 //! `bajie_sim::access`, which the binary keeps quiet unless `RUST_LOG` asks for it.
 
-use super::journal::{prefix, Draft, Entry, Kept, Part, Requests, HEADERS_CAP};
+use super::journal::{prefix, Draft, Entry, Part, Requests, HEADERS_CAP};
 use crate::api::contract::{self, Code, RequestShape, Warning};
 use crate::api::guard::MAX_BODY;
+use crate::api::layer::Answer;
 use crate::api::params::read_error;
 use crate::api::PREFIX;
 use crate::clock::wall_now;
@@ -22,10 +23,10 @@ use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, ResponseError};
 use base64::Engine;
 use std::borrow::Cow;
+use std::future::Future;
 use std::time::Instant;
 
 /// The log target of the access log.
@@ -39,19 +40,20 @@ fn is_platform(path: &str) -> bool {
     path.strip_prefix(PREFIX).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// The middleware; registered once around the whole application in `app::build`.
-pub async fn record(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+/// A step of the request pipeline (`api::layer`), around everything but the body deadline.
+pub async fn record<F, Fut>(req: ServiceRequest, next: F) -> Answer
+where
+    F: FnOnce(ServiceRequest) -> Fut,
+    Fut: Future<Output = Answer>,
+{
     let access = log::log_enabled!(target: ACCESS_TARGET, log::Level::Info);
     if !is_platform(req.path()) {
         if !access {
-            return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+            return next(req).await;
         }
         let started = Instant::now();
         let (method, path) = (req.method().to_string(), req.path().to_string());
-        let res = next.call(req).await?.map_into_boxed_body();
+        let res = next(req).await?;
         let (res, bytes) = take_body(res);
         let code = bytes.as_deref().and_then(|b| envelope_head(b).0);
         access_line(&method, &path, res.status().as_u16(), code, started, None);
@@ -60,7 +62,7 @@ pub async fn record(
     let (Some(state), Some(journal)) =
         (req.app_data::<web::Data<AppState>>().cloned(), req.app_data::<web::Data<Requests>>().cloned())
     else {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next(req).await;
     };
     let started = Instant::now();
     let at_ms = state.clock.now();
@@ -141,7 +143,7 @@ pub async fn record(
             if verdict.drop_body {
                 req.set_payload(Payload::None);
             }
-            next.call(req).await?.map_into_boxed_body()
+            next(req).await?
         }
     };
     let (mut res, bytes) = take_body(res);
@@ -420,7 +422,10 @@ fn fill(e: &mut Entry, f: Filled<'_>) {
     }
     e.http_status = f.http_status;
     e.code = f.code;
-    e.response = f.response.map(Kept::of).unwrap_or_default();
+    if let Some(b) = f.response {
+        e.set_bytes(Part::Answer, b);
+        e.response_bytes = b.len();
+    }
     e.duration_us = f.started.elapsed().as_micros() as u64;
     e.strict = f.strict;
 }
