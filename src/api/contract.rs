@@ -11,6 +11,8 @@
 
 use super::params::Pair;
 use crate::error::Error;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Where an operation reads its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +127,17 @@ pub fn operation(path: &str) -> Option<&'static Operation> {
     if path == S5_BY_QUERY {
         return OPERATIONS.iter().find(|o| o.id == "S5");
     }
+    // The paths without parameters by hash (the journal asks for every request), each with
+    // the operation the walk over the templates finds first; the others by that walk.
+    static EXACT: OnceLock<HashMap<&'static str, &'static Operation>> = OnceLock::new();
+    let exact = EXACT.get_or_init(|| {
+        OPERATIONS.iter().filter(|o| !o.path.contains('{')).filter_map(|o| Some((o.path, walk(o.path)?))).collect()
+    });
+    exact.get(path).copied().or_else(|| walk(path))
+}
+
+/// The first operation whose path template `path` matches.
+fn walk(path: &str) -> Option<&'static Operation> {
     OPERATIONS.iter().find(|o| crate::operations::template_matches(o.path, path))
 }
 
@@ -447,6 +460,20 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_exact_paths_find_what_the_walk_over_templates_finds() {
+        let mut paths: Vec<String> = OPERATIONS.iter().map(|o| o.path.to_string()).collect();
+        paths.extend(
+            OPERATIONS.iter().map(|o| o.path.replace("{cabinetId}", "BJD60151").replace('{', "x").replace('}', "")),
+        );
+        paths.extend(["/", "", "/rent/cabinet/query/", "/nothing", "/shop/detail/"].map(String::from));
+        for p in &paths {
+            assert_eq!(operation(p).map(|o| o.id), walk(p).map(|o| o.id), "{p}");
+        }
+        assert_eq!(operation("/rent/cabinet/query").map(|o| o.id), Some("O1"));
+        assert_eq!(operation(S5_BY_QUERY).map(|o| o.id), Some("S5"));
+    }
 
     fn shape<'a>(method: &'a str, path: &'a str, query: &'a str) -> RequestShape<'a> {
         RequestShape { method, path, query, content_type: "", body: None, has_body: false }

@@ -11,8 +11,25 @@
 use super::envelope::Amount;
 
 /// Whether `s` holds nothing JSON escapes (control characters, `"`, `\`).
+///
+/// Eight bytes at a time (a byte-by-byte test was a tenth of a fresh O1's instructions: its
+/// answer writes some forty strings): a word holds such a byte when one of its bytes is below
+/// 0x20, or equal to `"` or `\` (zero after an exclusive or), found with the usual carry
+/// tricks on the whole word. Tested against the byte-by-byte rule.
 pub fn is_plain(s: &str) -> bool {
-    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Bytes of `v` below `n` (n <= 0x80) have their high bit set in the result; so do some
+    // bytes above a byte that is, which does not matter here: any set bit means "escape".
+    let below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGH;
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().unwrap_or_default());
+        if below(v, 0x20) | below(v ^ (ONES * u64::from(b'"')), 1) | below(v ^ (ONES * u64::from(b'\\')), 1) != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// A JSON string: quoted, escaped as `serde_json` escapes it.
@@ -115,6 +132,37 @@ pub fn amount(out: &mut Vec<u8>, a: Amount) {
 mod tests {
     use super::*;
     use crate::model::Money;
+
+    #[test]
+    fn plain_text_is_told_word_by_word_as_byte_by_byte() {
+        use rand::{Rng, SeedableRng};
+        let naive = |s: &str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        let alphabet: Vec<char> =
+            (0u32..0x90).filter_map(char::from_u32).chain(['é', '€', '漢', '😀', '\u{7f}']).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for i in 0..200_000 {
+            let len = rng.random_range(0..40);
+            // Mostly plain text, so that escapes land at every offset of a long plain run.
+            let s: String = (0..len)
+                .map(|_| {
+                    if i % 3 == 0 || rng.random_range(0..12) == 0 {
+                        alphabet[rng.random_range(0..alphabet.len())]
+                    } else {
+                        char::from(rng.random_range(b'#'..b'['))
+                    }
+                })
+                .collect();
+            assert_eq!(is_plain(&s), naive(&s), "{s:?}");
+        }
+        for c in ['"', '\\', '\0', '\n', '\u{1f}'] {
+            for at in 0..24 {
+                let mut s = "a".repeat(24);
+                s.replace_range(at..at + 1, &c.to_string());
+                assert!(!is_plain(&s), "{s:?}");
+            }
+        }
+        assert!(is_plain(" !#[]~\u{7f}é€"));
+    }
 
     fn with(f: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();

@@ -205,13 +205,21 @@ impl Battery {
     /// the level no longer moves (full, empty, paused). Response caches use it to serve an
     /// O1 answer again until a `vol` in it would change.
     pub fn vol_steady_until(&self, model: &ChargeModel, now: Millis) -> Millis {
+        self.vol_and_steady_until(model, now).1
+    }
+
+    /// [`Self::vol_at`] and [`Self::vol_steady_until`] at `now`, the level worked out once
+    /// (O1 wants both for every docked battery).
+    pub fn vol_and_steady_until(&self, model: &ChargeModel, now: Millis) -> (u8, Millis) {
         if now < self.since {
             // Not reached in practice (levels are settled at the current time); the level
             // holds until `since` at least.
-            return self.since;
+            return (self.vol_at(model, now), self.since);
         }
         let level = self.level_at(model, now);
         let vol = level.clamp(0.0, 100.0).floor();
+        // `vol_at(now)`, from the level just computed.
+        let at_now = vol as u8;
         // The rate now and the level at which `vol` changes; charging above the taper is the
         // slow rate, below it the faster of the two (a crossing may only come later).
         let (rate, gap) = match self.place {
@@ -231,16 +239,15 @@ impl Battery {
             BatteryPlace::Loose => (model.idle_drain_per_min, level - vol),
         };
         if rate.is_nan() || rate <= 0.0 {
-            return Millis::MAX;
+            return (at_now, Millis::MAX);
         }
         let mut until = now.saturating_add((gap / rate * MINUTE as f64).floor() as Millis);
         // The level is monotonic within a phase, so an equal `vol` at the last instant means
         // an equal `vol` throughout; halve the span if rounding made the estimate too long.
-        let at_now = self.vol_at(model, now);
         while until > now + 1 && self.vol_at(model, until - 1) != at_now {
             until = now + (until - now) / 2;
         }
-        until.max(now + 1)
+        (at_now, until.max(now + 1))
     }
 
     /// Move the battery, settling its level first so the curve continues from here.
@@ -305,6 +312,7 @@ mod tests {
                 let until = b.vol_steady_until(&m, now);
                 assert!(until > now, "{b:?} at {now}");
                 let v = b.vol_at(&m, now);
+                assert_eq!(b.vol_and_steady_until(&m, now), (v, until), "{b:?} at {now}");
                 if until < Millis::MAX {
                     // Tight enough to matter: the value changes at `until` or soon after.
                     assert_eq!(b.vol_at(&m, until - 1), v, "{b:?} at {now}");

@@ -321,8 +321,9 @@ impl World {
             };
             let vol = match self.batteries.get_hinted(id, &s.battery_at) {
                 Some(b) => {
-                    until = until.min(b.vol_steady_until(charge, now));
-                    b.vol_at(charge, now)
+                    let (vol, steady) = b.vol_and_steady_until(charge, now);
+                    until = until.min(steady);
+                    vol
                 }
                 None => 0,
             };
