@@ -7,7 +7,7 @@
 //! that the metrics, the latency profiles and the fault rules can name operations without
 //! depending on the handlers (which depend on them).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 /// The platform's path prefix.
@@ -89,7 +89,7 @@ pub fn template_matches(template: &str, path: &str) -> bool {
 /// [`name`]). A hash look-up for the paths without parameters, a walk over the dozen templates
 /// otherwise; no allocation: it runs for every request.
 pub fn index(path: &str) -> usize {
-    static EXACT: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+    static EXACT: OnceLock<FxHashMap<&'static str, usize>> = OnceLock::new();
     let unknown = OPERATIONS.len() + 1;
     if let Some(rest) = path.strip_prefix(PREFIX) {
         let exact = EXACT.get_or_init(|| {

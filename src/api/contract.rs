@@ -11,7 +11,7 @@
 
 use super::params::Pair;
 use crate::error::Error;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 /// Where an operation reads its input.
@@ -129,7 +129,7 @@ pub fn operation(path: &str) -> Option<&'static Operation> {
     }
     // The paths without parameters by hash (the journal asks for every request), each with
     // the operation the walk over the templates finds first; the others by that walk.
-    static EXACT: OnceLock<HashMap<&'static str, &'static Operation>> = OnceLock::new();
+    static EXACT: OnceLock<FxHashMap<&'static str, &'static Operation>> = OnceLock::new();
     let exact = EXACT.get_or_init(|| {
         OPERATIONS.iter().filter(|o| !o.path.contains('{')).filter_map(|o| Some((o.path, walk(o.path)?))).collect()
     });
@@ -320,7 +320,7 @@ fn body_params(ctype: &str, body: &[u8]) -> Vec<Pair> {
         || ctype.starts_with("application/x-www-form-urlencoded")
         || ctype.starts_with("text/plain")
     {
-        serde_urlencoded::from_str(text).unwrap_or_default()
+        super::params::decode_pairs(text)
     } else {
         Vec::new()
     }
@@ -341,7 +341,7 @@ const SPELLINGS: &[(&[&str], &str, &str)] = &[
 /// Judge a platform request against the contract; `strict` fills [`Verdict::refusal`].
 pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
     let mut v = Verdict::default();
-    let query: Vec<Pair> = serde_urlencoded::from_str(r.query).unwrap_or_default();
+    let query = super::params::decode_pairs(r.query);
     let body = r.body.map(|b| body_params(r.content_type, b)).unwrap_or_default();
     let Some(op) = operation(r.path) else {
         v.params = query;
