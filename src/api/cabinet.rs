@@ -30,21 +30,23 @@ use serde_json::Value;
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cabinet/ejectByRent", route::post().to(eject_by_rent))
+    // The paths without parameters first: actix tries a scope's routes in order, and each
+    // template on the way is a regular expression run against the path (see `api::routes`).
+    cfg.route("/cabinet/getAllDevicePage", route::get().to(all_devices_page))
+        .route("/cabinet/ejectByRent", route::post().to(eject_by_rent))
         .route("/cabinet/operation", route::post().to(operation))
         .route("/cabinet/ejectByRepair", route::post().to(eject_by_repair))
         .route("/cabinet/getAllDevice", route::get().to(all_devices))
-        .route("/cabinet/detail/{cabinetId:.*}", route::get().to(detail))
         .route("/cabinet/getDeviceByShopId", route::get().to(devices_by_shop))
-        .route("/cabinet/getAllDevicePage", route::get().to(all_devices_page))
-        .route("/cabinet/batteryListByCabinetId/{cabinetId:.*}", route::get().to(battery_list))
-        .route("/cabinet/slotByCabinetId/{cabinetId:.*}", route::get().to(slot_list))
-        .route("/cabinet/bind2shop/{qrcode}/{newshopid}", route::post().to(bind_to_shop))
         .route("/cabinet/bindAd", route::post().to(bind_ad))
         // Documented as GET with a JSON body; clients send POST.
         .route("/cabinet/unbindShop", route::get().to(unbind_shop))
         .route("/cabinet/unbindShop", route::post().to(unbind_shop))
-        .route("/cabinet/publishAd", route::post().to(publish_ad));
+        .route("/cabinet/publishAd", route::post().to(publish_ad))
+        .route("/cabinet/detail/{cabinetId:.*}", route::get().to(detail))
+        .route("/cabinet/batteryListByCabinetId/{cabinetId:.*}", route::get().to(battery_list))
+        .route("/cabinet/slotByCabinetId/{cabinetId:.*}", route::get().to(slot_list))
+        .route("/cabinet/bind2shop/{qrcode}/{newshopid}", route::post().to(bind_to_shop));
 }
 
 /// C1-C13, as the OpenAPI document lists them.

@@ -29,15 +29,21 @@ use actix_web::{web, HttpRequest, HttpResponse};
 pub use crate::operations::PREFIX;
 
 /// Register every platform route under [`PREFIX`].
+///
+/// actix-web tries a scope's routes in the order they are registered, and a path template on
+/// the way (`/shop/detail/{shopid}`) is a regular expression run against the path: C7's page
+/// passed one and paid about 4 % of its instructions to routing, R1's list passed eight. So
+/// the lists load tests read (O1, O6 in `open`, R1, C7 first in `cabinet`) come before every
+/// template. No template matches another route's fixed path, so the order changes no answer.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
-            .route("/oauth2/login", route::post().to(auth::login))
             .configure(open::routes)
+            .configure(order::routes)
+            .route("/oauth2/login", route::post().to(auth::login))
             .configure(cabinet::routes)
             .configure(shop::routes)
             .configure(price_strategy::routes)
-            .configure(order::routes)
             .configure(event_push::routes),
     );
 }
