@@ -466,6 +466,7 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
     let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
     let returnable = cab.returnable_count();
     let rentable = w.rentable_count(cab, now);
+    let batteries = cab.battery_count();
     let last = LastReport {
         cabinet_id: &cab.id,
         online: cab.online,
@@ -473,7 +474,7 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
         ip: &cab.ip,
         port: cab.port,
         total: cab.slots.len(),
-        batteries: cab.battery_count(),
+        batteries,
         rentable,
         returnable,
         time: cab.last_seen,
@@ -497,7 +498,7 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
         p_shopid: cab.shop.as_deref().unwrap_or(""),
         p_shop_name: shop.map(|s| s.name.as_str()).unwrap_or(""),
         p_online: cab.online,
-        p_battery_num: cab.battery_count(),
+        p_battery_num: batteries,
         p_signal: &cab.signal,
         p_ip: &cab.ip,
     }

@@ -200,6 +200,18 @@ impl Battery {
         self.level_at(model, now).clamp(0.0, 100.0).floor() as u8
     }
 
+    /// Whether [`Self::vol_at`] is at least `min` at `now`. A docked battery charging at
+    /// rates that are not negative never loses charge, so one docked at `min` or more already
+    /// is answered without the charge curve: rentable counts ask this of every docked battery
+    /// of every cabinet on a device page.
+    pub fn vol_at_least(&self, model: &ChargeModel, now: Millis, min: u8) -> bool {
+        let docked = matches!(self.place, BatteryPlace::Slot { .. });
+        if docked && model.fast_per_min >= 0.0 && model.slow_per_min >= 0.0 && self.level >= f64::from(min) {
+            return true;
+        }
+        self.vol_at(model, now) >= min
+    }
+
     /// A time until which [`Self::vol_at`] keeps its value at `now`: for every `t` with
     /// `now <= t < until`, `vol_at(t) == vol_at(now)`. Always after `now`; `Millis::MAX` when
     /// the level no longer moves (full, empty, paused). Response caches use it to serve an
@@ -290,6 +302,36 @@ mod tests {
         // 30 more minutes in the slow phase: +10 %.
         assert!((b.level_at(&m, 75 * MINUTE) - 90.0).abs() < 1e-9);
         assert_eq!(b.vol_at(&m, 10 * 60 * MINUTE), 100);
+    }
+
+    #[test]
+    fn vol_at_least_answers_as_the_charge_curve_does() {
+        let models = [
+            ChargeModel::default(),
+            ChargeModel { slow_per_min: 0.0, ..ChargeModel::default() },
+            ChargeModel { fast_per_min: -1.0, slow_per_min: -0.5, ..ChargeModel::default() },
+            ChargeModel { taper_at: 150.0, ..ChargeModel::default() },
+        ];
+        for m in &models {
+            for level in [-3.0, 0.0, 0.5, 19.99, 20.0, 20.01, 79.9, 80.0, 99.99, 100.0, 104.0] {
+                let mut all = vec![docked(level)];
+                let mut r = docked(level);
+                r.place = BatteryPlace::Rented { order: "T".into() };
+                all.push(r.clone());
+                r.place = BatteryPlace::Loose;
+                all.push(r);
+                let mut p = docked(level);
+                p.charge_paused = true;
+                all.push(p);
+                for b in &all {
+                    for now in [0, 1, 59_999, 7 * MINUTE + 123, 200 * MINUTE, 100_000 * MINUTE] {
+                        for min in [0, 1, 19, 20, 21, 80, 100] {
+                            assert_eq!(b.vol_at_least(m, now, min), b.vol_at(m, now) >= min, "{b:?} {m:?} {now} {min}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -340,7 +340,7 @@ impl World {
         let Some(b) = self.docked_battery(s) else {
             return false;
         };
-        self.rentable_with(s, b, b.vol_at(&self.settings.charge, now))
+        self.rentable_at(s, b, now)
     }
 
     /// The rule of a rentable battery, given its charge `vol` (callers that need the charge
@@ -349,18 +349,19 @@ impl World {
         s.usable() && b.fault.is_none() && vol >= self.settings.min_rent_vol
     }
 
+    /// The same rule at `now` when the charge itself is not wanted: asked as a bound
+    /// (`Battery::vol_at_least`), which most docked batteries pass without the charge curve.
+    fn rentable_at(&self, s: &Slot, b: &Battery, now: Millis) -> bool {
+        s.usable() && b.fault.is_none() && b.vol_at_least(&self.settings.charge, now, self.settings.min_rent_vol)
+    }
+
     /// Number of rentable batteries in a cabinet.
     pub fn rentable_count(&self, cab: &Cabinet, now: Millis) -> usize {
         // `is_rentable` per slot, walking the slots rather than finding each by number, and
         // looking a battery up only in a usable slot: device pages count twenty cabinets.
         cab.slots
             .iter()
-            .filter(|s| {
-                s.usable()
-                    && self
-                        .docked_battery(s)
-                        .is_some_and(|b| self.rentable_with(s, b, b.vol_at(&self.settings.charge, now)))
-            })
+            .filter(|s| s.usable() && self.docked_battery(s).is_some_and(|b| self.rentable_at(s, b, now)))
             .count()
     }
 
