@@ -4,7 +4,7 @@
 //! actix-web bounds the wait for a request head (its client request timeout) but not for the
 //! body: a client that sends `Content-Length: 100` and then nothing kept a worker's handler
 //! waiting, and its connection and file descriptor, forever; a thousand of them locked every
-//! client out. This middleware wraps the body of every request that declares one in a stream
+//! client out. This step wraps the body of every request that declares one in a stream
 //! that fails when no byte arrives for `--body-timeout-ms`, counted from the handler's first
 //! read and again after every piece that arrives (nginx's `client_body_timeout` works the same
 //! way: a gap between two reads, not the whole transfer, so a large snapshot upload on a slow

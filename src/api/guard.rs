@@ -1,7 +1,8 @@
-//! The outermost layer of every request: size limits, the control API's token, and one
-//! envelope for every error answer, whoever produced it.
+//! A step of every request (`api::layer`, inside the body deadline and the journal): size
+//! limits, the control API's token, and one envelope for every error answer, whoever
+//! produced it.
 //!
-//! Handlers already answer in the envelope. What this layer adds:
+//! Handlers already answer in the envelope. What this step adds:
 //! - a URL longer than [`MAX_URL`] gets HTTP 414 and a body declared larger than
 //!   [`MAX_BODY`] (a snapshot upload: `--state-max-mb`) HTTP 413, both in the envelope and
 //!   before any handler reads anything;
@@ -45,8 +46,8 @@ pub const MAX_BODY: usize = MAX_PARAM_BODY;
 /// Bytes of a non-JSON error body quoted in the envelope's `msg`.
 const QUOTE: usize = 200;
 
-/// The middleware; registered once around the whole application in `app::build`. Every
-/// answer, whoever produced it, ends in [`answered`] (latency profiles, counting).
+/// The step, composed in `app::pipeline`. Every answer from inside it, whoever produced it,
+/// ends in [`answered`] (latency profiles, counting).
 pub async fn guard<F, Fut>(req: ServiceRequest, next: F) -> Answer
 where
     F: FnOnce(ServiceRequest) -> Fut,
@@ -61,7 +62,7 @@ where
 /// latency profile of its operation, then counts the request. The wait is an async sleep after
 /// the handler ran: the world has changed as the request asked (a rent is made) and only the
 /// answer is late, as when production is slow; no lock and no worker thread is held. Part of
-/// this middleware rather than a layer of its own: a layer costs a boxed future and reference
+/// this step rather than a layer of its own: a layer costs a boxed future and reference
 /// counts per request, which measured as much as the recording itself.
 async fn answered<B>((op, at): (usize, Instant), res: ServiceResponse<B>) -> ServiceResponse<B> {
     let Some(state) = res.request().app_data::<web::Data<AppState>>() else {
@@ -107,7 +108,7 @@ where
     }
     // Do not clone the request here: routing needs to be its only owner (actix panics
     // otherwise). Handler errors arrive as responses; an `Err` could only come from an inner
-    // middleware, and actix renders it with its own `error_response` (ours: the envelope).
+    // step, and actix renders it with its own `error_response` (ours: the envelope).
     let res = next(req).await?;
     Ok(into_envelope(res).await)
 }

@@ -1,5 +1,5 @@
 //! Fault injection under `/_sim/faults` (the rules live in the world, `model/fault.rs`) and
-//! the middleware that applies request rules before a platform handler runs.
+//! the pipeline step that applies request rules before a platform handler runs.
 //!
 //! - `GET /_sim/faults`: the rules in force;
 //! - `POST /_sim/faults?effect=..&...` (or the same names in a JSON body): add a rule;
@@ -58,7 +58,7 @@ fn device_of(req: &ServiceRequest) -> Option<String> {
         .or_else(|| req.path().split('/').find(|s| is_device_id(s)).map(str::to_string))
 }
 
-/// Middleware: apply the request rules (error, HTTP status, latency) to platform requests
+/// The pipeline step: apply the request rules (error, HTTP status, latency) to platform requests
 /// before their handler runs.
 ///
 /// Deciding that no rule applies never takes the write lock: with no request rule at all it

@@ -4,7 +4,7 @@
 //! code that does the work gains one line each:
 //! - every request, by operation id (`O1`, `C7`, ...; `control` for `/_sim`, `unknown` for
 //!   anything else) and envelope `code`, with a latency histogram per operation, recorded at
-//!   the end of the outermost middleware (`api::guard::answered`), which also holds answers
+//!   the end of the guard step (`api::guard::answered`), which also holds answers
 //!   back by the latency profiles (`latency/`);
 //! - pushes and callbacks by event and outcome, and retries ([`PushMetrics`], owned by the
 //!   delivery engine);

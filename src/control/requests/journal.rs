@@ -416,7 +416,7 @@ struct Ring {
     stats: BTreeMap<&'static str, OpStats>,
 }
 
-/// The request journal shared by the middleware and the routes.
+/// The request journal shared by the pipeline step and the routes.
 #[derive(Debug)]
 pub struct Requests {
     cap: usize,

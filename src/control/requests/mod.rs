@@ -12,7 +12,7 @@
 //! - `GET /_sim/report`: per operation calls, codes and warnings, deliveries by event, and the
 //!   production behaviours the client has not met yet.
 //!
-//! The journal itself lives in [`journal`], the middleware filling it in [`record`].
+//! The journal itself lives in [`journal`], the pipeline step filling it in [`record`].
 
 pub mod journal;
 pub mod record;

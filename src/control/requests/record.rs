@@ -1,10 +1,11 @@
-//! The middleware that journals every platform request, names its contract warnings (in the
+//! The pipeline step that journals every platform request, names its contract warnings (in the
 //! entry and in `X-Sim-Warnings`), answers for `--strict`, and writes the access log.
 //!
-//! It wraps the whole application (outside `api::guard`), so an entry holds exactly what the
-//! client got, size refusals and injected faults included. A body is read here only when the
-//! request has one (GET requests pay nothing for it) and handed on unchanged; a body
-//! compressed with `Content-Encoding` is passed through unread, since the handlers decode it.
+//! It runs around everything but the body deadline (outside `api::guard`), so an entry holds
+//! exactly what the client got, size refusals and injected faults included. A body is read
+//! here only when the request has one (GET requests pay nothing for it) and handed on
+//! unchanged; a body compressed with `Content-Encoding` is passed through unread, since the
+//! handlers decode it.
 //!
 //! The access log is one line per request (platform and control) at `info` under the target
 //! `bajie_sim::access`, which the binary keeps quiet unless `RUST_LOG` asks for it.
