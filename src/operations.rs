@@ -86,24 +86,30 @@ pub fn template_matches(template: &str, path: &str) -> bool {
 
 /// The index of a request path's operation: its place in [`OPERATIONS`] under the platform
 /// prefix, `OPERATIONS.len()` under `/_sim` (control), one more otherwise (unknown; see
-/// [`name`]). A hash look-up for the paths without parameters, a walk over the dozen templates
-/// otherwise; no allocation: it runs for every request.
+/// [`name`]). See [`position`]; it runs for every request.
 pub fn index(path: &str) -> usize {
-    static EXACT: OnceLock<FxHashMap<&'static str, usize>> = OnceLock::new();
     let unknown = OPERATIONS.len() + 1;
     if let Some(rest) = path.strip_prefix(PREFIX) {
-        let exact = EXACT.get_or_init(|| {
-            OPERATIONS.iter().enumerate().filter(|(_, (_, t))| !t.contains('{')).map(|(i, (_, t))| (*t, i)).collect()
-        });
-        if let Some(i) = exact.get(rest) {
-            return *i;
-        }
-        return OPERATIONS.iter().position(|(_, t)| t.contains('{') && template_matches(t, rest)).unwrap_or(unknown);
+        return position(rest).unwrap_or(unknown);
     }
     if path == "/_sim" || path.starts_with("/_sim/") {
         return OPERATIONS.len();
     }
     unknown
+}
+
+/// The place in [`OPERATIONS`] of the operation a path relative to [`PREFIX`] belongs to,
+/// whatever the method (the journal's contract check asks too). A hash look-up for the paths
+/// without parameters, a walk over the dozen templates otherwise; no allocation.
+pub fn position(rest: &str) -> Option<usize> {
+    static EXACT: OnceLock<FxHashMap<&'static str, usize>> = OnceLock::new();
+    let exact = EXACT.get_or_init(|| {
+        OPERATIONS.iter().enumerate().filter(|(_, (_, t))| !t.contains('{')).map(|(i, (_, t))| (*t, i)).collect()
+    });
+    if let Some(i) = exact.get(rest) {
+        return Some(*i);
+    }
+    OPERATIONS.iter().position(|(_, t)| t.contains('{') && template_matches(t, rest))
 }
 
 /// The number of operation indexes: every operation, `control` and `unknown`.

@@ -34,11 +34,7 @@ type BoxedStream = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
 
 /// The pipeline's first step (`api::layer`), outside the request journal: the journal reads a
 /// platform body before any handler does, so the body must already be watched then.
-pub async fn deadline<F, Fut>(mut req: ServiceRequest, next: F) -> Answer
-where
-    F: FnOnce(ServiceRequest) -> Fut,
-    Fut: Future<Output = Answer>,
-{
+pub async fn deadline(mut req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) -> Answer) -> Answer {
     let timeout = req.app_data::<web::Data<AppState>>().map(|s| s.config.body_timeout_ms);
     let Some(timeout) = timeout.filter(|_| declares_body(&req)).map(Duration::from_millis) else {
         return next(req).await;

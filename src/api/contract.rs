@@ -11,7 +11,6 @@
 
 use super::params::Pair;
 use crate::error::Error;
-use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 /// Where an operation reads its input.
@@ -124,19 +123,17 @@ pub const WRITES: &[&str] =
 
 /// The operation a path (relative to the platform prefix) belongs to, whatever the method.
 pub fn operation(path: &str) -> Option<&'static Operation> {
-    if path == S5_BY_QUERY {
-        return OPERATIONS.iter().find(|o| o.id == "S5");
-    }
-    // The paths without parameters by hash (the journal asks for every request), each with
-    // the operation the walk over the templates finds first; the others by that walk.
-    static EXACT: OnceLock<FxHashMap<&'static str, &'static Operation>> = OnceLock::new();
-    let exact = EXACT.get_or_init(|| {
-        OPERATIONS.iter().filter(|o| !o.path.contains('{')).filter_map(|o| Some((o.path, walk(o.path)?))).collect()
-    });
-    exact.get(path).copied().or_else(|| walk(path))
+    // The one path table below the wire layer finds the operation's place
+    // (`operations::position`; it lists S5's query-string alias too); its contract is looked
+    // up by that place.
+    static BY_PLACE: OnceLock<Vec<Option<&'static Operation>>> = OnceLock::new();
+    let by_place = BY_PLACE.get_or_init(|| crate::operations::OPERATIONS.iter().map(|(id, _)| by_id(id)).collect());
+    crate::operations::position(path).and_then(|i| by_place.get(i).copied().flatten())
 }
 
-/// The first operation whose path template `path` matches.
+/// The first operation whose path template `path` matches (what [`operation`] answers, by a
+/// walk over this list; tests compare the two).
+#[cfg(test)]
 fn walk(path: &str) -> Option<&'static Operation> {
     OPERATIONS.iter().find(|o| crate::operations::template_matches(o.path, path))
 }

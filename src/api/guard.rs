@@ -32,7 +32,6 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
-use std::future::Future;
 use std::time::Instant;
 
 /// Longest URL (path and query string, as sent) the simulator reads. Production clients send
@@ -48,11 +47,7 @@ const QUOTE: usize = 200;
 
 /// The step, composed in `app::pipeline`. Every answer from inside it, whoever produced it,
 /// ends in [`answered`] (latency profiles, counting).
-pub async fn guard<F, Fut>(req: ServiceRequest, next: F) -> Answer
-where
-    F: FnOnce(ServiceRequest) -> Fut,
-    Fut: Future<Output = Answer>,
-{
+pub async fn guard(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) -> Answer) -> Answer {
     let arrival = (operations::index(req.path()), Instant::now());
     let res = checked(req, next).await?;
     Ok(answered(arrival, res).await)
@@ -87,11 +82,7 @@ async fn answered<B>((op, at): (usize, Instant), res: ServiceResponse<B>) -> Ser
 }
 
 /// The limits, the control token and the envelope rewriting.
-async fn checked<F, Fut>(req: ServiceRequest, next: F) -> Answer
-where
-    F: FnOnce(ServiceRequest) -> Fut,
-    Fut: Future<Output = Answer>,
-{
+async fn checked(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) -> Answer) -> Answer {
     let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if target > MAX_URL {
         return Ok(req.into_response(Error::uri_too_long(target, MAX_URL).error_response()));

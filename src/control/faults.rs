@@ -19,7 +19,6 @@ use actix_web::dev::ServiceRequest;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 use serde_json::json;
-use std::future::Future;
 use std::time::Duration;
 
 /// Register these routes (inside the `/_sim` scope).
@@ -67,11 +66,7 @@ fn device_of(req: &ServiceRequest) -> Option<String> {
 /// them. Only a request that a rule matches takes the write lock, to draw the rule's
 /// probability and count its firing. (Before, any request rule, even one that never matched,
 /// sent every platform request through the write lock: O1 lost a third of its throughput.)
-pub async fn inject<F, Fut>(req: ServiceRequest, next: F) -> Answer
-where
-    F: FnOnce(ServiceRequest) -> Fut,
-    Fut: Future<Output = Answer>,
-{
+pub async fn inject(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) -> Answer) -> Answer {
     if !req.path().starts_with(PREFIX) {
         return next(req).await;
     }

@@ -27,7 +27,6 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{web, FromRequest, ResponseError};
 use base64::Engine;
 use std::borrow::Cow;
-use std::future::Future;
 use std::time::Instant;
 
 /// The log target of the access log.
@@ -42,11 +41,7 @@ fn is_platform(path: &str) -> bool {
 }
 
 /// A step of the request pipeline (`api::layer`), around everything but the body deadline.
-pub async fn record<F, Fut>(req: ServiceRequest, next: F) -> Answer
-where
-    F: FnOnce(ServiceRequest) -> Fut,
-    Fut: Future<Output = Answer>,
-{
+pub async fn record(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) -> Answer) -> Answer {
     let access = log::log_enabled!(target: ACCESS_TARGET, log::Level::Info);
     if !is_platform(req.path()) {
         if !access {
