@@ -5,7 +5,7 @@
 use crate::error::Error;
 use actix_web::dev::Payload;
 use actix_web::web::Bytes;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use compact_str::CompactString;
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +23,13 @@ pub type Pair = (CompactString, CompactString);
 pub fn decode_pairs(text: &str) -> Vec<Pair> {
     form_urlencoded::parse(text.as_bytes()).map(|(k, v)| (CompactString::from(k), CompactString::from(v))).collect()
 }
+
+/// The query string's pairs of a request that announces no body, decoded by an earlier step of
+/// the pipeline (the journal's contract check, which reads them anyway) and left in the
+/// request's extensions for the handler's extractor: a GET's query is then decoded once per
+/// request, not twice. Only what [`Params::parse`] would read from such a request (its query
+/// string, no body) may be put here.
+pub struct DecodedQuery(pub Vec<Pair>);
 
 /// The parameters of one request.
 #[derive(Debug, Default, Clone)]
@@ -149,6 +156,9 @@ impl FromRequest for Params {
         // Most platform requests (O1 above all) are a GET with no body: read the query at
         // once, without the boxed wait for a body that is not coming.
         if !announces_body(req.headers()) {
+            if let Some(DecodedQuery(pairs)) = req.extensions_mut().remove::<DecodedQuery>() {
+                return Binding::Ready(Some(Ok(Params { pairs })));
+            }
             return Binding::Ready(Some(Params::parse(req, b"")));
         }
         let req = req.clone();

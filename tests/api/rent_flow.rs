@@ -470,6 +470,10 @@ async fn a_duplicate_parameter_is_read_from_its_first_occurrence_and_odd_escapes
     let (_, first) =
         app.get(&format!("/rent/cabinet/query?deviceId={DEMO_CAB}&deviceId=ZZZ99999&noSuchParameter=1")).await;
     assert_eq!(first, own);
+    // Percent escapes and `+` are decoded once for the journal and the handler alike.
+    let escaped: String = DEMO_CAB.bytes().map(|b| format!("%{b:02X}")).collect();
+    let (_, decoded) = app.get(&format!("/rent/cabinet/query?noSuchParameter=a+b&deviceId={escaped}")).await;
+    assert_eq!(decoded, own);
     let unbound = serde_json::json!({"msg":"QR code unbound device.","code":2002});
     let (_, second) = app.get(&format!("/rent/cabinet/query?deviceId=ZZZ99999&deviceId={DEMO_CAB}")).await;
     assert_eq!(second, unbound);

@@ -14,7 +14,7 @@ use super::journal::{prefix, Draft, Entry, Part, Requests, HEADERS_CAP};
 use crate::api::contract::{self, Code, RequestShape, Warning};
 use crate::api::guard::MAX_BODY;
 use crate::api::layer::Answer;
-use crate::api::params::read_error;
+use crate::api::params::{read_error, DecodedQuery};
 use crate::api::PREFIX;
 use crate::clock::wall_now;
 use crate::error::code;
@@ -24,8 +24,9 @@ use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::{web, FromRequest, ResponseError};
+use actix_web::{web, FromRequest, HttpMessage, ResponseError};
 use base64::Engine;
+use compact_str::CompactString;
 use std::borrow::Cow;
 use std::time::Instant;
 
@@ -116,10 +117,15 @@ pub async fn record(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) 
     let op = verdict.op.map(|o| o.id);
     let pairs = std::mem::take(&mut verdict.params);
     let find = |names: &[&str]| pairs.iter().find(|(k, v)| names.contains(&k.as_str()) && !v.trim().is_empty());
-    let cabinet: Option<&str> = find(&["deviceId", "cabinetid", "cabinetId", "qrcode", "pCabinetid"])
+    // What the entry names, copied out of the pairs (inline: ids are short), which may go on
+    // to the handler.
+    let cabinet: Option<CompactString> = find(&["deviceId", "cabinetid", "cabinetId", "qrcode", "pCabinetid"])
         .map(|(_, v)| v.trim())
-        .or_else(|| rel.split('/').find(|s| is_device_id(s)));
+        .or_else(|| rel.split('/').find(|s| is_device_id(s)))
+        .map(CompactString::from);
+    let cabinet = cabinet.as_deref();
     let mut order = find(&["tradeNo", "orderId", "rentOrderId"]).map(|(_, v)| v.trim().to_string());
+    let shop = find(&["shopid", "shopId", "newID", "pNewid"]).map(|(_, v)| CompactString::from(v.trim()));
     if let (Some("C3"), Some(acct), Some(o)) = (op, account.as_deref(), order.as_deref()) {
         let again = state
             .store
@@ -139,6 +145,10 @@ pub async fn record(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) 
             if verdict.drop_body {
                 req.set_payload(Payload::None);
             }
+            if !has_body {
+                // Without a body the pairs are exactly what the handler's parameters read.
+                req.extensions_mut().insert(DecodedQuery(pairs));
+            }
             next(req).await?
         }
     };
@@ -151,13 +161,11 @@ pub async fn record(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) 
     if let (Some(id), Some(acct), Some(c)) = (op, account.as_deref(), code) {
         let not_found = [code::UNBOUND_DEVICE, code::ORDER_NOT_FOUND, code::SHOP_NOT_FOUND, code::PRICE_NOT_FOUND];
         if contract::WRITES.contains(&id) && not_found.contains(&c) {
-            let shop = find(&["shopid", "shopId", "newID", "pNewid"])
-                .map(|(_, v)| v.trim().to_string())
-                .or_else(|| shop_in_path(id, rel));
+            let shop = shop.as_deref().or_else(|| shop_in_path(id, rel));
             let foreign = state.store.read(|w| {
                 cabinet.and_then(|d| w.cabinets().get(d)).is_some_and(|x| x.agent != acct)
                     || order.as_deref().and_then(|o| w.orders().get(o)).is_some_and(|x| x.agent != acct)
-                    || shop.as_deref().and_then(|s| w.shops().get(s)).is_some_and(|x| x.agent != acct)
+                    || shop.and_then(|s| w.shops().get(s)).is_some_and(|x| x.agent != acct)
             });
             if foreign {
                 verdict.warnings.push(Warning {
@@ -280,9 +288,9 @@ fn trade_no_of(body: &[u8]) -> Option<String> {
 }
 
 /// The shop an operation's path names (C10's new shop, S5's shop).
-fn shop_in_path(op: &str, rel: &str) -> Option<String> {
+fn shop_in_path<'a>(op: &str, rel: &'a str) -> Option<&'a str> {
     match op {
-        "C10" | "S5" => rel.rsplit('/').next().filter(|s| !s.is_empty() && *s != "delete").map(str::to_string),
+        "C10" | "S5" => rel.rsplit('/').next().filter(|s| !s.is_empty() && *s != "delete"),
         _ => None,
     }
 }
