@@ -830,8 +830,8 @@ mod tests {
             assert_eq!((w.next_shop_row, w.next_price_id), (whole.next_shop_row, whole.next_price_id));
         }
         assert_eq!(agents, whole.agents);
-        assert_eq!(shops, whole.shops);
-        assert_eq!(cabinets, whole.cabinets);
+        assert_eq!(shops, whole.shops.clone().into_iter().collect::<BTreeMap<_, _>>());
+        assert_eq!(cabinets, whole.cabinets.clone().into_iter().collect::<BTreeMap<_, _>>());
         assert_eq!(batteries, whole.batteries.clone().into_iter().collect::<BTreeMap<_, _>>());
         assert_eq!(strategies, whole.strategies);
         // A shard keeps its random source apart, so ids it draws at run time differ too.

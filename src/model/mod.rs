@@ -33,6 +33,7 @@ pub mod shop_index;
 pub mod sim;
 pub mod sim_state;
 pub mod snapshot;
+pub mod table;
 pub mod world;
 
 pub use battery::{Battery, BatteryPlace, ChargeModel};

@@ -94,12 +94,10 @@ pub struct World {
     pub(super) settings: Settings,
     /// Agents by account.
     pub(super) agents: BTreeMap<AgentId, Agent>,
-    /// Shops by id.
-    #[serde(deserialize_with = "super::snapshot::bulk_map")]
-    pub(super) shops: BTreeMap<ShopId, Shop>,
-    /// Cabinets by id.
-    #[serde(deserialize_with = "super::snapshot::bulk_map")]
-    pub(super) cabinets: BTreeMap<CabinetId, Cabinet>,
+    /// Shops by id, in id order, found by hash (see [`Table`]).
+    pub(super) shops: Table<ShopId, Shop>,
+    /// Cabinets by id, in id order, found by hash.
+    pub(super) cabinets: Table<CabinetId, Cabinet>,
     /// Batteries by id: a hash table, saved in id order (see [`Batteries`]).
     pub(super) batteries: Batteries,
     /// Price strategies by id.
@@ -134,6 +132,7 @@ pub struct World {
 }
 
 pub use super::batteries::Batteries;
+pub use super::table::Table;
 
 /// Compare secrets without returning early on the first difference.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -156,11 +155,11 @@ impl World {
         &self.agents
     }
     /// Shops by id.
-    pub fn shops(&self) -> &BTreeMap<ShopId, Shop> {
+    pub fn shops(&self) -> &Table<ShopId, Shop> {
         &self.shops
     }
     /// Cabinets by id.
-    pub fn cabinets(&self) -> &BTreeMap<CabinetId, Cabinet> {
+    pub fn cabinets(&self) -> &Table<CabinetId, Cabinet> {
         &self.cabinets
     }
     /// Batteries by id.
@@ -212,8 +211,8 @@ impl World {
         World {
             settings: Settings::default(),
             agents: BTreeMap::new(),
-            shops: BTreeMap::new(),
-            cabinets: BTreeMap::new(),
+            shops: Table::new(),
+            cabinets: Table::new(),
             batteries: Batteries::default(),
             strategies: BTreeMap::new(),
             orders: BTreeMap::new(),

@@ -23,8 +23,9 @@
 use super::super::battery::BatteryPlace;
 use super::super::id::{ShopId, TradeNo};
 use super::super::order::OrderStatus;
-use super::{SimState, World};
+use super::{SimState, Table, World};
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::Hash;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -122,24 +123,62 @@ impl BatteryPos {
     }
 }
 
-/// Entries of `map` after `after`, in key order.
-fn after<'a, K: Ord, V>(map: &'a BTreeMap<K, V>, after: &Option<K>) -> std::collections::btree_map::Range<'a, K, V> {
-    match after {
-        None => map.range::<K, (Bound<&K>, Bound<&K>)>((Bound::Unbounded, Bound::Unbounded)),
-        Some(k) => map.range::<K, _>((Bound::Excluded(k), Bound::Unbounded)),
+/// The ordered maps a pass walks: `BTreeMap`s and the world's [`Table`]s.
+trait Ordered<K, V> {
+    /// Entries after the cursor (all when there is none), in key order.
+    fn after<'a>(&'a self, cursor: &Option<K>) -> After<'a, K, V>;
+    fn put(&mut self, k: K, v: V);
+}
+
+/// The entries [`Ordered::after`] walks.
+enum After<'a, K, V> {
+    Tree(std::collections::btree_map::Range<'a, K, V>),
+    Table(super::super::table::Iter<'a, K, V>),
+}
+
+impl<'a, K, V> Iterator for After<'a, K, V> {
+    type Item = (&'a K, &'a V);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            After::Tree(r) => r.next(),
+            After::Table(r) => r.next(),
+        }
+    }
+}
+
+/// The bounds of the entries after `cursor`.
+fn bounds<K>(cursor: &Option<K>) -> (Bound<&K>, Bound<&K>) {
+    (cursor.as_ref().map_or(Bound::Unbounded, Bound::Excluded), Bound::Unbounded)
+}
+
+impl<K: Ord, V> Ordered<K, V> for BTreeMap<K, V> {
+    fn after<'a>(&'a self, cursor: &Option<K>) -> After<'a, K, V> {
+        After::Tree(self.range::<K, _>(bounds(cursor)))
+    }
+    fn put(&mut self, k: K, v: V) {
+        self.insert(k, v);
+    }
+}
+
+impl<K: Ord + Hash, V> Ordered<K, V> for Table<K, V> {
+    fn after<'a>(&'a self, cursor: &Option<K>) -> After<'a, K, V> {
+        After::Table(self.range::<K, _>(bounds(cursor)))
+    }
+    fn put(&mut self, k: K, v: V) {
+        self.insert(k, v);
     }
 }
 
 /// Copy entries of `from` after the cursor into `into` until the budget is spent; true when
 /// the table is done.
-fn copy_map<K: Ord + Clone, V: Clone>(
-    from: &BTreeMap<K, V>,
-    into: &mut BTreeMap<K, V>,
+fn copy_map<K: Clone, V: Clone, M: Ordered<K, V>>(
+    from: &M,
+    into: &mut M,
     cursor: &mut Option<K>,
     budget: &mut Budget,
 ) -> bool {
-    for (k, v) in after(from, cursor) {
-        into.insert(k.clone(), v.clone());
+    for (k, v) in from.after(cursor) {
+        into.put(k.clone(), v.clone());
         if budget.spent() {
             *cursor = Some(k.clone());
             return false;
@@ -332,7 +371,7 @@ impl World {
     pub fn check_piece<'a>(&self, pass: &mut CheckPass, budget: impl Into<PieceBudget<'a>>) -> bool {
         let mut budget = Budget::new(budget.into());
         if pass.stage == 0 {
-            for (k, c) in after(&self.cabinets, &pass.cabinet) {
+            for (k, c) in self.cabinets.after(&pass.cabinet) {
                 self.check_cabinet(c, pass);
                 if budget.spent() {
                     pass.cabinet = Some(k.clone());
@@ -342,7 +381,7 @@ impl World {
             pass.stage = 1;
         }
         if pass.stage == 1 {
-            for (k, o) in after(&self.orders, &pass.order) {
+            for (k, o) in self.orders.after(&pass.order) {
                 if o.status == OrderStatus::InLease {
                     match o.battery.as_deref() {
                         None => {
@@ -590,7 +629,7 @@ mod tests {
             .take(40)
             .find_map(|c| c.slots.iter().position(|s| s.battery.is_none()).map(|i| (c.id.clone(), i)))
             .unwrap();
-        let from = w.cabinets.values().last().unwrap().id.clone();
+        let from = w.cabinets.values().next_back().unwrap().id.clone();
         let i = w.cabinets[&from].slots.iter().position(|s| s.battery.is_some()).unwrap();
         let b = w.cabinets.get_mut(&from).unwrap().slots[i].battery.take().unwrap();
         w.cabinets.get_mut(&to).unwrap().slots[free].battery = Some(b.clone());
