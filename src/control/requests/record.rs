@@ -277,8 +277,38 @@ fn envelope_head(body: &[u8]) -> (Option<i64>, Option<Cow<'_, str>>) {
         }
     };
     let Some(rest) = rest.strip_prefix(br#","code":"#) else { return (None, Some(msg)) };
-    let code = serde_json::Deserializer::from_slice(rest).into_iter::<serde_json::Value>().next();
-    (code.and_then(Result::ok).and_then(code_of), Some(msg))
+    (plain_code(rest).or_else(|| json_code(rest)), Some(msg))
+}
+
+/// The code at the start of `rest`, read by the JSON parser: a number, or a number in a string.
+fn json_code(rest: &[u8]) -> Option<i64> {
+    match serde_json::Deserializer::from_slice(rest).into_iter::<serde_json::Value>().next()?.ok()? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The code at the start of `rest` when it is written the way the simulator writes codes: a
+/// plain integer (`0`, `2004`) or one in quotes (`"0"`), followed by `,` or `}`. Anything else
+/// (`-1`, spaces, a float) is left to the JSON parser.
+fn plain_code(rest: &[u8]) -> Option<i64> {
+    let (quoted, digits) = match rest.strip_prefix(b"\"") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let n = digits.iter().take(12).take_while(|b| b.is_ascii_digit()).count();
+    if n == 0 || n > 10 || (n > 1 && digits.first() == Some(&b'0')) {
+        return None;
+    }
+    let mut after = digits.get(n..)?;
+    if quoted {
+        after = after.strip_prefix(b"\"")?;
+    }
+    if !matches!(after.first(), Some(b',' | b'}')) {
+        return None;
+    }
+    digits.get(..n)?.iter().try_fold(0i64, |v, &d| v.checked_mul(10)?.checked_add(i64::from(d - b'0')))
 }
 
 /// `data.tradeNo` of an O2 answer.
@@ -379,7 +409,12 @@ fn write_headers(e: &mut Entry, req: &ServiceRequest, auth: Auth<'_>, account: O
         } else if name == header::COOKIE || name.as_str() == "x-sim-token" {
             e.add_header(name.as_str(), &["(hidden)"]);
         } else {
-            e.add_header(name.as_str(), &[&String::from_utf8_lossy(value.as_bytes())]);
+            // Header values are nearly always ASCII: checked as UTF-8 in one pass, replaced
+            // piece by piece only when they are not.
+            match std::str::from_utf8(value.as_bytes()) {
+                Ok(text) => e.add_header(name.as_str(), &[text]),
+                Err(_) => e.add_header(name.as_str(), &[&String::from_utf8_lossy(value.as_bytes())]),
+            }
         }
     }
 }
@@ -464,6 +499,44 @@ mod tests {
         );
         assert_eq!(envelope_head(b"{\"msg\":\"tab\there\",\"code\":1}"), (None, None));
         assert_eq!(envelope_head(br#"{"key":"t"}"#), (None, None));
+    }
+
+    /// The quick reading of a code agrees with the JSON parser's wherever it answers, and
+    /// leaves everything else to it.
+    #[test]
+    fn a_plain_code_is_read_as_the_parser_reads_it() {
+        for rest in [
+            "0}",
+            "0,",
+            "2004}",
+            "\"0\",\"data\":1}",
+            "\"2004\"}",
+            "9999999999}",
+            "-1}",
+            " 0}",
+            "0 }",
+            "1.5}",
+            "1e3}",
+            "\"0}",
+            "0\"}",
+            "}",
+            "",
+            "12345678901}",
+            "007}",
+            "\"\"}",
+            "null}",
+            "\"a\"}",
+        ] {
+            if let Some(c) = plain_code(rest.as_bytes()) {
+                assert_eq!(Some(c), json_code(rest.as_bytes()), "{rest}");
+            }
+        }
+        assert_eq!(plain_code(b"0}"), Some(0));
+        assert_eq!(plain_code(b"\"2004\","), Some(2004));
+        assert_eq!(plain_code(b"-1}"), None);
+        assert_eq!(plain_code(b"12345678901}"), None);
+        assert_eq!(plain_code(b"007}"), None);
+        assert_eq!(envelope_head(br#"{"msg":"m","code":-1}"#).0, Some(-1));
     }
 
     #[test]
