@@ -464,9 +464,8 @@ fn geohash_text<S: serde::Serializer>(v: &Option<(f64, f64)>, s: S) -> Result<S:
 
 fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> DeviceRow<'a> {
     let shop = cab.shop.as_deref().and_then(|s| w.shops().get(s));
-    let returnable = cab.returnable_count();
-    let rentable = w.rentable_count(cab, now);
-    let batteries = cab.battery_count();
+    let counts = w.slot_counts(cab, now);
+    let (returnable, rentable, batteries) = (counts.returnable, counts.rentable, counts.batteries);
     let last = LastReport {
         cabinet_id: &cab.id,
         online: cab.online,

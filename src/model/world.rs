@@ -132,6 +132,17 @@ pub struct World {
 }
 
 pub use super::batteries::Batteries;
+
+/// A cabinet's slots counted ([`World::slot_counts`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SlotCounts {
+    /// Slots holding a battery.
+    pub batteries: usize,
+    /// Batteries an automatic eject would hand out.
+    pub rentable: usize,
+    /// Empty usable slots a battery can be returned into.
+    pub returnable: usize,
+}
 pub use super::table::Table;
 
 /// Compare secrets without returning early on the first difference.
@@ -362,6 +373,24 @@ impl World {
             .iter()
             .filter(|s| s.usable() && self.docked_battery(s).is_some_and(|b| self.rentable_at(s, b, now)))
             .count()
+    }
+
+    /// A cabinet's docked, rentable and returnable counts in one walk over its slots: what
+    /// `battery_count`, [`World::rentable_count`] and `returnable_count` count one walk each
+    /// (tested equal). Device pages and shop summaries want all three per cabinet.
+    pub fn slot_counts(&self, cab: &Cabinet, now: Millis) -> SlotCounts {
+        let mut c = SlotCounts::default();
+        for s in &cab.slots {
+            if s.battery.is_none() {
+                c.returnable += usize::from(s.usable());
+                continue;
+            }
+            c.batteries += 1;
+            if s.usable() && self.docked_battery(s).is_some_and(|b| self.rentable_at(s, b, now)) {
+                c.rentable += 1;
+            }
+        }
+        c
     }
 
     /// The slot an automatic eject picks: the highest charge, then the lowest slot.
@@ -918,6 +947,40 @@ mod tests {
         w.settings.eject_delay_ms = 1000;
         let t = w.create_order("demo", "BJD60151", None, OrderOrigin::OpenApi, t0, &mut Vec::new()).unwrap();
         (w, t, t0)
+    }
+
+    /// One walk counts what the three walks count, with faulty, locked, empty and low slots,
+    /// at several times (charges move, and so do rentable counts).
+    #[test]
+    fn slot_counts_are_the_three_counts_in_one_walk() {
+        let mut w = crate::fixtures::generate_fleet(400, 5, 0).world;
+        let ids: Vec<CabinetId> = w.cabinets.keys().cloned().collect();
+        for (n, id) in ids.iter().enumerate() {
+            let Some(c) = w.cabinets.get_mut(id.as_str()) else { continue };
+            for (i, s) in c.slots.iter_mut().enumerate() {
+                match (n + i) % 11 {
+                    0 => s.locked = true,
+                    1 => s.fault = crate::model::fault_types::SlotFault::ALL[1],
+                    2 => s.battery = None,
+                    _ => {}
+                }
+            }
+        }
+        let mut counted = SlotCounts::default();
+        for now in [0, 10, 180, 1800].map(|m| m * crate::clock::MINUTE) {
+            for c in w.cabinets.values() {
+                let one = w.slot_counts(c, now);
+                let three = SlotCounts {
+                    batteries: c.battery_count(),
+                    rentable: w.rentable_count(c, now),
+                    returnable: c.returnable_count(),
+                };
+                assert_eq!(one, three, "{} at {now}", c.id);
+                counted.rentable += one.rentable;
+                counted.returnable += one.returnable;
+            }
+        }
+        assert!(counted.rentable > 0 && counted.returnable > 0, "{counted:?}");
     }
 
     #[test]
