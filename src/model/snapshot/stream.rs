@@ -16,9 +16,12 @@
 //! a snapshot, is decided by serde_json on the pieces, so the rules (field names, defaults,
 //! types) stay in the types' own serde attributes. A bad record is named by its map and key.
 //! Memory stays bounded by the batches in flight (two queued per worker, one each being
-//! parsed). The price is the cutting: about 1 s of CPU for that file, on its own thread, on
-//! top of the parse (1.9 s, shared by the workers); on two cores a restore takes about twice
-//! the time generating the world does, with about the same memory (docs/soak.md).
+//! parsed). The price is the cutting, on its own thread, on top of the parse (1.9 s, shared
+//! by the workers): finding the cuts takes about 0.2 s of CPU for that file, 0.45 ns a byte
+//! ([`Nest::scan`], a word at a time; 0.6 s byte by byte before, as the ignored test
+//! `cutting_a_state_file` and `perf record` of a restore both measure). On two cores shared
+//! with other work, a restore took 1.6-2.2 s to listen and 2.8-3.9 s of CPU, generating the
+//! world 1.0-1.5 s of each, with about the same memory (docs/soak.md).
 //!
 //! Rejected: a hand-written parser of every record (the rules would exist twice), and
 //! SIMD-JSON (a large dependency that wants the whole text in memory).
@@ -414,7 +417,8 @@ fn collect(parsed: mpsc::Receiver<(u64, Result<Parsed, ReadError>)>) -> Result<[
     }
 }
 
-/// Bytes that matter to [`Nest::scan`] outside strings.
+/// Bytes that matter to [`Nest::scan_reference`] outside strings.
+#[cfg(test)]
 const STRUCTURAL: [bool; 256] = {
     let mut t = [false; 256];
     t[b'"' as usize] = true;
@@ -427,7 +431,7 @@ const STRUCTURAL: [bool; 256] = {
 };
 
 /// Where the end of a nested value is, across pieces of its text.
-#[derive(Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Nest {
     depth: usize,
     in_str: bool,
@@ -443,10 +447,218 @@ enum Stop {
     End,
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that is `b`, and no other bit. Exact per byte: the
+/// shorter `(x - ONES) & !x` also marks some bytes above a match, through its borrow.
+#[inline(always)]
+fn bytes_equal(word: u64, b: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(b));
+    !(((x & LOW7) + LOW7) | x) & HIGH
+}
+
+/// The high bit of each byte of `word` that is a bracket or a backslash, and of each `|`:
+/// `[` and `{`, `]` and `}` differ only in 0x20, and `\` and `|` fold between them, so with
+/// 0x20 set these are the bytes 0x7b..=0x7d (bytes from 0x80 up, some of which fold there
+/// too, are left out). One range test instead of five equality tests.
+#[inline(always)]
+fn brackets_or_backslashes(word: u64) -> u64 {
+    let folded = (word | (ONES * 0x20)) & LOW7;
+    (folded + ONES * (0x80 - 0x7b)) & !(folded + ONES * (0x7f - 0x7d)) & !word & HIGH
+}
+
+/// A word of text, its first byte lowest.
+#[inline(always)]
+fn word_of(chunk: &[u8]) -> u64 {
+    u64::from_le_bytes(chunk.try_into().unwrap_or_default())
+}
+
+/// How many bytes of a mask (high bits only) are marked. A multiplication, not
+/// `count_ones`: the baseline x86-64 has no popcount instruction.
+#[inline(always)]
+fn count(marks: u64) -> usize {
+    ((marks >> 7).wrapping_mul(ONES) >> 56) as usize
+}
+
+/// Whether an odd number of bytes of a mask (high bits only) are marked.
+#[inline(always)]
+fn odd(marks: u64) -> bool {
+    count(marks) % 2 == 1
+}
+
 impl Nest {
     /// Scan `bytes` (the text after what was scanned before); the offset of the first comma
     /// at depth 1 (when `commas`) or of the bracket that brings the depth to 0, else `None`.
+    ///
+    /// Eight bytes (a word) at a time, in pairs: most of a snapshot's text has no bracket or
+    /// backslash and is not at depth 1, and for such words only the parity of their quotes
+    /// matters. It is gathered over the words passed until one needs a closer look
+    /// ([`Nest::word`]).
     fn scan(&mut self, bytes: &[u8], commas: bool) -> Option<(usize, Stop)> {
+        let mut pairs = bytes.chunks_exact(16);
+        let mut at = 0;
+        let mut quotes_passed = 0u64;
+        for pair in &mut pairs {
+            let (a, b) = pair.split_at(8);
+            let (a, b) = (word_of(a), word_of(b));
+            // Both words' tests before either is looked at: side by side, the compiler does
+            // them in one vector register.
+            let (mut look_a, mut look_b) = (brackets_or_backslashes(a), brackets_or_backslashes(b));
+            if commas && self.depth == 1 {
+                look_a |= bytes_equal(a, b',');
+                look_b |= bytes_equal(b, b',');
+            }
+            if look_a | look_b == 0 && !self.escaped {
+                quotes_passed ^= bytes_equal(a, b'"') ^ bytes_equal(b, b'"');
+                at += 16;
+                continue;
+            }
+            if let Some((i, stop)) = self.word(a, look_a, commas, &mut quotes_passed) {
+                return Some((at + i, stop));
+            }
+            // `a` may have brought the depth to 1, where the commas of `b` count.
+            if commas && self.depth == 1 {
+                look_b |= bytes_equal(b, b',');
+            }
+            if let Some((i, stop)) = self.word(b, look_b, commas, &mut quotes_passed) {
+                return Some((at + 8 + i, stop));
+            }
+            at += 16;
+        }
+        let mut words = pairs.remainder().chunks_exact(8);
+        for chunk in &mut words {
+            let word = word_of(chunk);
+            if let Some((i, stop)) = self.word(word, self.look(word, commas), commas, &mut quotes_passed) {
+                return Some((at + i, stop));
+            }
+            at += 8;
+        }
+        self.in_str ^= odd(quotes_passed);
+        for (k, &b) in words.remainder().iter().enumerate() {
+            if let Some(stop) = self.step(b, commas) {
+                return Some((at + k, stop));
+            }
+        }
+        None
+    }
+
+    /// The high bit of the bytes of `word` that may stop a scan or change its depth, and of
+    /// a few others (see [`brackets_or_backslashes`]); none for most words of a snapshot.
+    #[inline(always)]
+    fn look(&self, word: u64, commas: bool) -> u64 {
+        let commas = if commas && self.depth == 1 { bytes_equal(word, b',') } else { 0 };
+        brackets_or_backslashes(word) | commas
+    }
+
+    /// [`Nest::scan`] of a word (its first byte lowest). `quotes_passed`: the quotes of the
+    /// words passed over since `in_str` was last brought up to date, this one's added when it
+    /// is passed too.
+    ///
+    /// Which bytes are inside strings comes from the quotes before them (a running XOR). Deep
+    /// inside an entry, where the word's closing brackets cannot bring the depth to 1, only
+    /// the brackets' counts matter; nearer, they and the commas are visited in order. A word
+    /// with a backslash, or after one, goes byte by byte ([`Nest::step`]): escapes are rare in
+    /// snapshots, and that keeps their rules in one obvious place.
+    #[inline(always)]
+    fn word(&mut self, word: u64, look: u64, commas: bool, quotes_passed: &mut u64) -> Option<(usize, Stop)> {
+        if look == 0 && !self.escaped {
+            *quotes_passed ^= bytes_equal(word, b'"');
+            return None;
+        }
+        self.in_str ^= odd(*quotes_passed);
+        *quotes_passed = 0;
+        if self.escaped || bytes_equal(word, b'\\') != 0 {
+            for (k, b) in word.to_le_bytes().into_iter().enumerate() {
+                if let Some(stop) = self.step(b, commas) {
+                    return Some((k, stop));
+                }
+            }
+            return None;
+        }
+        // The high bit of each byte after an odd number of quotes (the byte's own included)
+        // since the word began, flipped when the word began in a string: set for an opening
+        // quote and the string's text, clear for the closing quote.
+        let mut inside = bytes_equal(word, b'"');
+        inside ^= inside << 8;
+        inside ^= inside << 16;
+        inside ^= inside << 32;
+        inside ^= HIGH * u64::from(self.in_str);
+        let outside = !inside & HIGH;
+        // `[` and `{`, `]` and `}` differ only in 0x20.
+        let folded = word | (ONES * 0x20);
+        let opens = bytes_equal(folded, b'{') & outside;
+        let closes = bytes_equal(folded, b'}') & outside;
+        let closed = count(closes);
+        // Even if every closing bracket came first, the depth would stay above 1 (above 0
+        // without commas): nothing here can stop the scan.
+        if self.depth > closed + usize::from(commas) {
+            self.depth = self.depth + count(opens) - closed;
+            self.in_str = inside >> 63 != 0;
+            return None;
+        }
+        let mut brackets = opens | closes;
+        let mut pending = if commas { bytes_equal(word, b',') & outside } else { 0 };
+        loop {
+            let next = brackets & brackets.wrapping_neg();
+            // The bytes before the next bracket (all of them when there is none).
+            let before = next.wrapping_sub(1);
+            if self.depth == 1 && pending & before != 0 {
+                self.in_str = false;
+                return Some(((pending & before).trailing_zeros() as usize / 8, Stop::Comma));
+            }
+            if next == 0 {
+                break;
+            }
+            // Commas passed were at another depth.
+            pending &= !before;
+            brackets ^= next;
+            if opens & next != 0 {
+                self.depth += 1;
+            } else {
+                self.depth = self.depth.saturating_sub(1);
+                if self.depth == 0 {
+                    self.in_str = false;
+                    return Some((next.trailing_zeros() as usize / 8, Stop::End));
+                }
+            }
+        }
+        self.in_str = inside >> 63 != 0;
+        None
+    }
+
+    /// [`Nest::scan`] of one byte.
+    #[inline(always)]
+    fn step(&mut self, b: u8, commas: bool) -> Option<Stop> {
+        if self.in_str {
+            if self.escaped {
+                self.escaped = false;
+            } else if b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.in_str = false;
+            }
+            return None;
+        }
+        match b {
+            b'"' => self.in_str = true,
+            b'{' | b'[' => self.depth += 1,
+            b'}' | b']' => {
+                self.depth = self.depth.saturating_sub(1);
+                if self.depth == 0 {
+                    return Some(Stop::End);
+                }
+            }
+            b',' if commas && self.depth == 1 => return Some(Stop::Comma),
+            _ => {}
+        }
+        None
+    }
+
+    /// [`Nest::scan`] as it was before it went a word at a time: the tests' reference.
+    #[cfg(test)]
+    fn scan_reference(&mut self, bytes: &[u8], commas: bool) -> Option<(usize, Stop)> {
         let mut i = 0;
         while i < bytes.len() {
             let rest = bytes.get(i..).unwrap_or_default();
@@ -861,5 +1073,284 @@ pub(super) mod tests {
         );
         assert!(matches!(err("[1]"), ReadError::Data(m) if m.contains("invalid type")));
         assert!(matches!(err("{\"format\":\"bajie-sim/1\"}"), ReadError::Data(m) if m == "missing field `world`"));
+    }
+
+    /// [`Nest::scan`] or [`Nest::scan_reference`].
+    type ScanFn = fn(&mut Nest, &[u8], bool) -> Option<(usize, Stop)>;
+
+    /// Scans `pieces` one after another from `start` as [`Cutter::map`] does (after a stop,
+    /// on from the byte after it), with `scan` each time; every answer (offset in the whole
+    /// text) and the state after every call.
+    fn drive(start: Nest, pieces: &[&[u8]], commas: bool, scan: ScanFn) -> Vec<(Option<(usize, Stop)>, Nest)> {
+        let (mut nest, mut seen, mut calls) = (start, 0, Vec::new());
+        for piece in pieces {
+            let mut rest = *piece;
+            loop {
+                let found = scan(&mut nest, rest, commas);
+                calls.push((found.map(|(i, stop)| (seen + i, stop)), nest));
+                match found {
+                    Some((i, _)) => {
+                        seen += i + 1;
+                        rest = rest.get(i + 1..).unwrap_or_default();
+                    }
+                    None => {
+                        seen += rest.len();
+                        break;
+                    }
+                }
+            }
+        }
+        calls
+    }
+
+    /// Every state a scan may start a piece in, odd ones included (an escape pending outside
+    /// a string: the reference carries it into the next string).
+    fn starts() -> Vec<Nest> {
+        let mut all = Vec::new();
+        for depth in 0..=3 {
+            for in_str in [false, true] {
+                for escaped in [false, true] {
+                    all.push(Nest { depth, in_str, escaped });
+                }
+            }
+        }
+        all
+    }
+
+    /// JSON-like text: strings of every length (escapes, runs of backslashes before quotes,
+    /// brackets and commas inside, multi-byte UTF-8), nesting, commas, and stray bytes.
+    fn json_like(rng: &mut rand::rngs::StdRng, len: usize) -> Vec<u8> {
+        use rand::Rng;
+        const ODD: [&str; 12] = ["\\", "\\\\", "\\\\\\", "\\\"", "\"", ",", "{", "}", "[", "]", "é", "😀"];
+        // `#`, `-` and `]` are one above `"`, `,` and `\`; `|`, 0xdb and 0xfb fold near brackets.
+        const PLAIN: &[u8] = b"abcxyzYy_09:. \n\x7f#-|\xdb\xfb";
+        let mut out = Vec::new();
+        while out.len() < len {
+            match rng.random_range(0..10) {
+                0..=3 => {
+                    out.push(b'"');
+                    for _ in 0..rng.random_range(0..40) {
+                        if rng.random_range(0..4) == 0 {
+                            out.extend_from_slice(ODD[rng.random_range(0..ODD.len())].as_bytes());
+                        } else {
+                            out.push(PLAIN[rng.random_range(0..PLAIN.len())]);
+                        }
+                    }
+                    // Backslashes before the closing quote: an even run closes the string.
+                    out.extend(std::iter::repeat_n(b'\\', rng.random_range(0..4) * rng.random_range(0..2)));
+                    out.push(b'"');
+                }
+                4..=7 => out.push(b"{}[],:,,{}"[rng.random_range(0..10)]),
+                8 => out.push(PLAIN[rng.random_range(0..PLAIN.len())]),
+                _ => out.extend_from_slice(ODD[rng.random_range(0..ODD.len())].as_bytes()),
+            }
+        }
+        out
+    }
+
+    /// A JSON value as snapshots have them: members and strings of every length, numbers,
+    /// nesting, an escape now and then; `nest` levels at most.
+    fn json_value(rng: &mut rand::rngs::StdRng, nest: usize, out: &mut Vec<u8>) {
+        use rand::Rng;
+        match rng.random_range(0..if nest == 0 { 3 } else { 5 }) {
+            0 => {
+                out.push(b'"');
+                for _ in 0..rng.random_range(0..60) {
+                    match rng.random_range(0..40) {
+                        0 => out.extend_from_slice(b"\\\""),
+                        1 => out.extend_from_slice(b"\\\\"),
+                        2 => out.extend_from_slice("{é},[😀]".as_bytes()),
+                        _ => out.push(rng.random_range(b'#'..b'[')),
+                    }
+                }
+                out.push(b'"');
+            }
+            1 => {
+                let shift = rng.random_range(0..64);
+                out.extend_from_slice(rng.random_range(0..u64::MAX >> shift).to_string().as_bytes());
+            }
+            2 => out.extend_from_slice(b"null"),
+            open => {
+                let object = open == 3;
+                out.push(if object { b'{' } else { b'[' });
+                for member in 0..rng.random_range(0..6) {
+                    if member > 0 {
+                        out.push(b',');
+                    }
+                    if object {
+                        out.extend_from_slice(format!("\"k{}\":", rng.random_range(0..1 << 20)).as_bytes());
+                    }
+                    json_value(rng, nest - 1, out);
+                }
+                out.push(if object { b'}' } else { b']' });
+            }
+        }
+    }
+
+    #[test]
+    fn word_scan_matches_the_byte_by_byte_reference() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let same = |text: &[u8], pieces: &[&[u8]]| {
+            for start in starts() {
+                for commas in [false, true] {
+                    let want = drive(start, pieces, commas, Nest::scan_reference);
+                    let got = drive(start, pieces, commas, Nest::scan);
+                    assert_eq!(
+                        got,
+                        want,
+                        "from {start:?}, commas {commas}, pieces {:?} of {:?}",
+                        pieces.iter().map(|p| p.len()).collect::<Vec<_>>(),
+                        String::from_utf8_lossy(text)
+                    );
+                }
+            }
+        };
+        for round in 0..1000 {
+            // Mostly short texts, cut in two at every offset; every tenth long (several pairs
+            // of words and a remainder), cut at random places only.
+            let long = round % 10 == 0;
+            let len = rng.random_range(0..if long { 400 } else { 48 });
+            let text = json_like(&mut rng, len);
+            same(&text, &[&text]);
+            if !long {
+                for k in 0..=text.len() {
+                    let (a, b) = text.split_at(k);
+                    same(&text, &[a, b]);
+                }
+            }
+            for _ in 0..if long { 20 } else { 4 } {
+                let mut cuts: Vec<usize> =
+                    (0..rng.random_range(1..8)).map(|_| rng.random_range(0..=text.len())).collect();
+                cuts.sort_unstable();
+                let mut pieces = Vec::new();
+                let mut from = 0;
+                for c in cuts.into_iter().chain([text.len()]) {
+                    pieces.push(text.get(from..c).unwrap_or_default());
+                    from = c;
+                }
+                same(&text, &pieces);
+            }
+        }
+        // A map's entries as the cutter meets them: long runs of words with nothing to look
+        // at, and brackets deep inside entries.
+        for _ in 0..300 {
+            let mut text = Vec::new();
+            for entry in 0..rng.random_range(0..6) {
+                if entry > 0 {
+                    text.push(b',');
+                }
+                text.extend_from_slice(format!("\"e{entry}\":").as_bytes());
+                json_value(&mut rng, 4, &mut text);
+            }
+            text.push(b'}');
+            for _ in 0..8 {
+                let cut = rng.random_range(0..=text.len());
+                let (a, b) = text.split_at(cut);
+                same(&text, &[a, b]);
+            }
+        }
+        // Each byte that matters at every place in three words of a string's text, and of a
+        // value's.
+        for odd in [b'"', b'\\', b',', b'{', b'}', b'[', b']'] {
+            for at in 0..24 {
+                for plain in [b'a', b'\xc3'] {
+                    let mut text = vec![plain; 24];
+                    if let Some(b) = text.get_mut(at) {
+                        *b = odd;
+                    }
+                    same(&text, &[&text]);
+                }
+            }
+        }
+    }
+
+    /// The cutter's scanning alone, on a state file (`scripts/bench-restore.sh` writes one):
+    /// the four maps scanned as [`Cutter::map`] scans them, in the reader's 1 MiB buffers,
+    /// with [`Nest::scan`] and with the reference in turns; this thread's CPU time (wall time
+    /// where the system does not count it).
+    ///
+    /// `cargo test --release --lib -- --ignored --nocapture cutting_a_state_file`
+    /// (`STATE_FILE=path` for another file than `bench-out/restore/state.json`)
+    #[test]
+    #[ignore]
+    fn cutting_a_state_file() {
+        let path = std::env::var("STATE_FILE").unwrap_or_else(|_| "bench-out/restore/state.json".into());
+        let Ok(text) = std::fs::read(&path) else {
+            println!("no {path}: nothing measured");
+            return;
+        };
+        // Each map's text after its `{`: the keys occur once in a snapshot, as members.
+        let maps: Vec<usize> = ["cabinets", "batteries", "shops", "orders"]
+            .iter()
+            .filter_map(|key| {
+                let member = format!("\"{key}\":{{");
+                text.windows(member.len()).position(|w| w == member.as_bytes()).map(|at| at + member.len())
+            })
+            .collect();
+        // Entries, bytes, and a checksum of where every scan stopped.
+        let cut = |scan: ScanFn| {
+            let (mut entries, mut bytes, mut stops) = (0u64, 0usize, 0u64);
+            for &from in &maps {
+                let mut nest = Nest { depth: 1, ..Nest::default() };
+                let mut at = from;
+                'map: loop {
+                    let buffer_end = (at / BUFFER + 1) * BUFFER;
+                    let mut rest = text.get(at..buffer_end.min(text.len())).unwrap_or_default();
+                    assert!(!rest.is_empty(), "the map at {from} does not end");
+                    loop {
+                        match scan(&mut nest, rest, true) {
+                            None => {
+                                at += rest.len();
+                                break;
+                            }
+                            Some((i, stop)) => {
+                                entries += 1;
+                                at += i + 1;
+                                stops = stops.wrapping_mul(31).wrapping_add(at as u64);
+                                if stop == Stop::End {
+                                    bytes += at - from;
+                                    break 'map;
+                                }
+                                rest = rest.get(i + 1..).unwrap_or_default();
+                            }
+                        }
+                    }
+                }
+            }
+            (entries, bytes, stops)
+        };
+        let cpu = || {
+            let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+            text.split_whitespace().next()?.parse::<f64>().ok().map(|ns| ns / 1e9)
+        };
+        let started = std::time::Instant::now();
+        let counts_cpu = cpu().is_some();
+        let now = || if counts_cpu { cpu().unwrap_or_default() } else { started.elapsed().as_secs_f64() };
+        let (mut words, mut reference) = (Vec::new(), Vec::new());
+        let mut counted = None;
+        for _ in 0..5 {
+            for (times, scan) in [(&mut words, Nest::scan as ScanFn), (&mut reference, Nest::scan_reference)] {
+                let t = now();
+                let result = std::hint::black_box(cut(scan));
+                times.push(now() - t);
+                assert_eq!(*counted.get_or_insert(result), result);
+            }
+        }
+        let (entries, bytes, _) = counted.unwrap_or_default();
+        let clock = if counts_cpu { "CPU" } else { "wall" };
+        println!(
+            "{path}: {} maps, {entries} entries, {:.1} MiB; {clock} seconds",
+            maps.len(),
+            bytes as f64 / 1048576.0
+        );
+        for (name, times) in [("Nest::scan", &mut words), ("reference (before)", &mut reference)] {
+            times.sort_by(f64::total_cmp);
+            let (min, median) = (times.first().copied().unwrap_or_default(), times.get(2).copied().unwrap_or_default());
+            println!(
+                "{name:<20} min {min:.3} s, median {median:.3} s ({:.2} ns a byte)",
+                min * 1e9 / bytes.max(1) as f64
+            );
+        }
     }
 }
