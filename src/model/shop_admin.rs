@@ -81,12 +81,13 @@ impl World {
         let mut s = ShopStock::default();
         for c in cabinets {
             s.cabinets.push(c.id.to_string());
-            s.batteries += c.battery_count();
+            let counts = self.slot_counts(c, now);
+            s.batteries += counts.batteries;
             if c.online {
-                s.rentable += self.rentable_count(c, now);
+                s.rentable += counts.rentable;
                 s.online = true;
             }
-            s.returnable += c.returnable_count();
+            s.returnable += counts.returnable;
             s.charging += c
                 .slots
                 .iter()

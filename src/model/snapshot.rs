@@ -50,6 +50,31 @@ impl Snapshot {
     }
 }
 
+/// A map's entries in the order they came (later duplicates included): what a saved map is
+/// read into before its table is built in one pass ([`bulk_map`], `Table`), and what the
+/// streamed reader's workers parse each batch into.
+pub(crate) struct InOrder<K, V>(pub Vec<(K, V)>);
+
+impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for InOrder<K, V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> serde::de::Visitor<'de> for Entries<K, V> {
+            type Value = InOrder<K, V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<InOrder<K, V>, A::Error> {
+                let mut all = Vec::with_capacity(m.size_hint().unwrap_or(0).min(1 << 20));
+                while let Some(entry) = m.next_entry()? {
+                    all.push(entry);
+                }
+                Ok(InOrder(all))
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
 /// A map of the world read whole, then built in one pass: a file's maps are saved in key
 /// order, and `BTreeMap::from_iter` builds a tree from sorted entries without the search and
 /// the node splits of one insert per entry. Later entries win over earlier ones with the
@@ -60,21 +85,7 @@ where
     K: Deserialize<'de> + Ord,
     V: Deserialize<'de>,
 {
-    struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
-    impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> serde::de::Visitor<'de> for Entries<K, V> {
-        type Value = BTreeMap<K, V>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a map")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<BTreeMap<K, V>, A::Error> {
-            let mut all = Vec::with_capacity(m.size_hint().unwrap_or(0));
-            while let Some(entry) = m.next_entry::<K, V>()? {
-                all.push(entry);
-            }
-            Ok(all.into_iter().collect())
-        }
-    }
-    d.deserialize_map(Entries(std::marker::PhantomData))
+    InOrder::deserialize(d).map(|e| e.0.into_iter().collect())
 }
 
 impl World {

@@ -21,7 +21,6 @@
 
 use hashbrown::hash_table::HashTable;
 use rustc_hash::FxHasher;
-use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Borrow;
@@ -315,21 +314,7 @@ impl<K: Serialize + Ord + Hash, V: Serialize> Serialize for Table<K, V> {
 impl<'de, K: Deserialize<'de> + Ord + Hash, V: Deserialize<'de>> Deserialize<'de> for Table<K, V> {
     /// A map, read whole and built in one pass (later entries win).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
-        impl<'de, K: Deserialize<'de> + Ord + Hash, V: Deserialize<'de>> Visitor<'de> for Entries<K, V> {
-            type Value = Table<K, V>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Table<K, V>, A::Error> {
-                let mut all = Vec::with_capacity(m.size_hint().unwrap_or(0).min(1 << 20));
-                while let Some(entry) = m.next_entry::<K, V>()? {
-                    all.push(entry);
-                }
-                Ok(all.into_iter().collect())
-            }
-        }
-        d.deserialize_map(Entries(std::marker::PhantomData))
+        super::snapshot::InOrder::deserialize(d).map(|e| e.0.into_iter().collect())
     }
 }
 

@@ -248,11 +248,6 @@ fn envelope_head(body: &[u8]) -> (Option<i64>, Option<Cow<'_, str>>) {
         msg: Option<String>,
         code: Option<serde_json::Value>,
     }
-    let code_of = |v: serde_json::Value| match v {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    };
     let Some(rest) = body.strip_prefix(br#"{"msg":"#) else {
         // Not the envelope's own order (A1's `{key}`, an injected answer): parsed whole when small.
         if body.len() > 64 * 1024 {
@@ -280,9 +275,14 @@ fn envelope_head(body: &[u8]) -> (Option<i64>, Option<Cow<'_, str>>) {
     (plain_code(rest).or_else(|| json_code(rest)), Some(msg))
 }
 
-/// The code at the start of `rest`, read by the JSON parser: a number, or a number in a string.
+/// The code at the start of `rest`, read by the JSON parser.
 fn json_code(rest: &[u8]) -> Option<i64> {
-    match serde_json::Deserializer::from_slice(rest).into_iter::<serde_json::Value>().next()?.ok()? {
+    code_of(serde_json::Deserializer::from_slice(rest).into_iter::<serde_json::Value>().next()?.ok()?)
+}
+
+/// A code as a JSON value: a number, or a number in a string (C4 and S1 answer `"0"`).
+fn code_of(v: serde_json::Value) -> Option<i64> {
+    match v {
         serde_json::Value::Number(n) => n.as_i64(),
         serde_json::Value::String(s) => s.trim().parse().ok(),
         _ => None,

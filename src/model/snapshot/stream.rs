@@ -32,7 +32,7 @@ use super::super::id::{BatteryId, CabinetId, ShopId, TradeNo};
 use super::super::order::Order;
 use super::super::shop::Shop;
 use super::super::world::{Batteries, World};
-use super::Snapshot;
+use super::{InOrder, Snapshot};
 use crate::clock::Millis;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -301,29 +301,6 @@ fn key_of(entry: &[u8]) -> String {
     let text = text.trim_start();
     let key = text.strip_prefix('"').and_then(|t| t.split('"').next()).unwrap_or("?");
     key.chars().take(64).collect()
-}
-
-/// A map's entries in the order they came.
-struct InOrder<K, V>(Vec<(K, V)>);
-
-impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for InOrder<K, V> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Pairs<K, V>(std::marker::PhantomData<(K, V)>);
-        impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for Pairs<K, V> {
-            type Value = InOrder<K, V>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<InOrder<K, V>, A::Error> {
-                let mut all = Vec::new();
-                while let Some(entry) = m.next_entry()? {
-                    all.push(entry);
-                }
-                Ok(InOrder(all))
-            }
-        }
-        d.deserialize_map(Pairs(std::marker::PhantomData))
-    }
 }
 
 /// Batteries in the order they came, with the keys that were not their battery's id.
