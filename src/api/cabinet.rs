@@ -9,12 +9,13 @@ use super::auth::AuthAgent;
 use super::body::JsonBody;
 use super::envelope::{self, Envelope};
 use super::input::{bind_body, bind_list, Input, Int, Short, Text, Time};
+use super::json_out::Times;
 use super::operation::{schema, Answer, Body, Method, Operation, PathParam, StrayFields};
 use super::paging::{paginate, Page};
 use super::params::clip;
 use super::route;
 use super::status_block::StatusBlock;
-use crate::clock::{datetime_digits, fmt_datetime, Millis};
+use crate::clock::{fmt_datetime, Millis};
 use crate::error::Error;
 use crate::model::admin::{CabinetOp, Command, FaultReport, PopResult};
 use crate::model::battery::BatteryFault;
@@ -507,8 +508,8 @@ impl DeviceRow<'_> {
     /// Write this row as `serde_json` writes it (tests compare the two), without its per-key
     /// escaping and without a temporary text per field: a C7 page is twenty of these, polled
     /// by dashboards (see `json_out`).
-    fn write_json(&self, out: &mut Vec<u8>) {
-        use super::json_out::{boolean, datetime, string, uint, uint_text};
+    fn write_json(&self, out: &mut Vec<u8>, times: &mut Times) {
+        use super::json_out::{boolean, string, uint, uint_text};
         out.extend_from_slice(br#"{"pId":"#);
         uint(out, self.p_id as u64);
         out.extend_from_slice(br#","pType":"#);
@@ -522,15 +523,15 @@ impl DeviceRow<'_> {
         out.extend_from_slice(br#","pAlso":"#);
         uint(out, self.p_also as u64);
         out.extend_from_slice(br#","pRegtime":"#);
-        datetime(out, self.p_regtime);
+        times.write(out, self.p_regtime);
         out.extend_from_slice(br#","pStatus":"#);
         string(out, self.p_status);
         out.extend_from_slice(br#","pLognum":"#);
         uint(out, self.p_lognum);
         out.extend_from_slice(br#","pLogtime":"#);
-        datetime(out, self.p_logtime);
+        times.write(out, self.p_logtime);
         out.extend_from_slice(br#","pJson":"#);
-        self.p_json.write_json_text(out);
+        self.p_json.write_json_text(out, times);
         out.extend_from_slice(br#","pCard":"#);
         string(out, self.p_card);
         out.extend_from_slice(br#","pJingdu":"#);
@@ -563,7 +564,7 @@ impl LastReport<'_> {
     /// When the three texts need no escaping (generated ids, signal words and addresses do
     /// not), the escaped text is written directly: its only escapes are the quotes of the
     /// inner keys and strings. Anything else goes through `serde_json` twice.
-    fn write_json_text(&self, out: &mut Vec<u8>) {
+    fn write_json_text(&self, out: &mut Vec<u8>, times: &mut Times) {
         use super::json_out::{boolean, is_plain, uint};
         if !(is_plain(self.cabinet_id) && is_plain(self.signal) && is_plain(self.ip)) {
             let inner = serde_json::to_string(self).expect("strings, numbers and booleans serialise");
@@ -589,7 +590,7 @@ impl LastReport<'_> {
         out.extend_from_slice(br#",\"returnable\":"#);
         uint(out, self.returnable as u64);
         out.extend_from_slice(br#",\"time\":\""#);
-        match datetime_digits(self.time, b' ') {
+        match times.digits(self.time) {
             Some(b) => out.extend_from_slice(&b),
             None => out.extend_from_slice(fmt_datetime(self.time).as_bytes()),
         }
@@ -602,6 +603,7 @@ impl LastReport<'_> {
 fn write_device_page(page: &Page<DeviceRow>) -> Vec<u8> {
     use super::json_out::{string, uint};
     let mut out = Vec::with_capacity(256 + 640 * page.records.len());
+    let mut times = Times::default();
     out.extend_from_slice(br#"{"msg":"#);
     string(&mut out, envelope::OK_MSG);
     out.extend_from_slice(br#","code":0,"data":{"records":["#);
@@ -609,7 +611,7 @@ fn write_device_page(page: &Page<DeviceRow>) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        row.write_json(&mut out);
+        row.write_json(&mut out, &mut times);
     }
     out.extend_from_slice(br#"],"total":"#);
     uint(&mut out, page.total as u64);
