@@ -161,6 +161,10 @@ fn run_advance(state: &AppState, job: &AdvanceJob) {
             if job.is_cancelled() {
                 return;
             }
+            // Give the core to whatever waits for it (a request's worker, its client) before
+            // the next step takes the lock at normal priority again (`store::HOLD_IN_ADVANCE`);
+            // with nothing else to run this returns at once.
+            std::thread::yield_now();
         }
         left -= d;
         done += d;

@@ -15,7 +15,8 @@
 //!   pass) that sees a write waiting ends after its current task once it has held the lock
 //!   for [`HOLD_WHEN_WAITED_FOR`], so writes wait a fraction of a millisecond, not a whole
 //!   hold; the steps of a long advance let waiting reads go first too, and sooner
-//!   ([`HOLD_WHEN_WAITED_FOR_IN_ADVANCE`], [`Store::step`]);
+//!   ([`HOLD_WHEN_WAITED_FOR_IN_ADVANCE`], [`Store::step`]), and hold at most
+//!   [`HOLD_IN_ADVANCE`];
 //! - the passes over the whole world (the invariant check, the copy a snapshot is written
 //!   from) run in pieces of at most [`PIECE`] under the read lock, released fairly between
 //!   pieces so waiting writers go first (`model/world/chunked.rs` says why a check cut this
@@ -41,6 +42,14 @@ use std::time::{Duration, Instant};
 
 /// Real time one step may hold the world lock.
 pub const HOLD: Duration = Duration::from_millis(2);
+/// Real time one step of a long advance may hold the world lock, waited for or not. The
+/// thread holds it at normal priority (`state::runtime::at_normal_priority`) and yields the
+/// core between steps: with 2 ms holds it ran at full priority nearly all the time, and a
+/// request's worker or its client waited for the core rather than for the lock. 100,000
+/// cabinets, a day advanced beside 60 writes and 100 reads a second (`bench-holds.sh`, four
+/// runs): read p99 1.8-2.0 ms during the advance against 0.8-0.9 idle before, 1.0 ms with
+/// both this and the yield (1.8-1.9 with this alone); the advance got as far.
+pub const HOLD_IN_ADVANCE: Duration = Duration::from_micros(250);
 /// Real time one piece of a whole-world pass (check, copy) may hold the read lock.
 pub const PIECE: Duration = Duration::from_millis(2);
 /// Copies of the world [`Store::copy_at`] takes in pieces before it takes one in a single hold.
@@ -278,7 +287,8 @@ impl Store {
         self.reached.load(Ordering::Acquire)
     }
 
-    /// Bring the world towards `now` for at most [`HOLD`] (or [`HOLD_EVENTS`] events): the
+    /// Bring the world towards `now` for at most [`HOLD`] ([`HOLD_IN_ADVANCE`] with
+    /// `reads_first`), or [`HOLD_EVENTS`] events: the
     /// world's due actions (ejects, buy-outs, reconnects) and, when `sim` is on, its
     /// simulated activity, in time order. Returns the events and how far it got; call again
     /// until `reached == now`. The lock is released fairly, so requests waiting for it go
@@ -311,6 +321,7 @@ impl Store {
         let mut world = self.world.write();
         self.bump();
         let yield_after = if reads_first { HOLD_WHEN_WAITED_FOR_IN_ADVANCE } else { HOLD_WHEN_WAITED_FOR };
+        let max_hold = if reads_first { HOLD_IN_ADVANCE } else { HOLD };
         let reached = if sim {
             let mut tasks = 0u32;
             let mut enough = |events: usize| {
@@ -318,7 +329,7 @@ impl Store {
                 // A clock read costs tens of nanoseconds; one every few tasks is plenty, and
                 // after every task while a request waits for the lock.
                 events >= HOLD_EVENTS
-                    || (tasks.is_multiple_of(8) && started.elapsed() >= HOLD)
+                    || (tasks.is_multiple_of(8) && started.elapsed() >= max_hold)
                     || (self.someone_waits(reads_first) && started.elapsed() >= yield_after)
             };
             crate::sim::step_within(&mut world, now, &mut events, &mut enough)
