@@ -17,6 +17,7 @@
 use crate::clock::{Millis, MINUTE};
 use crate::state::runtime::AdvanceJob;
 use crate::state::AppState;
+use crate::store::StepBudget;
 use actix_web::web;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -151,7 +152,7 @@ fn run_advance(state: &AppState, job: &AdvanceJob) {
         let d = left.min(chunk);
         let target = state.clock_advance(d);
         loop {
-            let (reached, now, events) = state.step_to_clock_counted(true);
+            let (reached, now, events) = state.step_to_clock_counted(StepBudget::ADVANCE);
             job.events.fetch_add(events, Ordering::AcqRel);
             // Progress within the chunk: how far the world got towards its end.
             job.done_ms.store(done + (d - (target - reached).max(0)).clamp(0, d), Ordering::Release);
@@ -162,7 +163,7 @@ fn run_advance(state: &AppState, job: &AdvanceJob) {
                 return;
             }
             // Give the core to whatever waits for it (a request's worker, its client) before
-            // the next step takes the lock at normal priority again (`store::HOLD_IN_ADVANCE`);
+            // the next step takes the lock at normal priority again (`StepBudget::ADVANCE`);
             // with nothing else to run this returns at once.
             std::thread::yield_now();
         }

@@ -590,10 +590,7 @@ impl LastReport<'_> {
         out.extend_from_slice(br#",\"returnable\":"#);
         uint(out, self.returnable as u64);
         out.extend_from_slice(br#",\"time\":\""#);
-        match times.digits(self.time) {
-            Some(b) => out.extend_from_slice(&b),
-            None => out.extend_from_slice(fmt_datetime(self.time).as_bytes()),
-        }
+        times.write_bare(out, self.time);
         out.extend_from_slice(br#"\"}""#);
     }
 }

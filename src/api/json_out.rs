@@ -58,7 +58,7 @@ pub struct Times {
 
 impl Times {
     /// The digits of `ms` (see `clock::datetime_digits`), `None` for a year outside 0..=9999.
-    pub fn digits(&mut self, ms: crate::clock::Millis) -> Option<[u8; 19]> {
+    fn digits(&mut self, ms: crate::clock::Millis) -> Option<[u8; 19]> {
         if let Some((_, d)) = self.last.iter().flatten().find(|(m, _)| *m == ms) {
             return Some(*d);
         }
@@ -71,11 +71,17 @@ impl Times {
     /// A time as the platform writes it (`YYYY-MM-DD HH:mm:ss`), quoted.
     pub fn write(&mut self, out: &mut Vec<u8>, ms: crate::clock::Millis) {
         out.push(b'"');
+        self.write_bare(out, ms);
+        out.push(b'"');
+    }
+
+    /// The same without the quotes (inside a JSON text written as a string); a year outside
+    /// 0..=9999 as `clock::fmt_datetime` writes it.
+    pub fn write_bare(&mut self, out: &mut Vec<u8>, ms: crate::clock::Millis) {
         match self.digits(ms) {
             Some(b) => out.extend_from_slice(&b),
             None => out.extend_from_slice(crate::clock::fmt_datetime(ms).as_bytes()),
         }
-        out.push(b'"');
     }
 }
 

@@ -608,8 +608,14 @@ async fn device_list(
             .into_iter()
             .map(|(d, shop)| {
                 let cabs: Vec<&Cabinet> = w.cabinets_in_shop(&shop.id).collect();
-                let batteries: usize = cabs.iter().map(|c| c.battery_count()).sum();
-                let free: usize = cabs.iter().filter(|c| c.online).map(|c| w.rentable_count(c, now)).sum();
+                let (mut batteries, mut free) = (0, 0);
+                for c in &cabs {
+                    let counts = w.slot_counts(c, now);
+                    batteries += counts.batteries;
+                    if c.online {
+                        free += counts.rentable;
+                    }
+                }
                 let online = cabs.iter().any(|c| c.online);
                 // The same terms whatever `showPrice` says: a string in every field, as
                 // production writes them (docs/fidelity.md, "O6 price block").

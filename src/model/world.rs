@@ -365,10 +365,10 @@ impl World {
         s.usable() && b.fault.is_none() && b.vol_at_least(&self.settings.charge, now, self.settings.min_rent_vol)
     }
 
-    /// Number of rentable batteries in a cabinet.
+    /// Number of rentable batteries in a cabinet, slot by slot: the reference
+    /// [`World::slot_counts`] is tested against (the answers count with that).
+    #[cfg(test)]
     pub fn rentable_count(&self, cab: &Cabinet, now: Millis) -> usize {
-        // `is_rentable` per slot, walking the slots rather than finding each by number, and
-        // looking a battery up only in a usable slot: device pages count twenty cabinets.
         cab.slots
             .iter()
             .filter(|s| s.usable() && self.docked_battery(s).is_some_and(|b| self.rentable_at(s, b, now)))
@@ -376,8 +376,8 @@ impl World {
     }
 
     /// A cabinet's docked, rentable and returnable counts in one walk over its slots: what
-    /// `battery_count`, [`World::rentable_count`] and `returnable_count` count one walk each
-    /// (tested equal). Device pages and shop summaries want all three per cabinet.
+    /// `battery_count`, `rentable_count` and `returnable_count` count one walk each (tested
+    /// equal). Device pages, shop summaries and O6 want them per cabinet.
     pub fn slot_counts(&self, cab: &Cabinet, now: Millis) -> SlotCounts {
         let mut c = SlotCounts::default();
         for s in &cab.slots {

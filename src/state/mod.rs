@@ -10,7 +10,7 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::model::{Event, Snapshot, World};
 use crate::push::Hub;
-use crate::store::Store;
+use crate::store::{StepBudget, Store};
 use runtime::Runtime;
 use std::sync::Arc;
 
@@ -64,17 +64,17 @@ impl AppState {
     /// handed on before the time gate opens again. Returns the time reached and the clock's
     /// time it aimed at.
     pub fn step_to_clock(&self) -> (Millis, Millis) {
-        let (reached, now, _) = self.step_to_clock_counted(false);
+        let (reached, now, _) = self.step_to_clock_counted(StepBudget::STEADY);
         (reached, now)
     }
 
-    /// Like [`Self::step_to_clock`], also returning the number of events; with `reads_first`
-    /// (a long advance) the step lets waiting reads go first too (`store::Store::step`).
-    pub fn step_to_clock_counted(&self, reads_first: bool) -> (Millis, Millis, usize) {
+    /// Like [`Self::step_to_clock`] within `budget` (`StepBudget::ADVANCE` for a long
+    /// advance), also returning the number of events.
+    pub fn step_to_clock_counted(&self, budget: StepBudget) -> (Millis, Millis, usize) {
         let gate = self.store.gate();
         let now = self.clock.now();
         let started = std::time::Instant::now();
-        let stepped = runtime::at_normal_priority(|| self.store.step(&gate, now, !self.config.no_sim, reads_first));
+        let stepped = runtime::at_normal_priority(|| self.store.step(&gate, now, !self.config.no_sim, budget));
         let n = stepped.events.len();
         if n > 0 {
             self.metrics.observe_step(started.elapsed(), n);
@@ -88,7 +88,7 @@ impl AppState {
     pub fn catch_up(&self) -> usize {
         let mut count = 0;
         loop {
-            let (reached, now, n) = self.step_to_clock_counted(false);
+            let (reached, now, n) = self.step_to_clock_counted(StepBudget::STEADY);
             count += n;
             if reached >= now {
                 return count;
@@ -120,7 +120,7 @@ impl AppState {
         let gate = self.store.gate();
         let now = self.clock.now();
         loop {
-            let stepped = self.store.step(&gate, now, !self.config.no_sim, false);
+            let stepped = self.store.step(&gate, now, !self.config.no_sim, StepBudget::STEADY);
             self.publish(stepped.events);
             if stepped.reached >= now {
                 break;

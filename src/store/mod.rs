@@ -14,9 +14,8 @@
 //! - a request that finds the lock taken counts itself as waiting; a step (or a piece of a
 //!   pass) that sees a write waiting ends after its current task once it has held the lock
 //!   for [`HOLD_WHEN_WAITED_FOR`], so writes wait a fraction of a millisecond, not a whole
-//!   hold; the steps of a long advance let waiting reads go first too, and sooner
-//!   ([`HOLD_WHEN_WAITED_FOR_IN_ADVANCE`], [`Store::step`]), and hold at most
-//!   [`HOLD_IN_ADVANCE`];
+//!   hold; the steps of a long advance let waiting reads go first too, sooner, and hold
+//!   less ([`StepBudget`]);
 //! - the passes over the whole world (the invariant check, the copy a snapshot is written
 //!   from) run in pieces of at most [`PIECE`] under the read lock, released fairly between
 //!   pieces so waiting writers go first (`model/world/chunked.rs` says why a check cut this
@@ -70,6 +69,30 @@ pub const HOLD_WHEN_WAITED_FOR: Duration = Duration::from_micros(250);
 /// the same time (BENCHMARKS.md); the driver's steady steps keep 250 us, so the simulation
 /// still moves under a stream of writes.
 pub const HOLD_WHEN_WAITED_FOR_IN_ADVANCE: Duration = Duration::from_micros(50);
+
+/// How a step shares the world lock: how long it may hold it, and after how long, and for
+/// which waiting requests, it lets go early.
+#[derive(Debug, Clone, Copy)]
+pub struct StepBudget {
+    hold: Duration,
+    yield_after: Duration,
+    /// Whether waiting reads end the step early too (writes always do).
+    reads_too: bool,
+}
+
+impl StepBudget {
+    /// The driver's steady steps (and catching up before a snapshot): [`HOLD`], and
+    /// [`HOLD_WHEN_WAITED_FOR`] for waiting writes only. Under a load test's stream of reads
+    /// one nearly always waits, and steps cut short for them came eight times as often, each a
+    /// write acquisition that new reads queue behind (O1 p99 at `--speed 60` rose from 7 to
+    /// 12 ms). A read waits for at most one such step.
+    pub const STEADY: StepBudget = StepBudget { hold: HOLD, yield_after: HOLD_WHEN_WAITED_FOR, reads_too: false };
+    /// The steps of a long advance, which run back to back for minutes while the API is asked
+    /// to keep answering: [`HOLD_IN_ADVANCE`], and [`HOLD_WHEN_WAITED_FOR_IN_ADVANCE`] for any
+    /// waiting request.
+    pub const ADVANCE: StepBudget =
+        StepBudget { hold: HOLD_IN_ADVANCE, yield_after: HOLD_WHEN_WAITED_FOR_IN_ADVANCE, reads_too: true };
+}
 
 /// The world behind its lock.
 ///
@@ -287,21 +310,12 @@ impl Store {
         self.reached.load(Ordering::Acquire)
     }
 
-    /// Bring the world towards `now` for at most [`HOLD`] ([`HOLD_IN_ADVANCE`] with
-    /// `reads_first`), or [`HOLD_EVENTS`] events: the
+    /// Bring the world towards `now` within `budget` (at most [`HOLD_EVENTS`] events too): the
     /// world's due actions (ejects, buy-outs, reconnects) and, when `sim` is on, its
     /// simulated activity, in time order. Returns the events and how far it got; call again
     /// until `reached == now`. The lock is released fairly, so requests waiting for it go
     /// before the next step.
-    ///
-    /// Waiting writes always go first (after [`HOLD_WHEN_WAITED_FOR`]); waiting reads only when
-    /// `reads_first` (a long advance, which steps back to back for minutes, and lets waiting
-    /// requests go after [`HOLD_WHEN_WAITED_FOR_IN_ADVANCE`]). The driver's
-    /// steady steps keep their whole budget for reads: under a load test's stream of reads
-    /// one nearly always waits, and steps cut short for them came eight times as often, each a
-    /// write acquisition that new reads queue behind (O1 p99 at `--speed 60` rose from 7 to
-    /// 12 ms). A read waits for at most one such step.
-    pub fn step(&self, _gate: &TimeGate<'_>, now: Millis, sim: bool, reads_first: bool) -> Stepped {
+    pub fn step(&self, _gate: &TimeGate<'_>, now: Millis, sim: bool, budget: StepBudget) -> Stepped {
         let next = |w: &World| {
             if sim {
                 crate::sim::next_at(w)
@@ -320,8 +334,6 @@ impl Store {
         let mut events = Vec::new();
         let mut world = self.world.write();
         self.bump();
-        let yield_after = if reads_first { HOLD_WHEN_WAITED_FOR_IN_ADVANCE } else { HOLD_WHEN_WAITED_FOR };
-        let max_hold = if reads_first { HOLD_IN_ADVANCE } else { HOLD };
         let reached = if sim {
             let mut tasks = 0u32;
             let mut enough = |events: usize| {
@@ -329,8 +341,8 @@ impl Store {
                 // A clock read costs tens of nanoseconds; one every few tasks is plenty, and
                 // after every task while a request waits for the lock.
                 events >= HOLD_EVENTS
-                    || (tasks.is_multiple_of(8) && started.elapsed() >= max_hold)
-                    || (self.someone_waits(reads_first) && started.elapsed() >= yield_after)
+                    || (tasks.is_multiple_of(8) && started.elapsed() >= budget.hold)
+                    || (self.someone_waits(budget.reads_too) && started.elapsed() >= budget.yield_after)
             };
             crate::sim::step_within(&mut world, now, &mut events, &mut enough)
         } else {
