@@ -272,8 +272,25 @@ pub fn coord(v: f64) -> String {
     String::from_utf8(out).expect("a float's decimal text is ASCII")
 }
 
-/// [`coord`]'s text appended to `out`, without an allocation where ryu writes it.
+/// [`coord`]'s text appended to `out`, without an allocation where ryu writes it, and from
+/// this thread's [`CoordMemo`] where the same coordinate was written lately.
 pub fn write_coord(out: &mut Vec<u8>, v: f64) {
+    if !v.is_finite() {
+        return write_coord_afresh(out, v);
+    }
+    COORDS.with_borrow_mut(|memo| {
+        if let Some(text) = memo.get(v) {
+            out.extend_from_slice(text);
+            return;
+        }
+        let start = out.len();
+        write_coord_afresh(out, v);
+        memo.put(v, &out[start..]);
+    })
+}
+
+/// [`write_coord`] without the memo.
+fn write_coord_afresh(out: &mut Vec<u8>, v: f64) {
     let mut buf = ryu::Buffer::new();
     match coord_text(&mut buf, v) {
         Some(text) => out.extend_from_slice(text.as_bytes()),
@@ -282,6 +299,56 @@ pub fn write_coord(out: &mut Vec<u8>, v: f64) {
             // Writing into a Vec cannot fail.
             let _ = write!(out, "{v}");
         }
+    }
+}
+
+thread_local! {
+    static COORDS: std::cell::RefCell<CoordMemo> = const { std::cell::RefCell::new(CoordMemo::EMPTY) };
+}
+
+/// The texts of the coordinates this thread wrote last: 256 sets of two, found by a hash of
+/// the number's bits. A coordinate's text is a function of the number alone, so a memo can
+/// never answer for a world that changed, only for another number, which the full bits
+/// rule out. Lists repeat their coordinates: a dashboard polls the same C7 page, whose twenty
+/// rows write two each (ryu and the checks around it were a tenth of the page), and O6 the
+/// same map tiles. Fresh reads spread over a fleet mostly miss and pay a look-up.
+struct CoordMemo {
+    /// The number's bits (a NaN's when empty: only finite numbers are kept) and its text, the
+    /// text's length in the last byte.
+    slots: [(u64, [u8; COORD_TEXT]); 512],
+}
+
+/// Bytes of a kept text and its length; longer texts (none a coordinate writes) are not kept.
+const COORD_TEXT: usize = 24;
+
+impl CoordMemo {
+    const EMPTY: CoordMemo = CoordMemo { slots: [(u64::MAX, [0; COORD_TEXT]); 512] };
+
+    /// The first slot of `v`'s set.
+    fn set(v: f64) -> usize {
+        ((v.to_bits().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize) * 2
+    }
+
+    fn get(&self, v: f64) -> Option<&[u8]> {
+        let at = Self::set(v);
+        let bits = v.to_bits();
+        self.slots[at..at + 2]
+            .iter()
+            .find(|(b, _)| *b == bits)
+            .map(|(_, text)| &text[..usize::from(text[COORD_TEXT - 1])])
+    }
+
+    /// Keep `text` for `v` in the first slot of its set; the one there moves to the second.
+    fn put(&mut self, v: f64, text: &[u8]) {
+        if text.len() >= COORD_TEXT {
+            return;
+        }
+        let at = Self::set(v);
+        self.slots[at + 1] = self.slots[at];
+        let mut kept = [0; COORD_TEXT];
+        kept[..text.len()].copy_from_slice(text);
+        kept[COORD_TEXT - 1] = text.len() as u8;
+        self.slots[at] = (v.to_bits(), kept);
     }
 }
 
@@ -351,6 +418,40 @@ mod tests {
                 assert_eq!(coord(v), format!("{v}"), "{v:e}");
             }
         }
+    }
+
+    #[test]
+    fn remembered_coordinates_are_written_as_each_alone() {
+        // A pool larger than the memo (sets collide and evict), drawn near and far: a memo that
+        // answered for another number, or cut a text, fails here.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut pool = vec![-0.00012345678901234567, 1e15, 1e12 + 0.5, -179.99999999999997, 0.0, -0.0];
+        pool.extend([1.0 + 2f64.powi(-17), 4.0887857548312813e12, f64::NAN, f64::INFINITY]);
+        while pool.len() < 3_000 {
+            let unit = (next() >> 11) as f64 / (1u64 << 53) as f64;
+            pool.push((unit - 0.5) * 360.0);
+        }
+        for i in 0..60_000 {
+            let r = next() as usize;
+            let v = if i % 3 == 0 { pool[r % pool.len()] } else { pool[(i / 40 + r % 40) % pool.len()] };
+            let mut out = b"[".to_vec();
+            write_coord(&mut out, v);
+            let want = if v.is_finite() { format!("[{v}") } else { "[".to_string() + &coord_text_or_display(v) };
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{v:e}");
+        }
+    }
+
+    /// What a non-finite number writes (no memo takes part).
+    fn coord_text_or_display(v: f64) -> String {
+        let mut out = Vec::new();
+        write_coord_afresh(&mut out, v);
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
