@@ -12,6 +12,9 @@
 //! cache needs no lock and no atomic beyond the version read. Entries name the store they
 //! came from, because tests run several simulators on the same threads.
 //!
+//! Only devices asked about again are kept ([`worth_keeping`]): a load test spread over a
+//! whole fleet would fill the memo with answers nobody asks for twice.
+//!
 //! Two smaller memos work the same way for what every platform request asks the world before
 //! its handler runs: which account an `Authorization` header names ([`account`]), and whether
 //! any request fault rule exists ([`request_rules`]). On a hit neither takes the world lock.
@@ -106,6 +109,32 @@ pub fn get(stamp: Stamp, agent: &str, device: &str, now: Millis) -> Option<Bytes
     })
 }
 
+/// Devices asked for lately, for [`worth_keeping`]: a hash of each, one per slot.
+const DOORKEEPER: usize = 1024;
+
+thread_local! {
+    static ASKED: RefCell<[u64; DOORKEEPER]> = const { RefCell::new([0; DOORKEEPER]) };
+}
+
+/// Whether an answer about `device` that [`get`] did not have is worth remembering: yes when
+/// this worker was asked about the same device lately (its hash is still in its slot of a
+/// table of 1,024), otherwise the device is noted and the answer is not kept. A load test
+/// spread over a large fleet asks about a device again only long after (the chance it is
+/// still noted is 1,024 in the fleet's size), and remembering every answer cost it a put and
+/// the late free of an evicted body per request, and working out how long each battery keeps
+/// its charge; one that hammers a cabinet or a working set has it kept from its second ask.
+pub fn worth_keeping(device: &str) -> bool {
+    use std::hash::BuildHasher;
+    // Never 0, the empty slot's value.
+    let h = rustc_hash::FxBuildHasher.hash_one(device) | 1;
+    ASKED.with_borrow_mut(|asked| {
+        let slot = &mut asked[(h >> 54) as usize % DOORKEEPER];
+        let again = *slot == h;
+        *slot = h;
+        again
+    })
+}
+
 /// Remember `body` as the answer in the world at `stamp`, from `now` until `until` (exclusive).
 pub fn put(stamp: Stamp, agent: &str, device: &str, now: Millis, until: Millis, body: Bytes) {
     O1.with_borrow_mut(|memo| {
@@ -162,6 +191,22 @@ mod tests {
         assert!(request_rules(st(5, 1), || true));
         assert!(request_rules(st(5, 1), || false), "remembered");
         assert!(!request_rules(st(5, 2), || false));
+    }
+
+    #[test]
+    fn a_device_is_worth_keeping_from_its_second_ask() {
+        assert!(!worth_keeping("KEEP1"), "first ask: noted only");
+        assert!(worth_keeping("KEEP1"), "second ask");
+        assert!(worth_keeping("KEEP1"), "and after");
+        // Many others take the slots: the device is forgotten and must be asked twice again.
+        for i in 0..DOORKEEPER * 8 {
+            worth_keeping(&format!("OTHER{i}"));
+        }
+        assert!(!worth_keeping("KEEP1"));
+        assert!(worth_keeping("KEEP1"));
+        // A spread over a fleet much larger than the table is rarely kept.
+        let kept = (0..50_000).filter(|i| worth_keeping(&format!("F{:05}", (i * 7_919) % 50_000))).count();
+        assert!(kept < 2_000, "{kept} of 50,000 spread asks kept");
     }
 
     #[test]

@@ -211,7 +211,10 @@ struct DeviceInfo<'a> {
 
 /// Serialise O1 for `cab` inside the read lock (borrowed views, no copies of the world), and
 /// until when the answer holds (no battery's `vol` in it moves before then).
-fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<(Vec<u8>, i64), Error> {
+///
+/// With `steady`, also until when the answer holds (see `World::docked_charges`), for the
+/// answer cache; without, the second value is `now`.
+fn device_info_bytes(w: &World, cab: &Cabinet, now: i64, steady: bool) -> Result<(Vec<u8>, i64), Error> {
     let shop: Option<&Shop> = cab.shop.as_deref().and_then(|s| w.shops().get(s));
     let strategy = shop.and_then(|s| w.strategy_for_shop(s));
     let currency = shop.map(|s| s.currency.as_str()).unwrap_or("USD");
@@ -220,7 +223,7 @@ fn device_info_bytes(w: &World, cab: &Cabinet, now: i64) -> Result<(Vec<u8>, i64
     let terms = strategy.map_or(Rates::PLATFORM_DEFAULT, PriceStrategy::rates);
     let price_name = strategy.map(|p| p.name.as_str()).unwrap_or("Default");
     let shop_id = shop.map(|s| s.id.as_str()).unwrap_or("");
-    let (docked, until) = w.docked_charges(cab, now);
+    let (docked, until) = w.docked_charges(cab, now, steady);
     let batteries = docked
         .into_iter()
         .map(|(slot_num, battery_id, vol)| BatteryView { slot_num, vol, battery_id })
@@ -420,16 +423,19 @@ async fn device_info(
     if let Some(body) = answer_cache::get(store.stamp(), &agent.0, device, now) {
         return Ok(envelope::json_bytes(body));
     }
+    let keep = answer_cache::worth_keeping(device);
     let (answer, stamp) = store.read_stamped(|w| {
         let cab = w.cabinet_of(&agent.0, device)?;
         if !cab.online {
             return Err(Error::device_offline());
         }
-        device_info_bytes(w, cab, now)
+        device_info_bytes(w, cab, now, keep)
     });
     let (bytes, until) = answer?;
     let body = web::Bytes::from(bytes);
-    answer_cache::put(stamp, &agent.0, device, now, until, body.clone());
+    if keep {
+        answer_cache::put(stamp, &agent.0, device, now, until, body.clone());
+    }
     Ok(envelope::json_bytes(body))
 }
 

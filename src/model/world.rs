@@ -320,8 +320,14 @@ impl World {
     /// when all of them keep that charge (see `Battery::vol_steady_until`): one look-up per
     /// battery for both. O1 over a large fleet is mostly these look-ups (a random bucket of a
     /// table of 1.5 million batteries each), so asking twice, once for the charge and once for
-    /// how long it holds, cost a third of its time.
-    pub fn docked_charges<'a>(&'a self, cab: &'a Cabinet, now: Millis) -> (Vec<(u16, &'a str, u8)>, Millis) {
+    /// how long it holds, cost a third of its time. Without `steady` the span is not worked out
+    /// (it costs as much as the charge again) and the second value is `now`.
+    pub fn docked_charges<'a>(
+        &'a self,
+        cab: &'a Cabinet,
+        now: Millis,
+        steady: bool,
+    ) -> (Vec<(u16, &'a str, u8)>, Millis) {
         let charge = &self.settings.charge;
         let mut until = Millis::MAX;
         let mut out = Vec::with_capacity(cab.slots.len());
@@ -330,16 +336,17 @@ impl World {
                 continue;
             };
             let vol = match self.batteries.get_hinted(id, &s.battery_at) {
-                Some(b) => {
-                    let (vol, steady) = b.vol_and_steady_until(charge, now);
-                    until = until.min(steady);
+                Some(b) if steady => {
+                    let (vol, holds) = b.vol_and_steady_until(charge, now);
+                    until = until.min(holds);
                     vol
                 }
+                Some(b) => b.vol_at(charge, now),
                 None => 0,
             };
             out.push((i as u16 + 1, id, vol));
         }
-        (out, until)
+        (out, if steady { until } else { now })
     }
 
     /// Whether the battery in `slot` would be handed out by an automatic eject.
