@@ -132,31 +132,39 @@ for r in $(seq 1 "$ROUNDS"); do
   wrk_run "r$r-o1single-off" "$OFF$API/rent/cabinet/query?deviceId=$FIRST" scripts/wrk/auth.lua
   [ -n "$OLD" ] && wrk_run "r$r-o1single-old" "$OLD$API/rent/cabinet/query?deviceId=$FIRST" scripts/wrk/auth.lua
 done
-# Lists and the mixed workload, each next to its limit (one round).
+# Lists and the mixed workload, each next to its limit, in the same alternating rounds.
 LAT=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["data"]["shop"]; print("lat=%s&lng=%s" % (s["latitude"], s["longitude"]))' "$OUT/o1-body.json")
-wrk_run "x-limit-static" "$LIMIT/" scripts/wrk/auth.lua
 # Each list also beside a bare handler serving its own answer's bytes, driven by the same wrk
 # script: a C7 page of 20 rows is 12 KB, ten times an O1 body, and the O1 limit would charge
-# the simulator for bytes any server has to send.
-# same_bytes NAME METHOD PATH LUA: the answer captured, served by bench-baseline, measured,
-# then the simulator measured.
-same_bytes() {
-  local name=$1 method=$2 path=$3 lua=$4 port
-  port=$((18090 + RANDOM % 5))
-  curl -s -X "$method" -u demo:demo "$ON$API$path" >"$OUT/$name-body.json"
-  start_server target/release/bench-baseline "127.0.0.1:$port" "$OUT/$name-body.json"
-  local basepid=$PID
-  wrk_run "x-limit-$name" "http://127.0.0.1:$port$API$path" "$lua"
-  wrk_run "x-$name" "$ON$API$path" "$lua"
-  kill "$basepid" 2>/dev/null || true
+# the simulator for bytes any server has to send. The answers are captured once, each served
+# by its own bench-baseline; every round measures the handler and the simulator in turn
+# (which goes first alternates), and the rows read the median of the rounds' ratios.
+LISTS=(c7 r1 o6)
+declare -A LPATH=([c7]="/cabinet/getAllDevicePage?page=1&limit=20" [r1]="/order/list?page=1&limit=20"
+  [o6]="/rent/cabinet/list?coordType=WGS-84&zoomLevel=8&$LAT")
+declare -A LMETHOD=([c7]=GET [r1]=GET [o6]=POST)
+declare -A LLUA=([c7]=scripts/wrk/auth.lua [r1]=scripts/wrk/auth.lua [o6]=scripts/wrk/post.lua)
+declare -A LPORT=([c7]=18091 [r1]=18092 [o6]=18093)
+for name in "${LISTS[@]}"; do
+  curl -s -X "${LMETHOD[$name]}" -u demo:demo "$ON$API${LPATH[$name]}" >"$OUT/$name-body.json"
+  start_server target/release/bench-baseline "127.0.0.1:${LPORT[$name]}" "$OUT/$name-body.json"
   echo "$name answer: $(wc -c <"$OUT/$name-body.json") bytes" >>"$OUT/notes.txt"
-}
-same_bytes c7 GET "/cabinet/getAllDevicePage?page=1&limit=20" scripts/wrk/auth.lua
-same_bytes r1 GET "/order/list?page=1&limit=20" scripts/wrk/auth.lua
-same_bytes o6 POST "/rent/cabinet/list?coordType=WGS-84&zoomLevel=8&$LAT" scripts/wrk/post.lua
+done
 CABS=$(head -16 "$OUT/cabinets.txt" | paste -sd,)
-BENCH_CABINETS=$CABS wrk_run "x-limit-mixed" "$LIMIT/" scripts/wrk/mixed.lua
-BENCH_CABINETS=$CABS wrk_run "x-mixed" "$ON/" scripts/wrk/mixed.lua
+for r in $(seq 1 "$ROUNDS"); do
+  for name in "${LISTS[@]}"; do
+    limit_run() { wrk_run "x$r-limit-$name" "http://127.0.0.1:${LPORT[$name]}$API${LPATH[$name]}" "${LLUA[$name]}"; }
+    sim_run() { wrk_run "x$r-$name" "$ON$API${LPATH[$name]}" "${LLUA[$name]}"; }
+    if [ $((r % 2)) = 1 ]; then limit_run; sim_run; else sim_run; limit_run; fi
+  done
+  if [ $((r % 2)) = 1 ]; then
+    BENCH_CABINETS=$CABS wrk_run "x$r-limit-mixed" "$LIMIT/" scripts/wrk/mixed.lua
+    BENCH_CABINETS=$CABS wrk_run "x$r-mixed" "$ON/" scripts/wrk/mixed.lua
+  else
+    BENCH_CABINETS=$CABS wrk_run "x$r-mixed" "$ON/" scripts/wrk/mixed.lua
+    BENCH_CABINETS=$CABS wrk_run "x$r-limit-mixed" "$LIMIT/" scripts/wrk/mixed.lua
+  fi
+done
 CHECK=$(curl -s --max-time 120 "$ON/_sim/check" | cut -c1-120)
 echo "after the mixed workload: /_sim/check -> $CHECK" | tee -a "$OUT/notes.txt"
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -242,7 +250,6 @@ row("server CPU per request: O1 spread / the limit's", "r", "o1spread-on", "limi
 for w, label in (("c7", "C7 first page"), ("r1", "R1 first page"), ("o6", "O6 zoom 8")):
     row(f"{label} / a bare handler serving the same bytes (req/s)", "x", w, f"limit-{w}")
     row(f"{label} p99 / that handler's p99", "x", w, f"limit-{w}", 2)
-    row(f"{label} / static limit of the O1 body (req/s)", "x", w, "limit-static")
 row("mixed / limit driven by mixed.lua (req/s)", "x", "mixed", "limit-mixed")
 row("mixed p99 / that limit's p99", "x", "mixed", "limit-mixed", 2)
 row("R1 p99 beside 10,000 held connections (lognormal 500/900 ms) / R1 p99 alone", "l", "r1-beside-held", "r1-alone", 2)

@@ -10,12 +10,16 @@ use super::paging::{paginate, Page};
 use super::route;
 use crate::clock::{fmt_datetime, Millis};
 use crate::error::Error;
-use crate::model::Order;
+use crate::model::id::TradeNo;
+use crate::model::order_index::Filed;
 use crate::model::PriceId;
+use crate::model::{Order, World};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::ops::Bound;
 
 /// Register this group's routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -123,20 +127,112 @@ async fn order_list(
     let cabinet = q.p_cabinetid.as_deref();
     let now = state.clock.now();
     // Records borrow the world, so the answer is serialised inside the read lock.
+    let pick = Pick { agent: &agent.0, from, to, cabinet };
     let bytes = state.store.read(|w| {
-        let mut orders: Vec<&Order> = w
-            .orders()
-            .values()
-            .filter(|o| o.agent == *agent.0)
-            .filter(|o| from.is_none_or(|t| o.created_at >= t) && to.is_none_or(|t| o.created_at <= t))
-            .filter(|o| cabinet.is_none_or(|c| o.cabinet == c))
-            .collect();
-        if level == 2 {
-            orders.clear();
-        }
-        orders.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.trade_no.cmp(&a.trade_no)));
         // Page first, then build records only for the page: busy worlds hold many orders.
-        Envelope::ok_page(paginate(orders, page, limit).map(|o| record(o, now))).to_bytes()
+        let orders = match w.agent_orders(pick.agent) {
+            _ if level == 2 => paginate(Vec::new(), page, limit),
+            Some(filed) => page_by_index(w, filed, &pick, page, limit),
+            None => page_by_scan(w, &pick, page, limit),
+        };
+        Envelope::ok_page(orders.map(|o| record(o, now))).to_bytes()
     })?;
     Ok(envelope::json_bytes(bytes))
+}
+
+/// Which orders R1 lists: the account's, created within `from..=to`, rented from `cabinet`.
+struct Pick<'a> {
+    agent: &'a str,
+    from: Option<Millis>,
+    to: Option<Millis>,
+    cabinet: Option<&'a str>,
+}
+
+impl Pick<'_> {
+    fn keeps(&self, o: &Order) -> bool {
+        o.agent == self.agent
+            && self.from.is_none_or(|t| o.created_at >= t)
+            && self.to.is_none_or(|t| o.created_at <= t)
+            && self.cabinet.is_none_or(|c| o.cabinet == c)
+    }
+}
+
+/// R1's page from the whole order book: newest first (then by trade number, descending).
+fn page_by_scan<'a>(w: &'a World, pick: &Pick, page: usize, limit: usize) -> Page<&'a Order> {
+    let mut orders: Vec<&Order> = w.orders().values().filter(|o| pick.keeps(o)).collect();
+    orders.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.trade_no.cmp(&a.trade_no)));
+    paginate(orders, page, limit)
+}
+
+/// [`page_by_scan`]'s page from the account's orders as `World::agent_orders` files them
+/// (oldest first, so walked backwards): the time bounds are a range of that order, and
+/// without a cabinet the total is counted without looking at an order.
+fn page_by_index<'a>(w: &'a World, filed: &BTreeSet<Filed>, pick: &Pick, page: usize, limit: usize) -> Page<&'a Order> {
+    let (size, current) = (limit.max(1), page.max(1));
+    let skip = (current - 1).saturating_mul(size);
+    let low = Bound::Included((pick.from.unwrap_or(Millis::MIN), TradeNo::default()));
+    let high = match pick.to.map(|t| t.checked_add(1)) {
+        // Every trade number sorts after the empty one: this bound is just past `to`.
+        Some(Some(after)) => Bound::Excluded((after, TradeNo::default())),
+        _ => Bound::Unbounded,
+    };
+    // `range` panics on crossed bounds; R1 refuses them before (eTime before sTime).
+    if pick.from.is_some_and(|f| pick.to.is_some_and(|t| f > t)) {
+        return paginate(Vec::new(), page, limit);
+    }
+    let in_range = || filed.range((low.clone(), high.clone())).rev().filter_map(|(_, t)| w.orders().get(t.as_str()));
+    let (records, total) = match pick.cabinet {
+        None => {
+            let total = if pick.from.is_none() && pick.to.is_none() { filed.len() } else { in_range().count() };
+            (in_range().skip(skip).take(size).collect(), total)
+        }
+        Some(c) => {
+            let mut total = 0;
+            let mut records = Vec::new();
+            for o in in_range().filter(|o| o.cabinet == c) {
+                if total >= skip && records.len() < size {
+                    records.push(o);
+                }
+                total += 1;
+            }
+            (records, total)
+        }
+    };
+    Page { records, total, size, current, pages: total.div_ceil(size) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index's pages are the scan's, for every filter R1 has, ties in time included.
+    #[test]
+    fn pages_from_the_index_are_the_scans_pages() {
+        let w = crate::model::order_index::tests::world_with_orders(400);
+        let agents: BTreeSet<String> = w.orders().values().map(|o| o.agent.to_string()).collect();
+        let cabinet = w.orders().values().next().map(|o| o.cabinet.to_string());
+        let times = [None, Some(0), Some(7_000), Some(66_000), Some(500_000)];
+        let mut compared = 0;
+        for agent in agents.iter().map(String::as_str).chain(["nobody"]) {
+            let filed = w.agent_orders(agent).expect("the index matches");
+            for from in times {
+                for to in times.into_iter().filter(|t| t.is_none_or(|t| from.is_none_or(|f| f <= t))) {
+                    for cabinet in [None, cabinet.as_deref(), Some("NOPE0000")] {
+                        let pick = Pick { agent, from, to, cabinet };
+                        for (page, limit) in [(1, 20), (2, 7), (1, 1), (3, 1000), (1, 1000), (40, 3), (1_000_000, 1000)]
+                        {
+                            let a = page_by_index(&w, filed, &pick, page, limit);
+                            let b = page_by_scan(&w, &pick, page, limit);
+                            let ids =
+                                |p: &Page<&Order>| p.records.iter().map(|o| o.trade_no.to_string()).collect::<Vec<_>>();
+                            assert_eq!(ids(&a), ids(&b), "{agent} {from:?}..{to:?} {cabinet:?} page {page} of {limit}");
+                            assert_eq!((a.total, a.size, a.current, a.pages), (b.total, b.size, b.current, b.pages));
+                            compared += usize::from(!a.records.is_empty());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 100, "{compared} non-empty pages compared");
+    }
 }

@@ -20,6 +20,7 @@ pub mod hardware;
 pub mod id;
 pub mod money;
 pub mod order;
+pub mod order_index;
 pub mod pos;
 pub mod price;
 pub mod price_admin;

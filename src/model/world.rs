@@ -129,6 +129,9 @@ pub struct World {
     /// Shops by place and cabinets by shop (derived, never saved; `model/shop_index.rs`).
     #[serde(skip)]
     pub(super) shop_index: super::shop_index::ShopIndexCell,
+    /// Each account's orders newest first (derived, never saved; `model/order_index.rs`).
+    #[serde(skip)]
+    pub(super) order_index: super::order_index::OrderIndexCell,
 }
 
 pub use super::batteries::Batteries;
@@ -236,6 +239,7 @@ impl World {
             faults: FaultRules::default(),
             shard: None,
             shop_index: Default::default(),
+            order_index: Default::default(),
         }
     }
 
@@ -504,6 +508,7 @@ impl World {
             fault_type: None,
             fault_cause: None,
         };
+        self.index_order(&order);
         self.orders.insert(trade_no.clone().into(), order);
         Ok(trade_no)
     }
@@ -717,7 +722,9 @@ impl World {
                 let mut scratch = Vec::new();
                 let res = self.eject_for_order(&id, slot, now, &mut scratch);
                 if let Err(e) = res {
-                    self.orders.remove(id.as_str());
+                    if let Some(o) = self.orders.remove(id.as_str()) {
+                        self.unindex_order(&o);
+                    }
                     return Err(e);
                 }
                 let o = &self.orders[id.as_str()];

@@ -295,7 +295,10 @@ impl Default for CopyPass {
 impl CopyPass {
     /// The copy, once the pass is done.
     pub fn into_world(self) -> World {
-        self.copy
+        let mut world = self.copy;
+        // Its orders were copied in pieces and mended: derived tables start again.
+        world.reset_order_index();
+        world
     }
 }
 
@@ -306,6 +309,7 @@ impl World {
     /// proportion to `refs`. A record missing here is removed from the copy. Used to mend a
     /// copy taken in pieces where a request moved a battery between two pieces.
     pub fn recopy(&self, copy: &mut World, refs: &BTreeSet<Ref>) {
+        copy.reset_order_index();
         let mut all = refs.clone();
         for r in refs {
             match r {
