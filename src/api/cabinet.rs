@@ -598,27 +598,17 @@ impl LastReport<'_> {
 /// C7's answer, `{"msg":"Successful operation","code":0,"data":<page>}`, as
 /// `envelope::ok_bytes` writes it (tests compare the two).
 fn write_device_page(page: &Page<DeviceRow>) -> Vec<u8> {
-    use super::json_out::{string, uint};
+    use super::json_out::{page_end, page_start};
     let mut out = Vec::with_capacity(256 + 640 * page.records.len());
     let mut times = Times::default();
-    out.extend_from_slice(br#"{"msg":"#);
-    string(&mut out, envelope::OK_MSG);
-    out.extend_from_slice(br#","code":0,"data":{"records":["#);
+    page_start(&mut out, "data");
     for (i, row) in page.records.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         row.write_json(&mut out, &mut times);
     }
-    out.extend_from_slice(br#"],"total":"#);
-    uint(&mut out, page.total as u64);
-    out.extend_from_slice(br#","size":"#);
-    uint(&mut out, page.size as u64);
-    out.extend_from_slice(br#","current":"#);
-    uint(&mut out, page.current as u64);
-    out.extend_from_slice(br#","pages":"#);
-    uint(&mut out, page.pages as u64);
-    out.extend_from_slice(b"}}");
+    page_end(&mut out, page);
     out
 }
 

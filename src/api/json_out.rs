@@ -85,6 +85,29 @@ impl Times {
     }
 }
 
+/// A page's envelope up to its first record: `{"msg":"Successful operation","code":0,` then
+/// `"<key>":{"records":[` (C7 keeps its page in `data`, R1 in `page`).
+pub fn page_start(out: &mut Vec<u8>, key: &str) {
+    out.extend_from_slice(br#"{"msg":"#);
+    string(out, super::envelope::OK_MSG);
+    out.extend_from_slice(br#","code":0,"#);
+    string(out, key);
+    out.extend_from_slice(br#":{"records":["#);
+}
+
+/// The rest of a page's envelope after its records, as `paging::Page` serialises.
+pub fn page_end<T>(out: &mut Vec<u8>, page: &super::paging::Page<T>) {
+    out.extend_from_slice(br#"],"total":"#);
+    uint(out, page.total as u64);
+    out.extend_from_slice(br#","size":"#);
+    uint(out, page.size as u64);
+    out.extend_from_slice(br#","current":"#);
+    uint(out, page.current as u64);
+    out.extend_from_slice(br#","pages":"#);
+    uint(out, page.pages as u64);
+    out.extend_from_slice(b"}}");
+}
+
 /// An unsigned integer as a JSON string (`"12"`): the platform writes some counts as text.
 pub fn uint_text(out: &mut Vec<u8>, v: u64) {
     out.push(b'"');

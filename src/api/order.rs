@@ -147,12 +147,10 @@ async fn order_list(
 /// and amount: a page of twenty orders wrote sixty times and twenty amounts through
 /// allocations, and escaped every key (see `json_out`).
 fn write_order_page(page: &Page<&Order>, now: Millis) -> Vec<u8> {
-    use super::json_out::{int, string, uint, Times};
+    use super::json_out::{int, page_end, page_start, string, uint, Times};
     let mut out = Vec::with_capacity(256 + 560 * page.records.len());
     let mut times = Times::default();
-    out.extend_from_slice(br#"{"msg":"#);
-    string(&mut out, envelope::OK_MSG);
-    out.extend_from_slice(br#","code":0,"page":{"records":["#);
+    page_start(&mut out, "page");
     for (i, o) in page.records.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -198,15 +196,7 @@ fn write_order_page(page: &Page<&Order>, now: Millis) -> Vec<u8> {
         times.write(&mut out, o.created_at);
         out.push(b'}');
     }
-    out.extend_from_slice(br#"],"total":"#);
-    uint(&mut out, page.total as u64);
-    out.extend_from_slice(br#","size":"#);
-    uint(&mut out, page.size as u64);
-    out.extend_from_slice(br#","current":"#);
-    uint(&mut out, page.current as u64);
-    out.extend_from_slice(br#","pages":"#);
-    uint(&mut out, page.pages as u64);
-    out.extend_from_slice(b"}}");
+    page_end(&mut out, page);
     out
 }
 

@@ -10,6 +10,7 @@ pub mod batteries;
 pub mod battery;
 pub mod cabinet;
 pub mod credentials;
+pub mod derived;
 pub mod event;
 pub mod fault;
 pub mod fault_types;

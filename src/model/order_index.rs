@@ -15,7 +15,6 @@ use super::order::Order;
 use super::world::World;
 use crate::clock::Millis;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::OnceLock;
 
 /// One order as filed: when it was created and its trade number (R1's order, oldest first).
 pub type Filed = (Millis, TradeNo);
@@ -51,28 +50,8 @@ impl OrderIndex {
     }
 }
 
-/// The index as the world holds it: built on first use. A copy of the world starts unbuilt
-/// and worlds compare equal whatever their indexes (it is derived).
-#[derive(Default)]
-pub struct OrderIndexCell(OnceLock<OrderIndex>);
-
-impl Clone for OrderIndexCell {
-    fn clone(&self) -> Self {
-        OrderIndexCell::default()
-    }
-}
-
-impl PartialEq for OrderIndexCell {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for OrderIndexCell {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OrderIndexCell(built: {})", self.0.get().is_some())
-    }
-}
+/// The index as the world holds it, built on first use.
+pub type OrderIndexCell = super::derived::Derived<OrderIndex>;
 
 impl World {
     /// The account's orders by creation time and trade number (oldest first), or `None` when

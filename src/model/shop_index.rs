@@ -17,7 +17,6 @@ use super::id::CabinetId;
 use super::shop::Shop;
 use super::world::World;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::OnceLock;
 
 /// Grid cell edge in degrees (about 220 m north-south, 150 m east-west in Paris): a close
 /// zoom level looks at a few cells of a few shops each.
@@ -250,28 +249,8 @@ fn search_box(lat: f64, lng: f64, radius_m: f64) -> Option<(i64, i64, i64, i64)>
     Some((y0, y1, x0, x1))
 }
 
-/// The cell holding a world's [`ShopIndex`], built on first use. A copy of the world (a
-/// snapshot) starts without one; two worlds are equal whatever their caches hold.
-#[derive(Default)]
-pub struct ShopIndexCell(OnceLock<ShopIndex>);
-
-impl Clone for ShopIndexCell {
-    fn clone(&self) -> Self {
-        ShopIndexCell::default()
-    }
-}
-
-impl PartialEq for ShopIndexCell {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for ShopIndexCell {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ShopIndexCell(built: {})", self.0.get().is_some())
-    }
-}
+/// The cell holding a world's [`ShopIndex`], built on first use.
+pub type ShopIndexCell = super::derived::Derived<ShopIndex>;
 
 impl World {
     /// The world's shop and cabinet tables, built now if they are not yet.
