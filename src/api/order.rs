@@ -6,7 +6,7 @@ use super::auth::AuthAgent;
 use super::envelope;
 use super::input::{Input, Int, Text, Time};
 use super::operation::{schema, Answer, Operation};
-use super::paging::{paginate, Page};
+use super::paging::{page_of, paginate, Page};
 use super::route;
 use crate::clock::Millis;
 use crate::error::Error;
@@ -132,10 +132,13 @@ async fn order_list(
     let pick = Pick { agent: &agent.0, from, to, cabinet };
     let bytes = state.store.read(|w| {
         // Page first, then build records only for the page: busy worlds hold many orders.
-        let orders = match w.agent_orders(pick.agent) {
-            _ if level == 2 => paginate(Vec::new(), page, limit),
-            Some(filed) => page_by_index(w, filed, &pick, page, limit),
-            None => page_by_scan(w, &pick, page, limit),
+        let orders = if level == 2 {
+            paginate(Vec::new(), page, limit)
+        } else {
+            match w.agent_orders(pick.agent) {
+                Some(filed) => page_by_index(w, filed, &pick, page, limit),
+                None => page_by_scan(w, &pick, page, limit),
+            }
         };
         Ok::<_, Error>(write_order_page(&orders, now))
     })?;
@@ -228,37 +231,26 @@ fn page_by_scan<'a>(w: &'a World, pick: &Pick, page: usize, limit: usize) -> Pag
 /// (oldest first, so walked backwards): the time bounds are a range of that order, and
 /// without a cabinet the total is counted without looking at an order.
 fn page_by_index<'a>(w: &'a World, filed: &BTreeSet<Filed>, pick: &Pick, page: usize, limit: usize) -> Page<&'a Order> {
-    let (size, current) = (limit.max(1), page.max(1));
-    let skip = (current - 1).saturating_mul(size);
+    // `range` panics on crossed bounds; R1 refuses them before (eTime before sTime).
+    if pick.from.is_some_and(|f| pick.to.is_some_and(|t| f > t)) {
+        return paginate(Vec::new(), page, limit);
+    }
     let low = Bound::Included((pick.from.unwrap_or(Millis::MIN), TradeNo::default()));
     let high = match pick.to.map(|t| t.checked_add(1)) {
         // Every trade number sorts after the empty one: this bound is just past `to`.
         Some(Some(after)) => Bound::Excluded((after, TradeNo::default())),
         _ => Bound::Unbounded,
     };
-    // `range` panics on crossed bounds; R1 refuses them before (eTime before sTime).
-    if pick.from.is_some_and(|f| pick.to.is_some_and(|t| f > t)) {
-        return paginate(Vec::new(), page, limit);
-    }
-    let in_range = || filed.range((low.clone(), high.clone())).rev().filter_map(|(_, t)| w.orders().get(t.as_str()));
-    let (records, total) = match pick.cabinet {
+    let in_range = || filed.range((low.clone(), high.clone())).rev();
+    let orders = || in_range().filter_map(|(_, t)| w.orders().get(t.as_str()));
+    match pick.cabinet {
         None => {
             let total = if pick.from.is_none() && pick.to.is_none() { filed.len() } else { in_range().count() };
-            (in_range().skip(skip).take(size).collect(), total)
+            page_of(orders(), total, page, limit)
         }
-        Some(c) => {
-            let mut total = 0;
-            let mut records = Vec::new();
-            for o in in_range().filter(|o| o.cabinet == c) {
-                if total >= skip && records.len() < size {
-                    records.push(o);
-                }
-                total += 1;
-            }
-            (records, total)
-        }
-    };
-    Page { records, total, size, current, pages: total.div_ceil(size) }
+        // A cabinet's orders are a few of the account's: kept, then paged.
+        Some(c) => paginate(orders().filter(|o| o.cabinet == c).collect(), page, limit),
+    }
 }
 
 #[cfg(test)]

@@ -36,11 +36,17 @@ impl<T> Page<T> {
 }
 
 pub fn paginate<T>(all: Vec<T>, current: usize, size: usize) -> Page<T> {
+    let total = all.len();
+    page_of(all, total, current, size)
+}
+
+/// Page `current` of `size` cut from `items`, a list of `total` items that may be walked
+/// lazily (only the page's items are taken from it).
+pub fn page_of<T>(items: impl IntoIterator<Item = T>, total: usize, current: usize, size: usize) -> Page<T> {
     let size = size.max(1);
     let current = current.max(1);
-    let total = all.len();
     let skip = (current - 1).saturating_mul(size);
-    let records = all.into_iter().skip(skip).take(size).collect();
+    let records = items.into_iter().skip(skip).take(size).collect();
     Page { records, total, size, current, pages: total.div_ceil(size) }
 }
 

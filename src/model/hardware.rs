@@ -225,9 +225,7 @@ impl World {
     pub fn forget_order(&mut self, trade_no: &str) -> bool {
         let gone = self.orders.get(trade_no).is_some_and(|o| o.origin == OrderOrigin::Customer && o.status.is_final());
         if gone {
-            if let Some(o) = self.orders.remove(trade_no) {
-                self.unindex_order(&o);
-            }
+            self.remove_order(trade_no);
         }
         gone
     }

@@ -5,12 +5,12 @@
 //! request: a load test that rents and returns builds tens of thousands of orders in minutes,
 //! and a first page over 8,600 of them cost 350 us of a core, inside the read lock. The index
 //! is derived and never saved (`#[serde(skip)]`): built on first use, then kept up to date by
-//! the only operations that add or remove orders (`World::new_order`, the removal of an order
-//! whose eject failed, `World::forget_order`). A world whose orders are replaced wholesale
+//! the only ways orders are added and removed while the world runs
+//! (`World::insert_order`, `World::remove_order`). A world whose orders are replaced wholesale
 //! (a loaded snapshot, a shard's share, the copy a snapshot is saved from) starts unbuilt.
 //! An order's time, trade number and account never change once it exists.
 
-use super::id::TradeNo;
+use super::id::{AgentId, TradeNo};
 use super::order::Order;
 use super::world::World;
 use crate::clock::Millis;
@@ -22,7 +22,7 @@ pub type Filed = (Millis, TradeNo);
 /// The tables themselves.
 #[derive(Debug, Clone, Default)]
 pub struct OrderIndex {
-    by_agent: HashMap<String, BTreeSet<Filed>>,
+    by_agent: HashMap<AgentId, BTreeSet<Filed>>,
     /// Orders filed (a guard against orders changed behind the index's back).
     count: usize,
 }
@@ -37,7 +37,7 @@ impl OrderIndex {
     }
 
     fn add(&mut self, o: &Order) {
-        if self.by_agent.entry(o.agent.to_string()).or_default().insert((o.created_at, o.trade_no.clone())) {
+        if self.by_agent.entry(o.agent.clone()).or_default().insert((o.created_at, o.trade_no.clone())) {
             self.count += 1;
         }
     }
@@ -62,18 +62,23 @@ impl World {
         (ix.count == self.orders.len()).then(|| ix.by_agent.get(agent).unwrap_or(&EMPTY))
     }
 
-    /// File a new order (if the index is built).
-    pub(super) fn index_order(&mut self, o: &Order) {
+    /// Add an order to the order book, and to the index if it is built: the one way orders
+    /// are added while the world runs.
+    pub(super) fn insert_order(&mut self, order: Order) {
         if let Some(ix) = self.order_index.0.get_mut() {
-            ix.add(o);
+            ix.add(&order);
         }
+        self.orders.insert(order.trade_no.clone(), order);
     }
 
-    /// Forget a removed order (if the index is built).
-    pub(super) fn unindex_order(&mut self, o: &Order) {
+    /// Take an order out of the order book and the index: the one way orders are removed
+    /// while the world runs.
+    pub(super) fn remove_order(&mut self, trade_no: &str) -> Option<Order> {
+        let order = self.orders.remove(trade_no)?;
         if let Some(ix) = self.order_index.0.get_mut() {
-            ix.remove(o);
+            ix.remove(&order);
         }
+        Some(order)
     }
 
     /// Forget the whole index: the orders were replaced wholesale.
@@ -105,7 +110,7 @@ pub(crate) mod tests {
 
     fn from_scratch(w: &World) -> Vec<(String, Vec<Filed>)> {
         let ix = OrderIndex::build(w);
-        let mut all: Vec<_> = ix.by_agent.into_iter().map(|(a, s)| (a, s.into_iter().collect())).collect();
+        let mut all: Vec<_> = ix.by_agent.into_iter().map(|(a, s)| (a.to_string(), s.into_iter().collect())).collect();
         all.sort();
         all
     }

@@ -91,7 +91,6 @@ impl World {
         self.batteries.retain(|b| agents.contains_key(b.agent.as_str()));
         self.strategies.retain(|_, p| agents.contains_key(&p.agent));
         self.orders.retain(|_, o| agents.contains_key(o.agent.as_str()));
-        self.order_index = Default::default();
         self.tokens.retain(|_, t| agents.contains_key(t.account.as_str()));
         let (orders, cabinets) = (&self.orders, &self.cabinets);
         self.due.retain(|(_, d)| match d {
@@ -100,6 +99,7 @@ impl World {
         });
         // Batteries, cabinets and orders of one account stay together, so the world stays
         // consistent (`World::check`; the tests check every shard of a fleet).
+        self.reset_order_index();
         self.rng = SimRng::new(shard.rng_seed(seed));
         self.shard = Some(shard);
     }

@@ -508,8 +508,7 @@ impl World {
             fault_type: None,
             fault_cause: None,
         };
-        self.index_order(&order);
-        self.orders.insert(trade_no.clone().into(), order);
+        self.insert_order(order);
         Ok(trade_no)
     }
 
@@ -722,9 +721,7 @@ impl World {
                 let mut scratch = Vec::new();
                 let res = self.eject_for_order(&id, slot, now, &mut scratch);
                 if let Err(e) = res {
-                    if let Some(o) = self.orders.remove(id.as_str()) {
-                        self.unindex_order(&o);
-                    }
+                    self.remove_order(&id);
                     return Err(e);
                 }
                 let o = &self.orders[id.as_str()];
