@@ -171,6 +171,20 @@ pub fn boolean(out: &mut Vec<u8>, v: bool) {
     out.extend_from_slice(if v { b"true" } else { b"false" });
 }
 
+/// An amount as the platform's string amounts are written (`Money`'s text: two decimals),
+/// quoted. Digits, a sign and a point: nothing to escape, and no formatter (R1 writes one
+/// per order).
+pub fn money_text(out: &mut Vec<u8>, m: crate::model::Money) {
+    out.push(b'"');
+    if m.0 < 0 {
+        out.push(b'-');
+    }
+    let cents = m.0.unsigned_abs();
+    uint(out, cents / 100);
+    let c = (cents % 100) as u8;
+    out.extend_from_slice(&[b'.', b'0' + c / 10, b'0' + c % 10, b'"']);
+}
+
 /// An amount as [`Amount`] serialises: whole amounts as integers, others as `serde_json`
 /// writes the decimal.
 pub fn amount(out: &mut Vec<u8>, a: Amount) {
@@ -279,9 +293,11 @@ mod tests {
         for t in texts {
             assert_eq!(with(|o| string(o, t)), serde_json::to_string(t).unwrap(), "{t:?}");
         }
-        for cents in (-100_000..100_000).step_by(7).chain([i64::MAX, i64::MIN + 1, 150, 3000, 1, -1, 99]) {
+        for cents in (-100_000..100_000).step_by(7).chain([i64::MAX, i64::MIN + 1, i64::MIN, 150, 3000, 1, -1, -50, 99])
+        {
             let a = Amount(Money(cents));
             assert_eq!(with(|o| amount(o, a)), serde_json::to_string(&a).unwrap(), "{cents}");
+            assert_eq!(with(|o| money_text(o, Money(cents))), format!("\"{}\"", Money(cents)), "{cents}");
         }
         assert_eq!(with(|o| boolean(o, true)), "true");
         assert_eq!(with(|o| boolean(o, false)), "false");

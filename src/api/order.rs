@@ -150,7 +150,7 @@ async fn order_list(
 /// and amount: a page of twenty orders wrote sixty times and twenty amounts through
 /// allocations, and escaped every key (see `json_out`).
 fn write_order_page(page: &Page<&Order>, now: Millis) -> Vec<u8> {
-    use super::json_out::{int, page_end, page_start, string, uint, Times};
+    use super::json_out::{int, money_text, page_end, page_start, string, uint, Times};
     let mut out = Vec::with_capacity(256 + 560 * page.records.len());
     let mut times = Times::default();
     page_start(&mut out, "page");
@@ -181,13 +181,9 @@ fn write_order_page(page: &Page<&Order>, now: Millis) -> Vec<u8> {
         string(&mut out, o.return_cabinet.as_deref().unwrap_or_default());
         out.extend_from_slice(br#","pKakou":"#);
         uint(&mut out, u64::from(o.slot.unwrap_or(0)));
-        out.extend_from_slice(br#","settledAmount":""#);
-        {
-            use std::io::Write;
-            // Digits, a point and digits: nothing to escape. Writing into a Vec cannot fail.
-            let _ = write!(out, "{}", o.amount_at(now));
-        }
-        out.extend_from_slice(br#"","billingDuration":"#);
+        out.extend_from_slice(br#","settledAmount":"#);
+        money_text(&mut out, o.amount_at(now));
+        out.extend_from_slice(br#","billingDuration":"#);
         int(&mut out, o.duration_minutes_at(now));
         out.extend_from_slice(br#","borrowStatus":"#);
         int(&mut out, o.status.borrow_status());

@@ -33,9 +33,12 @@ impl Money {
 }
 
 impl fmt::Display for Money {
-    /// Two decimals, as the platform's string amounts (`"1.50"`).
+    /// Two decimals, as the platform's string amounts (`"1.50"`, `"-0.50"`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:02}", self.0 / 100, (self.0 % 100).abs())
+        // The sign is written apart: `-50 / 100` is 0, which has none.
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let cents = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", cents / 100, cents % 100)
     }
 }
 
@@ -50,6 +53,9 @@ mod tests {
         assert_eq!(Money::from_major(-1.0), None);
         assert_eq!(Money::from_major(f64::NAN), None);
         assert_eq!(Money(150).to_string(), "1.50");
+        assert_eq!(Money(-50).to_string(), "-0.50");
+        assert_eq!(Money(-1234).to_string(), "-12.34");
+        assert_eq!(Money(i64::MIN).to_string(), "-92233720368547758.08");
         assert!(Money(3000).is_whole());
     }
 }
