@@ -215,7 +215,7 @@ R1PATH="$API/order/list?page=1&limit=20"
 O1PATH="$API/rent/cabinet/query?deviceId=BJD60151"
 curl -s -u demo:demo "$HSIM$R1PATH" >"$OUT/held-r1-body.json"
 curl -s -u demo:demo "$HSIM$O1PATH" >"$OUT/held-o1-body.json"
-start_server target/release/bench-baseline 127.0.0.1:18094 "$OUT/held-r1-body.json" 500 900 "$OUT/held-o1-body.json"
+start_server target/release/bench-baseline 127.0.0.1:18094 "$OUT/held-r1-body.json" lognormal:500:900 "$OUT/held-o1-body.json"
 HBASE=http://127.0.0.1:18094 HBASEPID=$PID
 # held NAME HELD_URL R1_URL PID: R1 beside HELD held connections to HELD_URL.
 held() {

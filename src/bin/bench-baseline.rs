@@ -2,33 +2,22 @@
 //! fixed bytes (an O1 response captured from the simulator). `scripts/bench.sh` runs it beside
 //! the simulator so throughput is reported as a ratio to what actix-web itself can do here.
 //!
-//! Usage: `bench-baseline ADDR BODY_FILE [MEDIAN_MS P99_MS [HELD_BODY_FILE]]` (prints
-//! `listening on http://ADDR` when ready). It is also the benchmark's push receiver: POSTs get
-//! the same answer once their body is read. With a median and a p99, GETs under `/held/` wait
-//! a log-normal time of that median and p99 (an async sleep, as the simulator's latency
-//! profiles wait), then answer HELD_BODY_FILE's bytes (or BODY_FILE's): the yardstick of the
-//! latency-profile row, a bare handler beside the same held connections.
+//! Usage: `bench-baseline ADDR BODY_FILE [PROFILE [HELD_BODY_FILE]]` (prints `listening on
+//! http://ADDR` when ready). It is also the benchmark's push receiver: POSTs get the same
+//! answer once their body is read. With a PROFILE in the simulator's form (`lognormal:500:900`,
+//! `fixed:500`), GETs under `/held/` wait a time drawn from it, with the simulator's own draw
+//! and the same async sleep, then answer HELD_BODY_FILE's bytes (or BODY_FILE's): the
+//! yardstick of the latency-profile row, a bare handler beside the same held connections.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use rand::{Rng, SeedableRng};
+use bajie_sim::latency::Profile;
+use bajie_sim::model::SimRng;
 use std::cell::RefCell;
 use std::io::Write;
-use std::time::Duration;
-
-/// The z-score of the 99th percentile of a standard normal distribution.
-const Z99: f64 = 2.326_347_874;
 
 thread_local! {
     /// Each worker's draws (seeded: a run draws the same waits).
-    static RNG: RefCell<rand::rngs::StdRng> = RefCell::new(rand::rngs::StdRng::seed_from_u64(1));
-}
-
-/// A log-normal wait of this median and p99 (Box-Muller).
-fn lognormal(median_ms: f64, p99_ms: f64) -> Duration {
-    let sigma = (p99_ms / median_ms).ln() / Z99;
-    let (u1, u2): (f64, f64) = RNG.with_borrow_mut(|r| (r.random_range(f64::EPSILON..1.0), r.random()));
-    let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-    Duration::from_secs_f64(median_ms * (sigma * z).exp() / 1000.0)
+    static RNG: RefCell<SimRng> = RefCell::new(SimRng::new(1));
 }
 
 /// The fixed answer.
@@ -44,12 +33,9 @@ async fn main() -> std::io::Result<()> {
         Some(path) => std::fs::read(&path)?,
         None => br#"{"msg":"Successful operation","code":0}"#.to_vec(),
     };
-    let hold: Option<(f64, f64)> = match (args.next(), args.next()) {
-        (Some(m), Some(p)) => Some((
-            m.parse().map_err(|_| std::io::Error::other(format!("median '{m}' is not a number")))?,
-            p.parse().map_err(|_| std::io::Error::other(format!("p99 '{p}' is not a number")))?,
-        )),
-        _ => None,
+    let hold = match args.next() {
+        Some(text) => Profile::parse(&text).map_err(std::io::Error::other)?,
+        None => Profile::None,
     };
     let held_body = match args.next() {
         Some(path) => web::Bytes::from(std::fs::read(&path)?),
@@ -65,8 +51,9 @@ async fn main() -> std::io::Result<()> {
                 web::get().to(move || {
                     let held = held.clone();
                     async move {
-                        if let Some((median, p99)) = hold {
-                            tokio::time::sleep(lognormal(median, p99)).await;
+                        let wait = RNG.with_borrow_mut(|rng| hold.draw(rng));
+                        if !wait.is_zero() {
+                            tokio::time::sleep(wait).await;
                         }
                         answer(held).await
                     }
