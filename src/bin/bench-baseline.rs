@@ -34,7 +34,9 @@ async fn main() -> std::io::Result<()> {
         None => br#"{"msg":"Successful operation","code":0}"#.to_vec(),
     };
     let hold = match args.next() {
-        Some(text) => Profile::parse(&text).map_err(std::io::Error::other)?,
+        Some(text) => Profile::parse(&text)
+            .and_then(|p| p.validate().map(|()| p).map_err(|(field, why)| format!("{field}: {why}")))
+            .map_err(std::io::Error::other)?,
         None => Profile::None,
     };
     let held_body = match args.next() {
