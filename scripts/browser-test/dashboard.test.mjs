@@ -292,9 +292,25 @@ test("the journal filters by order and by cabinet and hides CABINET_STATUS", asy
     )
     .then(() => true, () => false);
   assert.ok(oneLine, "the time of an attempt stays on one line");
-  assert.ok((await table.locator("tbody td.ans").first().boundingBox()).width > 120, "the answer column has room");
-  const box = await table.boundingBox(), card = await page.locator("#journal-card").boundingBox();
-  assert.ok(box.x + box.width <= card.x + card.width + 1, "the attempts table fits its card");
+  // The answer column and the table's width likewise: a redraw between two of Playwright's
+  // look-ups left `boundingBox()` null (the entry first found had been replaced) in one run.
+  const fits = (what) =>
+    page
+      .waitForFunction(
+        (what) => {
+          const t = document.querySelector('#journal details[data-event="RENT_CALLBACK_1"][open] table.attempts');
+          const ans = t && t.querySelector("tbody td.ans");
+          const card = document.querySelector("#journal-card");
+          if (!ans || !card) return false;
+          if (what === "answer") return ans.getBoundingClientRect().width > 120;
+          return t.getBoundingClientRect().right <= card.getBoundingClientRect().right + 1;
+        },
+        what,
+        { timeout: 5000 },
+      )
+      .then(() => true, () => false);
+  assert.ok(await fits("answer"), "the answer column has room");
+  assert.ok(await fits("table"), "the attempts table fits its card");
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.locator("#journal-card").screenshot({ path: path.join(ARTIFACTS, "dashboard-journal.png") });
 });
