@@ -122,13 +122,14 @@ fn spin<G>(mut take: impl FnMut() -> Option<G>, long: impl Fn() -> bool) -> Opti
 }
 
 /// How long a request spins for a taken lock before it blocks: longer than a request's own
-/// hold (an O2 or a return holds the write lock 10-30 us). A step of the simulation or a piece
-/// of a whole-world pass (up to 2 ms) is not spun for: it says so in `Store::long_hold`, and
-/// the request blocks at once rather than spend 50 us of a core that the step needs. (Side by
-/// side at `--speed 60`, three rounds, O1's p99 over the fleet did not differ measurably
-/// with or without either.) The mixed
-/// workload at 100,000 cabinets (the A/B in BENCHMARKS.md), p99 over a bare handler's
-/// in the same round: 1.01-1.47 (median 1.25) with it, 1.26-1.52 (median 1.40) without.
+/// hold (an O2 or a return holds the write lock 10-30 us). The mixed workload at 100,000
+/// cabinets (the A/B in BENCHMARKS.md), p99 over a bare handler's in the same round:
+/// 1.01-1.47 (median 1.25) with the spin, 1.26-1.52 (median 1.40) without.
+///
+/// A step of the simulation or a piece of a whole-world pass (up to 2 ms) is not spun for: it
+/// says so in `Store::long_hold`, and the request blocks at once rather than spend 50 us of a
+/// core the step needs. (At `--speed 60`, three rounds side by side, O1's p99 over the fleet
+/// did not differ measurably with or without either.)
 const SPIN: Duration = Duration::from_micros(50);
 
 /// The world behind its lock.
