@@ -46,11 +46,14 @@ fn cell(v: f64, half: f64) -> u64 {
     // monotone and `(grid(k) + half) / step` is exactly `k`, so the estimate is never below
     // the answer; it can be above it by one where rounding carried `v` onto the next grid
     // point.
-    let mut k = (((v + half) / step) as u64).min(max);
-    while k > 0 && grid(k) > v {
-        k -= 1;
+    let k = (((v + half) / step) as u64).min(max);
+    // One correction, not a loop: a `while` here was turned by the compiler into a vectorised
+    // search (a few hundred bytes of code run for every axis of every C7 row, 4 % of a page).
+    if k > 0 && grid(k) > v {
+        k - 1
+    } else {
+        k
     }
-    k
 }
 
 /// `x` and `y` (30 bits each) interleaved, `x`'s bits in the higher place of each pair.
