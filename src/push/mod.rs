@@ -343,27 +343,32 @@ impl Hub {
 
     /// Queue one delivery, as a fault rule (`/_sim/faults`) may have decided: dropped
     /// (journaled, never sent), delayed (queued after real milliseconds) or sent twice.
-    fn deliver_with_fault(&self, key: String, mut entry: Entry, fault: Option<PushFault>) {
+    ///
+    /// Journal entries this evicts are put in `evicted`, for the caller to drop once its
+    /// locks are released (see `Journal::push`).
+    fn deliver_with_fault(&self, key: String, mut entry: Entry, fault: Option<PushFault>, evicted: &mut Vec<Entry>) {
         match fault {
             None => {
-                self.enqueue(key, entry);
+                self.enqueue(key, entry, evicted);
             }
             Some(PushFault::Drop) => {
                 entry.status = Status::Dropped;
                 self.inner.metrics.count(entry.kind, crate::metrics::event_label(&entry.event), Status::Dropped);
                 entry.error = Some("dropped by a fault rule".into());
-                self.inner.journal.lock().push(entry);
+                let (_, old) = self.inner.journal.lock().push(entry);
+                evicted.extend(old);
                 self.inner.changed.notify_waiters();
             }
             Some(PushFault::Duplicate) => {
-                self.enqueue(key.clone(), entry.clone());
-                self.enqueue(key, entry);
+                self.enqueue(key.clone(), entry.clone(), evicted);
+                self.enqueue(key, entry, evicted);
             }
             Some(PushFault::Delay(ms)) => {
                 let hub = self.clone();
                 self.spawn(async move {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
-                    hub.enqueue(key, entry);
+                    // No lock is held here: what the push evicts is dropped with the task.
+                    hub.enqueue(key, entry, &mut Vec::new());
                 });
             }
         }
@@ -374,6 +379,7 @@ impl Hub {
     pub fn publish(&self, events: Vec<Event>) {
         // Bodies are built before the sequencer lock: only the queueing is serialised.
         let built: Vec<(u64, Option<Delivery>)> = events.into_iter().map(|e| (e.seq, delivery_for(&e))).collect();
+        let mut evicted = Vec::new();
         let mut seq = self.inner.sequencer.lock();
         let mut ready = Vec::new();
         for (n, d) in built {
@@ -381,9 +387,12 @@ impl Hub {
         }
         // Queued under the sequencer lock, so two publishers cannot interleave their batches.
         for d in ready.into_iter().flatten() {
-            self.deliver_with_fault(d.key, d.entry, d.fault);
+            self.deliver_with_fault(d.key, d.entry, d.fault, &mut evicted);
         }
         self.arm_gap_timer(&mut seq);
+        drop(seq);
+        // The journal entries these deliveries pushed out, freed outside both locks.
+        drop(evicted);
     }
 
     /// Make sure held-back events go out within [`GAP_WAIT`] even if the gap never fills.
@@ -399,19 +408,23 @@ impl Hub {
     }
 
     fn skip_gap(&self) {
+        let mut evicted = Vec::new();
         let mut seq = self.inner.sequencer.lock();
         seq.timer_armed = false;
         let mut ready = Vec::new();
         seq.staging.skip_gap(&mut ready);
         for d in ready.into_iter().flatten() {
-            self.deliver_with_fault(d.key, d.entry, d.fault);
+            self.deliver_with_fault(d.key, d.entry, d.fault, &mut evicted);
         }
         // A second gap further on gets its own wait.
         self.arm_gap_timer(&mut seq);
+        drop(seq);
+        drop(evicted);
     }
 
-    /// Journal `entry` and queue its delivery behind `key`; returns its journal id.
-    fn enqueue(&self, key: String, entry: Entry) -> u64 {
+    /// Journal `entry` and queue its delivery behind `key`; returns its journal id. The
+    /// journal entry this evicts goes into `evicted`, to be dropped outside the caller's locks.
+    fn enqueue(&self, key: String, entry: Entry, evicted: &mut Vec<Entry>) -> u64 {
         let inner = &self.inner;
         let target = {
             let mut last = inner.last_target.lock();
@@ -434,7 +447,8 @@ impl Hub {
             body: entry.body.clone(),
             labels: (entry.kind, crate::metrics::event_label(&entry.event)),
         };
-        let id = inner.journal.lock().push(entry);
+        let (id, old) = inner.journal.lock().push(entry);
+        evicted.extend(old);
         let job = Job { id, ..job };
         let labels = job.labels;
         let (refused, spawn, low) = {
@@ -708,7 +722,7 @@ impl Hub {
     pub fn resend(&self, id: u64) -> Option<u64> {
         let old = self.inner.journal.lock().get(id)?;
         let entry = old.copy_for_resend(fmt_datetime(self.inner.clock.now()));
-        Some(self.enqueue(format!("resend:{id}"), entry))
+        Some(self.enqueue(format!("resend:{id}"), entry, &mut Vec::new()))
     }
 
     /// Running delivery totals since start.
