@@ -250,6 +250,30 @@ held() {
   wrk_run "$1" "$3" scripts/wrk/paced.lua "$CONNS_PACED"
   wait "$HELDPID" || true
   echo "$1: server had $OPEN descriptors open while held; held client: $(grep -E 'Requests/sec|50%|99%|Socket errors' "$OUT/wrk-$1-held.txt" | tr -s ' ' | paste -sd' ')" | tee -a "$OUT/notes.txt"
+  settle "$1" "$4"
+}
+# settle NAME PID: wait, at most 30 s, until the server PID has closed the held connections.
+# When wrk exits, the server still has up to 10,000 connections to close and held answers
+# coming due for up to a second: without this wait, the row measured next ran through that
+# (the simulator's R1 alone, right after the fixed-profile row, read 2.9-3.8 ms against
+# 0.5-0.8 ms in the rounds where it came after the other server's held phase).
+# Then until it is idle: under 10 % of a core over 200 ms.
+settle() {
+  local waited=0 t0 t1
+  for _ in $(seq 1 300); do
+    [ "$(ls /proc/"$2"/fd 2>/dev/null | wc -l)" -lt 100 ] && break
+    waited=$((waited + 1))
+    sleep 0.1
+  done
+  t0=$(cpu_ticks "$2")
+  for _ in $(seq 1 50); do
+    sleep 0.2
+    waited=$((waited + 2))
+    t1=$(cpu_ticks "$2")
+    [ $((t1 - t0)) -le $(($(getconf CLK_TCK) / 50)) ] && break
+    t0=$t1
+  done
+  echo "$1: the server settled (descriptors $(ls /proc/"$2"/fd 2>/dev/null | wc -l)) after ${waited}00 ms" >>"$OUT/notes.txt"
 }
 profile() { curl -s -o /dev/null -X POST "$HSIM/_sim/latency?operation=O1&$1"; }
 sim_alone() { wrk_run "l$r-r1-alone" "$HSIM$R1PATH" scripts/wrk/paced.lua "$CONNS_PACED"; }
