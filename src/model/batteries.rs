@@ -59,7 +59,8 @@ impl PositionHint {
 
 /// Whether two ids are the same bytes: ids of 8 to 16 bytes (every generated battery id) as
 /// two 8-byte words each, without a call to `memcmp`. A device page checks some 300 guesses
-/// (`get_hinted`), and the call with its set-up was a tenth of the page's instructions.
+/// (`get_hinted`); the call, and the registers the inlined look-up saved around it, were 8 %
+/// of the page's instructions.
 fn same_id(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
