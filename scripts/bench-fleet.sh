@@ -330,6 +330,12 @@ for w, label in (("c7", "C7 first page"), ("r1", "R1 first page"), ("o6", "O6 zo
     row(f"{label} p99 / that handler's p99", "x", w, f"limit-{w}", 2)
 row("mixed / limit driven by mixed.lua (req/s)", "x", "mixed", "limit-mixed")
 row("mixed p99 / that limit's p99", "x", "mixed", "limit-mixed", 2)
+# Server CPU a request moves far less with a neighbour's load than throughput does (it is the
+# simulator's own cost, where req/s is its share of two busy cores): the figure to follow
+# from run to run on a shared machine.
+row("server CPU per request: O1 spread at --speed 60 / the limit's", "s", "o1spread-sim60", "limit-spread", 4)
+for w, label in (("c7", "C7 first page"), ("r1", "R1 first page"), ("o6", "O6 zoom 8"), ("mixed", "mixed")):
+    row(f"server CPU per request: {label} / its handler's", "x", w, f"limit-{w}", 4)
 row("R1 p99 beside 10,000 held connections (lognormal 500/900 ms) / a bare handler's p99 beside the same held load", "l", "r1-beside-held", "limit-r1-beside-held", 2)
 row("R1 p99 beside 10,000 held connections / R1 p99 alone (the simulator)", "l", "r1-beside-held", "r1-alone", 2)
 row("the bare handler's p99 beside 10,000 held connections / alone (the machine)", "l", "limit-r1-beside-held", "limit-r1-alone", 2)

@@ -8,7 +8,6 @@ use super::order::OrderStatus;
 use super::world::World;
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 mod stream;
 pub use stream::{read, ReadError};
@@ -51,7 +50,7 @@ impl Snapshot {
 }
 
 /// A map's entries in the order they came (later duplicates included): what a saved map is
-/// read into before its table is built in one pass ([`bulk_map`], `Table`), and what the
+/// read into before its table is built in one pass (`Table`), and what the
 /// streamed reader's workers parse each batch into.
 pub(crate) struct InOrder<K, V>(pub Vec<(K, V)>);
 
@@ -73,19 +72,6 @@ impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for InOrder
         }
         d.deserialize_map(Entries(std::marker::PhantomData))
     }
-}
-
-/// A map of the world read whole, then built in one pass: a file's maps are saved in key
-/// order, and `BTreeMap::from_iter` builds a tree from sorted entries without the search and
-/// the node splits of one insert per entry. Later entries win over earlier ones with the
-/// same key, as inserts one by one would.
-pub(super) fn bulk_map<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    K: Deserialize<'de> + Ord,
-    V: Deserialize<'de>,
-{
-    InOrder::deserialize(d).map(|e| e.0.into_iter().collect())
 }
 
 impl World {

@@ -102,9 +102,10 @@ pub struct World {
     pub(super) batteries: Batteries,
     /// Price strategies by id.
     pub(super) strategies: BTreeMap<PriceId, PriceStrategy>,
-    /// Orders by trade number.
-    #[serde(deserialize_with = "super::snapshot::bulk_map")]
-    pub(super) orders: BTreeMap<TradeNo, Order>,
+    /// Orders by trade number: found by hash (R1 and O5 look orders up by trade number; in a
+    /// `BTreeMap` of tens of thousands each look-up compared the key with some fifteen
+    /// others, a `memcmp` each), kept in key order for walks and snapshots (see `Table`).
+    pub(super) orders: Table<TradeNo, Order>,
     /// Work due at a virtual time, in time order.
     pub(super) due: BTreeSet<(Millis, Due)>,
     /// OAuth2 bearer tokens by digest (`model/credentials.rs`).
@@ -185,7 +186,7 @@ impl World {
         &self.strategies
     }
     /// Orders by trade number.
-    pub fn orders(&self) -> &BTreeMap<TradeNo, Order> {
+    pub fn orders(&self) -> &Table<TradeNo, Order> {
         &self.orders
     }
     /// Work due at a virtual time, in time order.
@@ -229,7 +230,7 @@ impl World {
             cabinets: Table::new(),
             batteries: Batteries::default(),
             strategies: BTreeMap::new(),
-            orders: BTreeMap::new(),
+            orders: Table::new(),
             due: BTreeSet::new(),
             tokens: BTreeMap::new(),
             rng: SimRng::new(seed),
