@@ -152,7 +152,8 @@ pub enum Code {
     BodyParams,
     /// `Content-Type: application/json` with no body on a query-string operation.
     JsonWithoutBody,
-    /// Parameters the operation does not document (ignored).
+    /// Parameters the operation does not document, or members of its JSON body that its
+    /// input does not read (ignored).
     UnknownParam,
     /// A path that is no platform endpoint.
     UnknownEndpoint,
@@ -335,6 +336,31 @@ const SPELLINGS: &[(&[&str], &str, &str)] = &[
     (&["O3", "O4", "O5"], "tradeNo", "orderId"),
 ];
 
+/// The top-level members of each JSON-body operation's body, as its input type names them: the
+/// schema the OpenAPI document shows for it (`api::operation`), worked out once. `None` for an
+/// operation whose body is no object (C12's and P4's bare arrays) or that has none.
+fn body_members(op: &str) -> Option<&'static [String]> {
+    use schemars::generate::SchemaSettings;
+    use serde_json::Value;
+    static MEMBERS: OnceLock<Vec<(&'static str, Vec<String>)>> = OnceLock::new();
+    let all = MEMBERS.get_or_init(|| {
+        super::all_operations()
+            .into_iter()
+            .filter_map(|o| {
+                let super::operation::Body::Typed(schema) = o.body?;
+                let mut g = schemars::SchemaGenerator::new(SchemaSettings::openapi3());
+                let mut s = schema(&mut g).to_value();
+                if let Some(name) = s.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) {
+                    s = g.definitions().get(name)?.clone();
+                }
+                let members = s.get("properties")?.as_object()?.keys().cloned().collect();
+                Some((o.id, members))
+            })
+            .collect()
+    });
+    all.iter().find(|(id, _)| *id == op).map(|(_, m)| m.as_slice())
+}
+
 /// Judge a platform request against the contract; `strict` fills [`Verdict::refusal`].
 pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
     let mut v = Verdict::default();
@@ -413,19 +439,38 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
             unknown.push(k);
         }
     }
-    // JSON-body operations: only the query string is judged (their bodies have their own
-    // schemas, checked by the handlers).
+    // JSON-body operations: the query string is judged by the list above; the body's members
+    // by the members its input type reads (a misspelt member is otherwise ignored without a
+    // word: an E1 with `subscriptions` saved no subscription at all).
+    let mut stray_members: Vec<&str> = Vec::new();
     if op.input == Input::Json {
         unknown.retain(|k| query.iter().any(|(q, _)| q == k));
+        let json_object = r.content_type.starts_with("application/json")
+            || r.content_type.is_empty() && r.body.is_some_and(|b| b.trim_ascii_start().starts_with(b"{"));
+        if let (true, Some(members)) = (json_object, body_members(op.id)) {
+            for (k, _) in &body {
+                if !members.iter().any(|m| m == k) && !stray_members.contains(&k.as_str()) {
+                    stray_members.push(k);
+                }
+            }
+        }
     }
+    let shown = |names: &[&str]| {
+        let listed: Vec<String> = names.iter().take(5).map(|k| format!("'{}'", super::params::clip(k))).collect();
+        let more = if names.len() > 5 { format!(" and {} more", names.len() - 5) } else { String::new() };
+        format!("{}{more}", listed.join(", "))
+    };
+    let mut ignored: Vec<String> = Vec::new();
     if !unknown.is_empty() {
-        let shown: Vec<String> = unknown.iter().take(5).map(|k| format!("'{}'", super::params::clip(k))).collect();
-        let more = if unknown.len() > 5 { format!(" and {} more", unknown.len() - 5) } else { String::new() };
         let documented = if op.params.is_empty() { "none".to_string() } else { op.params.join(", ") };
-        v.warnings.push(Warning::new(
-            Code::UnknownParam,
-            format!("{} ignores {}{more} (documented: {documented}).", op.id, shown.join(", ")),
-        ));
+        ignored.push(format!("{} (documented: {documented})", shown(&unknown)));
+    }
+    if !stray_members.is_empty() {
+        let members = body_members(op.id).unwrap_or_default().join(", ");
+        ignored.push(format!("{} in its JSON body (its members: {members})", shown(&stray_members)));
+    }
+    if !ignored.is_empty() {
+        v.warnings.push(Warning::new(Code::UnknownParam, format!("{} ignores {}.", op.id, ignored.join("; and "))));
     }
     if op.id == "O2" {
         let url = all().find(|(k, _)| k == "callbackURL").map(|(_, u)| u.trim());
@@ -488,6 +533,46 @@ mod tests {
         assert!(v.refusal.is_none());
         assert!(check(&shape("GET", "/cabinet/detail/BJD60151", "dailiId=1"), true).warnings.is_empty());
         assert!(check(&shape("POST", "/cabinet/unbindShop", ""), true).warnings.is_empty());
+    }
+
+    /// A JSON body's members are judged against its input type: a misspelt one is named, the
+    /// documented ones and a bare array are not, and nothing is refused for it.
+    #[test]
+    fn a_json_body_member_the_operation_does_not_read_is_named() {
+        let e1 = |body: &'static str, ctype: &'static str| RequestShape {
+            content_type: ctype,
+            body: Some(body.as_bytes()),
+            has_body: true,
+            ..shape("POST", "/cabinet/eventPush/config", "")
+        };
+        let good = r#"{"pushUrl":"http://127.0.0.1:9/h","eventSubscriptions":[{"event":"BATTERY_IN","enable":true}]}"#;
+        assert!(check(&e1(good, "application/json"), true).warnings.is_empty());
+        let bad = r#"{"pushUrl":"http://127.0.0.1:9/h","subscriptions":[],"pushurl":"x"}"#;
+        for ctype in ["application/json", "application/json; charset=utf-8", ""] {
+            let v = check(&e1(bad, ctype), true);
+            assert_eq!(codes(&v), ["UNKNOWN_PARAM"], "{ctype}");
+            let msg = &v.warnings[0].message;
+            assert!(msg.starts_with("E1 ignores 'subscriptions', 'pushurl' in its JSON body (its members: "), "{msg}");
+            assert!(msg.contains("eventSubscriptions") && msg.contains("pushUrl"), "{msg}");
+            assert!(v.refusal.is_none());
+        }
+        // A stray query parameter and a stray member: one warning naming both.
+        let v = check(&RequestShape { query: "x=1", ..e1(bad, "application/json") }, false);
+        assert_eq!(codes(&v), ["UNKNOWN_PARAM"]);
+        assert!(v.warnings[0].message.contains("'x' (documented: none); and 'subscriptions'"), "{:?}", v.warnings);
+        // C12 and P4 take bare arrays: nothing to judge.
+        let c12 = RequestShape {
+            content_type: "application/json",
+            body: Some(br#"["BJD60151"]"#),
+            has_body: true,
+            ..shape("POST", "/cabinet/unbindShop", "")
+        };
+        assert!(check(&c12, true).warnings.is_empty());
+        // Every JSON operation whose body is an object has its members.
+        for id in ["C11", "C13", "S3", "S4", "P1", "P3", "P5", "P6", "E1"] {
+            assert!(body_members(id).is_some_and(|m| !m.is_empty()), "{id}");
+        }
+        assert!(body_members("C12").is_none() && body_members("O1").is_none());
     }
 
     #[test]

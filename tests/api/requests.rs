@@ -84,6 +84,13 @@ async fn each_tolerance_is_named_in_the_header_and_the_entry() {
             "JSON_WITHOUT_BODY",
         ),
         ("GET", format!("/rent/cabinet/query?deviceId={DEMO_CAB}&deviceid=x"), None, "UNKNOWN_PARAM"),
+        // A misspelt member of a JSON body (E1 then saves no subscription at all).
+        (
+            "POST",
+            "/cabinet/eventPush/config".into(),
+            Some(("application/json", r#"{"pushUrl":"http://127.0.0.1:9/h","subscriptions":[]}"#)),
+            "UNKNOWN_PARAM",
+        ),
         ("GET", "/cabinet/info".into(), None, "UNKNOWN_ENDPOINT"),
         ("POST", format!("/rent/order/create?deviceId={DEMO_CAB}&callbackURL={cb}"), None, "CALLBACK_URL_NOT_ENCODED"),
         ("POST", "/rent/order/create?deviceId=BJD60152".into(), None, "NO_CALLBACK_URL"),
