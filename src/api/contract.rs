@@ -340,19 +340,14 @@ const SPELLINGS: &[(&[&str], &str, &str)] = &[
 /// schema the OpenAPI document shows for it (`api::operation`), worked out once. `None` for an
 /// operation whose body is no object (C12's and P4's bare arrays) or that has none.
 fn body_members(op: &str) -> Option<&'static [String]> {
-    use schemars::generate::SchemaSettings;
-    use serde_json::Value;
+    use super::operation::{own_schema, Body};
     static MEMBERS: OnceLock<Vec<(&'static str, Vec<String>)>> = OnceLock::new();
     let all = MEMBERS.get_or_init(|| {
         super::all_operations()
             .into_iter()
             .filter_map(|o| {
-                let super::operation::Body::Typed(schema) = o.body?;
-                let mut g = schemars::SchemaGenerator::new(SchemaSettings::openapi3());
-                let mut s = schema(&mut g).to_value();
-                if let Some(name) = s.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) {
-                    s = g.definitions().get(name)?.clone();
-                }
+                let Body::Typed(body) = o.body?;
+                let (s, _) = own_schema(body, schemars::generate::SchemaSettings::openapi3());
                 let members = s.get("properties")?.as_object()?.keys().cloned().collect();
                 Some((o.id, members))
             })
@@ -443,11 +438,13 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
     // by the members its input type reads (a misspelt member is otherwise ignored without a
     // word: an E1 with `subscriptions` saved no subscription at all).
     let mut stray_members: Vec<&str> = Vec::new();
+    let mut members: &[String] = &[];
     if op.input == Input::Json {
         unknown.retain(|k| query.iter().any(|(q, _)| q == k));
         let json_object = r.content_type.starts_with("application/json")
             || r.content_type.is_empty() && r.body.is_some_and(|b| b.trim_ascii_start().starts_with(b"{"));
-        if let (true, Some(members)) = (json_object, body_members(op.id)) {
+        if let (true, Some(m)) = (json_object, body_members(op.id)) {
+            members = m;
             for (k, _) in &body {
                 if !members.iter().any(|m| m == k) && !stray_members.contains(&k.as_str()) {
                     stray_members.push(k);
@@ -466,8 +463,7 @@ pub fn check(r: &RequestShape<'_>, strict: bool) -> Verdict {
         ignored.push(format!("{} (documented: {documented})", shown(&unknown)));
     }
     if !stray_members.is_empty() {
-        let members = body_members(op.id).unwrap_or_default().join(", ");
-        ignored.push(format!("{} in its JSON body (its members: {members})", shown(&stray_members)));
+        ignored.push(format!("{} in its JSON body (its members: {})", shown(&stray_members), members.join(", ")));
     }
     if !ignored.is_empty() {
         v.warnings.push(Warning::new(Code::UnknownParam, format!("{} ignores {}.", op.id, ignored.join("; and "))));

@@ -13,6 +13,25 @@ pub fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<T>()
 }
 
+/// The schema of an input type itself, from a generator of its own with `settings` (its `$ref`
+/// resolved), and the definitions left beside it (the named types its fields use). The
+/// OpenAPI document lists a query struct's properties as parameters from it, and the contract
+/// check a JSON body's members.
+pub fn own_schema(
+    f: SchemaFn,
+    settings: schemars::generate::SchemaSettings,
+) -> (serde_json::Value, serde_json::Map<String, serde_json::Value>) {
+    let mut g = settings.into_generator();
+    let top = f(&mut g).to_value();
+    let mut defs = g.take_definitions(true);
+    let name = top.get("$ref").and_then(serde_json::Value::as_str).and_then(|r| r.rsplit('/').next());
+    let schema = match name.and_then(|n| defs.remove(n)) {
+        Some(own) => own,
+        None => top,
+    };
+    (schema, defs)
+}
+
 /// An HTTP method an operation is served on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {

@@ -156,13 +156,7 @@ fn operation_object(op: &Operation, id: &str, g: &mut SchemaGenerator, inputs: &
 /// description, its example beside it. The struct itself is no component: a generator of its
 /// own resolves it, with the OpenAPI 3.0 transforms applied.
 fn query_parameters(query: operation::SchemaFn) -> Vec<Value> {
-    let mut g = settings(Contract::Deserialize).into_generator();
-    let top = query(&mut g).to_value();
-    let mut defs = g.take_definitions(true);
-    let schema = match top.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) {
-        Some(name) => defs.remove(name).unwrap_or(top),
-        None => top,
-    };
+    let (schema, defs) = operation::own_schema(query, settings(Contract::Deserialize));
     assert!(defs.is_empty(), "an input struct's fields are inline types");
     let required: Vec<&str> =
         schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
