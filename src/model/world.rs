@@ -5,7 +5,7 @@
 //! Operations take `now` from the caller (the virtual clock) and append what happened to an
 //! event list; they never lock, sleep or do I/O.
 
-use super::battery::{Battery, BatteryPlace, ChargeModel};
+use super::battery::{AtLeast, Battery, BatteryPlace, ChargeModel};
 use super::cabinet::{Cabinet, Slot};
 use super::event::{CabinetReport, Event, EventKind, PushConfig, SlotReport};
 use super::fault::FaultRules;
@@ -392,13 +392,17 @@ impl World {
     /// equal). Device pages, shop summaries and O6 want them per cabinet.
     pub fn slot_counts(&self, cab: &Cabinet, now: Millis) -> SlotCounts {
         let mut c = SlotCounts::default();
+        // `rentable_at` with the charge bound's model checks made once for the cabinet.
+        let charged = AtLeast::new(&self.settings.charge, now, self.settings.min_rent_vol);
         for s in &cab.slots {
-            if s.battery.is_none() {
+            let Some(id) = s.battery.as_deref() else {
                 c.returnable += usize::from(s.usable());
                 continue;
-            }
+            };
             c.batteries += 1;
-            if s.usable() && self.docked_battery(s).is_some_and(|b| self.rentable_at(s, b, now)) {
+            if s.usable()
+                && self.batteries.get_hinted(id, &s.battery_at).is_some_and(|b| b.fault.is_none() && charged.holds(b))
+            {
                 c.rentable += 1;
             }
         }
