@@ -17,7 +17,7 @@ pub const SNAPSHOT_FORMAT: &str = "bajie-sim/1";
 
 /// A saved world.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a snapshot object (`format`, `now`, `world`)")]
 pub struct Snapshot {
     /// Always [`SNAPSHOT_FORMAT`].
     pub format: String,

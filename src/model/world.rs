@@ -88,7 +88,7 @@ pub enum Due {
 /// everything before they change anything. The store (`store/`) is the only owner of the
 /// world and of its lock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a world object (`cabinets`, `batteries`, `shops`, `orders`, ...)")]
 pub struct World {
     /// Rules.
     pub(super) settings: Settings,

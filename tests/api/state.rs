@@ -129,7 +129,7 @@ async fn a_bad_snapshot_body_is_refused_in_the_envelope_naming_the_problem() {
     let cases: [(&str, String, u16, i64, &str); 6] = [
         ("truncated", before[..before.len() / 2].to_string(), 200, 1002, "malformed JSON"),
         ("not JSON", "snapshot please".into(), 200, 1002, "malformed JSON"),
-        ("an array", "[1,2]".into(), 200, 1002, "not a snapshot"),
+        ("an array", "[1,2]".into(), 200, 1002, "not a snapshot (invalid type: an array, expected a snapshot"),
         ("no world", r#"{"format":"bajie-sim/1","now":0}"#.into(), 200, 1002, "missing field `world`"),
         ("trailing data", format!("{before} {{}}"), 200, 1002, "malformed JSON (trailing characters"),
         ("over the limit", format!("{}{}", " ".repeat(1024 * 1024), before), 413, 413, "--state-max-mb"),

@@ -75,6 +75,14 @@ impl ReadError {
     }
 }
 
+/// The refusal of an array where an object is expected. serde's derived structs also read a
+/// sequence (their fields in order), so `[1,2]` was refused for its first element ("expected
+/// a string", the format's type) instead of for being an array. `expected` is worded as the
+/// type's `expecting` attribute is, so both kinds of refusal read alike.
+fn array_for(expected: &str) -> ReadError {
+    ReadError::Data(format!("invalid type: an array, expected {expected}"))
+}
+
 /// What the position of a serde_json error means in a message.
 #[derive(Clone, Copy)]
 enum Position {
@@ -88,7 +96,7 @@ enum Position {
 /// envelope `GET /_sim/state` answered with (`data` is the snapshot; `msg` and `code` are
 /// ignored like any other unknown member).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a snapshot: the object GET /_sim/state answers with, or its `data`")]
 struct Incoming {
     format: Option<String>,
     now: Option<Millis>,
@@ -867,6 +875,7 @@ impl<R: Read> Cutter<'_, R> {
         let mut skeleton = Vec::new();
         match self.scan.peek()? {
             Some(b'{') => self.object(&mut skeleton, Level::Top)?,
+            Some(b'[') => return Err(array_for("a snapshot: the object GET /_sim/state answers with, or its `data`")),
             // Not an object: serde_json says what it is instead.
             _ => self.scan.copy_value(&mut skeleton, "a value")?,
         }
@@ -915,6 +924,12 @@ impl<R: Read> Cutter<'_, R> {
                 (Level::Top, b"world", _) if object_next => self.object(out, Level::World(Slot::Top))?,
                 (Level::Top, b"data", _) if object_next => self.object(out, Level::Data)?,
                 (Level::Data, b"world", _) if object_next => self.object(out, Level::World(Slot::Data))?,
+                (Level::Top, b"data", _) if self.scan.peek()? == Some(b'[') => {
+                    return Err(array_for("a snapshot object (`format`, `now`, `world`)"))
+                }
+                (Level::Top | Level::Data, b"world", _) if self.scan.peek()? == Some(b'[') => {
+                    return Err(array_for("a world object (`cabinets`, `batteries`, `shops`, `orders`, ...)"))
+                }
                 _ => self.scan.copy_value(out, "a value")?,
             }
             match self.scan.peek()? {
@@ -1058,7 +1073,25 @@ pub(super) mod tests {
             matches!(&bad, ReadError::Data(m) if m.starts_with("batteries: battery 'B1': unknown variant `docked`") && m.contains("of the record")),
             "{bad:?}"
         );
-        assert!(matches!(err("[1]"), ReadError::Data(m) if m.contains("invalid type")));
+        // Shapes that are not objects say what was expected in the snapshot's words, never an
+        // internal type's name.
+        for (text, expected) in [
+            ("[1]", "expected a snapshot: the object GET /_sim/state answers with"),
+            ("\"x\"", "expected a snapshot: the object GET /_sim/state answers with"),
+            ("[\"bajie-sim/1\", 0]", "expected a snapshot: the object GET /_sim/state answers with"),
+            ("{\"data\":[1]}", "expected a snapshot object (`format`, `now`, `world`)"),
+            ("{\"data\":true}", "expected a snapshot object (`format`, `now`, `world`)"),
+            ("{\"world\":[]}", "expected a world object"),
+            ("{\"data\":{\"world\":[]}}", "expected a world object"),
+            ("{\"format\":\"bajie-sim/1\",\"now\":0,\"world\":7}", "expected a world object"),
+        ] {
+            let e = err(text);
+            assert!(
+                matches!(&e, ReadError::Data(m) if m.contains("invalid type") && m.contains(expected)),
+                "{text}: {e:?}"
+            );
+            assert!(!format!("{e:?}").contains("struct"), "{text}: {e:?}");
+        }
         assert!(matches!(err("{\"format\":\"bajie-sim/1\"}"), ReadError::Data(m) if m == "missing field `world`"));
     }
 
