@@ -215,7 +215,10 @@ impl Code {
             Code::ParamSpelling => "Use the documented spelling: cabinetid on C1-C3, shopid on C6, tradeNo on O3-O5.",
             Code::BodyParams => "Send the parameters in the query string of a request without a body.",
             Code::JsonWithoutBody => "Send no Content-Type on a request without a body.",
-            Code::UnknownParam => "Send only the documented parameters; check the spelling (callbackURL, cabinetid).",
+            Code::UnknownParam => {
+                "Send only the documented parameters and JSON body members (GET /_sim/openapi.json lists them); \
+                 check the spelling (callbackURL, cabinetid, eventSubscriptions)."
+            }
             Code::UnknownEndpoint => "Call one of the documented endpoints (GET /_sim/openapi.json lists them).",
             Code::UndocumentedPath => "Use the documented path: DELETE /shop/delete/{shopid}.",
             Code::UndocumentedMethod => "Use the documented method (GET /_sim/openapi.json lists them).",
