@@ -12,6 +12,16 @@
 #   scripts/bench-instructions.sh                               # this build, O1 over the fleet
 #   BASE_BIN=/tmp/bajie-sim-old scripts/bench-instructions.sh   # and an older binary
 #   PATHQ='/cdb-open-api/v1/cabinet/getAllDevicePage?page=1&limit=20' N=1000 scripts/bench-instructions.sh
+#   THIS_BIN=/tmp/bajie-sim-lines SKIP_BUILD=1 scripts/bench-instructions.sh  # another binary as "this"
+#   CG_EXTRA='--cache-sim=yes --LL=4194304,16,64' scripts/bench-instructions.sh  # and cache misses
+#
+# A build with line tables (CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release
+# --target-dir /tmp/lines) as THIS_BIN lets callgrind_annotate --auto=yes show costs by source
+# line. The cache simulation has no hardware prefetcher: a walk over neighbouring batteries
+# counts a miss per line that the machine would mostly have fetched ahead. And valgrind counts
+# each step of a `rep stos`/`rep movs` as an instruction: the 3 KB memset (actix's header
+# table, two a request) shows as some 6,000 instructions a request, in the yardstick too, where
+# the machine spends a hundred cycles.
 #
 # Loopback only; needs valgrind (callgrind_control, callgrind_annotate), curl and python3.
 # The per-function breakdown: callgrind_annotate --inclusive=yes bench-out/instructions/this.out.1
@@ -52,7 +62,8 @@ EOF
 measure() { # binary tag
   local bin=$1 tag=$2 vp url port
   rm -f "$OUT/$tag".out*
-  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/$tag.out" \
+  # shellcheck disable=SC2086 # CG_EXTRA is a list of options
+  valgrind --tool=callgrind ${CG_EXTRA:-} --instr-atstart=no --callgrind-out-file="$OUT/$tag.out" \
     "$bin" --bind 127.0.0.1:0 --fleet "$FLEET" --no-sim --frozen --seed 7 --workers 1 \
     > "$OUT/$tag.log" 2>&1 &
   vp=$!
@@ -82,6 +93,6 @@ measure() { # binary tag
 }
 
 rm -f "$OUT/cabinets.txt"
-measure target/release/bajie-sim this
+measure "${THIS_BIN:-target/release/bajie-sim}" this
 [ -n "$BASE_BIN" ] && measure "$BASE_BIN" base
 exit 0
