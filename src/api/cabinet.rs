@@ -41,8 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cabinet/getDeviceByShopId", route::get().to(devices_by_shop))
         .route("/cabinet/bindAd", route::post().to(bind_ad))
         // Documented as GET with a JSON body; clients send POST.
-        .route("/cabinet/unbindShop", route::get().to(unbind_shop))
-        .route("/cabinet/unbindShop", route::post().to(unbind_shop))
+        .service(route::get_and_post("/cabinet/unbindShop", unbind_shop))
         .route("/cabinet/publishAd", route::post().to(publish_ad))
         .route("/cabinet/detail/{cabinetId:.*}", route::get().to(detail))
         .route("/cabinet/batteryListByCabinetId/{cabinetId:.*}", route::get().to(battery_list))

@@ -30,18 +30,20 @@ pub use crate::operations::PREFIX;
 
 /// Register every platform route under [`PREFIX`].
 ///
-/// actix-web tries a scope's routes in the order they are registered, and a path template on
-/// the way (`/shop/detail/{shopid}`) is a regular expression run against the path: C7's page
-/// passed one and paid about 4 % of its instructions to routing, R1's list passed eight. So
-/// the lists load tests read (O1, O6 in `open`, R1, C7 first in `cabinet`) come before every
-/// template. No template matches another route's fixed path, so the order changes no answer.
+/// actix-web tries a scope's resources in the order they are registered, each at a cost (a
+/// match and a copy of the path, about 240 instructions; a path template such as
+/// `/shop/detail/{shopid}` is a regular expression run against the path): C7's page passed
+/// one template and fifteen resources. So a path is one resource whatever its methods
+/// ([`route::resource`]), and the operations load tests read (O1 and O6 in `open`, R1, C7
+/// first in `cabinet`) come before every template and every rarely used path. No template
+/// matches another route's fixed path, so the order changes no answer.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
             .configure(open::routes)
             .configure(order::routes)
-            .route("/oauth2/login", route::post().to(auth::login))
             .configure(cabinet::routes)
+            .route("/oauth2/login", route::post().to(auth::login))
             .configure(shop::routes)
             .configure(price_strategy::routes)
             .configure(event_push::routes),

@@ -20,18 +20,15 @@ use serde::{Deserialize, Serialize};
 
 /// Register the Open API routes (relative to `/cdb-open-api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rent/cabinet/query", route::get().to(device_info))
-        .route("/rent/cabinet/query", route::post().to(device_info))
-        .route("/cdb-open-api/v1/rent/cabinet/query", route::post().to(device_info))
-        .route("/cdb-open-api/v1/rent/cabinet/query", route::get().to(device_info))
-        .route("/rent/order/create", route::post().to(create_order))
-        .route("/rent/order/query", route::post().to(query_order))
-        .route("/rent/order/query", route::get().to(query_order))
-        .route("/rent/order/close", route::post().to(close_order))
-        .route("/rent/order/detail", route::get().to(order_detail))
-        .route("/rent/order/detail", route::post().to(order_detail))
-        .route("/rent/cabinet/list", route::post().to(device_list))
-        .route("/rent/cabinet/list", route::get().to(device_list));
+    // One resource a path (see `route::resource`): O1 first, then the geo list O6, the order
+    // operations a rent walks through, the hidden O7 last.
+    cfg.service(route::get_and_post("/rent/cabinet/query", device_info))
+        .service(route::get_and_post("/rent/cabinet/list", device_list))
+        .service(route::resource("/rent/order/create").route(route::post().to(create_order)))
+        .service(route::get_and_post("/rent/order/detail", order_detail))
+        .service(route::get_and_post("/rent/order/query", query_order))
+        .service(route::resource("/rent/order/close").route(route::post().to(close_order)))
+        .service(route::get_and_post("/cdb-open-api/v1/rent/cabinet/query", device_info));
 }
 
 /// O1-O7, as the OpenAPI document lists them.

@@ -97,14 +97,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/shop/getShopList", route::get().to(shop_list))
         .route("/shop/detail/{shopid}", route::get().to(shop_detail))
         .route("/shop/create", route::post().to(create_shop))
-        .route("/shop/update", route::put().to(update_shop))
         // A production client updates with POST.
-        .route("/shop/update", route::post().to(update_shop))
-        .route("/shop/delete/{shopid}", route::delete().to(delete_shop))
-        .route("/shop/delete/{shopid}", route::post().to(delete_shop))
+        .service(
+            route::resource("/shop/update").route(route::put().to(update_shop)).route(route::post().to(update_shop)),
+        )
+        .service(
+            route::resource("/shop/delete/{shopid}")
+                .route(route::delete().to(delete_shop))
+                .route(route::post().to(delete_shop)),
+        )
         // A production client deletes with `POST /shop/delete?newID=`.
-        .route("/shop/delete", route::post().to(delete_shop_by_query))
-        .route("/shop/delete", route::delete().to(delete_shop_by_query));
+        .service(
+            route::resource("/shop/delete")
+                .route(route::post().to(delete_shop_by_query))
+                .route(route::delete().to(delete_shop_by_query)),
+        );
 }
 
 /// O6's `sceneType` labels (the list S1's `sceneType` shares).

@@ -315,3 +315,25 @@ async fn the_journal_names_the_account_of_any_basic_header_and_no_secret() {
     }
     assert!(!v.to_string().contains(":pw"), "no password anywhere");
 }
+
+/// Every platform path answers the methods it is served on, and every other method with the
+/// platform's 404 envelope, never actix's `405` page: a path is one resource whatever its
+/// methods (`api::route::resource`), with the envelope as its fallback.
+#[tokio::test]
+async fn every_path_answers_its_methods_and_any_other_with_the_404_envelope() {
+    let app = spawn_app().await;
+    for op in bajie_sim::api::all_operations() {
+        // A template's parameters as literal segments: the route is found, the id is not.
+        let path = op.path.replace(['{', '}'], "");
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            let (status, _, v) = send(&app, method, &path, None).await;
+            let what = format!("{} {method} {path}: {status} {v}", op.id);
+            let no_endpoint = v["msg"].as_str().is_some_and(|m| m.starts_with("No endpoint"));
+            if op.methods.iter().any(|m| m.as_str().eq_ignore_ascii_case(method)) {
+                assert!(!no_endpoint, "served, yet {what}");
+            } else {
+                assert!(no_endpoint && status == 404 && v["code"] == 404, "{what}");
+            }
+        }
+    }
+}
