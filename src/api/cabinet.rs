@@ -539,8 +539,7 @@ impl DeviceRow<'_> {
         super::json_out::coord(out, self.p_weidu);
         out.extend_from_slice(br#","pHash":""#);
         if let Some((lat, lng)) = self.p_hash {
-            let (chars, n) = geohash::encode_bytes(lat, lng, 12);
-            out.extend_from_slice(&chars[..n]);
+            super::json_out::geohash12(out, lat, lng);
         }
         out.extend_from_slice(br#"","pShopid":"#);
         string(out, self.p_shopid);
