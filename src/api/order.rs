@@ -159,9 +159,12 @@ fn write_order_page(page: &Page<&Order>, now: Millis) -> Vec<u8> {
             out.push(b',');
         }
         out.extend_from_slice(br#"{"id":"#);
+        let id = out.len();
         string(&mut out, &o.trade_no);
+        let id = id..out.len();
         out.extend_from_slice(br#","pOrderid":"#);
-        string(&mut out, &o.trade_no);
+        // The same text again, as just written (quoted and escaped).
+        out.extend_from_within(id);
         out.extend_from_slice(br#","pBatteryid":"#);
         string(&mut out, o.battery.as_deref().unwrap_or_default());
         out.extend_from_slice(br#","pCabinetid":"#);
