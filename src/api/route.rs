@@ -5,6 +5,8 @@
 //! allocations per guard checked on the way to the matching route, on every request. The
 //! platform answers a known path with another method in its own envelope (`api::not_found`
 //! and the contract check), never with that page, so these guards only compare the method.
+//! A path served with several methods is one resource ([`resource`]), whose fallback for any
+//! other method is that envelope too.
 
 use actix_web::guard::{Guard, GuardContext};
 use actix_web::http::Method;
