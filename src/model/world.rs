@@ -374,7 +374,17 @@ impl World {
     /// The same rule at `now` when the charge itself is not wanted: asked as a bound
     /// (`Battery::vol_at_least`), which most docked batteries pass without the charge curve.
     fn rentable_at(&self, s: &Slot, b: &Battery, now: Millis) -> bool {
-        s.usable() && b.fault.is_none() && b.vol_at_least(&self.settings.charge, now, self.settings.min_rent_vol)
+        self.rentable_under(s, b, &self.charged_at(now))
+    }
+
+    /// The rule's charge bound at `now`, worked out once for a walk over many slots.
+    fn charged_at(&self, now: Millis) -> AtLeast<'_> {
+        AtLeast::new(&self.settings.charge, now, self.settings.min_rent_vol)
+    }
+
+    /// [`Self::rentable_at`] under a bound from [`Self::charged_at`].
+    fn rentable_under(&self, s: &Slot, b: &Battery, charged: &AtLeast) -> bool {
+        s.usable() && b.fault.is_none() && charged.holds(b)
     }
 
     /// Number of rentable batteries in a cabinet, slot by slot: the reference
@@ -392,8 +402,8 @@ impl World {
     /// equal). Device pages, shop summaries and O6 want them per cabinet.
     pub fn slot_counts(&self, cab: &Cabinet, now: Millis) -> SlotCounts {
         let mut c = SlotCounts::default();
-        // `rentable_at` with the charge bound's model checks made once for the cabinet.
-        let charged = AtLeast::new(&self.settings.charge, now, self.settings.min_rent_vol);
+        // `rentable_at` with the charge bound worked out once for the cabinet.
+        let charged = self.charged_at(now);
         for s in &cab.slots {
             let Some(id) = s.battery.as_deref() else {
                 c.returnable += usize::from(s.usable());
@@ -401,7 +411,7 @@ impl World {
             };
             c.batteries += 1;
             if s.usable()
-                && self.batteries.get_hinted(id, &s.battery_at).is_some_and(|b| b.fault.is_none() && charged.holds(b))
+                && self.batteries.get_hinted(id, &s.battery_at).is_some_and(|b| self.rentable_under(s, b, &charged))
             {
                 c.rentable += 1;
             }
