@@ -422,7 +422,8 @@ struct DeviceRow<'a> {
     #[serde(serialize_with = "datetime_text")]
     #[schemars(with = "String")]
     p_regtime: Millis,
-    p_status: &'static str,
+    #[schemars(with = "String")]
+    p_status: DeviceStatus,
     p_lognum: u64,
     #[serde(serialize_with = "datetime_text")]
     #[schemars(with = "String")]
@@ -448,6 +449,17 @@ struct DeviceRow<'a> {
     p_battery_num: usize,
     p_signal: &'a str,
     p_ip: &'a str,
+}
+
+/// A device row's `pStatus`: "1" for every cabinet the platform lists (the rows carry it as
+/// text).
+#[derive(Debug, Clone, Copy)]
+struct DeviceStatus;
+
+impl Serialize for DeviceStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("1")
+    }
 }
 
 fn datetime_text<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
@@ -486,7 +498,7 @@ fn device_row<'a>(w: &'a World, p_id: usize, cab: &'a Cabinet, now: i64) -> Devi
         p_borrow: rentable,
         p_also: returnable,
         p_regtime: cab.registered_at,
-        p_status: "1",
+        p_status: DeviceStatus,
         p_lognum: cab.handshakes,
         p_logtime: cab.last_seen,
         p_json: last,
@@ -523,9 +535,8 @@ impl DeviceRow<'_> {
         uint(out, self.p_also as u64);
         out.extend_from_slice(br#","pRegtime":"#);
         times.write(out, self.p_regtime);
-        out.extend_from_slice(br#","pStatus":"#);
-        string(out, self.p_status);
-        out.extend_from_slice(br#","pLognum":"#);
+        // `DeviceStatus` is always "1".
+        out.extend_from_slice(br#","pStatus":"1","pLognum":"#);
         uint(out, self.p_lognum);
         out.extend_from_slice(br#","pLogtime":"#);
         times.write(out, self.p_logtime);
@@ -594,19 +605,20 @@ impl LastReport<'_> {
 }
 
 /// C7's answer, `{"msg":"Successful operation","code":0,"data":<page>}`, as
-/// `envelope::ok_bytes` writes it (tests compare the two).
-fn write_device_page(page: &Page<DeviceRow>) -> Vec<u8> {
+/// `envelope::ok_bytes` writes it for `frame` with `rows` as its records (tests compare the
+/// two). Each row is written as `rows` makes it: no page of rows is collected first.
+fn write_device_page<'a>(frame: &Page<DeviceRow>, rows: impl Iterator<Item = DeviceRow<'a>>) -> Vec<u8> {
     use super::json_out::{page_end, page_start};
-    let mut out = Vec::with_capacity(256 + 640 * page.records.len());
+    let mut out = Vec::with_capacity(256 + 640 * frame.size.min(frame.total));
     let mut times = Times::default();
     page_start(&mut out, "data");
-    for (i, row) in page.records.iter().enumerate() {
+    for (i, row) in rows.enumerate() {
         if i > 0 {
             out.push(b',');
         }
         row.write_json(&mut out, &mut times);
     }
-    page_end(&mut out, page);
+    page_end(&mut out, frame);
     out
 }
 
@@ -684,28 +696,28 @@ async fn all_devices_page(
         // ~17 ms a request); the scan stays as the fallback.
         let mine: Vec<(usize, &Cabinet)> = match w.agent_cabinets(&agent.0) {
             Some(list) => {
-                // `paginate` over the page's slice only: skipping in a slice costs nothing.
+                // Only the page's slice is walked, and each row is written as it is made.
                 let skip = (page.max(1) - 1).saturating_mul(limit.max(1)).min(list.len());
-                let p = paginate(list[skip..].iter().take(limit).collect(), 1, limit);
-                let records = p
-                    .records
-                    .iter()
-                    .filter_map(|(i, id)| w.cabinets().get(id.as_str()).map(|c| device_row(w, i + 1, c, now)))
-                    .collect();
-                // Rows borrow the world: serialised inside the read lock.
-                return Ok(write_device_page(&Page {
-                    records,
+                let size = limit.max(1);
+                let frame = Page {
+                    records: Vec::new(),
                     total: list.len(),
-                    size: p.size,
+                    size,
                     current: page.max(1),
-                    pages: list.len().div_ceil(p.size),
-                }));
+                    pages: list.len().div_ceil(size),
+                };
+                let rows = list[skip..]
+                    .iter()
+                    .take(size)
+                    .filter_map(|(i, id)| w.cabinets().get(id.as_str()).map(|c| device_row(w, i + 1, c, now)));
+                // Rows borrow the world: written inside the read lock.
+                return Ok(write_device_page(&frame, rows));
             }
             None => w.cabinets().values().enumerate().filter(|(_, c)| c.agent == *agent.0).collect(),
         };
         let p = paginate(mine, page, limit);
-        let records: Vec<DeviceRow> = p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now)).collect();
-        Ok(write_device_page(&Page { records, total: p.total, size: p.size, current: p.current, pages: p.pages }))
+        let frame = Page { records: Vec::new(), total: p.total, size: p.size, current: p.current, pages: p.pages };
+        Ok(write_device_page(&frame, p.records.iter().map(|(i, c)| device_row(w, i + 1, c, now))))
     })?;
     Ok(envelope::json_bytes(data))
 }
@@ -1195,7 +1207,7 @@ mod tests {
             p_borrow: n / 2,
             p_also: 0,
             p_regtime: 1_772_442_000_000 + n as i64 * 7_777_777,
-            p_status: "1",
+            p_status: DeviceStatus,
             p_lognum: u64::MAX - n as u64,
             // A year past 9999 takes chrono's path in both writers.
             p_logtime: if n % 2 == 1 { 253_402_300_800_000 + n as i64 } else { n as i64 * 1000 },
@@ -1235,7 +1247,9 @@ mod tests {
                     current: 3,
                     pages: 5000,
                 };
-                let fast = String::from_utf8(write_device_page(&page)).unwrap();
+                let frame = Page { records: Vec::new(), total: page.total, size: 20, current: 3, pages: 5000 };
+                let fast = String::from_utf8(write_device_page(&frame, (0..rows).map(|n| row(text, n * 7919 + n % 4))))
+                    .unwrap();
                 let reference = String::from_utf8(envelope::ok_bytes(&page).unwrap()).unwrap();
                 assert_eq!(fast, reference);
             }
