@@ -72,47 +72,51 @@ fn word_at(b: &[u8], at: usize) -> u64 {
 
 /// Write `b` quoted when it is at most sixteen bytes long and plain (most texts of an answer:
 /// ids, slot and signal words, addresses); `false`, having written nothing, otherwise. The
-/// test reads the same overlapping words as [`is_plain`], which are then put into a fixed
-/// buffer at their places and the buffer written whole, the vector cut back after the closing
-/// quote: a copy of a fixed size is a few moves, where a copy of the string's own length was a
-/// call to `memcpy`, and with the test's own work a third of a C7 page's strings.
+/// test reads the same overlapping words as [`is_plain`]; then 24 quotes are appended, the
+/// words stored over them at their places and the vector cut back after the closing quote.
+/// A copy of a fixed size is a few moves where a copy of the string's own length was a call
+/// to `memcpy`; nothing stored is read back, which would stall the store buffer.
 fn short_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
     let n = b.len();
-    let mut buf = [b'"'; 24];
+    let at = out.len();
+    // Room for the longest case, quotes everywhere: the string's bytes go over them.
+    let room = |out: &mut Vec<u8>| {
+        out.extend_from_slice(&[b'"'; 24]);
+    };
     match n {
-        0 => {}
+        0 => room(out),
         1..=3 => {
             let (x, y, z) = (b[0], b[n / 2], b[n - 1]);
             if escapes(u64::from(x) | u64::from(y) << 8 | u64::from(z) << 16 | SPACES << 24) {
                 return false;
             }
-            buf[1] = x;
-            buf[1 + n / 2] = y;
-            buf[n] = z;
+            room(out);
+            out[at + 1] = x;
+            out[at + 1 + n / 2] = y;
+            out[at + n] = z;
         }
         4..=7 => {
-            let half = |at: usize| b.get(at..at + 4).map_or([b' '; 4], |w| w.try_into().unwrap_or([b' '; 4]));
+            let half = |i: usize| b.get(i..i + 4).map_or([b' '; 4], |w| w.try_into().unwrap_or([b' '; 4]));
             let (x, y) = (half(0), half(n - 4));
             if escapes(u64::from(u32::from_le_bytes(x)) | u64::from(u32::from_le_bytes(y)) << 32) {
                 return false;
             }
-            buf[1..5].copy_from_slice(&x);
-            buf[n - 3..n + 1].copy_from_slice(&y);
+            room(out);
+            out[at + 1..at + 5].copy_from_slice(&x);
+            out[at + n - 3..at + n + 1].copy_from_slice(&y);
         }
         8..=16 => {
             let (x, y) = (word_at(b, 0), word_at(b, n - 8));
             if escapes(x) || escapes(y) {
                 return false;
             }
-            buf[1..9].copy_from_slice(&x.to_le_bytes());
-            buf[n - 7..n + 1].copy_from_slice(&y.to_le_bytes());
+            room(out);
+            out[at + 1..at + 9].copy_from_slice(&x.to_le_bytes());
+            out[at + n - 7..at + n + 1].copy_from_slice(&y.to_le_bytes());
         }
         _ => return false,
     }
-    buf[n + 1] = b'"';
-    let end = out.len() + n + 2;
-    out.extend_from_slice(&buf);
-    out.truncate(end);
+    out.truncate(at + n + 2);
     true
 }
 
