@@ -370,8 +370,8 @@ mod tests {
                 })
                 .collect();
             assert_eq!(is_plain(&s), naive(&s), "{s:?}");
-            // The short strings' own way (words moved into a buffer) writes what serde_json
-            // writes, after whatever the answer held before.
+            // The short strings' own way (words stored over quotes appended to the answer)
+            // writes what serde_json writes, after whatever the answer held before.
             if i % 4 == 0 {
                 assert_eq!(
                     with(|o| {
