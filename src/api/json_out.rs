@@ -21,35 +21,40 @@ use super::envelope::Amount;
 /// over their last bytes was a third of their cost. Tested against the byte-by-byte rule.
 pub fn is_plain(s: &str) -> bool {
     let b = s.as_bytes();
-    let word = |at: usize| word_at(b, at);
+    let n = b.len();
+    if n <= 16 {
+        return !short_escapes(b);
+    }
+    let mut at = 0;
+    while at + 8 <= n {
+        if escapes(word_at(b, at)) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last eight bytes, some of them tested already.
+    at == n || !escapes(word_at(b, n - 8))
+}
+
+/// Whether a text of at most sixteen bytes holds a byte JSON escapes, told from one or two
+/// words of overlapping reads: the first, middle and last bytes are every byte of one to
+/// three; the first four and the last four cover four to seven; the first eight and the last
+/// eight cover eight to sixteen.
+// Inlined into both callers: called, it cost C7's page 1.2 % and O1 1.3 % more instructions.
+#[inline(always)]
+fn short_escapes(b: &[u8]) -> bool {
+    let n = b.len();
     let half =
         |at: usize| b.get(at..at + 4).map_or(0, |w| u64::from(u32::from_le_bytes(w.try_into().unwrap_or_default())));
-    let n = b.len();
-    let last = match n {
-        0 => return true,
-        // The first, middle and last bytes are every byte of one to three.
+    match n {
+        0 => false,
         1..=3 => {
             let at = |i: usize| u64::from(b.get(i).copied().unwrap_or(b' '));
-            at(0) | at(n / 2) << 8 | at(n - 1) << 16 | SPACES << 24
+            escapes(at(0) | at(n / 2) << 8 | at(n - 1) << 16 | SPACES << 24)
         }
-        // The first four and the last four overlap, and cover all.
-        4..=7 => half(0) | half(n - 4) << 32,
-        _ => {
-            let mut at = 0;
-            while at + 8 <= n {
-                if escapes(word(at)) {
-                    return false;
-                }
-                at += 8;
-            }
-            if at == n {
-                return true;
-            }
-            // The last eight bytes, some of them tested already.
-            word(n - 8)
-        }
-    };
-    !escapes(last)
+        4..=7 => escapes(half(0) | half(n - 4) << 32),
+        _ => escapes(word_at(b, 0)) || escapes(word_at(b, n - 8)),
+    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -71,50 +76,35 @@ fn word_at(b: &[u8], at: usize) -> u64 {
 }
 
 /// Write `b` quoted when it is at most sixteen bytes long and plain (most texts of an answer:
-/// ids, slot and signal words, addresses); `false`, having written nothing, otherwise. The
-/// test reads the same overlapping words as [`is_plain`]; then 24 quotes are appended, the
-/// words stored over them at their places and the vector cut back after the closing quote.
+/// ids, slot and signal words, addresses); `false`, having written nothing, otherwise. It is
+/// tested as [`is_plain`] tests it ([`short_escapes`]); then 24 quotes are appended, its bytes
+/// stored over them and the vector cut back after the closing quote.
 /// A copy of a fixed size is a few moves where a copy of the string's own length was a call
 /// to `memcpy`; nothing stored is read back, which would stall the store buffer.
 fn short_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
     let n = b.len();
+    if n > 16 || short_escapes(b) {
+        return false;
+    }
     let at = out.len();
-    // Room for the longest case, quotes everywhere: the string's bytes go over them.
-    let room = |out: &mut Vec<u8>| {
-        out.extend_from_slice(&[b'"'; 24]);
-    };
+    // Room for the longest case, quotes everywhere: the string's bytes go over them in
+    // pieces of a fixed size (overlapping where the text is shorter than two pieces).
+    out.extend_from_slice(&[b'"'; 24]);
     match n {
-        0 => room(out),
+        0 => {}
         1..=3 => {
-            let (x, y, z) = (b[0], b[n / 2], b[n - 1]);
-            if escapes(u64::from(x) | u64::from(y) << 8 | u64::from(z) << 16 | SPACES << 24) {
-                return false;
-            }
-            room(out);
-            out[at + 1] = x;
-            out[at + 1 + n / 2] = y;
-            out[at + n] = z;
+            out[at + 1] = b[0];
+            out[at + 1 + n / 2] = b[n / 2];
+            out[at + n] = b[n - 1];
         }
         4..=7 => {
-            let half = |i: usize| b.get(i..i + 4).map_or([b' '; 4], |w| w.try_into().unwrap_or([b' '; 4]));
-            let (x, y) = (half(0), half(n - 4));
-            if escapes(u64::from(u32::from_le_bytes(x)) | u64::from(u32::from_le_bytes(y)) << 32) {
-                return false;
-            }
-            room(out);
-            out[at + 1..at + 5].copy_from_slice(&x);
-            out[at + n - 3..at + n + 1].copy_from_slice(&y);
+            out[at + 1..at + 5].copy_from_slice(&b[..4]);
+            out[at + n - 3..at + n + 1].copy_from_slice(&b[n - 4..]);
         }
-        8..=16 => {
-            let (x, y) = (word_at(b, 0), word_at(b, n - 8));
-            if escapes(x) || escapes(y) {
-                return false;
-            }
-            room(out);
-            out[at + 1..at + 9].copy_from_slice(&x.to_le_bytes());
-            out[at + n - 7..at + n + 1].copy_from_slice(&y.to_le_bytes());
+        _ => {
+            out[at + 1..at + 9].copy_from_slice(&b[..8]);
+            out[at + n - 7..at + n + 1].copy_from_slice(&b[n - 8..]);
         }
-        _ => return false,
     }
     out.truncate(at + n + 2);
     true
