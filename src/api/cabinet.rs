@@ -451,8 +451,9 @@ struct DeviceRow<'a> {
     p_ip: &'a str,
 }
 
-/// A device row's `pStatus`: "1" for every cabinet the platform lists (the rows carry it as
-/// text).
+/// A device row's `pStatus`, the authorisation status as text: "1" (authorised) for every
+/// cabinet the simulator lists; the platform's "0" is for a device not yet authorised, which
+/// the simulator has no notion of.
 #[derive(Debug, Clone, Copy)]
 struct DeviceStatus;
 
