@@ -316,6 +316,48 @@ async fn the_journal_names_the_account_of_any_basic_header_and_no_secret() {
     assert!(!v.to_string().contains(":pw"), "no password anywhere");
 }
 
+/// One client after another on one server: the account each request's Basic header names,
+/// whatever the header before it named (the journal remembers the last header it decoded).
+#[tokio::test]
+async fn each_entry_names_its_own_requests_account_whatever_came_before() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let b64 = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+    let long = "n".repeat(400);
+    let sent: Vec<(String, Option<&str>)> = vec![
+        (b64("demo:demo"), Some("demo")),
+        ("Basic !!!".into(), None),
+        (b64("demo:demo"), Some("demo")),
+        (b64("other:pw"), Some("other")),
+        (b64("other:pw"), Some("other")),
+        (b64("nocolon"), None),
+        (b64("nocolon"), None),
+        ("Basic ".into(), None),
+        (b64("demo:wrong"), Some("demo")),
+        (b64(&format!("{long}:pw")), Some(long.as_str())),
+        ("Basic ".into(), None),
+        (b64("demo:demo"), Some("demo")),
+    ];
+    for (header, _) in &sent {
+        app.client
+            .get(app.api(&format!("/rent/cabinet/query?deviceId={DEMO_CAB}")))
+            .header("authorization", header.as_str())
+            .send()
+            .await
+            .unwrap();
+    }
+    let v = app.control_get("/requests?limit=100").await;
+    let records = v["data"]["records"].as_array().unwrap();
+    assert_eq!(records.len(), sent.len(), "{v}");
+    for ((header, want), r) in sent.iter().zip(records.iter().rev()) {
+        let got = r["account"].as_str();
+        match want {
+            Some(w) if w.len() > 200 => assert!(got.is_some_and(|g| g.len() >= 200 && w.starts_with(g)), "{header}"),
+            _ => assert_eq!(got, *want, "{header}: {r}"),
+        }
+    }
+}
+
 /// Every platform path answers the methods it is served on, and every other method with the
 /// platform's 404 envelope, never actix's `405` page: a path is one resource whatever its
 /// methods (`api::route::resource`), with the envelope as its fallback.
