@@ -246,7 +246,7 @@ pub fn coord(out: &mut Vec<u8>, v: Option<f64>) {
 
 /// An unsigned integer in decimal.
 pub fn uint(out: &mut Vec<u8>, v: u64) {
-    // Slot numbers, charges and counts: most values have one or two digits, written without
+    // Slot numbers, charges and counts: most values have one to three digits, written without
     // the general path's variable-length copy.
     if v < 10 {
         out.push(b'0' + v as u8);
@@ -254,6 +254,11 @@ pub fn uint(out: &mut Vec<u8>, v: u64) {
     }
     if v < 100 {
         out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
+        return;
+    }
+    // Price ids (R1 writes one an order), pages and totals.
+    if v < 1000 {
+        out.extend_from_slice(&[b'0' + (v / 100) as u8, b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
         return;
     }
     let mut digits = [0u8; 20];
