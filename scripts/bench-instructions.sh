@@ -14,6 +14,13 @@
 #   PATHQ='/cdb-open-api/v1/cabinet/getAllDevicePage?page=1&limit=20' N=1000 scripts/bench-instructions.sh
 #   THIS_BIN=/tmp/bajie-sim-lines SKIP_BUILD=1 scripts/bench-instructions.sh  # another binary as "this"
 #   CG_EXTRA='--cache-sim=yes --LL=4194304,16,64' scripts/bench-instructions.sh  # and cache misses
+#   RENT_FIRST=15 PATHQ='/cdb-open-api/v1/order/list?page=1&limit=20' N=1000 scripts/bench-instructions.sh
+#                                                   # R1: rents and returns first, so it has orders
+#
+# WARM defaults past the request journal's 10,000 entries: every counted request then writes
+# into an entry the journal evicted, as in a long run, and not into a new one that grows its
+# buffer (a few hundred instructions more). RENT_FIRST runs scripts/wrk/mixed.lua (needs wrk)
+# for that many seconds first, with ejects at once, and waits for its callbacks to be given up.
 #
 # A build with line tables (CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release
 # --target-dir /tmp/lines) as THIS_BIN lets callgrind_annotate --auto=yes show costs by source
@@ -31,6 +38,7 @@ cd "$(dirname "$0")/.."
 FLEET=${FLEET:-100000}
 N=${N:-4000}
 WARM=${WARM:-11000}
+RENT_FIRST=${RENT_FIRST:-0}
 PATHQ=${PATHQ:-}
 BASE_BIN=${BASE_BIN:-}
 OUT=bench-out/instructions
@@ -64,7 +72,7 @@ measure() { # binary tag
   rm -f "$OUT/$tag".out*
   # shellcheck disable=SC2086 # CG_EXTRA is a list of options
   valgrind --tool=callgrind ${CG_EXTRA:-} --instr-atstart=no --callgrind-out-file="$OUT/$tag.out" \
-    "$bin" --bind 127.0.0.1:0 --fleet "$FLEET" --no-sim --frozen --seed 7 --workers 1 \
+    "$bin" --bind 127.0.0.1:0 --fleet "$FLEET" --no-sim --frozen --seed 7 --workers 1 --eject-delay-s 0 \
     > "$OUT/$tag.log" 2>&1 &
   vp=$!
   url=""
@@ -79,6 +87,16 @@ measure() { # binary tag
     curl -s -u demo:demo "$url/cdb-open-api/v1/cabinet/getAllDevice" \
       | python3 -c 'import json,sys; [print(r["pCabinetid"]) for r in json.load(sys.stdin)["data"] if r["pOnline"]]' \
       > "$OUT/cabinets.txt"
+  fi
+  if [ "$RENT_FIRST" -gt 0 ]; then
+    BENCH_CABINETS=$(head -16 "$OUT/cabinets.txt" | paste -sd,) \
+      wrk -t1 -c4 -d"${RENT_FIRST}s" -s scripts/wrk/mixed.lua "$url/" > "$OUT/$tag-rent.txt"
+    # Its callbacks go to a port that refuses; each is given up after its retries (about 31 s).
+    for _ in $(seq 1 600); do
+      curl -s "$url/_sim/health" | grep -q '"pushQueued":0,' && break
+      sleep 0.5
+    done
+    echo "$tag: $(curl -s -u demo:demo "$url/cdb-open-api/v1/order/list?page=1&limit=1" | grep -o '"total":[0-9]*') orders"
   fi
   python3 "$OUT/client.py" "$port" "$WARM" "$OUT/cabinets.txt" "$PATHQ"
   callgrind_control -i on "$vp" > /dev/null
