@@ -362,7 +362,8 @@ fn credentials<'h>(state: &AppState, header: Option<&'h str>) -> (Auth<'h>, Opti
         let user = LAST_BASIC.with_borrow_mut(|(last, user)| {
             if last.as_deref() != Some(rest) {
                 *user = basic_user(rest);
-                // Remembered in the same buffer; a header too long to name an account is not.
+                // Remembered in the same buffer; a header longer than the decoding buffer is
+                // not (it is decoded every time).
                 let mut kept = last.take().unwrap_or_default();
                 kept.clear();
                 if rest.len() <= BASIC_CAP {
