@@ -146,7 +146,9 @@ fn longer_string(out: &mut Vec<u8>, s: &str) {
     if medium_plain(out, s.as_bytes()) {
         return;
     }
-    if is_plain(s) {
+    // The two steps before took every plain text of up to 32 bytes: a shorter one here holds
+    // an escape, and is not tested again.
+    if s.len() > 32 && is_plain(s) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());

@@ -347,7 +347,9 @@ const BASIC_CAP: usize = 256;
 thread_local! {
     /// The Basic credentials this thread decoded last and the account they name (`None`:
     /// malformed). A client sends the same header with every request, and its base64 decode
-    /// was more than 1 % of an O1. A pure function of the header: never stale.
+    /// was more than 1 % of an O1. A pure function of the header: never stale. Not
+    /// `answer_cache::account`'s memo: that one keeps only headers that authenticate, in a
+    /// given world, and the journal names the account of a wrong password too.
     static LAST_BASIC: std::cell::RefCell<(Option<String>, Option<CompactString>)> =
         const { std::cell::RefCell::new((None, None)) };
 }
