@@ -9,11 +9,15 @@
 //! platform shows (order times, push timestamps, billing) comes from here, so a test that
 //! freezes the clock and advances it by hand sees the same bytes every run.
 //!
-//! The clock has its own small mutex rather than living in the world: reading the time must
-//! not contend with the world lock, and the critical section is a handful of arithmetic.
+//! The clock is read on every request by every worker, so a reading takes no lock and writes
+//! nothing: its settings are published under a sequence number (a seqlock) that readers check
+//! before and after. A mutex reading wrote its lock's cache line from every worker, and that
+//! line went back and forth between the cores twice a reading. Writers (the driver's brake,
+//! the control API) are rare and take a mutex among themselves.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use parking_lot::Mutex;
+use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Virtual milliseconds since the Unix epoch (UTC).
@@ -24,11 +28,13 @@ pub const MINUTE: Millis = 60_000;
 /// One day in [`Millis`].
 pub const DAY: Millis = 86_400_000;
 
-#[derive(Debug)]
+/// The clock's settings at one moment.
+#[derive(Debug, Clone, Copy)]
 struct State {
     /// Virtual time at `anchor_real`.
     anchor_virtual: Millis,
-    anchor_real: Instant,
+    /// Real nanoseconds from [`Clock::base`] to the anchor.
+    anchor_real: u64,
     speed: f64,
     frozen: bool,
     /// The brake: virtual time does not pass this point (see [`Clock::hold_below`]).
@@ -38,7 +44,18 @@ struct State {
 /// The simulator's virtual clock.
 #[derive(Debug)]
 pub struct Clock {
-    state: Mutex<State>,
+    /// The real time every anchor is counted from.
+    base: Instant,
+    /// Even when the fields below are settled; odd while a writer changes them.
+    version: AtomicU64,
+    anchor_virtual: AtomicI64,
+    anchor_real: AtomicU64,
+    speed: AtomicU64,
+    frozen: AtomicBool,
+    /// `i64::MAX`: no brake.
+    limit: AtomicI64,
+    /// Serialises the writers.
+    writer: Mutex<()>,
 }
 
 /// A reading of the clock's settings, for the control API.
@@ -56,44 +73,108 @@ impl Clock {
     /// A clock starting at `start`, running at `speed` unless `frozen`.
     pub fn new(start: Millis, speed: f64, frozen: bool) -> Self {
         Clock {
-            state: Mutex::new(State { anchor_virtual: start, anchor_real: Instant::now(), speed, frozen, limit: None }),
+            base: Instant::now(),
+            version: AtomicU64::new(0),
+            anchor_virtual: AtomicI64::new(start),
+            anchor_real: AtomicU64::new(0),
+            speed: AtomicU64::new(speed.to_bits()),
+            frozen: AtomicBool::new(frozen),
+            limit: AtomicI64::new(Millis::MAX),
+            writer: Mutex::new(()),
         }
     }
 
-    /// Virtual now. A clock that reaches its brake stops there and re-anchors, so when the
-    /// brake is raised time goes on from the limit at the requested speed instead of jumping
-    /// to where it would have been: the clock slows, it never runs backwards.
-    fn now_locked(s: &mut State) -> Millis {
+    /// Real nanoseconds since [`Self::base`].
+    fn real_now(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The settings, as one writer left them, and the real time read while they held: read
+    /// again when a writer was at work meanwhile. The time is read inside, so that a reading
+    /// never combines settings a writer has just replaced with a time after the writer's own
+    /// (which could put a reading after the change ahead of one before it).
+    fn settings(&self) -> (State, u64) {
+        loop {
+            let before = self.version.load(Ordering::Acquire);
+            if before & 1 == 0 {
+                let s = State {
+                    anchor_virtual: self.anchor_virtual.load(Ordering::Relaxed),
+                    anchor_real: self.anchor_real.load(Ordering::Relaxed),
+                    speed: f64::from_bits(self.speed.load(Ordering::Relaxed)),
+                    frozen: self.frozen.load(Ordering::Relaxed),
+                    limit: Some(self.limit.load(Ordering::Relaxed)).filter(|&l| l != Millis::MAX),
+                };
+                let real = if s.frozen { s.anchor_real } else { self.real_now() };
+                fence(Ordering::Acquire);
+                if self.version.load(Ordering::Relaxed) == before {
+                    return (s, real);
+                }
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Change the settings: `change` gets them and returns what the caller wants back. With
+    /// `reanchor` the anchor is moved to now first, so a new speed or freeze applies from now
+    /// on. A clock standing at its brake is re-anchored there in any case, so that time goes
+    /// on from the limit once the brake is raised. Otherwise the anchor stays: moving it cuts
+    /// the virtual time to whole milliseconds, and the driver's brake, set many times a
+    /// second, would slow the clock down by the fractions.
+    fn write<T>(&self, reanchor: bool, change: impl FnOnce(&mut State) -> T) -> T {
+        let _one_writer = self.writer.lock();
+        let (mut s, _) = self.settings();
+        let v = self.version.load(Ordering::Relaxed);
+        self.version.store(v.wrapping_add(1), Ordering::Relaxed);
+        // Readers see the change begun before the time it is made at is read.
+        fence(Ordering::SeqCst);
+        let real = self.real_now();
+        let now = Self::virtual_at(&s, real);
+        let at_brake = now < Self::virtual_at(&State { limit: None, ..s }, real);
+        if reanchor || at_brake {
+            s.anchor_virtual = now;
+            s.anchor_real = real;
+        }
+        let out = change(&mut s);
+        // A brake set behind now stops the clock where it is: it never moves back.
+        if s.limit.is_some_and(|l| l < now) && s.anchor_virtual < now {
+            s.anchor_virtual = now;
+            s.anchor_real = real;
+        }
+        self.anchor_virtual.store(s.anchor_virtual, Ordering::Relaxed);
+        self.anchor_real.store(s.anchor_real, Ordering::Relaxed);
+        self.speed.store(s.speed.to_bits(), Ordering::Relaxed);
+        self.frozen.store(s.frozen, Ordering::Relaxed);
+        self.limit.store(s.limit.unwrap_or(Millis::MAX), Ordering::Relaxed);
+        self.version.store(v.wrapping_add(2), Ordering::Release);
+        out
+    }
+
+    /// Virtual time at real time `real` under `s`. A clock that reaches its brake stands at
+    /// it (a brake behind the anchor: at the anchor), so when the brake is raised (a writer
+    /// re-anchors there) time goes on from the limit at the requested speed instead of
+    /// jumping to where it would have been: the clock slows, it never runs backwards.
+    fn virtual_at(s: &State, real: u64) -> Millis {
         if s.frozen {
             return s.anchor_virtual;
         }
-        let real = s.anchor_real.elapsed().as_secs_f64() * 1000.0;
-        let now = s.anchor_virtual + (real * s.speed) as Millis;
+        let real_ms = real.saturating_sub(s.anchor_real) as f64 / 1e6;
+        let now = s.anchor_virtual + (real_ms * s.speed) as Millis;
         match s.limit {
-            Some(limit) if now > limit => {
-                s.anchor_virtual = limit.max(s.anchor_virtual);
-                s.anchor_real = Instant::now();
-                s.anchor_virtual
-            }
+            Some(limit) if now > limit => limit.max(s.anchor_virtual),
             _ => now,
         }
     }
 
-    /// Re-anchor at the current virtual time so a change of speed or freeze applies from now.
-    fn reanchor(s: &mut State) {
-        s.anchor_virtual = Self::now_locked(s);
-        s.anchor_real = Instant::now();
-    }
-
     /// Virtual now.
     pub fn now(&self) -> Millis {
-        Self::now_locked(&mut self.state.lock())
+        let (s, real) = self.settings();
+        Self::virtual_at(&s, real)
     }
 
     /// The clock's settings and time.
     pub fn reading(&self) -> ClockReading {
-        let mut s = self.state.lock();
-        ClockReading { now: Self::now_locked(&mut s), speed: s.speed, frozen: s.frozen }
+        let (s, real) = self.settings();
+        ClockReading { now: Self::virtual_at(&s, real), speed: s.speed, frozen: s.frozen }
     }
 
     /// Apply the brake: virtual time will not pass `limit` until the brake is raised again.
@@ -102,40 +183,34 @@ impl Clock {
     /// instead of falling ever further behind. A limit behind now stops the clock where it
     /// is (it never moves back). `advance` and `set` release the brake.
     pub fn hold_below(&self, limit: Millis) {
-        let mut s = self.state.lock();
-        Self::now_locked(&mut s);
-        s.limit = Some(limit);
+        self.write(false, |s| s.limit = Some(limit));
     }
 
     /// Freeze (`true`) or resume (`false`) virtual time.
     pub fn set_frozen(&self, frozen: bool) {
-        let mut s = self.state.lock();
-        Self::reanchor(&mut s);
-        s.frozen = frozen;
+        self.write(true, |s| s.frozen = frozen);
     }
 
     /// Change the speed factor from now on.
     pub fn set_speed(&self, speed: f64) {
-        let mut s = self.state.lock();
-        Self::reanchor(&mut s);
-        s.speed = speed;
+        self.write(true, |s| s.speed = speed);
     }
 
     /// Jump forward by `ms` virtual milliseconds; returns the new now.
     pub fn advance(&self, ms: Millis) -> Millis {
-        let mut s = self.state.lock();
-        Self::reanchor(&mut s);
-        s.anchor_virtual += ms.max(0);
-        s.limit = None;
-        s.anchor_virtual
+        self.write(true, |s| {
+            s.anchor_virtual += ms.max(0);
+            s.limit = None;
+            s.anchor_virtual
+        })
     }
 
     /// Set virtual now outright (reset, snapshot restore).
     pub fn set(&self, now: Millis) {
-        let mut s = self.state.lock();
-        s.anchor_virtual = now;
-        s.anchor_real = Instant::now();
-        s.limit = None;
+        self.write(true, |s| {
+            s.anchor_virtual = now;
+            s.limit = None;
+        });
     }
 }
 
@@ -341,8 +416,10 @@ mod tests {
 
     #[test]
     fn a_braked_clock_stops_at_its_limit_and_goes_on_from_there() {
-        let c = Clock::new(1_000, 1_000_000.0, false);
+        // Braked before it runs (a limit already behind now would stop it where it is).
+        let c = Clock::new(1_000, 1_000_000.0, true);
         c.hold_below(2_000);
+        c.set_frozen(false);
         // A million times real time passes 2,000 within microseconds: held at the limit.
         std::thread::sleep(std::time::Duration::from_millis(2));
         assert_eq!(c.now(), 2_000);
@@ -353,6 +430,69 @@ mod tests {
         assert!((12_000..=13_000).contains(&jumped), "{jumped}");
         std::thread::sleep(std::time::Duration::from_millis(2));
         assert!(c.now() > 13_000);
+    }
+
+    #[test]
+    fn a_brake_behind_now_stops_the_clock_where_it_is() {
+        let c = Clock::new(0, 1_000.0, false);
+        while c.now() < 5_000 {
+            std::thread::yield_now();
+        }
+        let before = c.now();
+        // Behind now but ahead of the anchor (0): the clock must not fall back to it.
+        c.hold_below(1);
+        let held = c.now();
+        assert!(held >= before, "{held} after {before}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(c.now(), held, "stands still");
+    }
+
+    /// The driver sets the brake many times a second; setting it must not cost the clock the
+    /// fractions of a millisecond a re-anchoring cuts off.
+    #[test]
+    fn setting_the_brake_again_and_again_does_not_slow_the_clock() {
+        let braked = Clock::new(0, 1_000.0, false);
+        let free = Clock::new(0, 1_000.0, false);
+        while free.now() < 20_000 {
+            braked.hold_below(Millis::MAX / 2);
+        }
+        let f = free.now();
+        let b = braked.now();
+        // Re-anchored at every call (a few hundred nanoseconds apart, under a millisecond of
+        // virtual time each), the braked clock would have stayed near 0.
+        assert!(b + 100 >= f, "braked {b}, free {f}");
+    }
+
+    /// Readers on other threads never see a reading torn between two writes: time read by one
+    /// thread never goes back while a writer changes speed and jumps forward.
+    #[test]
+    fn readings_never_go_back_while_a_writer_changes_the_clock() {
+        let c = std::sync::Arc::new(Clock::new(0, 1_000.0, false));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (c, stop) = (c.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let (mut last, mut reads) = (0, 0u64);
+                    while !stop.load(Ordering::Relaxed) || reads < 1_000 {
+                        let r = c.reading();
+                        assert!(r.now >= last, "{} after {last}", r.now);
+                        assert!(r.speed == 1_000.0 || r.speed == 2_000.0, "{}", r.speed);
+                        last = r.now;
+                        reads += 1;
+                    }
+                })
+            })
+            .collect();
+        for i in 0..20_000 {
+            c.set_speed(if i % 2 == 0 { 2_000.0 } else { 1_000.0 });
+            c.advance(i % 7);
+            c.hold_below(Millis::MAX / 2);
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            r.join().expect("a reader saw time go back");
+        }
     }
 
     #[test]
