@@ -66,13 +66,10 @@ fn device_of(req: &ServiceRequest) -> Option<String> {
 /// them. Only a request that a rule matches takes the write lock, to draw the rule's
 /// probability and count its firing. (Before, any request rule, even one that never matched,
 /// sent every platform request through the write lock: O1 lost a third of its throughput.)
-pub async fn inject(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) -> Answer) -> Answer {
+pub async fn inject(state: &AppState, req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) -> Answer) -> Answer {
     if !req.path().starts_with(PREFIX) {
         return next(req).await;
     }
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next(req).await;
-    };
     let store = &state.store;
     let rules = answer_cache::request_rules(store.stamp(), || store.read(|w| w.faults().any(FaultFamily::Request)));
     if !rules {
@@ -90,7 +87,7 @@ pub async fn inject(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) 
     let endpoint_ok = |p: &str| endpoint_matches(p, &path);
     let agent = if by_agent {
         let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-        auth::authenticate(&state, header).ok()
+        auth::authenticate(state, header).ok()
     } else {
         None
     };

@@ -42,7 +42,12 @@ fn is_platform(path: &str) -> bool {
 }
 
 /// A step of the request pipeline (`api::layer`), around everything but the body deadline.
-pub async fn record(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) -> Answer) -> Answer {
+pub async fn record(
+    state: &AppState,
+    journal: &Requests,
+    req: ServiceRequest,
+    next: impl AsyncFnOnce(ServiceRequest) -> Answer,
+) -> Answer {
     let access = log::log_enabled!(target: ACCESS_TARGET, log::Level::Info);
     if !is_platform(req.path()) {
         if !access {
@@ -56,11 +61,6 @@ pub async fn record(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) 
         access_line(&method, &path, res.status().as_u16(), code, started, None);
         return Ok(put_body(res, bytes));
     }
-    let (Some(state), Some(journal)) =
-        (req.app_data::<web::Data<AppState>>().cloned(), req.app_data::<web::Data<Requests>>().cloned())
-    else {
-        return next(req).await;
-    };
     let started = Instant::now();
     let at_ms = state.clock.now();
     // The method and the URI outlive the request, which moves on to the handler: clones of
@@ -77,12 +77,13 @@ pub async fn record(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) 
     let declared: Option<u64> = header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
     let has_body = crate::api::params::announces_body(req.headers());
     let encoded = header(header::CONTENT_ENCODING).is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
-    let (auth, account) = credentials(&state, header(header::AUTHORIZATION));
+    let (auth, account) = credentials(state, header(header::AUTHORIZATION));
     // The entry is written where the request's pieces are; only the headers are needed
     // before the request moves on to the handler.
     let mut draft = journal.enabled().then(Draft::new);
-    if let Some(d) = draft.as_mut() {
-        write_headers(d.entry(), &req, auth, account.as_deref());
+    let mut entry = draft.as_mut().map(Draft::begin);
+    if let Some(e) = entry.as_deref_mut() {
+        write_headers(e, &req, auth, account.as_deref());
     }
 
     // The body: read (within the size limit every handler has) and handed on unchanged.
@@ -184,9 +185,9 @@ pub async fn record(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) 
     if access {
         access_line(&method, path, status, code, started, account.as_deref());
     }
-    if let Some(mut d) = draft {
+    if let Some(e) = entry {
         fill(
-            d.entry(),
+            e,
             Filled {
                 at_ms,
                 method: &method,
@@ -206,7 +207,9 @@ pub async fn record(req: ServiceRequest, next: impl AsyncFnOnce(ServiceRequest) 
                 strict,
             },
         );
-        d.entry().warnings = verdict.warnings;
+        e.warnings = verdict.warnings;
+    }
+    if let Some(d) = draft {
         journal.push(d);
     }
     Ok(put_body(res, bytes))
