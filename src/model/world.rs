@@ -335,6 +335,7 @@ impl World {
     ) -> (Vec<(u16, &'a str, u8)>, Millis) {
         let charge = &self.settings.charge;
         let mut until = Millis::MAX;
+        self.batteries.touch_hinted(cab.slots.iter().filter(|s| s.battery.is_some()).map(|s| &s.battery_at));
         let mut out = Vec::with_capacity(cab.slots.len());
         for (i, s) in cab.slots.iter().enumerate() {
             let Some(id) = s.battery.as_deref() else {
