@@ -34,6 +34,8 @@
 # The per-function breakdown: callgrind_annotate --inclusive=yes bench-out/instructions/this.out.1
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/server.sh
+. scripts/lib/server.sh
 
 FLEET=${FLEET:-100000}
 N=${N:-4000}
@@ -75,18 +77,11 @@ measure() { # binary tag
     "$bin" --bind 127.0.0.1:0 --fleet "$FLEET" --no-sim --frozen --seed 7 --workers 1 --eject-delay-s 0 \
     > "$OUT/$tag.log" 2>&1 &
   vp=$!
-  url=""
-  for _ in $(seq 1 2400); do
-    url=$(grep -o 'http://[0-9.:]*' "$OUT/$tag.log" | head -1 || true)
-    [ -n "$url" ] && break
-    sleep 0.25
-  done
+  url=$(server_url "$OUT/$tag.log" 2400 0.25)
   [ -n "$url" ] || { echo "$tag did not start"; kill "$vp"; exit 1; }
   port=${url##*:}
   if [ ! -s "$OUT/cabinets.txt" ]; then
-    curl -s -u demo:demo "$url/cdb-open-api/v1/cabinet/getAllDevice" \
-      | python3 -c 'import json,sys; [print(r["pCabinetid"]) for r in json.load(sys.stdin)["data"] if r["pOnline"]]' \
-      > "$OUT/cabinets.txt"
+    online_cabinets "$url" > "$OUT/cabinets.txt"
   fi
   if [ "$RENT_FIRST" -gt 0 ]; then
     BENCH_CABINETS=$(head -16 "$OUT/cabinets.txt" | paste -sd,) \

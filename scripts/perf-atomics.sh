@@ -15,6 +15,8 @@
 # sitting, each run twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/server.sh
+. scripts/lib/server.sh
 
 BIN=${BIN:-target/release/bajie-sim}
 FLEET=${FLEET:-100000}
@@ -29,16 +31,9 @@ done
 "$BIN" --bind 127.0.0.1:0 --fleet "$FLEET" --seed 1 --no-sim --frozen > "$OUT/server.log" 2>&1 &
 SP=$!
 trap 'kill $SP 2> /dev/null || true' EXIT
-URL=""
-for _ in $(seq 1 1200); do
-  URL=$(grep -ao 'http://[0-9.:]*' "$OUT/server.log" | head -1 || true)
-  [ -n "$URL" ] && break
-  sleep 0.1
-done
+URL=$(server_url "$OUT/server.log" 1200 0.1)
 [ -n "$URL" ] || { echo "the server did not start"; exit 1; }
-curl -s -u demo:demo "$URL/cdb-open-api/v1/cabinet/getAllDevice" \
-  | python3 -c 'import json,sys; [print(r["pCabinetid"]) for r in json.load(sys.stdin)["data"] if r["pOnline"]]' \
-  > "$OUT/cabinets.txt"
+online_cabinets "$URL" > "$OUT/cabinets.txt"
 export BENCH_CABINET_FILE=$OUT/cabinets.txt
 wrk -t2 -c64 -d3s -s scripts/wrk/o1-spread.lua "$URL/" > /dev/null    # warm: hints, memos
 wrk -t2 -c64 -d"$((SECONDS_RECORDED + 4))s" -s scripts/wrk/o1-spread.lua "$URL/" > "$OUT/wrk.txt" &

@@ -285,7 +285,7 @@ fn frozen_hint(state: &AppState, order: Option<&str>) -> String {
         w.due()
             .iter()
             .filter_map(|(at, d)| match d {
-                crate::model::world::Due::Eject(t) if order.is_none_or(|o| o == t) && still_pending(w, t) => {
+                crate::model::world::Due::Eject(t) if order.is_none_or(|o| o == t) && w.awaits_battery(t) => {
                     Some((*at, t.clone()))
                 }
                 _ => None,
@@ -312,7 +312,7 @@ fn frozen_hint(state: &AppState, order: Option<&str>) -> String {
 fn window_hint(state: &AppState, order: Option<&str>) -> String {
     let window = state.store.read(|w| {
         w.due().iter().find_map(|(at, d)| match d {
-            crate::model::world::Due::EjectWindow(t) if order.is_none_or(|o| o == t) && still_pending(w, t) => {
+            crate::model::world::Due::EjectWindow(t) if order.is_none_or(|o| o == t) && w.awaits_battery(t) => {
                 Some((*at, t.clone()))
             }
             _ => None,
@@ -327,13 +327,6 @@ fn window_hint(state: &AppState, order: Option<&str>) -> String {
          Retry /cabinet/ejectByRent or move the clock (POST /_sim/clock?advance=SECONDS).",
         fmt_datetime(at)
     )
-}
-
-/// Whether order `trade` still waits for its battery. A scheduled eject or eject window stays
-/// queued after the order moved on (an `ejectByRent` that succeeded, a close) and does nothing
-/// when it comes due; the hints above name only what will still happen.
-fn still_pending(w: &crate::model::world::World, trade: &str) -> bool {
-    w.orders().get(trade).is_some_and(|o| o.status == crate::model::OrderStatus::Pending)
 }
 
 /// `POST /_sim/pushes/{id}/resend`: deliver a journaled push or callback again.

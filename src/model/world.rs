@@ -877,6 +877,13 @@ impl World {
         Ok(o)
     }
 
+    /// Whether order `trade` still waits for its battery: the only orders a queued eject or
+    /// eject window acts on. Both stay queued after their order moved on (an `ejectByRent`
+    /// that succeeded, a close) and do nothing when they come due.
+    pub fn awaits_battery(&self, trade: &str) -> bool {
+        self.orders.get(trade).is_some_and(|o| o.status == OrderStatus::Pending)
+    }
+
     /// Run every due action up to `now`, in time order.
     pub fn run_due(&mut self, now: Millis, out: &mut Vec<Event>) {
         while let Some((at, due)) = self.due.first().cloned() {
@@ -886,13 +893,13 @@ impl World {
             self.due.remove(&(at, due.clone()));
             match due {
                 Due::Eject(t) => {
-                    if self.orders.get(t.as_str()).is_some_and(|o| o.status == OrderStatus::Pending) {
+                    if self.awaits_battery(&t) {
                         // An automatic eject cannot meet a business error: it fails the order instead.
                         let _ = self.eject_for_order(&t, None, at, out);
                     }
                 }
                 Due::EjectWindow(t) => {
-                    if self.orders.get(t.as_str()).is_some_and(|o| o.status == OrderStatus::Pending) {
+                    if self.awaits_battery(&t) {
                         let cause = format!(
                             "No battery ejected: no ejectByRent for this order succeeded within {} s",
                             EJECT_WINDOW_MS / 1000

@@ -49,16 +49,12 @@ async fn a_wait_that_times_out_on_a_frozen_clock_with_an_eject_due_says_why() {
 async fn a_wait_after_a_successful_eject_by_rent_gives_no_eject_hint() {
     let app = spawn_app().await;
     // A receiver that does not exist: the deliveries go out and are answered 404.
-    let nowhere = format!("{}/_sim/no-such-receiver", app.base);
-    let (_, v) = app.post(&format!("/rent/order/create?deviceId={DEMO_CAB}&callbackURL={nowhere}")).await;
-    let trade = v["data"]["tradeNo"].as_str().expect("tradeNo").to_string();
+    let trade = app.create_order(DEMO, DEMO_CAB, &format!("{}/_sim/no-such-receiver", app.base)).await;
     // Before the eject, on the frozen clock, the hint names the order's automatic eject.
     let v = app.control_get(&format!("/pushes/wait?order={trade}&count=1&timeoutMs=10")).await;
     assert!(v["msg"].as_str().unwrap_or_default().contains("waits for its automatic eject"), "{v}");
-    let (_, v) = app.post(&format!("/cabinet/ejectByRent?cabinetid={DEMO_CAB}&rentOrderId={trade}&slotNum=0")).await;
-    assert_eq!(v["code"], 0, "{v}");
-    let (_, v) = app.get(&format!("/rent/order/detail?tradeNo={trade}")).await;
-    assert_eq!(v["data"]["borrowStatus"], 1, "{v}");
+    app.rent_slot(DEMO, DEMO_CAB, &trade, 0).await;
+    assert_eq!(app.order_detail(DEMO, &trade).await["borrowStatus"], 1);
     // Its callback went out and failed: a wait for a delivered one times out, without a hint.
     let v = app.control_get(&format!("/pushes/wait?order={trade}&status=delivered&count=1&timeoutMs=50")).await;
     assert_eq!(v["code"], 9001, "{v}");
