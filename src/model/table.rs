@@ -99,6 +99,13 @@ impl<K: Ord + Hash, V> Table<K, V> {
         self.position(key).and_then(move |i| self.entries.get_mut(i)).map(|(_, v)| v)
     }
 
+    /// The entry `rank`-th in key order (0-based): two loads where a look-up by key hashes
+    /// the key and compares it (a device page already knows each row's rank).
+    pub fn nth(&self, rank: usize) -> Option<(&K, &V)> {
+        let at = *self.order.get(rank)?;
+        self.entries.get(at as usize).map(|(k, v)| (k, v))
+    }
+
     /// Whether `key` has an entry.
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
@@ -395,6 +402,9 @@ mod tests {
             }
             if step % 97 == 0 {
                 assert!(t.iter().eq(m.iter()), "step {step}");
+                // Each entry's rank finds it again, and no entry lies past the last.
+                assert!((0..m.len()).map(|r| t.nth(r)).eq(m.iter().map(Some)), "step {step}");
+                assert_eq!(t.nth(m.len()), None);
                 let lo = format!("T{:06}", step.saturating_sub(150));
                 let r = (Bound::Included(lo.as_str()), Bound::Unbounded);
                 assert!(t.range::<str, _>(r).rev().eq(m.range::<str, _>(r).rev()));
