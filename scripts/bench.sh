@@ -428,7 +428,7 @@ for f in dict.fromkeys(("10000", big)):
 for f in dict.fromkeys(("24", "10000", big)):
     a, b = get(f"limit_rps_{f}"), get(f"o1spread_rps_{f}")
     if a and b:
-        rows.append((f"(O1 spread over every online demo cabinet at {f}: ratio to the limit, for reference)", f"{b / a:.2f}", "-"))
+        rows.append((f"(O1 spread over every online demo cabinet at {f}: ratio to the static limit, for reference; the fleet-scale rows read it against a limit driven by the same generator)", f"{b / a:.2f}", "-"))
 for w, label in (("o1", "O1"), ("o6", "O6 (zoom 8: the same answer)")):
     a, b = get(f"{w}_rps_24"), get(f"{w}_rps_{big}")
     if a and b:
