@@ -18,6 +18,8 @@
 # Needs wrk, curl, python3 (wrk is installed from Debian packages when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/server.sh
+. scripts/lib/server.sh
 
 FLEET=${FLEET:-100000}
 DURATION=${DURATION:-10}
@@ -50,15 +52,12 @@ start_server() {
   "$@" >"$log" 2>"$log.err" &
   PID=$!
   PIDS+=("$PID")
-  for _ in $(seq 1 1800); do
-    URL=$(grep -o 'http://[0-9.:]*' "$log" 2>/dev/null | head -1 || true)
-    if [ -n "$URL" ]; then
-      PORTPID[${URL##*:}]=$PID
-      STARTED=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.2f}')")
-      return 0
-    fi
-    sleep 0.1
-  done
+  URL=$(server_url "$log" 1800 0.1)
+  if [ -n "$URL" ]; then
+    PORTPID[${URL##*:}]=$PID
+    STARTED=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.2f}')")
+    return 0
+  fi
   echo "server did not start: $*" >&2
   cat "$log.err" >&2
   exit 1
@@ -135,11 +134,7 @@ if [ -n "$BASE_BIN" ]; then
   OLD=$URL
   echo "previous binary ($BASE_BIN): listening after $STARTED s; resident $(rss_mb "$PID") MB" | tee -a "$OUT/notes.txt"
 fi
-curl -s -u demo:demo "$ON$API/cabinet/getAllDevice" | python3 -c '
-import json, sys
-for row in json.load(sys.stdin)["data"]:
-    if row["pOnline"]:
-        print(row["pCabinetid"])' >"$OUT/cabinets.txt"
+online_cabinets "$ON" >"$OUT/cabinets.txt"
 FIRST=$(head -1 "$OUT/cabinets.txt")
 curl -s -u demo:demo "$ON$API/rent/cabinet/query?deviceId=$FIRST" >"$OUT/o1-body.json"
 start_server target/release/bench-baseline 127.0.0.1:18096 "$OUT/o1-body.json"

@@ -12,6 +12,8 @@
 # which targets (BENCHMARKS.md) are met, from ratios measured in this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/server.sh
+. scripts/lib/server.sh
 
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
@@ -45,14 +47,11 @@ start_server() {
   "$@" >"$log" 2>"$log.err" &
   PID=$!
   PIDS+=("$PID")
-  for _ in $(seq 1 1200); do
-    URL=$(grep -o 'http://[0-9.:]*' "$log" 2>/dev/null | head -1 || true)
-    if [ -n "$URL" ]; then
-      STARTED=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')")
-      return 0
-    fi
-    sleep 0.1
-  done
+  URL=$(server_url "$log" 1200 0.1)
+  if [ -n "$URL" ]; then
+    STARTED=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')")
+    return 0
+  fi
   echo "server did not start: $*" >&2
   cat "$log.err" >&2
   exit 1
@@ -218,11 +217,7 @@ PY
   [ -n "$FIRST" ] || { echo "no online demo cabinet found in fleet $FLEET" >&2; exit 1; }
   curl -s -u demo:demo "$API/rent/cabinet/query?deviceId=$FIRST" >"$OUT/o1-body.json"
   # Every online demo cabinet of the fleet (C4, one request), for O1 spread over the fleet.
-  curl -s -u demo:demo "$API/cabinet/getAllDevice" | python3 -c '
-import json, sys
-for row in json.load(sys.stdin)["data"]:
-    if row["pOnline"]:
-        print(row["pCabinetid"])' >"$OUT/cabinets-$FLEET.txt"
+  online_cabinets "$SIM" >"$OUT/cabinets-$FLEET.txt"
   # The limit and O1 are measured in alternation, ROUNDS times each, and compared by their
   # medians: the machine is shared and its speed drifts by tens of percent within minutes, so
   # one figure of each taken a minute apart can compare two different machines.

@@ -1,5 +1,6 @@
-# Helpers the benchmark scripts source: start-up of a simulator they launched, and the fleet's
-# online cabinets. Bash; loopback only.
+# Helpers the benchmark scripts source (bench.sh, bench-fleet.sh, bench-instructions.sh,
+# perf-atomics.sh): start-up of a simulator they launched, and the fleet's online cabinets.
+# Bash; loopback only.
 
 # The URL a simulator writes to its log `$1` once it listens, waiting up to `$2` tries of `$3`
 # seconds each; empty when it never does.

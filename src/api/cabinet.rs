@@ -707,16 +707,10 @@ async fn all_devices_page(
                     current: page.max(1),
                     pages: list.len().div_ceil(size),
                 };
-                // Each cabinet is found by its rank, checked against its id (a look-up by id
-                // hashed the id: 4 % of a page); the id is the fallback.
-                let cabinets = w.cabinets();
-                let rows = list[skip..].iter().take(size).filter_map(|(i, id)| {
-                    let cab = match cabinets.nth(*i) {
-                        Some((k, c)) if k.as_str() == id.as_str() => Some(c),
-                        _ => cabinets.get(id.as_str()),
-                    };
-                    cab.map(|c| device_row(w, i + 1, c, now))
-                });
+                let rows = list[skip..]
+                    .iter()
+                    .take(size)
+                    .filter_map(|(i, id)| w.listed_cabinet(*i, id).map(|c| device_row(w, i + 1, c, now)));
                 // Rows borrow the world: written inside the read lock.
                 return Ok(write_device_page(&frame, rows));
             }

@@ -270,6 +270,16 @@ impl World {
         (ix.cabinet_count == self.cabinets.len()).then(|| ix.by_agent.get(agent).map_or(&[][..], Vec::as_slice))
     }
 
+    /// The cabinet an [`Self::agent_cabinets`] entry names: by its rank in the cabinet table
+    /// (two loads), checked against its id, which stays the fallback (a look-up by id hashes
+    /// the id: 4 % of a device page).
+    pub fn listed_cabinet(&self, rank: usize, id: &str) -> Option<&super::Cabinet> {
+        match self.cabinets.nth(rank) {
+            Some((k, c)) if k.as_str() == id => Some(c),
+            _ => self.cabinets.get(id),
+        }
+    }
+
     /// Shops of `agent` that have cabinets, within `radius_m` of `lat`/`lng`, nearest first
     /// (ties by id), at most `limit`, with their distance in metres.
     pub fn shops_near(&self, agent: &str, lat: f64, lng: f64, radius_m: f64, limit: usize) -> Vec<(f64, &Shop)> {
@@ -389,6 +399,11 @@ mod tests {
                 .map(|(i, c)| (i, c.id.as_str()))
                 .collect();
             assert_eq!(indexed, scanned);
+            // Each entry finds its own cabinet, by rank or, with a wrong rank, by id.
+            for (i, id) in w.agent_cabinets(agent).unwrap() {
+                assert_eq!(w.listed_cabinet(*i, id).map(|c| c.id.as_str()), Some(id.as_str()));
+                assert_eq!(w.listed_cabinet(i + 1, id).map(|c| c.id.as_str()), Some(id.as_str()));
+            }
         }
         for s in w.shops.values() {
             let indexed: Vec<&str> = w.cabinets_in_shop(&s.id).map(|c| c.id.as_str()).collect();
